@@ -1,0 +1,50 @@
+# aigw — the two commands a newcomer needs are `make run` and `make test`.
+# Both work on a fresh Debian machine as root: they install what is missing first.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+ARGS   ?=
+
+.PHONY: run test build build-debug lint typecheck bench clean sysdeps
+
+# System packages: a Python with venv and headers, and a C compiler for the Cython core.
+sysdeps:
+	@$(PYTHON) -c 'import sys, sysconfig, os, venv, ensurepip; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null \
+	  && command -v cc >/dev/null \
+	  || (apt-get update -q && apt-get install -y -q python3 python3-venv python3-dev build-essential)
+
+$(BIN)/python: | sysdeps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Compiles _native/ into gateway/_native*.so (editable install: source changes apply at once).
+build: $(BIN)/python
+	$(BIN)/pip install -q -e .
+
+build-debug: $(BIN)/python
+	AIGW_DEBUG=1 $(BIN)/pip install -q -e .
+	@echo "annotated Cython: _native/core.html"
+
+run: build
+	$(BIN)/aigw serve $(ARGS)
+
+$(VENV)/.test-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+test: $(VENV)/.test-deps build
+	$(BIN)/python -m pytest tests
+
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff check gateway tests bench
+	$(BIN)/ruff format --check gateway tests bench
+
+typecheck: $(VENV)/.test-deps
+	$(BIN)/mypy
+
+bench: build
+	$(BIN)/python -m bench $(ARGS)
+
+clean:
+	rm -rf build dist *.egg-info gateway/*.so _native/*.c _native/*.html .pytest_cache .mypy_cache .ruff_cache

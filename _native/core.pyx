@@ -1,0 +1,8 @@
+# cython: language_level=3
+"""aigw data-plane core: one `admit()` call per request.
+
+Built as the single extension module `gateway._native` from this file and the `.pxi` files it
+includes (asyncpg's pattern). The Python glue sees only what `gateway/_native.pyi` declares.
+"""
+
+include "admit.pxi"

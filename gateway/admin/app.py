@@ -1,0 +1,173 @@
+"""The admin listener (aiohttp.web, in the supervisor process, off the hot path).
+
+Bearer-token auth with AIGW_ADMIN_TOKEN; without it the API answers 503 on every authenticated
+endpoint and says how to enable it. /health, /ready and the OpenAPI document need no token.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+import aiohttp
+import msgspec
+from aiohttp import web
+
+from .._version import __version__
+from ..store import Ambiguous, NotFound, Store
+from ..store.records import App, ConsumerKey, Tenant
+from .openapi import openapi_document
+from .routes import (
+    AdminError,
+    AdminErrorBody,
+    CreatedKey,
+    CreateKey,
+    Endpoint,
+    Health,
+    Param,
+    Ready,
+)
+
+_encoder = msgspec.json.Encoder()
+
+
+def _json(value: Any, status: int = 200) -> web.Response:
+    return web.Response(body=_encoder.encode(value), status=status, content_type="application/json")
+
+
+def _error(status: int, code: str, message: str, type: str = "invalid_request_error") -> web.Response:
+    return _json(AdminError(AdminErrorBody(message=message, type=type, code=code)), status)
+
+
+class AdminAPI:
+    def __init__(self, store: Store, token: str | None, dataplane_url: str):
+        self.store = store
+        self.token = token
+        self.dataplane_url = dataplane_url
+        self.endpoints = [
+            Endpoint("GET", "/health", "Liveness of the supervisor", Health, self.health, auth=False),
+            Endpoint(
+                "GET", "/ready", "Ready: store open and data plane serving", Ready, self.ready, auth=False
+            ),
+            Endpoint("GET", "/admin/tenants", "List tenants", list[Tenant], self.list_tenants),
+            Endpoint(
+                "GET",
+                "/admin/apps",
+                "List apps",
+                list[App],
+                self.list_apps,
+                params=(Param("tenant", "query", "Only this tenant's apps"),),
+            ),
+            Endpoint(
+                "GET",
+                "/admin/keys",
+                "List consumer keys (prefixes only)",
+                list[ConsumerKey],
+                self.list_keys,
+                params=(Param("tenant", "query", "Only this tenant"), Param("app", "query", "Only this app")),
+            ),
+            Endpoint(
+                "POST",
+                "/admin/keys",
+                "Create a consumer key; the key is in this response only",
+                CreatedKey,
+                self.create_key,
+                request=CreateKey,
+                status=201,
+            ),
+            Endpoint(
+                "POST",
+                "/admin/keys/{key_id}/revoke",
+                "Revoke a consumer key (every worker within 1 s)",
+                ConsumerKey,
+                self.revoke_key,
+                params=(Param("key_id", "path", "The key's id"),),
+            ),
+        ]
+        self.openapi = _encoder.encode(openapi_document(self.endpoints))
+
+    def application(self) -> web.Application:
+        app = web.Application(middlewares=[self._guard], client_max_size=1024 * 1024)
+        for e in self.endpoints:
+            app.router.add_route(e.method, e.path, e.handler)
+        app.router.add_get("/admin/openapi.json", self.openapi_json)
+        self._public = {e.path for e in self.endpoints if not e.auth} | {"/admin/openapi.json"}
+        app.on_cleanup.append(self._close_session)
+        self._session: aiohttp.ClientSession | None = None
+        return app
+
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        route = request.match_info.route.resource
+        if route is not None and route.canonical not in self._public:
+            if not self.token:
+                return _error(
+                    503,
+                    "admin_disabled",
+                    "The admin API is disabled: start aigw with AIGW_ADMIN_TOKEN set.",
+                    "api_error",
+                )
+            scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), self.token):
+                return _error(
+                    401,
+                    "invalid_admin_token",
+                    "Send the admin token as 'Authorization: Bearer $AIGW_ADMIN_TOKEN'.",
+                )
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            return _error(exc.status, "not_found" if exc.status == 404 else "http_error", exc.reason)
+        except NotFound as exc:
+            return _error(404, "not_found", str(exc))
+        except Ambiguous as exc:
+            return _error(409, "ambiguous", str(exc))
+
+    async def openapi_json(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.openapi, content_type="application/json")
+
+    async def health(self, request: web.Request) -> web.Response:
+        return _json(Health(status="ok", version=__version__))
+
+    async def ready(self, request: web.Request) -> web.Response:
+        try:
+            generation: int | None = self.store.generation()
+        except Exception:
+            generation = None
+        dataplane = await self._dataplane_up()
+        ok = generation is not None and dataplane
+        state = Ready(ready=ok, store=generation is not None, dataplane=dataplane, generation=generation)
+        return _json(state, 200 if ok else 503)
+
+    async def _dataplane_up(self) -> bool:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2))
+        try:
+            async with self._session.get(self.dataplane_url + "/health") as resp:
+                return resp.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            return False
+
+    async def _close_session(self, app: web.Application) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def list_tenants(self, request: web.Request) -> web.Response:
+        return _json(self.store.list_tenants())
+
+    async def list_apps(self, request: web.Request) -> web.Response:
+        return _json(self.store.list_apps(request.query.get("tenant")))
+
+    async def list_keys(self, request: web.Request) -> web.Response:
+        return _json(self.store.list_keys(request.query.get("tenant"), request.query.get("app")))
+
+    async def create_key(self, request: web.Request) -> web.Response:
+        try:
+            body = msgspec.json.decode(await request.read(), type=CreateKey)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            return _error(400, "invalid_request", f"Invalid request body: {exc}")
+        record, secret = self.store.create_key(body.app, body.tenant, body.name)
+        return _json(CreatedKey(record=record, key=secret), 201)
+
+    async def revoke_key(self, request: web.Request) -> web.Response:
+        return _json(self.store.revoke_key(request.match_info["key_id"]))

@@ -1,0 +1,72 @@
+"""OpenAPI 3.1 document generated from the admin endpoint table and its msgspec types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from .._version import __version__
+from .routes import AdminError, Endpoint
+
+_REF = "#/components/schemas/{name}"
+
+
+def openapi_document(endpoints: list[Endpoint]) -> dict[str, Any]:
+    types: list[Any] = [AdminError]
+    for e in endpoints:
+        types.append(e.response)
+        if e.request is not None:
+            types.append(e.request)
+    schemas, components = msgspec.json.schema_components(types, ref_template=_REF)
+    by_type = dict(zip(types, schemas, strict=True))
+    error = {"content": {"application/json": {"schema": by_type[AdminError]}}}
+    paths: dict[str, dict[str, Any]] = {}
+    for e in endpoints:
+        op: dict[str, Any] = {
+            "summary": e.summary,
+            "operationId": _operation_id(e),
+            "responses": {
+                str(e.status): {
+                    "description": e.summary,
+                    "content": {"application/json": {"schema": by_type[e.response]}},
+                },
+            },
+        }
+        if e.auth:
+            op["security"] = [{"bearer": []}]
+            op["responses"]["401"] = {"description": "Missing or wrong admin token", **error}
+        if e.request is not None:
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": by_type[e.request]}},
+            }
+            op["responses"]["400"] = {"description": "Invalid request body", **error}
+        if e.params:
+            op["parameters"] = [
+                {
+                    "name": p.name,
+                    "in": p.where,
+                    "required": p.where == "path",
+                    "description": p.description,
+                    "schema": {"type": "string"},
+                }
+                for p in e.params
+            ]
+        if any(p.where == "path" for p in e.params) or e.request is not None:
+            op["responses"]["404"] = {"description": "Not found", **error}
+        paths.setdefault(e.path, {})[e.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "aigw admin API", "version": __version__},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _operation_id(e: Endpoint) -> str:
+    words = e.path.strip("/").replace("{", "").replace("}", "").replace("/", "_")
+    return f"{e.method.lower()}_{words}"

@@ -1,0 +1,67 @@
+"""The admin API as data: each endpoint's method, path, types and handler in one place, so the
+OpenAPI document is generated from exactly what the handlers use."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from ..store.records import ConsumerKey
+
+
+class CreateKey(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    app: str
+    tenant: str | None = None
+    name: str | None = None
+
+
+class CreatedKey(msgspec.Struct, kw_only=True):
+    """The new key's record and the key itself — shown this once, never again."""
+
+    record: ConsumerKey
+    key: str
+
+
+class Health(msgspec.Struct, kw_only=True):
+    status: str
+    version: str
+
+
+class Ready(msgspec.Struct, kw_only=True):
+    ready: bool
+    store: bool
+    dataplane: bool
+    generation: int | None = None
+
+
+class AdminErrorBody(msgspec.Struct):
+    message: str
+    type: str
+    code: str
+
+
+class AdminError(msgspec.Struct):
+    error: AdminErrorBody
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    where: str  # "query" or "path"
+    description: str
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    summary: str
+    response: Any
+    handler: Callable[..., Awaitable[Any]]
+    request: Any = None
+    params: tuple[Param, ...] = ()
+    status: int = 200
+    auth: bool = True

@@ -1,0 +1,79 @@
+"""Typed admission rejections, shared by the native core and the reference implementation.
+
+Plain Python (httptools keeps its errors apart the same way): building one is off the fast path.
+Messages follow OpenAI's wording and say what to do next.
+"""
+
+from __future__ import annotations
+
+
+class Rejection:
+    """Admission said no: everything needed to answer in the caller's error format."""
+
+    __slots__ = ("code", "message", "param", "status", "type")
+
+    def __init__(self, status: int, type: str, code: str, message: str, param: str | None = None):
+        self.status = status
+        self.type = type
+        self.code = code
+        self.message = message
+        self.param = param
+
+    def __repr__(self) -> str:
+        return f"Rejection({self.status}, {self.code!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Rejection) and all(
+            getattr(self, s) == getattr(other, s) for s in self.__slots__
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def missing_key() -> Rejection:
+    return Rejection(
+        401,
+        "invalid_request_error",
+        "missing_api_key",
+        "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY' "
+        "(or in an 'api-key' or 'x-api-key' header).",
+    )
+
+
+def invalid_key() -> Rejection:
+    return Rejection(
+        401,
+        "invalid_request_error",
+        "invalid_api_key",
+        "Incorrect API key provided. Check the key, or create one with 'aigw keys create --app NAME'; "
+        "revoked keys stop working at once.",
+    )
+
+
+def unknown_route(method: str, path: str) -> Rejection:
+    return Rejection(
+        404,
+        "invalid_request_error",
+        "unknown_url",
+        f"Unknown request URL: {method} {path}. Please check the URL for typos.",
+    )
+
+
+def wrong_method(method: str, path: str) -> Rejection:
+    return Rejection(
+        405,
+        "invalid_request_error",
+        "method_not_allowed",
+        f"Not allowed to {method} on {path}. Please check the method for typos.",
+    )
+
+
+def unknown_model(model: str) -> Rejection:
+    return Rejection(
+        404,
+        "invalid_request_error",
+        "model_not_found",
+        f"The model '{model}' does not exist or you do not have access to it. "
+        "GET /v1/models lists the models this key may call.",
+        "model",
+    )

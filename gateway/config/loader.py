@@ -1,0 +1,114 @@
+"""Load a YAML config: environment expansion, schema check, cross-reference check, typed result."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import msgspec
+import yaml
+
+from .envsubst import expand
+from .schema import Config
+from .validate import problems_for
+
+QUICKSTART = "quickstart.yaml"
+
+
+class ConfigError(Exception):
+    """A config that cannot be served; `problems` lists each one with its path."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: {len(problems)} problem(s)\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def quickstart_text() -> str:
+    return resources.files("gateway.config").joinpath(QUICKSTART).read_text()
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load `path`, or the bundled quickstart config when None."""
+    if path is None:
+        return parse_config(quickstart_text(), source=f"(bundled {QUICKSTART})")
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise ConfigError(str(p), [f"cannot read file: {exc.strerror}"]) from None
+    return parse_config(text, source=str(p))
+
+
+def parse_config(text: str, source: str = "(config)") -> Config:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(source, [f"not valid YAML: {exc}"]) from None
+    if raw is None:
+        raw = {}
+    problems: list[str] = []
+    raw = expand(raw, "", problems)
+    problems += problems_for(raw, Config)
+    if problems:
+        raise ConfigError(source, problems)
+    cfg = msgspec.convert(raw, Config)
+    problems = cross_check(cfg)
+    if problems:
+        raise ConfigError(source, problems)
+    return cfg
+
+
+def cross_check(cfg: Config) -> list[str]:
+    """Problems a schema cannot see: names that must be unique or must refer to something."""
+    out: list[str] = []
+    providers = {}
+    for i, p in enumerate(cfg.providers):
+        if p.name in providers:
+            out.append(f"providers[{i}].name: duplicate provider name {p.name!r}")
+        providers[p.name] = p
+        if p.type == "openai" and not p.base_url:
+            out.append(f"providers[{i}].base_url: required for type openai")
+        if p.base_url and not p.base_url.startswith(("http://", "https://")):
+            out.append(f"providers[{i}].base_url: must start with http:// or https://")
+        if not p.keys:
+            out.append(f"providers[{i}].keys: a provider needs at least one key")
+        seen: set[str] = set()
+        for k, key in enumerate(p.keys):
+            if key.id in seen:
+                out.append(f"providers[{i}].keys[{k}].id: duplicate key id {key.id!r}")
+            seen.add(key.id)
+            if not key.value:
+                out.append(f"providers[{i}].keys[{k}].value: empty key")
+    groups: set[str] = set()
+    for g, group in enumerate(cfg.model_groups):
+        if group.name in groups:
+            out.append(f"model_groups[{g}].name: duplicate model group {group.name!r}")
+        groups.add(group.name)
+        if not group.deployments:
+            out.append(f"model_groups[{g}].deployments: a model group needs at least one deployment")
+        for d, dep in enumerate(group.deployments):
+            if dep.provider not in providers:
+                out.append(f"model_groups[{g}].deployments[{d}].provider: unknown provider {dep.provider!r}")
+    tenants: set[str] = set()
+    for t, tenant in enumerate(cfg.tenants):
+        if tenant.name in tenants:
+            out.append(f"tenants[{t}].name: duplicate tenant {tenant.name!r}")
+        tenants.add(tenant.name)
+        for a, app in enumerate(tenant.apps):
+            for m, model in enumerate(app.models):
+                if model != "*" and model not in groups:
+                    out.append(f"tenants[{t}].apps[{a}].models[{m}]: unknown model group {model!r}")
+    s = cfg.server
+    for name in ("port", "admin_port"):
+        port = getattr(s, name)
+        if not 0 <= port <= 65535:
+            out.append(f"server.{name}: {port} is not a TCP port")
+    if s.port == s.admin_port and s.port != 0:
+        out.append("server.admin_port: must differ from server.port")
+    if s.workers < 0:
+        out.append("server.workers: must be 0 (one per core) or more")
+    if s.max_body_bytes < 1024:
+        out.append("server.max_body_bytes: must be at least 1024")
+    return out

@@ -1,0 +1,98 @@
+"""The config file's shape, as msgspec Structs. Unknown fields are errors, so typos fail loudly.
+
+Every field is documented in docs/configuration.md; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+
+class _Strict(msgspec.Struct, forbid_unknown_fields=True):
+    pass
+
+
+class ServerConfig(_Strict, kw_only=True):
+    host: str = "127.0.0.1"
+    port: int = 8080
+    admin_host: str = "127.0.0.1"
+    admin_port: int = 8081
+    # 0 means one worker per core.
+    workers: int = 0
+    max_body_bytes: int = 4 * 1024 * 1024
+    # How long SIGTERM waits for in-flight requests (streams included) before workers are killed.
+    shutdown_timeout_s: float = 30.0
+    # How often each worker looks for config changes in the store (revoked keys, new apps).
+    reload_interval_s: float = 0.25
+
+
+class StoreConfig(_Strict, kw_only=True):
+    # Empty means $AIGW_HOME/aigw.db, or ./var/aigw.db without AIGW_HOME.
+    path: str = ""
+
+
+class UpstreamKey(_Strict, kw_only=True):
+    id: str
+    value: str
+
+    def __repr__(self) -> str:
+        # The secret never appears in a repr, so it cannot leak through a log or traceback.
+        return f"UpstreamKey(id={self.id!r}, value='***')"
+
+
+class MockOptions(_Strict, kw_only=True):
+    latency_ms: float = 0.0
+    rpm: int = 0
+    tpm: int = 0
+    models: list[str] = msgspec.field(default_factory=lambda: ["gpt-4o-mini", "text-embedding-3-small"])
+    stream_chunks: int | None = None
+    chunk_interval_ms: float = 0.0
+
+
+class ProviderConfig(_Strict, kw_only=True):
+    name: str
+    type: Literal["openai", "mock"]
+    # Required for `openai`; a `mock` provider is started by `aigw serve` and gets its URL then.
+    base_url: str = ""
+    keys: list[UpstreamKey]
+    # Extra headers sent upstream (e.g. OpenAI-Organization).
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
+    connect_timeout_s: float = 5.0
+    # Total time allowed for one upstream response (for streams: until the first byte).
+    timeout_s: float = 600.0
+    max_connections: int = 256
+    mock: MockOptions | None = None
+
+
+class Deployment(_Strict, kw_only=True):
+    provider: str
+    # The model name sent upstream; empty means the model group's name.
+    model: str = ""
+
+
+class ModelGroup(_Strict, kw_only=True):
+    name: str
+    deployments: list[Deployment]
+
+
+class AppConfig(_Strict, kw_only=True):
+    name: str
+    # Model groups this app may call; "*" means all.
+    models: list[str] = msgspec.field(default_factory=lambda: ["*"])
+
+
+class TenantConfig(_Strict, kw_only=True):
+    name: str
+    apps: list[AppConfig] = msgspec.field(default_factory=list)
+
+
+class Config(_Strict, kw_only=True):
+    version: Literal[1] = 1
+    server: ServerConfig = msgspec.field(default_factory=ServerConfig)
+    store: StoreConfig = msgspec.field(default_factory=StoreConfig)
+    providers: list[ProviderConfig]
+    model_groups: list[ModelGroup]
+    # Tenants and apps declared here are created (or updated) in the store at start.
+    tenants: list[TenantConfig] = msgspec.field(default_factory=list)

@@ -1,0 +1,152 @@
+"""The RSGI application each granian worker runs: read, admit (one native call), forward, answer."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+from typing import Any
+
+from ..admission import ROUTE_CHAT, ROUTE_EMBEDDINGS, ROUTE_MODELS, Rejection
+from ..config import load_config
+from ..store import open_store
+from . import errors, wire
+from .errors import GatewayError, error_json
+from .proxy import Upstream, forward
+from .tables import LiveTable
+from .targets import build_targets
+
+log = logging.getLogger("aigw.dataplane")
+
+JSON = ("content-type", "application/json")
+# Body schema by path, chosen before admission so the model can be admitted in the same call.
+DECODERS = {"/v1/chat/completions": wire.CHAT_DECODER, "/v1/embeddings": wire.EMBEDDINGS_DECODER}
+ENDPOINTS = {ROUTE_CHAT: "/chat/completions", ROUTE_EMBEDDINGS: "/embeddings"}
+
+
+def credential(headers: Any) -> str | None:
+    auth = headers.get("authorization")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else None
+    return headers.get("api-key") or headers.get("x-api-key")
+
+
+class Gateway:
+    """One instance per worker process; granian calls the three RSGI hooks."""
+
+    def __rsgi_init__(self, loop: Any) -> None:
+        cfg = load_config(os.environ.get("AIGW_CONFIG") or None)
+        overrides = json.loads(os.environ.get("AIGW_PROVIDER_URLS", "{}"))
+        self.max_body = cfg.server.max_body_bytes
+        self.store = open_store(cfg.store.path)
+        self.live = LiveTable(cfg, self.store, build_targets(cfg, overrides))
+        self.live.start(loop)
+        self.upstream = Upstream(max(p.max_connections for p in cfg.providers))
+        self._ids = itertools.count(1)
+        self._id_prefix = f"req_{os.getpid():x}_"
+
+    def __rsgi_del__(self, loop: Any) -> None:
+        self.live.stop()
+        loop.run_until_complete(self.upstream.close())
+        self.store.close()
+
+    async def __rsgi__(self, scope: Any, proto: Any) -> None:
+        if scope.proto != "http":
+            return
+        rid = f"{self._id_prefix}{next(self._ids):x}"
+        base = [("x-request-id", rid)]
+        try:
+            await self._handle(scope, proto, base)
+        except GatewayError as exc:
+            proto.response_bytes(exc.status, [*base, JSON], exc.body())
+        except Exception:
+            log.exception("request %s failed", rid)
+            proto.response_bytes(
+                500,
+                [*base, JSON],
+                error_json(
+                    f"The gateway failed to handle this request (request id {rid}). Retry; if it "
+                    "persists, report the request id to the operator.",
+                    "api_error",
+                    "internal_error",
+                ),
+            )
+
+    async def _handle(self, scope: Any, proto: Any, base: list[tuple[str, str]]) -> None:
+        method = scope.method
+        path = scope.path
+        if path == "/health":
+            body = b'{"status":"ok","generation":%d}' % self.live.generation
+            proto.response_bytes(200, [*base, JSON], body)
+            return
+        headers = scope.headers
+        decoder = DECODERS.get(path) if method == "POST" else None
+        body = b""
+        request = None
+        body_error = None
+        if decoder is not None:
+            body = await self._read_body(proto, headers)
+            try:
+                request = wire.decode(decoder, body)
+            except wire.BodyError as exc:
+                body_error = exc
+
+        decision = self.live.table.admit(
+            method, path, credential(headers), request.model if request is not None else None
+        )
+        if type(decision) is Rejection:
+            proto.response_bytes(
+                decision.status,
+                [*base, JSON],
+                error_json(decision.message, decision.type, decision.code, decision.param),
+            )
+            return
+        if body_error is not None:
+            code = "invalid_json" if body_error.malformed else "invalid_request"
+            proto.response_bytes(
+                400,
+                [*base, JSON],
+                error_json(body_error.message, "invalid_request_error", code, body_error.param),
+            )
+            return
+
+        route = decision.route
+        if route == ROUTE_MODELS:
+            allowed = decision.models
+            names = [n for n in self.live.table.group_names() if allowed is None or n in allowed]
+            listing = wire.ModelList(data=[wire.ModelCard(id=n) for n in names])
+            proto.response_bytes(200, [*base, JSON], wire.MODEL_LIST_ENCODER.encode(listing))
+            return
+        assert request is not None
+        stream = route == ROUTE_CHAT and bool(request.stream)
+        await forward(
+            self.upstream, proto, decision.target, ENDPOINTS[route], body, request.model, stream, base
+        )
+
+    async def _read_body(self, proto: Any, headers: Any) -> bytes:
+        declared = headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                raise GatewayError(
+                    400,
+                    "invalid_request_error",
+                    "invalid_content_length",
+                    "The Content-Length header is not a number.",
+                )
+            if int(declared) > self.max_body:
+                raise errors.body_too_large(self.max_body)
+            return await proto()  # type: ignore[no-any-return]
+        # Chunked upload: count as it arrives and stop reading once over the limit.
+        parts = []
+        size = 0
+        async for chunk in proto:
+            size += len(chunk)
+            if size > self.max_body:
+                raise errors.body_too_large(self.max_body)
+            parts.append(chunk)
+        return b"".join(parts)
+
+
+app = Gateway()

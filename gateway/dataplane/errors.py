@@ -1,0 +1,86 @@
+"""Errors in OpenAI's JSON shape: {"error": {"message", "type", "param", "code"}}."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class ErrorBody(msgspec.Struct):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorEnvelope(msgspec.Struct):
+    error: ErrorBody
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def error_json(message: str, type: str, code: str | None = None, param: str | None = None) -> bytes:
+    return _encoder.encode(ErrorEnvelope(ErrorBody(message=message, type=type, param=param, code=code)))
+
+
+class GatewayError(Exception):
+    """A failure the caller should see as an OpenAI error with this status."""
+
+    def __init__(self, status: int, type: str, code: str, message: str, param: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.type = type
+        self.code = code
+        self.message = message
+        self.param = param
+
+    def body(self) -> bytes:
+        return error_json(self.message, self.type, self.code, self.param)
+
+
+def upstream_unreachable(provider: str) -> GatewayError:
+    return GatewayError(
+        502,
+        "api_error",
+        "upstream_unreachable",
+        f"The upstream provider '{provider}' could not be reached. Retry later; if it persists, "
+        "check the provider's base_url and network.",
+    )
+
+
+def upstream_timeout(provider: str, seconds: float) -> GatewayError:
+    return GatewayError(
+        504,
+        "api_error",
+        "upstream_timeout",
+        f"The upstream provider '{provider}' did not answer within {seconds:g}s. Retry later.",
+    )
+
+
+def upstream_broken(provider: str) -> GatewayError:
+    return GatewayError(
+        502,
+        "api_error",
+        "upstream_bad_response",
+        f"The upstream provider '{provider}' closed the connection or sent an invalid response. Retry later.",
+    )
+
+
+def upstream_auth_failed(provider: str) -> GatewayError:
+    # The gateway's provider key was refused: not the caller's fault, so not a 401 for them.
+    return GatewayError(
+        502,
+        "api_error",
+        "upstream_auth_failed",
+        f"The upstream provider '{provider}' refused the gateway's credentials. "
+        "An operator must check the provider keys.",
+    )
+
+
+def body_too_large(limit: int) -> GatewayError:
+    return GatewayError(
+        413,
+        "invalid_request_error",
+        "request_too_large",
+        f"The request body is larger than this gateway accepts ({limit} bytes). Send a smaller request.",
+    )

@@ -1,0 +1,114 @@
+"""Send an admitted request upstream and relay the answer, streaming chunk by chunk.
+
+OpenAI-format upstreams get the caller's original bytes (only `model` is rewritten when the
+deployment names another upstream model), so fields aigw does not know pass through intact.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+import orjson
+
+from . import errors
+from .targets import Target
+
+log = logging.getLogger("aigw.proxy")
+
+SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cache")]
+
+
+class Upstream:
+    """One pooled, keep-alive HTTP client per worker."""
+
+    def __init__(self, max_connections: int):
+        self._max = max_connections
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        # Created on first use, inside the worker's running loop.
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._max, keepalive_timeout=30, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+def rewrite_model(body: bytes, model: str) -> bytes:
+    doc: dict[str, Any] = orjson.loads(body)
+    doc["model"] = model
+    return orjson.dumps(doc)
+
+
+async def forward(
+    upstream: Upstream,
+    proto: Any,
+    target: Target,
+    endpoint: str,
+    body: bytes,
+    requested_model: str,
+    stream: bool,
+    base_headers: list[tuple[str, str]],
+) -> None:
+    if requested_model != target.upstream_model:
+        body = rewrite_model(body, target.upstream_model)
+    try:
+        resp = await upstream.session().post(
+            target.base_url + endpoint, data=body, headers=target.headers, timeout=target.timeout
+        )
+    except (TimeoutError, aiohttp.ServerTimeoutError):
+        raise errors.upstream_timeout(target.provider, target.timeout_s) from None
+    except aiohttp.ClientConnectorError:
+        raise errors.upstream_unreachable(target.provider) from None
+    except aiohttp.ClientError:
+        raise errors.upstream_broken(target.provider) from None
+
+    async with resp:
+        if resp.status in (401, 403):
+            log.warning("provider %s refused key %s with %d", target.provider, target.key_id, resp.status)
+            raise errors.upstream_auth_failed(target.provider)
+        if not stream or resp.status != 200:
+            data = await _read(resp, target)
+            headers = [*base_headers, ("content-type", resp.headers.get("content-type", "application/json"))]
+            if "retry-after" in resp.headers:
+                headers.append(("retry-after", resp.headers["retry-after"]))
+            proto.response_bytes(resp.status, headers, data)
+            return
+        await _relay_stream(proto, resp, target, base_headers)
+
+
+async def _read(resp: aiohttp.ClientResponse, target: Target) -> bytes:
+    try:
+        return await resp.read()
+    except (TimeoutError, aiohttp.ServerTimeoutError):
+        raise errors.upstream_timeout(target.provider, target.timeout_s) from None
+    except aiohttp.ClientError:
+        raise errors.upstream_broken(target.provider) from None
+
+
+async def _relay_stream(proto: Any, resp: aiohttp.ClientResponse, target: Target, base_headers: list) -> None:  # type: ignore[type-arg]
+    transport = proto.response_stream(200, [*base_headers, *SSE_HEADERS])
+    try:
+        async for chunk in resp.content.iter_any():
+            try:
+                await transport.send_bytes(chunk)
+            except Exception:
+                # The client went away: leaving the `async with` closes the upstream request.
+                return
+    except (TimeoutError, aiohttp.ServerTimeoutError):
+        failure = errors.upstream_timeout(target.provider, target.timeout_s)
+    except aiohttp.ClientError:
+        failure = errors.upstream_broken(target.provider)
+    else:
+        return
+    # Headers are gone already: end the stream with an SSE error event the SDKs understand.
+    log.warning("stream from %s/%s broke: %s", target.provider, target.key_id, failure.code)
+    try:
+        await transport.send_bytes(b"data: " + failure.body() + b"\n\n")
+    except Exception:
+        return

@@ -1,0 +1,96 @@
+"""OpenAI request shapes, decoded with msgspec to validate what callers send.
+
+Only fields aigw reads or must check are typed; everything else passes through untouched (the
+original bytes are forwarded), so provider-specific extras keep working.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
+
+
+class ChatMessage(msgspec.Struct):
+    role: Role
+    content: str | list[dict[str, Any]] | None = None
+    name: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+
+
+class StreamOptions(msgspec.Struct):
+    include_usage: bool = False
+
+
+class ChatRequest(msgspec.Struct):
+    model: str
+    messages: Annotated[list[ChatMessage], Meta(min_length=1)]
+    stream: bool | None = None
+    stream_options: StreamOptions | None = None
+    max_tokens: Annotated[int, Meta(ge=1)] | None = None
+    max_completion_tokens: Annotated[int, Meta(ge=1)] | None = None
+    n: Annotated[int, Meta(ge=1, le=128)] | None = None
+    temperature: Annotated[float, Meta(ge=0, le=2)] | None = None
+    top_p: Annotated[float, Meta(ge=0, le=1)] | None = None
+
+
+class EmbeddingsRequest(msgspec.Struct):
+    model: str
+    input: str | Annotated[list[str | int | list[int]], Meta(min_length=1)]
+    encoding_format: Literal["float", "base64"] | None = None
+    dimensions: Annotated[int, Meta(ge=1)] | None = None
+    user: str | None = None
+
+
+class ModelCard(msgspec.Struct):
+    id: str
+    object: str = "model"
+    created: int = 0
+    owned_by: str = "aigw"
+
+
+class ModelList(msgspec.Struct):
+    data: list[ModelCard]
+    object: str = "list"
+
+
+CHAT_DECODER = msgspec.json.Decoder(ChatRequest)
+EMBEDDINGS_DECODER = msgspec.json.Decoder(EmbeddingsRequest)
+MODEL_LIST_ENCODER = msgspec.json.Encoder()
+
+
+class BodyError(Exception):
+    """The body is not valid JSON or not the right shape; `param` names the field when known."""
+
+    def __init__(self, message: str, param: str | None, malformed: bool):
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.malformed = malformed
+
+
+def decode(decoder: msgspec.json.Decoder, body: bytes) -> Any:
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        param = None
+        if " - at `$." in text:
+            text, _, at = text.partition(" - at `$.")
+            param = at.rstrip("`")
+            text = f"{text} at '{param}'"
+        elif text.startswith("Object missing required field `"):
+            param = text.split("`")[1]
+            text = f"Missing required parameter: '{param}'."
+        raise BodyError(f"Invalid request body: {text}", param, malformed=False) from None
+    except msgspec.DecodeError:
+        raise BodyError(
+            "We could not parse the JSON body of your request. The API expects a JSON payload "
+            "(Content-Type: application/json) but what was sent was not valid JSON.",
+            None,
+            malformed=True,
+        ) from None

@@ -1,0 +1,129 @@
+"""`aigw serve`: the main process of a node.
+
+It checks the config, opens the store and seeds it, starts mock providers, the granian data
+plane and the admin listener, then supervises: SIGTERM/SIGINT drain the data plane (in-flight
+requests finish, up to `server.shutdown_timeout_s`) and exit 0; a child that dies on its own
+brings the node down with exit 1, so a process manager can restart it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from .._version import __version__
+from ..admin.app import AdminAPI
+from ..config.schema import Config
+from ..store import Store, open_store
+from .children import start_dataplane, start_mock
+
+log = logging.getLogger("aigw")
+
+
+def seed(store: Store, cfg: Config) -> None:
+    """Create the tenants and apps the config declares (existing ones keep their keys)."""
+    for tenant in cfg.tenants:
+        store.ensure_tenant(tenant.name)
+        for app in tenant.apps:
+            store.ensure_app(tenant.name, app.name, app.models)
+
+
+def _client_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+async def _wait_until_serving(url: str, proc: asyncio.subprocess.Process, timeout_s: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1)) as session:
+        while True:
+            if proc.returncode is not None:
+                raise RuntimeError(f"the data plane exited with status {proc.returncode} while starting")
+            try:
+                async with session.get(url + "/health") as resp:
+                    if resp.status == 200:
+                        return
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            if asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError(f"the data plane did not start serving within {timeout_s:g}s")
+            await asyncio.sleep(0.05)
+
+
+async def serve(cfg: Config, config_path: str | None) -> int:
+    s = cfg.server
+    workers = s.workers or os.cpu_count() or 1
+    store = open_store(cfg.store.path)
+    seed(store, cfg)
+    children: list[asyncio.subprocess.Process] = []
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    urls: dict[str, str] = {}
+    runner: web.AppRunner | None = None
+    try:
+        for provider in cfg.providers:
+            if provider.type == "mock":
+                proc, urls[provider.name] = await start_mock(provider)
+                children.append(proc)
+        env = {
+            **os.environ,
+            "AIGW_CONFIG": str(Path(config_path).resolve()) if config_path else "",
+            "AIGW_PROVIDER_URLS": json.dumps(urls),
+        }
+        dataplane = await start_dataplane(s.host, s.port, workers, s.shutdown_timeout_s, env)
+        children.append(dataplane)
+        dataplane_url = f"http://{_client_host(s.host)}:{s.port}"
+        await _wait_until_serving(dataplane_url, dataplane, 60)
+
+        admin = AdminAPI(store, os.environ.get("AIGW_ADMIN_TOKEN") or None, dataplane_url)
+        runner = web.AppRunner(admin.application(), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, s.admin_host, s.admin_port).start()
+
+        print(
+            f"aigw {__version__} serving the OpenAI API on {dataplane_url}/v1 with {workers} worker(s); "
+            f"admin on http://{_client_host(s.admin_host)}:{s.admin_port}"
+            + ("" if admin.token else " (admin API disabled: set AIGW_ADMIN_TOKEN)"),
+            flush=True,
+        )
+        exited = [asyncio.ensure_future(c.wait()) for c in children]
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait([stopping, *exited], return_when=asyncio.FIRST_COMPLETED)
+        clean = stop.is_set()
+        if not clean:
+            log.error("a child process exited unexpectedly; shutting down")
+        for task in (stopping, *exited):
+            task.cancel()
+        await _drain(dataplane, s.shutdown_timeout_s + 10)
+        return 0 if clean else 1
+    finally:
+        for proc in children:
+            if proc.returncode is None:
+                proc.terminate()
+                try:
+                    await asyncio.wait_for(proc.wait(), 10)
+                except TimeoutError:
+                    proc.kill()
+        if runner is not None:
+            await runner.cleanup()
+        store.close()
+
+
+async def _drain(proc: asyncio.subprocess.Process, timeout_s: float) -> None:
+    if proc.returncode is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), timeout_s)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()

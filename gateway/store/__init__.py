@@ -1,0 +1,9 @@
+from .base import Ambiguous, NotFound, Store
+from .sqlite import SQLiteStore, default_store_path
+
+__all__ = ["Ambiguous", "NotFound", "SQLiteStore", "Store", "default_store_path"]
+
+
+def open_store(path: str = "") -> Store:
+    """The store a config names (empty: the default location)."""
+    return SQLiteStore(path or None)

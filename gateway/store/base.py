@@ -1,0 +1,55 @@
+"""The store interface. SQLite is the embedded default; a cluster backend implements the same."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from .records import App, ConsumerKey, Snapshot, Tenant
+
+
+class NotFound(LookupError):
+    """The named tenant, app or key does not exist."""
+
+
+class Ambiguous(LookupError):
+    """An app name that several tenants use, given without its tenant."""
+
+
+class Store(ABC):
+    """Durable state. Every change bumps `generation()` in the same transaction, which is how
+    workers learn that their tables are stale."""
+
+    @abstractmethod
+    def generation(self) -> int: ...
+
+    @abstractmethod
+    def ensure_tenant(self, name: str) -> Tenant: ...
+
+    @abstractmethod
+    def ensure_app(self, tenant: str, name: str, models: list[str]) -> App: ...
+
+    @abstractmethod
+    def list_tenants(self) -> list[Tenant]: ...
+
+    @abstractmethod
+    def list_apps(self, tenant: str | None = None) -> list[App]: ...
+
+    @abstractmethod
+    def create_key(
+        self, app: str, tenant: str | None = None, name: str | None = None
+    ) -> tuple[ConsumerKey, str]:
+        """Create a consumer key for `app` (of `tenant`, needed only when the app name is not
+        unique); returns its record and the key itself, which is never stored."""
+
+    @abstractmethod
+    def revoke_key(self, key_id: str) -> ConsumerKey: ...
+
+    @abstractmethod
+    def list_keys(self, tenant: str | None = None, app: str | None = None) -> list[ConsumerKey]: ...
+
+    @abstractmethod
+    def snapshot(self) -> Snapshot:
+        """Everything the data plane needs to admit requests, read in one transaction."""
+
+    @abstractmethod
+    def close(self) -> None: ...

@@ -1,0 +1,222 @@
+"""The embedded store: one SQLite file in WAL mode, shared by the CLI, the admin listener and
+every worker (each process opens its own connection)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+from .. import credentials
+from .base import Ambiguous, NotFound, Store
+from .migrations import MIGRATIONS
+from .records import ActiveKey, App, ConsumerKey, Snapshot, Tenant
+
+_KEY_COLUMNS = """
+    SELECT k.id, t.name, a.name, k.prefix, k.name, k.created_at, k.revoked_at
+    FROM consumer_keys k JOIN apps a ON a.id = k.app_id JOIN tenants t ON t.id = a.tenant_id
+"""
+
+
+def default_store_path() -> Path:
+    home = os.environ.get("AIGW_HOME")
+    return Path(home) / "aigw.db" if home else Path("var") / "aigw.db"
+
+
+class SQLiteStore(Store):
+    def __init__(self, path: str | os.PathLike[str] | None = None):
+        self.path = Path(path) if path else default_store_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so writers never deadlock.
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    # -- schema -------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            current = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if current > len(MIGRATIONS):
+                raise RuntimeError(
+                    f"{self.path}: schema version {current} is newer than this aigw knows "
+                    f"({len(MIGRATIONS)}); upgrade aigw"
+                )
+            for version in range(current, len(MIGRATIONS)):
+                for statement in _statements(MIGRATIONS[version]):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {version + 1}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- writes: each one a transaction that bumps the generation ------------------------------
+    def _write(self, fn):  # type: ignore[no-untyped-def]
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn()
+            self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+            self._db.execute("COMMIT")
+            return result
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def generation(self) -> int:
+        return int(self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+
+    def ensure_tenant(self, name: str) -> Tenant:
+        row = self._db.execute("SELECT id, name, created_at FROM tenants WHERE name = ?", (name,)).fetchone()
+        if row:
+            return Tenant(id=row[0], name=row[1], created_at=row[2])
+
+        def insert() -> Tenant:
+            now = time.time()
+            cur = self._db.execute("INSERT INTO tenants (name, created_at) VALUES (?, ?)", (name, now))
+            return Tenant(id=int(cur.lastrowid or 0), name=name, created_at=now)
+
+        return self._write(insert)  # type: ignore[no-any-return]
+
+    def ensure_app(self, tenant: str, name: str, models: list[str]) -> App:
+        t = self.ensure_tenant(tenant)
+        row = self._db.execute(
+            "SELECT id, models, created_at FROM apps WHERE tenant_id = ? AND name = ?", (t.id, name)
+        ).fetchone()
+        encoded = json.dumps(models)
+        if row and row[1] == encoded:
+            return App(id=row[0], tenant=tenant, name=name, models=models, created_at=row[2])
+
+        def upsert() -> App:
+            now = time.time()
+            if row:
+                self._db.execute("UPDATE apps SET models = ? WHERE id = ?", (encoded, row[0]))
+                return App(id=row[0], tenant=tenant, name=name, models=models, created_at=row[2])
+            cur = self._db.execute(
+                "INSERT INTO apps (tenant_id, name, models, created_at) VALUES (?, ?, ?, ?)",
+                (t.id, name, encoded, now),
+            )
+            return App(id=int(cur.lastrowid or 0), tenant=tenant, name=name, models=models, created_at=now)
+
+        return self._write(upsert)  # type: ignore[no-any-return]
+
+    def create_key(
+        self, app: str, tenant: str | None = None, name: str | None = None
+    ) -> tuple[ConsumerKey, str]:
+        app_id, tenant_name = self._resolve_app(app, tenant)
+        secret = credentials.new_key()
+        key_id = credentials.new_key_id()
+        now = time.time()
+        prefix = credentials.visible_prefix(secret)
+
+        def insert() -> None:
+            self._db.execute(
+                "INSERT INTO consumer_keys (id, app_id, digest, prefix, name, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (key_id, app_id, credentials.digest(secret), prefix, name, now),
+            )
+
+        self._write(insert)
+        record = ConsumerKey(id=key_id, tenant=tenant_name, app=app, prefix=prefix, name=name, created_at=now)
+        return record, secret
+
+    def revoke_key(self, key_id: str) -> ConsumerKey:
+        def update() -> None:
+            cur = self._db.execute(
+                "UPDATE consumer_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (time.time(), key_id),
+            )
+            if (
+                cur.rowcount == 0
+                and not self._db.execute("SELECT 1 FROM consumer_keys WHERE id = ?", (key_id,)).fetchone()
+            ):
+                raise NotFound(f"no consumer key with id {key_id!r}")
+
+        self._write(update)
+        return self._key(key_id)
+
+    # -- reads ---------------------------------------------------------------------------------
+    def list_tenants(self) -> list[Tenant]:
+        rows = self._db.execute("SELECT id, name, created_at FROM tenants ORDER BY name").fetchall()
+        return [Tenant(id=r[0], name=r[1], created_at=r[2]) for r in rows]
+
+    def list_apps(self, tenant: str | None = None) -> list[App]:
+        sql = (
+            "SELECT a.id, t.name, a.name, a.models, a.created_at FROM apps a "
+            "JOIN tenants t ON t.id = a.tenant_id"
+        )
+        args: tuple[str, ...] = ()
+        if tenant is not None:
+            sql += " WHERE t.name = ?"
+            args = (tenant,)
+        rows = self._db.execute(sql + " ORDER BY t.name, a.name", args).fetchall()
+        return [App(id=r[0], tenant=r[1], name=r[2], models=json.loads(r[3]), created_at=r[4]) for r in rows]
+
+    def list_keys(self, tenant: str | None = None, app: str | None = None) -> list[ConsumerKey]:
+        where, args = [], []
+        if tenant is not None:
+            where.append("t.name = ?")
+            args.append(tenant)
+        if app is not None:
+            where.append("a.name = ?")
+            args.append(app)
+        sql = _KEY_COLUMNS + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY k.created_at"
+        return [_key_record(r) for r in self._db.execute(sql, args).fetchall()]
+
+    def snapshot(self) -> Snapshot:
+        # One read transaction: the generation and the keys always belong together.
+        self._db.execute("BEGIN")
+        try:
+            generation = self.generation()
+            rows = self._db.execute(
+                "SELECT k.id, k.digest, t.name, a.name, a.models FROM consumer_keys k "
+                "JOIN apps a ON a.id = k.app_id JOIN tenants t ON t.id = a.tenant_id "
+                "WHERE k.revoked_at IS NULL"
+            ).fetchall()
+        finally:
+            self._db.execute("COMMIT")
+        keys = [ActiveKey(r[0], bytes(r[1]), r[2], r[3], json.loads(r[4])) for r in rows]
+        return Snapshot(generation=generation, keys=keys)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _key(self, key_id: str) -> ConsumerKey:
+        row = self._db.execute(_KEY_COLUMNS + " WHERE k.id = ?", (key_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no consumer key with id {key_id!r}")
+        return _key_record(row)
+
+    def _resolve_app(self, app: str, tenant: str | None) -> tuple[int, str]:
+        sql = "SELECT a.id, t.name FROM apps a JOIN tenants t ON t.id = a.tenant_id WHERE a.name = ?"
+        args: tuple[str, ...] = (app,)
+        if tenant is not None:
+            sql += " AND t.name = ?"
+            args = (app, tenant)
+        rows = self._db.execute(sql, args).fetchall()
+        if not rows:
+            where = f" in tenant {tenant!r}" if tenant else ""
+            raise NotFound(f"no app named {app!r}{where}")
+        if len(rows) > 1:
+            tenants = ", ".join(sorted(r[1] for r in rows))
+            raise Ambiguous(f"app {app!r} exists in several tenants ({tenants}); name the tenant")
+        return int(rows[0][0]), str(rows[0][1])
+
+
+def _key_record(r: tuple) -> ConsumerKey:  # type: ignore[type-arg]
+    return ConsumerKey(
+        id=r[0], tenant=r[1], app=r[2], prefix=r[3], name=r[4], created_at=r[5], revoked_at=r[6]
+    )
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() would COMMIT our transaction; split instead (no ';' inside our DDL strings).
+    return [s.strip() for s in script.split(";") if s.strip()]

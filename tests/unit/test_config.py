@@ -1,0 +1,95 @@
+import pytest
+
+from gateway.config import ConfigError, load_config, parse_config
+
+VALID = """
+providers:
+  - name: openai
+    type: openai
+    base_url: https://api.openai.com/v1
+    keys:
+      - id: k1
+        value: ${TEST_OPENAI_KEY}
+model_groups:
+  - name: gpt-4o-mini
+    deployments: [{provider: openai}]
+"""
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text)
+    return info.value.problems
+
+
+def test_bundled_quickstart_is_valid_and_uses_the_mock():
+    cfg = load_config()
+    assert {p.type for p in cfg.providers} == {"mock"}
+    assert [t.name for t in cfg.tenants] == ["default"]
+
+
+def test_environment_values_are_substituted(monkeypatch):
+    monkeypatch.setenv("TEST_OPENAI_KEY", "sk-from-env")
+    cfg = parse_config(VALID)
+    assert cfg.providers[0].keys[0].value == "sk-from-env"
+
+
+def test_defaults_apply_with_colon_dash(monkeypatch):
+    monkeypatch.delenv("TEST_OPENAI_KEY", raising=False)
+    cfg = parse_config(VALID.replace("${TEST_OPENAI_KEY}", "${TEST_OPENAI_KEY:-sk-default}"))
+    assert cfg.providers[0].keys[0].value == "sk-default"
+
+
+def test_every_problem_is_reported_with_its_path(monkeypatch):
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    found = problems(
+        """
+providers:
+  - name: a
+    type: openaix
+    keys: [{id: k, value: "${NOT_SET_ANYWHERE}"}]
+    colour: blue
+  - name: b
+    type: openai
+    keys: [{id: 7}]
+model_groups: []
+server: {port: "eighty"}
+"""
+    )
+    assert "providers[0].keys[0].value: environment variable NOT_SET_ANYWHERE is not set" in found
+    assert any(p.startswith("providers[0].colour: unknown field") for p in found)
+    assert any(p.startswith("providers[0].type: Invalid enum value 'openaix'") for p in found)
+    assert "providers[1].keys[0].id: Expected `str`, got `int`" in found
+    assert "providers[1].keys[0].value: required field is missing" in found
+    assert "server.port: Expected `int`, got `str`" in found
+
+
+def test_cross_references_are_checked():
+    found = problems(
+        """
+providers:
+  - {name: p, type: openai, keys: [{id: k, value: v}, {id: k, value: w}]}
+model_groups:
+  - name: m
+    deployments: [{provider: nowhere}]
+tenants:
+  - name: t
+    apps: [{name: a, models: [m, ghost]}]
+"""
+    )
+    assert found == [
+        "providers[0].base_url: required for type openai",
+        "providers[0].keys[1].id: duplicate key id 'k'",
+        "model_groups[0].deployments[0].provider: unknown provider 'nowhere'",
+        "tenants[0].apps[0].models[1]: unknown model group 'ghost'",
+    ]
+
+
+def test_secrets_never_appear_in_a_repr(monkeypatch):
+    monkeypatch.setenv("TEST_OPENAI_KEY", "sk-very-secret-value")
+    cfg = parse_config(VALID)
+    assert "sk-very-secret-value" not in repr(cfg)
+
+
+def test_not_yaml_is_one_clear_problem():
+    assert problems("providers: [")[0].startswith("not valid YAML")

@@ -1,0 +1,80 @@
+import sqlite3
+
+import pytest
+
+from gateway import credentials
+from gateway.store import Ambiguous, NotFound, SQLiteStore
+from gateway.store.migrations import MIGRATIONS
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SQLiteStore(tmp_path / "aigw.db")
+    yield s
+    s.close()
+
+
+def test_new_store_is_migrated_to_the_latest_schema_in_wal_mode(store):
+    assert store.schema_version() == len(MIGRATIONS)
+    mode = sqlite3.connect(store.path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_reopening_does_not_migrate_again(tmp_path):
+    SQLiteStore(tmp_path / "a.db").close()
+    again = SQLiteStore(tmp_path / "a.db")
+    assert again.schema_version() == len(MIGRATIONS)
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "future.db"
+    SQLiteStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.close()
+    with pytest.raises(RuntimeError, match="newer than this aigw knows"):
+        SQLiteStore(path)
+
+
+def test_keys_are_stored_only_as_digests(store):
+    store.ensure_app("acme", "web", ["*"])
+    record, secret = store.create_key("web", name="laptop")
+    raw = sqlite3.connect(store.path).execute("SELECT * FROM consumer_keys").fetchall()
+    assert secret not in repr(raw)
+    assert raw[0][2] == credentials.digest(secret)
+    assert record.prefix == secret[: credentials.VISIBLE_CHARS]
+    assert [k.id for k in store.snapshot().keys] == [record.id]
+
+
+def test_every_change_bumps_the_generation_and_revocation_empties_the_snapshot(store):
+    before = store.generation()
+    store.ensure_app("acme", "web", ["gpt-4o-mini"])
+    record, _ = store.create_key("web")
+    after_create = store.generation()
+    assert after_create > before
+    store.revoke_key(record.id)
+    assert store.generation() > after_create
+    assert store.snapshot().keys == []
+    assert store.list_keys()[0].revoked_at is not None
+
+
+def test_ensure_is_idempotent(store):
+    store.ensure_app("acme", "web", ["*"])
+    gen = store.generation()
+    store.ensure_app("acme", "web", ["*"])
+    assert store.generation() == gen
+    store.ensure_app("acme", "web", ["m1"])
+    assert store.list_apps("acme")[0].models == ["m1"]
+
+
+def test_app_names_are_resolved_per_tenant(store):
+    store.ensure_app("a", "web", ["*"])
+    store.ensure_app("b", "web", ["*"])
+    with pytest.raises(Ambiguous):
+        store.create_key("web")
+    record, _ = store.create_key("web", tenant="b")
+    assert record.tenant == "b"
+    with pytest.raises(NotFound):
+        store.create_key("nope")
+    with pytest.raises(NotFound):
+        store.revoke_key("key_missing")
