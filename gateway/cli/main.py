@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from .._version import __version__
 from ..config import Config, ConfigError, load_config
 from ..store import Ambiguous, NotFound, open_store
+from ..store.seed import seed
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,6 +84,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     cfg = load_config(getattr(args, "config", None))
     store = open_store(cfg.store.path)
+    seed(store, cfg)  # so apps the config declares can get keys before the first `serve`
     try:
         if args.command == "keys":
             return _keys(args, store)

@@ -21,18 +21,11 @@ from aiohttp import web
 from .._version import __version__
 from ..admin.app import AdminAPI
 from ..config.schema import Config
-from ..store import Store, open_store
+from ..store import open_store
+from ..store.seed import seed
 from .children import start_dataplane, start_mock
 
 log = logging.getLogger("aigw")
-
-
-def seed(store: Store, cfg: Config) -> None:
-    """Create the tenants and apps the config declares (existing ones keep their keys)."""
-    for tenant in cfg.tenants:
-        store.ensure_tenant(tenant.name)
-        for app in tenant.apps:
-            store.ensure_app(tenant.name, app.name, app.models)
 
 
 def _client_host(host: str) -> str:

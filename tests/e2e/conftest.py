@@ -1,0 +1,123 @@
+"""Real gateway processes for end-to-end tests: `aigw serve` with 2 granian workers and the
+bundled mock provider, driven over real sockets."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ADMIN_TOKEN = "test-admin-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Gateway:
+    def __init__(self, tmp: Path, extra_yaml: str = "", workers: int = 2, server_yaml: str = ""):
+        self.port, self.admin_port = free_port(), free_port()
+        self.config = tmp / "aigw.yaml"
+        self.config.write_text(
+            textwrap.dedent(
+                f"""
+                server:
+                  port: {self.port}
+                  admin_port: {self.admin_port}
+                  workers: {workers}
+                {textwrap.indent(server_yaml.strip(), "  ")}
+                store:
+                  path: {tmp / "aigw.db"}
+                providers:
+                  - name: mock
+                    type: mock
+                    keys:
+                      - {{id: mock-key-1, value: sk-mock-secret-1}}
+                      - {{id: mock-key-2, value: sk-mock-secret-2}}
+                """
+            )
+            + textwrap.dedent(extra_yaml)
+        )
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.admin_url = f"http://127.0.0.1:{self.admin_port}"
+        self.proc: subprocess.Popen[str] | None = None
+        self.keys: dict[str, str] = {}
+
+    def start(self) -> Gateway:
+        env = {**os.environ, "AIGW_ADMIN_TOKEN": ADMIN_TOKEN}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "serve", "--config", str(self.config)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert self.proc.stdout is not None
+        banner = self.proc.stdout.readline()  # printed once the data plane answers
+        assert "serving the OpenAI API" in banner, f"gateway did not start: {banner!r}"
+        return self
+
+    def cli(self, *args: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-m", "gateway", *args, "--config", str(self.config)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.strip()
+
+    def new_key(self, app: str = "demo") -> str:
+        return self.cli("keys", "create", "--app", app)
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=60)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+        return code
+
+
+MODELS_YAML = """
+model_groups:
+  - name: gpt-4o-mini
+    deployments: [{provider: mock}]
+  - name: text-embedding-3-small
+    deployments: [{provider: mock}]
+tenants:
+  - name: default
+    apps:
+      - {name: demo, models: ["*"]}
+      - {name: embed-only, models: [text-embedding-3-small]}
+"""
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory) -> Iterator[Gateway]:
+    gw = Gateway(tmp_path_factory.mktemp("gw"), MODELS_YAML)
+    # Keys made before start are in the workers' first tables: no waiting for a reload.
+    gw.keys = {app: gw.new_key(app) for app in ("demo", "embed-only")}
+    gw.start()
+    yield gw
+    assert gw.stop() == 0
+
+
+@pytest.fixture(scope="module")
+def api_key(gateway: Gateway) -> str:
+    return gateway.keys["demo"]
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=30) as client:
+        yield client
