@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from .._version import __version__
 from ..config import Config, ConfigError, load_config
-from ..store import Ambiguous, NotFound, open_store
+from ..store import Ambiguous, NotFound, Store, open_store
 from ..store.seed import seed
 
 
@@ -109,7 +109,7 @@ def _serve(args: argparse.Namespace) -> int:
     return uvloop.run(serve(cfg, args.config))
 
 
-def _keys(args: argparse.Namespace, store) -> int:  # type: ignore[no-untyped-def]
+def _keys(args: argparse.Namespace, store: Store) -> int:
     if args.action == "create":
         record, secret = store.create_key(args.app, args.tenant, args.name)
         print(secret)
@@ -124,9 +124,8 @@ def _keys(args: argparse.Namespace, store) -> int:  # type: ignore[no-untyped-de
         return 0
     for k in store.list_keys(args.tenant, args.app):
         state = "revoked " + _when(k.revoked_at) if k.revoked_at else "active"
-        print(
-            f"{k.id}\t{k.prefix}…\t{k.tenant}/{k.app}\t{k.name or '-'}\tcreated {_when(k.created_at)}\t{state}"
-        )
+        owner, label = f"{k.tenant}/{k.app}", k.name or "-"
+        print(f"{k.id}\t{k.prefix}…\t{owner}\t{label}\tcreated {_when(k.created_at)}\t{state}")
     return 0
 
 

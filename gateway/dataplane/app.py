@@ -8,6 +8,8 @@ import logging
 import os
 from typing import Any
 
+import msgspec
+
 from ..admission import ROUTE_CHAT, ROUTE_EMBEDDINGS, ROUTE_MODELS, Rejection
 from ..config import load_config
 from ..store import open_store
@@ -21,7 +23,10 @@ log = logging.getLogger("aigw.dataplane")
 
 JSON = ("content-type", "application/json")
 # Body schema by path, chosen before admission so the model can be admitted in the same call.
-DECODERS = {"/v1/chat/completions": wire.CHAT_DECODER, "/v1/embeddings": wire.EMBEDDINGS_DECODER}
+DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
+    "/v1/chat/completions": wire.CHAT_DECODER,
+    "/v1/embeddings": wire.EMBEDDINGS_DECODER,
+}
 ENDPOINTS = {ROUTE_CHAT: "/chat/completions", ROUTE_EMBEDDINGS: "/embeddings"}
 
 
@@ -96,7 +101,7 @@ class Gateway:
         decision = self.live.table.admit(
             method, path, credential(headers), request.model if request is not None else None
         )
-        if type(decision) is Rejection:
+        if isinstance(decision, Rejection):
             proto.response_bytes(
                 decision.status,
                 [*base, JSON],
@@ -137,7 +142,8 @@ class Gateway:
                 )
             if int(declared) > self.max_body:
                 raise errors.body_too_large(self.max_body)
-            return await proto()  # type: ignore[no-any-return]
+            body: bytes = await proto()
+            return body
         # Chunked upload: count as it arrives and stop reading once over the limit.
         parts = []
         size = 0

@@ -91,7 +91,9 @@ async def _read(resp: aiohttp.ClientResponse, target: Target) -> bytes:
         raise errors.upstream_broken(target.provider) from None
 
 
-async def _relay_stream(proto: Any, resp: aiohttp.ClientResponse, target: Target, base_headers: list) -> None:  # type: ignore[type-arg]
+async def _relay_stream(
+    proto: Any, resp: aiohttp.ClientResponse, target: Target, base_headers: list[tuple[str, str]]
+) -> None:
     transport = proto.response_stream(200, [*base_headers, *SSE_HEADERS])
     try:
         async for chunk in resp.content.iter_any():

@@ -7,12 +7,16 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from .. import credentials
 from .base import Ambiguous, NotFound, Store
 from .migrations import MIGRATIONS
 from .records import ActiveKey, App, ConsumerKey, Snapshot, Tenant
+
+T = TypeVar("T")
 
 _KEY_COLUMNS = """
     SELECT k.id, t.name, a.name, k.prefix, k.name, k.created_at, k.revoked_at
@@ -59,7 +63,7 @@ class SQLiteStore(Store):
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     # -- writes: each one a transaction that bumps the generation ------------------------------
-    def _write(self, fn):  # type: ignore[no-untyped-def]
+    def _write(self, fn: Callable[[], T]) -> T:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             result = fn()
@@ -83,7 +87,7 @@ class SQLiteStore(Store):
             cur = self._db.execute("INSERT INTO tenants (name, created_at) VALUES (?, ?)", (name, now))
             return Tenant(id=int(cur.lastrowid or 0), name=name, created_at=now)
 
-        return self._write(insert)  # type: ignore[no-any-return]
+        return self._write(insert)
 
     def ensure_app(self, tenant: str, name: str, models: list[str]) -> App:
         t = self.ensure_tenant(tenant)
@@ -105,7 +109,7 @@ class SQLiteStore(Store):
             )
             return App(id=int(cur.lastrowid or 0), tenant=tenant, name=name, models=models, created_at=now)
 
-        return self._write(upsert)  # type: ignore[no-any-return]
+        return self._write(upsert)
 
     def create_key(
         self, app: str, tenant: str | None = None, name: str | None = None
@@ -211,7 +215,7 @@ class SQLiteStore(Store):
         return int(rows[0][0]), str(rows[0][1])
 
 
-def _key_record(r: tuple) -> ConsumerKey:  # type: ignore[type-arg]
+def _key_record(r: tuple[Any, ...]) -> ConsumerKey:
     return ConsumerKey(
         id=r[0], tenant=r[1], app=r[2], prefix=r[3], name=r[4], created_at=r[5], revoked_at=r[6]
     )
