@@ -1,0 +1,1 @@
+"""Mock OpenAI provider for demos, tests and benchmarks."""

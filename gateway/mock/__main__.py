@@ -1,0 +1,70 @@
+"""`python -m gateway.mock`: run the mock OpenAI provider until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from .server import MockConfig, MockKey, start_mock_server, stop_mock_server
+
+
+def _key(spec: str) -> MockKey:
+    # "sk-a" or "label=sk-a"; OpenAI keys never contain "=".
+    label, sep, value = spec.partition("=")
+    return MockKey(value=value, id=label) if sep else MockKey(value=spec)
+
+
+def parse_args(argv: list[str] | None = None) -> MockConfig:
+    p = argparse.ArgumentParser(prog="python -m gateway.mock", description="Mock OpenAI provider.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on stdout)")
+    p.add_argument("--key", action="append", type=_key, default=[], help="sk-... or id=sk-...; repeatable")
+    p.add_argument("--model", action="append", default=[], help="served model id; repeatable")
+    p.add_argument("--latency-ms", type=float, default=0.0)
+    p.add_argument("--rpm", type=int, default=0, help="requests per minute per key, 0 = unlimited")
+    p.add_argument("--tpm", type=int, default=0, help="tokens per minute per key, 0 = unlimited")
+    p.add_argument("--stream-chunks", type=int, default=None)
+    p.add_argument("--chunk-interval-ms", type=float, default=0.0)
+    a = p.parse_args(argv)
+    cfg = MockConfig(
+        host=a.host,
+        port=a.port,
+        keys=a.key,
+        latency_ms=a.latency_ms,
+        rpm=a.rpm,
+        tpm=a.tpm,
+        stream_chunks=a.stream_chunks,
+        chunk_interval_ms=a.chunk_interval_ms,
+    )
+    if a.model:
+        cfg.models = a.model
+    return cfg
+
+
+async def _serve(cfg: MockConfig) -> int:
+    server, port = await start_mock_server(cfg)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
+    # Exactly one line, flushed: launchers wait for it to know the port is bound.
+    print(f"mock listening on http://{host}:{port}", flush=True)
+    await stop.wait()
+    await stop_mock_server(server)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse_args(argv)
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(_serve(cfg))
+    return uvloop.run(_serve(cfg))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
