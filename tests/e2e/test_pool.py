@@ -1,0 +1,74 @@
+"""A pool of provider keys behind an `openai`-type provider: every request goes out with one key
+of the pool, never the caller's, over kept-alive connections."""
+
+import subprocess
+import sys
+
+import httpx
+import openai
+import pytest
+
+from .conftest import Gateway
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gateway.mock",
+            "--port",
+            "0",
+            "--key",
+            "pool-a=sk-pool-a",
+            "--key",
+            "pool-b=sk-pool-b",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    url = proc.stdout.readline().split("mock listening on ")[1].strip()
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+    proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory, upstream):
+    gw = Gateway(
+        tmp_path_factory.mktemp("pool"),
+        f"""
+  - name: upstream
+    type: openai
+    base_url: {upstream}/v1
+    keys:
+      - {{id: pool-a, value: sk-pool-a}}
+      - {{id: pool-b, value: sk-pool-b}}
+model_groups:
+  - name: chat
+    deployments: [{{provider: upstream, model: gpt-4o-mini}}]
+tenants:
+  - name: default
+    apps: [{{name: demo}}]
+""",
+        workers=1,
+    )
+    gw.keys["demo"] = gw.new_key()
+    gw.start()
+    yield gw
+    assert gw.stop() == 0
+
+
+def test_requests_rotate_over_the_pool_keys_with_the_upstream_model_name(gw, upstream):
+    httpx.post(upstream + "/_mock/reset")
+    client = openai.OpenAI(base_url=gw.base_url + "/v1", api_key=gw.keys["demo"], max_retries=0)
+    for _ in range(10):
+        completion = client.chat.completions.create(model="chat", messages=[{"role": "user", "content": "x"}])
+        # The mock echoes the model it was asked for: the deployment's upstream name.
+        assert completion.model == "gpt-4o-mini"
+    stats = httpx.get(upstream + "/_mock/stats").json()
+    # One worker rotates strictly; the mock refuses (401) any key but its own two.
+    assert stats["requests_by_key"] == {"pool-a": 5, "pool-b": 5}
+    assert stats["total"] == 10
