@@ -1,15 +1,28 @@
-# Route, authenticate, authorize the model, pick the upstream target: one crossing per request.
+# Route, authenticate, authorize the model, charge every limit (GCRA, all or none), pick an
+# upstream key no process knows to be cooling: one crossing from Python per request.
 
 import hashlib
 
 from gateway.admission import rejections as _rej
+from gateway.admission.spec import KIND_TOKENS as _KIND_TOKENS
 
 # Pre-bound once so the hot path does no attribute lookups (uvloop's habit).
 cdef object _sha256 = hashlib.sha256
 
 
+cdef class _Limit:
+    cdef int64_t word         # index of the bucket's TAT in the region
+    cdef int64_t emission     # ns per unit (T), rounded up so rounding never over-admits
+    cdef int64_t tolerance    # burst * T: how far the TAT may run ahead of now
+    cdef bint tokens
+    cdef readonly int64_t amount
+    cdef int64_t period_s
+    cdef str name
+    cdef str kind
+
+
 cdef class Decision:
-    """Admission said yes: where the request goes and on whose behalf."""
+    """Admission said yes: where the request goes, on whose behalf, and the limit state."""
     cdef readonly int route
     cdef readonly str key_id
     cdef readonly str tenant
@@ -17,6 +30,17 @@ cdef class Decision:
     cdef readonly object models      # frozenset of allowed groups, or None for all
     cdef readonly str group          # None for routes without a model
     cdef readonly object target      # the glue's upstream target, None without a model
+    cdef readonly int64_t slot       # the upstream key's record in the region, -1 without a model
+    cdef readonly int64_t estimated_tokens
+    # The tightest limit of each kind after this request was charged; limit -1 when none applies.
+    cdef readonly int64_t requests_limit
+    cdef readonly int64_t requests_remaining
+    cdef readonly int64_t requests_reset_ns
+    cdef readonly int64_t tokens_limit
+    cdef readonly int64_t tokens_remaining
+    cdef readonly int64_t tokens_reset_ns
+    cdef list _token_limits
+    cdef bint _finished
 
     def __repr__(self):
         return f"Decision(route={self.route}, app={self.app!r}, group={self.group!r})"
@@ -27,27 +51,60 @@ cdef class _Consumer:
     cdef str tenant
     cdef str app
     cdef object models
+    cdef list limits
 
 
 cdef class _Group:
     cdef str name
     cdef tuple targets
+    cdef list slots
     cdef Py_ssize_t count
     cdef Py_ssize_t next_index
+    cdef list limits
+
+
+cdef inline int64_t _take(int64_t *tat_p, int64_t now, int64_t inc, int64_t tolerance, int64_t *tat_out) nogil:
+    """GCRA: charge `inc` ns of debt unless that runs the TAT more than `tolerance` past now.
+    Returns 0 when charged (the new TAT in tat_out), else how many ns until it would fit."""
+    cdef int64_t tat, new_tat
+    while True:
+        tat = aigw_load(tat_p)
+        new_tat = (tat if tat > now else now) + inc
+        if new_tat - now > tolerance:
+            return new_tat - now - tolerance
+        if aigw_cas(tat_p, tat, new_tat):
+            tat_out[0] = new_tat
+            return 0
 
 
 cdef class AdmissionTable:
-    """Immutable tables built from an `AdmissionSpec`; a config change builds a new one."""
+    """Tables built from an `AdmissionSpec` over the node's `SharedRegion`. Immutable: a config
+    change builds a new table; the counters live in the region and survive the swap."""
     cdef dict _routes          # (method, path) -> route id
     cdef set _paths            # paths known under any method, to tell 405 from 404
     cdef dict _consumers       # sha256 digest -> _Consumer
     cdef dict _groups          # name -> _Group
+    cdef SharedRegion _region
 
-    def __init__(self, spec):
+    def __init__(self, spec, SharedRegion region):
         cdef _Consumer c
         cdef _Group g
+        cdef _Limit lim
+        self._region = region
         self._routes = dict(spec.routes)
         self._paths = {path for (_, path) in spec.routes}
+        limits = {}
+        for ls in spec.limits:
+            lim = _Limit()
+            lim.word = region.bucket(ls.id)
+            lim.emission = -(-ls.period_s * 1000000000 // ls.amount)
+            lim.tolerance = ls.burst * lim.emission
+            lim.tokens = ls.kind == _KIND_TOKENS
+            lim.amount = ls.amount
+            lim.period_s = ls.period_s
+            lim.name = ls.name
+            lim.kind = ls.kind
+            limits[ls.id] = lim
         self._consumers = {}
         for cs in spec.consumers:
             c = _Consumer()
@@ -55,28 +112,36 @@ cdef class AdmissionTable:
             c.tenant = cs.tenant
             c.app = cs.app
             c.models = cs.models
+            c.limits = [limits[i] for i in cs.limits]
             self._consumers[cs.digest] = c
         self._groups = {}
         for gs in spec.groups:
             g = _Group()
             g.name = gs.name
             g.targets = tuple(gs.targets)
+            g.slots = [region.key_slot(k) for k in gs.key_ids]
             g.count = len(g.targets)
             g.next_index = 0
+            g.limits = [limits[i] for i in gs.limits]
             self._groups[gs.name] = g
 
     @property
     def consumer_count(self):
         return len(self._consumers)
 
+    @property
+    def region(self):
+        return self._region
+
     def group_names(self):
         return sorted(self._groups)
 
-    def admit(self, str method, str path, str credential, str model):
+    def admit(self, str method, str path, str credential, str model, int64_t estimated_tokens=0,
+              int64_t now=-1):
         """Return a `Decision`, or a `Rejection` saying why not.
 
-        `model` is None where the route takes none or the body could not be read; then no
-        upstream target is chosen.
+        `model` is None where the route takes none or the body could not be read; then no limit
+        is charged and no upstream key chosen. `now` (ns, CLOCK_MONOTONIC) is for tests.
         """
         route = self._routes.get((method, path))
         if route is None:
@@ -94,14 +159,97 @@ cdef class AdmissionTable:
         d.tenant = c.tenant
         d.app = c.app
         d.models = c.models
-        d.group = None
-        d.target = None
+        d.slot = -1
+        d.requests_limit = -1
+        d.tokens_limit = -1
+        d._finished = True
         if model is None:
             return d
         cdef _Group g = self._groups.get(model)
         if g is None or (c.models is not None and model not in c.models):
             return _rej.unknown_model(model)
+        if now < 0:
+            now = aigw_now_ns()
         d.group = g.name
-        d.target = g.targets[g.next_index]
-        g.next_index = (g.next_index + 1) % g.count
+        d.estimated_tokens = estimated_tokens
+        rejection = self._charge(d, c.limits, g.limits, now)
+        if rejection is not None:
+            return rejection
+        cdef Py_ssize_t index = self._pick(g, now)
+        if index < 0:
+            self._refund(d, c.limits, g.limits)
+            return _rej.pool_exhausted(g.name, self._earliest_recovery(g, now) - now)
+        d.target = g.targets[index]
+        d.slot = g.slots[index]
+        if self._region.worker >= 0:
+            aigw_add(self._region._in_flight(d.slot), 1)
+            d._finished = False
         return d
+
+    cdef object _charge(self, Decision d, list first, list second, int64_t now):
+        cdef _Limit lim
+        cdef int64_t cost, wait, tat = 0, remaining
+        cdef int charged = 0
+        d._token_limits = []
+        for lim in first + second if second else first:
+            cost = d.estimated_tokens if lim.tokens else 1
+            if cost <= 0:
+                charged += 1
+                continue
+            wait = _take(&self._region.words[lim.word], now, cost * lim.emission, lim.tolerance, &tat)
+            if wait:
+                self._refund_n(d, first, second, charged)
+                return _rej.rate_limited(lim.name, lim.kind, lim.amount, lim.period_s, wait)
+            charged += 1
+            remaining = (lim.tolerance - (tat - now)) // lim.emission
+            if lim.tokens:
+                d._token_limits.append(lim)
+                if d.tokens_limit < 0 or remaining < d.tokens_remaining:
+                    d.tokens_limit, d.tokens_remaining, d.tokens_reset_ns = lim.amount, remaining, tat - now
+            elif d.requests_limit < 0 or remaining < d.requests_remaining:
+                d.requests_limit, d.requests_remaining, d.requests_reset_ns = lim.amount, remaining, tat - now
+        return None
+
+    cdef _refund(self, Decision d, list first, list second):
+        self._refund_n(d, first, second, len(first) + len(second))
+
+    cdef _refund_n(self, Decision d, list first, list second, int n):
+        # All or none: give back what this request already took, so a rejection costs nothing.
+        cdef _Limit lim
+        cdef int64_t cost
+        for lim in (first + second)[:n]:
+            cost = d.estimated_tokens if lim.tokens else 1
+            if cost > 0:
+                aigw_add(&self._region.words[lim.word], -cost * lim.emission)
+
+    cdef Py_ssize_t _pick(self, _Group g, int64_t now):
+        # Round-robin over the keys that no process has found cooling.
+        cdef Py_ssize_t i, index
+        cdef SharedRegion r = self._region
+        for i in range(g.count):
+            index = (g.next_index + i) % g.count
+            if aigw_load(r._key(<int64_t>g.slots[index]) + K_COOL_UNTIL) <= now:
+                g.next_index = (index + 1) % g.count
+                return index
+        return -1
+
+    cdef int64_t _earliest_recovery(self, _Group g, int64_t now):
+        cdef int64_t best = -1, until
+        for slot in g.slots:
+            until = aigw_load(self._region._key(<int64_t>slot) + K_COOL_UNTIL)
+            if best < 0 or until < best:
+                best = until
+        return best if best > now else now
+
+    def finish(self, Decision d, int64_t actual_tokens=-1):
+        """The request is over: release its in-flight count and settle token limits with the
+        real usage (-1: usage unknown, keep the estimate). Idempotent."""
+        cdef _Limit lim
+        if d._finished:
+            return
+        d._finished = True
+        if self._region.worker >= 0 and d.slot >= 0:
+            aigw_add(self._region._in_flight(d.slot), -1)
+        if actual_tokens >= 0 and actual_tokens != d.estimated_tokens:
+            for lim in d._token_limits:
+                aigw_add(&self._region.words[lim.word], (actual_tokens - d.estimated_tokens) * lim.emission)

@@ -5,4 +5,6 @@ Built as the single extension module `gateway._native` from this file and the `.
 includes (asyncpg's pattern). The Python glue sees only what `gateway/_native.pyi` declares.
 """
 
+include "atomics.pxi"
+include "region.pxi"
 include "admit.pxi"

@@ -1,7 +1,7 @@
-"""Admission: route, authenticate, authorize and pick an upstream target in one call.
+"""Admission: route, authenticate, authorize, charge limits and pick an upstream key in one call.
 
-`AdmissionTable` is the compiled core; `AIGW_PURE_PYTHON=1` selects the reference implementation
-(for debugging, and for comparing the two).
+`AdmissionTable`/`SharedRegion` are the compiled core; `AIGW_PURE_PYTHON=1` selects the
+reference implementation (for debugging, and for comparing the two).
 """
 
 from __future__ import annotations
@@ -9,12 +9,21 @@ from __future__ import annotations
 import os
 
 from .rejections import Rejection
-from .spec import ROUTE_CHAT, ROUTE_EMBEDDINGS, ROUTE_MODELS, AdmissionSpec, ConsumerSpec, GroupSpec
+from .spec import (
+    ROUTE_CHAT,
+    ROUTE_EMBEDDINGS,
+    ROUTE_MODELS,
+    AdmissionSpec,
+    ConsumerSpec,
+    GroupSpec,
+    LimitSpec,
+)
 
 if os.environ.get("AIGW_PURE_PYTHON") == "1":
     from .reference import AdmissionTable, Decision
+    from .reference_region import ReferenceRegion as SharedRegion
 else:
-    from .._native import AdmissionTable, Decision  # type: ignore[assignment]
+    from .._native import AdmissionTable, Decision, SharedRegion  # type: ignore[assignment]
 
 __all__ = [
     "ROUTE_CHAT",
@@ -25,5 +34,7 @@ __all__ = [
     "ConsumerSpec",
     "Decision",
     "GroupSpec",
+    "LimitSpec",
     "Rejection",
+    "SharedRegion",
 ]

@@ -7,15 +7,28 @@ one of them has a bug.
 from __future__ import annotations
 
 import hashlib
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from . import rejections as rej
-from .spec import AdmissionSpec
+from .reference_region import ReferenceRegion
+from .spec import KIND_TOKENS, AdmissionSpec
+
+
+@dataclass
+class _Limit:
+    word: int
+    emission: int  # ns per unit, rounded up
+    tolerance: int  # burst * emission
+    tokens: bool
+    amount: int
+    period_s: int
+    name: str
+    kind: str
 
 
 class Decision:
-    __slots__ = ("app", "group", "key_id", "models", "route", "target", "tenant")
-
     def __init__(self, route: int, key_id: str, tenant: str, app: str, models: frozenset[str] | None):
         self.route = route
         self.key_id = key_id
@@ -24,14 +37,38 @@ class Decision:
         self.models = models
         self.group: str | None = None
         self.target: Any = None
+        self.slot = -1
+        self.estimated_tokens = 0
+        self.requests_limit = self.tokens_limit = -1
+        self.requests_remaining = self.requests_reset_ns = 0
+        self.tokens_remaining = self.tokens_reset_ns = 0
+        self.token_limits: list[_Limit] = []
+        self.finished = True
 
 
 class AdmissionTable:
-    def __init__(self, spec: AdmissionSpec):
+    def __init__(self, spec: AdmissionSpec, region: ReferenceRegion):
+        self.region = region
         self._routes = dict(spec.routes)
         self._paths = {path for (_, path) in spec.routes}
-        self._consumers = {c.digest: c for c in spec.consumers}
-        self._groups = {g.name: g for g in spec.groups}
+        limits = {
+            s.id: _Limit(
+                word=region.bucket(s.id),
+                emission=-(-s.period_s * 1_000_000_000 // s.amount),
+                tolerance=s.burst * -(-s.period_s * 1_000_000_000 // s.amount),
+                tokens=s.kind == KIND_TOKENS,
+                amount=s.amount,
+                period_s=s.period_s,
+                name=s.name,
+                kind=s.kind,
+            )
+            for s in spec.limits
+        }
+        self._consumers = {c.digest: (c, [limits[i] for i in c.limits]) for c in spec.consumers}
+        self._groups = {
+            g.name: (g, [region.key_slot(k) for k in g.key_ids], [limits[i] for i in g.limits])
+            for g in spec.groups
+        }
         self._next = dict.fromkeys(self._groups, 0)
 
     @property
@@ -42,24 +79,88 @@ class AdmissionTable:
         return sorted(self._groups)
 
     def admit(
-        self, method: str, path: str, credential: str | None, model: str | None
+        self,
+        method: str,
+        path: str,
+        credential: str | None,
+        model: str | None,
+        estimated_tokens: int = 0,
+        now: int = -1,
     ) -> Decision | rej.Rejection:
         route = self._routes.get((method, path))
         if route is None:
             return rej.wrong_method(method, path) if path in self._paths else rej.unknown_route(method, path)
         if not credential:
             return rej.missing_key()
-        consumer = self._consumers.get(hashlib.sha256(credential.encode()).digest())
-        if consumer is None:
+        found = self._consumers.get(hashlib.sha256(credential.encode()).digest())
+        if found is None:
             return rej.invalid_key()
-        decision = Decision(route, consumer.key_id, consumer.tenant, consumer.app, consumer.models)
+        consumer, consumer_limits = found
+        d = Decision(route, consumer.key_id, consumer.tenant, consumer.app, consumer.models)
         if model is None:
-            return decision
-        group = self._groups.get(model)
-        if group is None or (consumer.models is not None and model not in consumer.models):
+            return d
+        entry = self._groups.get(model)
+        if entry is None or (consumer.models is not None and model not in consumer.models):
             return rej.unknown_model(model)
-        i = self._next[model]
-        self._next[model] = (i + 1) % len(group.targets)
-        decision.group = group.name
-        decision.target = group.targets[i]
-        return decision
+        group, slots, group_limits = entry
+        now = time.monotonic_ns() if now < 0 else now
+        d.group = group.name
+        d.estimated_tokens = estimated_tokens
+        charged: list[_Limit] = []
+        for lim in consumer_limits + group_limits:
+            rejection = self._take(d, lim, now)
+            if rejection is not None:
+                self._refund(d, charged)
+                return rejection
+            charged.append(lim)
+        for i in range(len(slots)):
+            index = (self._next[model] + i) % len(slots)
+            if self.region.cool_until(slots[index]) <= now:
+                self._next[model] = (index + 1) % len(slots)
+                break
+        else:
+            self._refund(d, charged)
+            earliest = min(self.region.cool_until(s) for s in slots)
+            return rej.pool_exhausted(group.name, max(earliest, now) - now)
+        d.target = group.targets[index]
+        d.slot = slots[index]
+        if self.region.worker >= 0:
+            self.region.add(self.region.in_flight_word(d.slot), 1)
+            d.finished = False
+        return d
+
+    def _take(self, d: Decision, lim: _Limit, now: int) -> rej.Rejection | None:
+        cost = d.estimated_tokens if lim.tokens else 1
+        if cost <= 0:
+            return None
+        with self.region.atomically():
+            tat = self.region.words[lim.word]
+            new_tat = max(tat, now) + cost * lim.emission
+            if new_tat - now > lim.tolerance:
+                wait = new_tat - now - lim.tolerance
+                return rej.rate_limited(lim.name, lim.kind, lim.amount, lim.period_s, wait)
+            self.region.words[lim.word] = new_tat
+        remaining = (lim.tolerance - (new_tat - now)) // lim.emission
+        if lim.tokens:
+            d.token_limits.append(lim)
+            if d.tokens_limit < 0 or remaining < d.tokens_remaining:
+                d.tokens_limit, d.tokens_remaining, d.tokens_reset_ns = lim.amount, remaining, new_tat - now
+        elif d.requests_limit < 0 or remaining < d.requests_remaining:
+            d.requests_limit, d.requests_remaining, d.requests_reset_ns = lim.amount, remaining, new_tat - now
+        return None
+
+    def _refund(self, d: Decision, charged: list[_Limit]) -> None:
+        for lim in charged:
+            cost = d.estimated_tokens if lim.tokens else 1
+            if cost > 0:
+                self.region.add(lim.word, -cost * lim.emission)
+
+    def finish(self, d: Decision, actual_tokens: int = -1) -> None:
+        if d.finished:
+            return
+        d.finished = True
+        if self.region.worker >= 0 and d.slot >= 0:
+            self.region.add(self.region.in_flight_word(d.slot), -1)
+        if actual_tokens >= 0 and actual_tokens != d.estimated_tokens:
+            for lim in d.token_limits:
+                self.region.add(lim.word, (actual_tokens - d.estimated_tokens) * lim.emission)

@@ -10,14 +10,24 @@ from __future__ import annotations
 class Rejection:
     """Admission said no: everything needed to answer in the caller's error format."""
 
-    __slots__ = ("code", "message", "param", "status", "type")
+    __slots__ = ("code", "message", "param", "retry_after_s", "status", "type")
 
-    def __init__(self, status: int, type: str, code: str, message: str, param: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        type: str,
+        code: str,
+        message: str,
+        param: str | None = None,
+        retry_after_s: float | None = None,
+    ):
         self.status = status
         self.type = type
         self.code = code
         self.message = message
         self.param = param
+        # When the caller may try again (for a Retry-After header), where that is known.
+        self.retry_after_s = retry_after_s
 
     def __repr__(self) -> str:
         return f"Rejection({self.status}, {self.code!r})"
@@ -76,4 +86,34 @@ def unknown_model(model: str) -> Rejection:
         f"The model '{model}' does not exist or you do not have access to it. "
         "GET /v1/models lists the models this key may call.",
         "model",
+    )
+
+
+PERIOD_NAMES = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
+
+
+def rate_limited(name: str, kind: str, amount: int, period_s: int, wait_ns: int) -> Rejection:
+    wait = wait_ns / 1e9
+    per = PERIOD_NAMES.get(period_s, f"{period_s}s")
+    return Rejection(
+        429,
+        kind,
+        "rate_limit_exceeded",
+        f"Rate limit reached for {name} on {kind} per {per}: limit {amount}. "
+        f"Please try again in {wait:.3g}s.",
+        None,
+        wait,
+    )
+
+
+def pool_exhausted(group: str, wait_ns: int) -> Rejection:
+    wait = wait_ns / 1e9
+    return Rejection(
+        429,
+        "rate_limit_error",
+        "upstream_capacity_exhausted",
+        f"Every upstream key serving model '{group}' is rate-limited by its provider. "
+        f"Please try again in {wait:.3g}s.",
+        None,
+        wait,
     )

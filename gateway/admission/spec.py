@@ -17,6 +17,23 @@ OPENAI_ROUTES: dict[tuple[str, str], int] = {
     ("GET", "/v1/models"): ROUTE_MODELS,
 }
 
+KIND_REQUESTS = "requests"
+KIND_TOKENS = "tokens"
+
+
+@dataclass(frozen=True, slots=True)
+class LimitSpec:
+    # Stable across processes and restarts: it names the limit's GCRA bucket in shared memory.
+    id: int
+    # Whose limit it is, for messages: "app 'default/demo'".
+    name: str
+    kind: str  # KIND_REQUESTS or KIND_TOKENS
+    amount: int
+    period_s: int
+    # How many units may be taken at once (the bucket's capacity); GCRA admits at most
+    # burst + t * amount / period_s in any interval of length t.
+    burst: int
+
 
 @dataclass(frozen=True, slots=True)
 class ConsumerSpec:
@@ -26,13 +43,18 @@ class ConsumerSpec:
     app: str
     # None: every model group; otherwise the names allowed.
     models: frozenset[str] | None
+    # Ids of the limits every admitted request of this consumer is charged to (tenant, app, key).
+    limits: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class GroupSpec:
     name: str
-    # Opaque to admission: the glue's upstream targets (one per deployment key), picked in turn.
+    # Opaque to admission: the glue's upstream targets (one per deployment key), in pool order.
     targets: tuple[Any, ...]
+    # The shared-memory id of each target's upstream key (layout.key_id), parallel to targets.
+    key_ids: tuple[int, ...]
+    limits: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)
@@ -40,3 +62,4 @@ class AdmissionSpec:
     routes: dict[tuple[str, str], int] = field(default_factory=lambda: dict(OPENAI_ROUTES))
     consumers: list[ConsumerSpec] = field(default_factory=list)
     groups: list[GroupSpec] = field(default_factory=list)
+    limits: list[LimitSpec] = field(default_factory=list)

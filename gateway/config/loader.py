@@ -10,7 +10,7 @@ import msgspec
 import yaml
 
 from .envsubst import expand
-from .schema import Config
+from .schema import Config, Limit
 from .validate import problems_for
 
 QUICKSTART = "quickstart.yaml"
@@ -83,6 +83,7 @@ def cross_check(cfg: Config) -> list[str]:
                 out.append(f"providers[{i}].keys[{k}].value: empty key")
     groups: set[str] = set()
     for g, group in enumerate(cfg.model_groups):
+        out += _limit_problems(group.limits, f"model_groups[{g}].limits")
         if group.name in groups:
             out.append(f"model_groups[{g}].name: duplicate model group {group.name!r}")
         groups.add(group.name)
@@ -96,7 +97,9 @@ def cross_check(cfg: Config) -> list[str]:
         if tenant.name in tenants:
             out.append(f"tenants[{t}].name: duplicate tenant {tenant.name!r}")
         tenants.add(tenant.name)
+        out += _limit_problems(tenant.limits, f"tenants[{t}].limits")
         for a, app in enumerate(tenant.apps):
+            out += _limit_problems(app.limits, f"tenants[{t}].apps[{a}].limits")
             for m, model in enumerate(app.models):
                 if model != "*" and model not in groups:
                     out.append(f"tenants[{t}].apps[{a}].models[{m}]: unknown model group {model!r}")
@@ -111,4 +114,18 @@ def cross_check(cfg: Config) -> list[str]:
         out.append("server.workers: must be 0 (one per core) or more")
     if s.max_body_bytes < 1024:
         out.append("server.max_body_bytes: must be at least 1024")
+    if s.limit_buckets < 1024:
+        out.append("server.limit_buckets: must be at least 1024")
+    return out
+
+
+def _limit_problems(limits: list[Limit] | None, path: str) -> list[str]:
+    out = []
+    for i, limit in enumerate(limits or []):
+        if (limit.requests is None) == (limit.tokens is None):
+            out.append(f"{path}[{i}]: give exactly one of requests or tokens")
+        elif (limit.requests or limit.tokens or 0) < 1:
+            out.append(f"{path}[{i}]: the amount must be at least 1")
+        if limit.burst is not None and limit.burst < 1:
+            out.append(f"{path}[{i}].burst: must be at least 1")
     return out

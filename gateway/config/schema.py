@@ -26,6 +26,22 @@ class ServerConfig(_Strict, kw_only=True):
     shutdown_timeout_s: float = 30.0
     # How often each worker looks for config changes in the store (revoked keys, new apps).
     reload_interval_s: float = 0.25
+    # GCRA buckets in the node's shared memory (16 bytes each): at least one per limit.
+    limit_buckets: int = 262144
+
+
+Period = Literal["second", "minute", "hour", "day"]
+PERIOD_SECONDS: dict[str, int] = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+class Limit(_Strict, kw_only=True):
+    """One rate limit: `requests` or `tokens` per `per`, with `burst` (default: the amount)
+    usable at once. GCRA: at most burst + t x amount / period in any interval t."""
+
+    requests: int | None = None
+    tokens: int | None = None
+    per: Period = "minute"
+    burst: int | None = None
 
 
 class StoreConfig(_Strict, kw_only=True):
@@ -75,17 +91,23 @@ class Deployment(_Strict, kw_only=True):
 class ModelGroup(_Strict, kw_only=True):
     name: str
     deployments: list[Deployment]
+    # None: limits are managed in the store (admin API); a list here replaces them at start.
+    limits: list[Limit] | None = None
 
 
 class AppConfig(_Strict, kw_only=True):
     name: str
     # Model groups this app may call; "*" means all.
     models: list[str] = msgspec.field(default_factory=lambda: ["*"])
+    # None: limits are managed in the store (admin API); a list here replaces them at start.
+    limits: list[Limit] | None = None
 
 
 class TenantConfig(_Strict, kw_only=True):
     name: str
     apps: list[AppConfig] = msgspec.field(default_factory=list)
+    # None: limits are managed in the store (admin API); a list here replaces them at start.
+    limits: list[Limit] | None = None
 
 
 class Config(_Strict, kw_only=True):

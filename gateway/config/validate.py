@@ -41,12 +41,13 @@ def _walk(data: Any, info: mi.Type, path: str, out: list[str]) -> None:
         for i, item in enumerate(data):
             _walk(item, info.item_type, f"{path}[{i}]", out)
         return
-    if isinstance(info, mi.UnionType) and any(isinstance(t, mi.StructType) for t in info.types):
-        if data is None and any(isinstance(t, mi.NoneType) for t in info.types):
+    if isinstance(info, mi.UnionType):
+        # "X | None" where X is a struct or a list: walk X, so problems inside it get their paths.
+        others = [t for t in info.types if not isinstance(t, mi.NoneType)]
+        if len(others) == 1 and isinstance(others[0], (mi.StructType, mi.ListType)):
+            if data is not None:
+                _walk(data, others[0], path, out)
             return
-        struct = next(t for t in info.types if isinstance(t, mi.StructType))
-        _walk(data, struct, path, out)
-        return
     try:
         msgspec.convert(data, _python_type(info), strict=True)
     except msgspec.ValidationError as exc:

@@ -6,15 +6,17 @@ import itertools
 import json
 import logging
 import os
+import time
 from typing import Any
 
 import msgspec
 
-from ..admission import ROUTE_CHAT, ROUTE_EMBEDDINGS, ROUTE_MODELS, Rejection
+from ..admission import ROUTE_CHAT, ROUTE_EMBEDDINGS, ROUTE_MODELS, Rejection, SharedRegion
 from ..config import load_config
 from ..store import open_store
 from . import errors, wire
 from .errors import GatewayError, error_json
+from .limit_headers import limit_headers, rejection_headers
 from .proxy import Upstream, forward
 from .tables import LiveTable
 from .targets import build_targets
@@ -46,7 +48,11 @@ class Gateway:
         overrides = json.loads(os.environ.get("AIGW_PROVIDER_URLS", "{}"))
         self.max_body = cfg.server.max_body_bytes
         self.store = open_store(cfg.store.path)
-        self.live = LiveTable(cfg, self.store, build_targets(cfg, overrides))
+        # The node's shared memory, created by the supervisor: limits and key health are exact
+        # across every worker. This process takes a row for its in-flight counts.
+        self.region = SharedRegion.attach(os.environ["AIGW_REGION"])
+        self.region.claim_worker(os.getpid())
+        self.live = LiveTable(cfg, self.store, build_targets(cfg, overrides), self.region)
         self.live.start(loop)
         self.upstream = Upstream(max(p.max_connections for p in cfg.providers))
         self._ids = itertools.count(1)
@@ -56,6 +62,7 @@ class Gateway:
         self.live.stop()
         loop.run_until_complete(self.upstream.close())
         self.store.close()
+        self.region.close()
 
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         if scope.proto != "http":
@@ -98,13 +105,19 @@ class Gateway:
             except wire.BodyError as exc:
                 body_error = exc
 
-        decision = self.live.table.admit(
-            method, path, credential(headers), request.model if request is not None else None
+        table = self.live.table
+        # Token limits admit on an estimate (body size for the prompt, plus the output cap) and
+        # settle with the real usage once the response is done.
+        estimate = 0
+        if request is not None:
+            estimate = len(body) // 4 + (getattr(request, "max_tokens", None) or 0)
+        decision = table.admit(
+            method, path, credential(headers), request.model if request is not None else None, estimate
         )
         if isinstance(decision, Rejection):
             proto.response_bytes(
                 decision.status,
-                [*base, JSON],
+                [*base, JSON, *rejection_headers(decision)],
                 error_json(decision.message, decision.type, decision.code, decision.param),
             )
             return
@@ -120,15 +133,29 @@ class Gateway:
         route = decision.route
         if route == ROUTE_MODELS:
             allowed = decision.models
-            names = [n for n in self.live.table.group_names() if allowed is None or n in allowed]
+            names = [n for n in table.group_names() if allowed is None or n in allowed]
             listing = wire.ModelList(data=[wire.ModelCard(id=n) for n in names])
             proto.response_bytes(200, [*base, JSON], wire.MODEL_LIST_ENCODER.encode(listing))
             return
         assert request is not None
         stream = route == ROUTE_CHAT and bool(request.stream)
-        await forward(
-            self.upstream, proto, decision.target, ENDPOINTS[route], body, request.model, stream, base
-        )
+        outcome = None
+        try:
+            outcome = await forward(
+                self.upstream,
+                proto,
+                decision.target,
+                ENDPOINTS[route],
+                body,
+                request.model,
+                stream,
+                [*base, *limit_headers(decision)],
+            )
+        finally:
+            table.finish(decision, outcome.tokens if outcome is not None else -1)
+        if outcome.cooldown_s is not None:
+            # Every worker skips this key until the provider's reset.
+            self.region.cool(decision.slot, time.monotonic_ns() + int(outcome.cooldown_s * 1e9))
 
     async def _read_body(self, proto: Any, headers: Any) -> bytes:
         declared = headers.get("content-length")

@@ -6,18 +6,29 @@ deployment names another upstream model), so fields aigw does not know pass thro
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 import orjson
 
+from ..durations import parse_go_duration
 from . import errors
 from .targets import Target
 
 log = logging.getLogger("aigw.proxy")
 
 SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cache")]
+DEFAULT_COOLDOWN_S = 1.0
+
+
+class Outcome(NamedTuple):
+    status: int
+    # For a 429: how long the provider asked us to keep off this key.
+    cooldown_s: float | None
+    # total_tokens from the response's usage, -1 when it carried none.
+    tokens: int
 
 
 class Upstream:
@@ -45,6 +56,35 @@ def rewrite_model(body: bytes, model: str) -> bytes:
     return orjson.dumps(doc)
 
 
+def total_tokens(data: bytes) -> int:
+    """usage.total_tokens of an OpenAI response or SSE chunk, without decoding it (-1: none)."""
+    at = data.rfind(b'"total_tokens":')
+    if at < 0:
+        return -1
+    digits = data[at + 15 : at + 40].lstrip(b" ")
+    end = 0
+    while end < len(digits) and 48 <= digits[end] <= 57:
+        end += 1
+    return int(digits[:end]) if end else -1
+
+
+def cooldown_s(headers: Any) -> float:
+    """How long a provider's 429 asks us to wait: retry-after(-ms), else its reset header."""
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value:
+            try:
+                return max(float(value) * scale, 0.001)
+            except ValueError:
+                pass
+    for name in ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"):
+        value = headers.get(name)
+        seconds = parse_go_duration(value) if value else None
+        if seconds:
+            return seconds
+    return DEFAULT_COOLDOWN_S
+
+
 async def forward(
     upstream: Upstream,
     proto: Any,
@@ -54,7 +94,7 @@ async def forward(
     requested_model: str,
     stream: bool,
     base_headers: list[tuple[str, str]],
-) -> None:
+) -> Outcome:
     if requested_model != target.upstream_model:
         body = rewrite_model(body, target.upstream_model)
     try:
@@ -75,11 +115,14 @@ async def forward(
         if not stream or resp.status != 200:
             data = await _read(resp, target)
             headers = [*base_headers, ("content-type", resp.headers.get("content-type", "application/json"))]
-            if "retry-after" in resp.headers:
-                headers.append(("retry-after", resp.headers["retry-after"]))
+            cooldown = None
+            if resp.status == 429:
+                cooldown = cooldown_s(resp.headers)
+                headers.append(("retry-after", str(max(1, round(cooldown)))))
             proto.response_bytes(resp.status, headers, data)
-            return
-        await _relay_stream(proto, resp, target, base_headers)
+            return Outcome(resp.status, cooldown, total_tokens(data) if resp.status == 200 else -1)
+        tokens = await _relay_stream(proto, resp, target, base_headers)
+        return Outcome(200, None, tokens)
 
 
 async def _read(resp: aiohttp.ClientResponse, target: Target) -> bytes:
@@ -93,24 +136,27 @@ async def _read(resp: aiohttp.ClientResponse, target: Target) -> bytes:
 
 async def _relay_stream(
     proto: Any, resp: aiohttp.ClientResponse, target: Target, base_headers: list[tuple[str, str]]
-) -> None:
+) -> int:
+    """Relay SSE bytes as they come; returns the usage's total_tokens if a chunk carried it."""
     transport = proto.response_stream(200, [*base_headers, *SSE_HEADERS])
+    tokens = -1
     try:
         async for chunk in resp.content.iter_any():
+            if b'"total_tokens"' in chunk:
+                tokens = total_tokens(chunk)
             try:
                 await transport.send_bytes(chunk)
             except Exception:
                 # The client went away: leaving the `async with` closes the upstream request.
-                return
+                return tokens
     except (TimeoutError, aiohttp.ServerTimeoutError):
         failure = errors.upstream_timeout(target.provider, target.timeout_s)
     except aiohttp.ClientError:
         failure = errors.upstream_broken(target.provider)
     else:
-        return
+        return tokens
     # Headers are gone already: end the stream with an SSE error event the SDKs understand.
     log.warning("stream from %s/%s broke: %s", target.provider, target.key_id, failure.code)
-    try:
+    with contextlib.suppress(Exception):  # the client may be gone too
         await transport.send_bytes(b"data: " + failure.body() + b"\n\n")
-    except Exception:
-        return
+    return tokens

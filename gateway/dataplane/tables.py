@@ -1,13 +1,16 @@
-"""Admission tables for one worker: built from config and a store snapshot, rebuilt when the
-store's generation moves (a key created or revoked, an app changed)."""
+"""Admission tables for one worker: built from config and a store snapshot over the node's shared
+region, rebuilt when the store's generation moves (a key created or revoked, a limit changed)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 from collections.abc import Mapping
+from typing import Any
 
-from ..admission import AdmissionSpec, AdmissionTable, ConsumerSpec, GroupSpec
+from ..admission import AdmissionSpec, AdmissionTable, ConsumerSpec, GroupSpec, LimitSpec
+from ..admission.layout import key_id
 from ..config.schema import Config
 from ..store import Store
 from ..store.records import Snapshot
@@ -16,7 +19,13 @@ from .targets import Target
 log = logging.getLogger("aigw.tables")
 
 
-def build_table(snapshot: Snapshot, pools: Mapping[str, tuple[Target, ...]]) -> AdmissionTable:
+def build_table(snapshot: Snapshot, pools: Mapping[str, tuple[Target, ...]], region: Any) -> AdmissionTable:
+    by_subject: dict[tuple[str, str], list[int]] = defaultdict(list)
+    limits = []
+    for rec in snapshot.limits:
+        by_subject[(rec.scope, rec.subject)].append(rec.id)
+        name = f"{rec.scope} '{rec.subject}'"
+        limits.append(LimitSpec(rec.id, name, rec.kind, rec.amount, rec.period_s, rec.burst))
     consumers = [
         ConsumerSpec(
             digest=k.digest,
@@ -24,27 +33,41 @@ def build_table(snapshot: Snapshot, pools: Mapping[str, tuple[Target, ...]]) -> 
             tenant=k.tenant,
             app=k.app,
             models=None if "*" in k.models else frozenset(k.models),
+            limits=(
+                *by_subject[("tenant", k.tenant)],
+                *by_subject[("app", f"{k.tenant}/{k.app}")],
+                *by_subject[("key", k.id)],
+            ),
         )
         for k in snapshot.keys
     ]
-    groups = [GroupSpec(name, targets) for name, targets in pools.items()]
-    return AdmissionTable(AdmissionSpec(consumers=consumers, groups=groups))
+    groups = [
+        GroupSpec(
+            name,
+            targets,
+            tuple(key_id(t.provider, t.key_id) for t in targets),
+            tuple(by_subject[("model", name)]),
+        )
+        for name, targets in pools.items()
+    ]
+    return AdmissionTable(AdmissionSpec(consumers=consumers, groups=groups, limits=limits), region)
 
 
 class LiveTable:
     """Holds the current table and swaps in a new one when the store changes.
 
     Bounded staleness: a change is visible after at most `interval` plus one rebuild — the
-    documented "within 1 s" for key revocation.
+    documented "within 1 s" for key revocation and limit changes.
     """
 
-    def __init__(self, cfg: Config, store: Store, pools: Mapping[str, tuple[Target, ...]]):
+    def __init__(self, cfg: Config, store: Store, pools: Mapping[str, tuple[Target, ...]], region: Any):
         self._store = store
         self._pools = pools
+        self._region = region
         self._interval = cfg.server.reload_interval_s
         snapshot = store.snapshot()
         self.generation = snapshot.generation
-        self.table = build_table(snapshot, pools)
+        self.table = build_table(snapshot, pools, region)
         self._task: asyncio.Task[None] | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -62,7 +85,7 @@ class LiveTable:
                 # A generation check is one indexed read; the rebuild runs off the event loop.
                 if self._store.generation() != self.generation:
                     snapshot = await loop.run_in_executor(None, self._store.snapshot)
-                    self.table = build_table(snapshot, self._pools)
+                    self.table = build_table(snapshot, self._pools, self._region)
                     self.generation = snapshot.generation
                     log.info(
                         "tables reloaded at generation %d (%d consumer keys)",

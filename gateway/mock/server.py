@@ -23,6 +23,8 @@ from typing import Any
 import httptools
 import msgspec
 
+from ..durations import go_duration
+
 __all__ = ["MockConfig", "MockKey", "start_mock_server", "stop_mock_server"]
 
 
@@ -154,19 +156,6 @@ def _invalid(message: str, param: str | None = None, code: str | None = None) ->
 
 _BAD_JSON = (400, _error_body(_MSG_BAD_JSON, "invalid_request_error"))
 _NO_KEY = (401, _error_body(_MSG_NO_KEY, "invalid_request_error"))
-
-
-def go_duration(seconds: float) -> str:
-    """Format like OpenAI's x-ratelimit-reset-* headers (Go durations): 250ms, 1s, 6m0s, 1h2m3.5s."""
-    ms = max(0, round(seconds * 1000))
-    if ms < 1000:
-        return f"{ms}ms" if ms else "0s"
-    hours, ms = divmod(ms, 3_600_000)
-    minutes, ms = divmod(ms, 60_000)
-    secs = f"{ms // 1000}" if ms % 1000 == 0 else f"{ms / 1000:.3f}".rstrip("0")
-    if hours:
-        return f"{hours}h{minutes}m{secs}s"
-    return f"{minutes}m{secs}s" if minutes else f"{secs}s"
 
 
 def _mask_key(key: str) -> str:

@@ -28,6 +28,9 @@ def main(argv: list[str]) -> None:
         # to this long before they are killed.
         workers_kill_timeout=max(1, round(kill_timeout)),
         log_level=LogLevels.warning,
+        # A worker that dies (OOM, SIGKILL) is replaced; the supervisor frees its in-flight row.
+        respawn_failed_workers=True,
+        respawn_interval=0.5,
     ).serve()
 
 

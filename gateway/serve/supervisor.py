@@ -21,9 +21,10 @@ from aiohttp import web
 from .._version import __version__
 from ..admin.app import AdminAPI
 from ..config.schema import Config
-from ..store import open_store
+from ..store import Store, open_store
 from ..store.seed import seed
 from .children import start_dataplane, start_mock
+from .region import node_region
 
 log = logging.getLogger("aigw")
 
@@ -50,10 +51,18 @@ async def _wait_until_serving(url: str, proc: asyncio.subprocess.Process, timeou
 
 
 async def serve(cfg: Config, config_path: str | None) -> int:
-    s = cfg.server
-    workers = s.workers or os.cpu_count() or 1
+    workers = cfg.server.workers or os.cpu_count() or 1
     store = open_store(cfg.store.path)
-    seed(store, cfg)
+    try:
+        seed(store, cfg)
+        async with node_region(cfg, workers) as region:
+            return await _run(cfg, config_path, workers, store, region.path)
+    finally:
+        store.close()
+
+
+async def _run(cfg: Config, config_path: str | None, workers: int, store: Store, region_path: str) -> int:
+    s = cfg.server
     children: list[asyncio.subprocess.Process] = []
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -71,6 +80,7 @@ async def serve(cfg: Config, config_path: str | None) -> int:
             **os.environ,
             "AIGW_CONFIG": str(Path(config_path).resolve()) if config_path else "",
             "AIGW_PROVIDER_URLS": json.dumps(urls),
+            "AIGW_REGION": region_path,
         }
         dataplane = await start_dataplane(s.host, s.port, workers, s.shutdown_timeout_s, env)
         children.append(dataplane)
@@ -108,7 +118,6 @@ async def serve(cfg: Config, config_path: str | None) -> int:
                     proc.kill()
         if runner is not None:
             await runner.cleanup()
-        store.close()
 
 
 async def _drain(proc: asyncio.subprocess.Process, timeout_s: float) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from .records import App, ConsumerKey, Snapshot, Tenant
+from .records import App, ConsumerKey, LimitRecord, LimitRule, LimitScope, Snapshot, Tenant
 
 
 class NotFound(LookupError):
@@ -46,6 +46,16 @@ class Store(ABC):
 
     @abstractmethod
     def list_keys(self, tenant: str | None = None, app: str | None = None) -> list[ConsumerKey]: ...
+
+    @abstractmethod
+    def set_limits(self, scope: LimitScope, subject: str, rules: list[LimitRule]) -> list[LimitRecord]:
+        """Make `rules` the limits of `subject`. A rule of the same kind and period keeps its id
+        (and so its bucket's state); others are added or removed."""
+
+    @abstractmethod
+    def list_limits(
+        self, scope: LimitScope | None = None, subject: str | None = None
+    ) -> list[LimitRecord]: ...
 
     @abstractmethod
     def snapshot(self) -> Snapshot:

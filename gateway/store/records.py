@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import msgspec
 
 
@@ -42,6 +44,31 @@ class ActiveKey(msgspec.Struct, array_like=True):
     models: list[str]
 
 
+LimitScope = Literal["tenant", "app", "key", "model"]
+
+
+class LimitRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A limit as set: `amount` requests or tokens per `period_s` seconds, `burst` at once."""
+
+    kind: Literal["requests", "tokens"]
+    amount: Annotated[int, msgspec.Meta(ge=1)]
+    period_s: Annotated[int, msgspec.Meta(ge=1)]
+    burst: Annotated[int, msgspec.Meta(ge=1)] | None = None
+
+
+class LimitRecord(msgspec.Struct, kw_only=True):
+    """A stored limit. `subject`: a tenant name, 'tenant/app', a consumer key id or a model group."""
+
+    id: int
+    scope: LimitScope
+    subject: str
+    kind: Literal["requests", "tokens"]
+    amount: int
+    period_s: int
+    burst: int
+
+
 class Snapshot(msgspec.Struct, kw_only=True):
     generation: int
     keys: list[ActiveKey]
+    limits: list[LimitRecord]

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from .. import credentials
 from .base import Ambiguous, NotFound, Store
 from .migrations import MIGRATIONS
-from .records import ActiveKey, App, ConsumerKey, Snapshot, Tenant
+from .records import ActiveKey, App, ConsumerKey, LimitRecord, LimitRule, LimitScope, Snapshot, Tenant
 
 T = TypeVar("T")
 
@@ -146,7 +146,67 @@ class SQLiteStore(Store):
         self._write(update)
         return self._key(key_id)
 
+    def set_limits(self, scope: LimitScope, subject: str, rules: list[LimitRule]) -> list[LimitRecord]:
+        self._check_subject(scope, subject)
+
+        def replace() -> None:
+            kept = []
+            for rule in rules:
+                burst = rule.burst or rule.amount
+                cur = self._db.execute(
+                    "INSERT INTO limits (scope, subject, kind, amount, period_s, burst) "
+                    "VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (scope, subject, kind, period_s) DO UPDATE SET amount = excluded.amount, "
+                    "burst = excluded.burst RETURNING id",
+                    (scope, subject, rule.kind, rule.amount, rule.period_s, burst),
+                )
+                kept.append(cur.fetchone()[0])
+            marks = ",".join("?" * len(kept)) or "NULL"
+            self._db.execute(
+                f"DELETE FROM limits WHERE scope = ? AND subject = ? AND id NOT IN ({marks})",
+                (scope, subject, *kept),
+            )
+
+        # Skip writes (and generation bumps) that would change nothing.
+        current = sorted((r.kind, r.period_s, r.amount, r.burst) for r in self.list_limits(scope, subject))
+        wanted = sorted({(r.kind, r.period_s, r.amount, r.burst or r.amount) for r in rules})
+        if current != wanted:
+            self._write(replace)
+        return self.list_limits(scope, subject)
+
+    def _check_subject(self, scope: LimitScope, subject: str) -> None:
+        if scope == "tenant":
+            found = self._db.execute("SELECT 1 FROM tenants WHERE name = ?", (subject,)).fetchone()
+        elif scope == "app":
+            tenant, _, app = subject.partition("/")
+            found = self._db.execute(
+                "SELECT 1 FROM apps a JOIN tenants t ON t.id = a.tenant_id WHERE t.name = ? AND a.name = ?",
+                (tenant, app),
+            ).fetchone()
+        elif scope == "key":
+            found = self._db.execute("SELECT 1 FROM consumer_keys WHERE id = ?", (subject,)).fetchone()
+        else:
+            found = True  # model groups live in the config, which the caller checked
+        if not found:
+            raise NotFound(f"no {scope} {subject!r}")
+
     # -- reads ---------------------------------------------------------------------------------
+    def list_limits(self, scope: LimitScope | None = None, subject: str | None = None) -> list[LimitRecord]:
+        where: list[str] = []
+        args: list[str] = []
+        if scope is not None:
+            where.append("scope = ?")
+            args.append(scope)
+        if subject is not None:
+            where.append("subject = ?")
+            args.append(subject)
+        sql = "SELECT id, scope, subject, kind, amount, period_s, burst FROM limits"
+        sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY scope, subject, kind, period_s"
+        return [
+            LimitRecord(id=r[0], scope=r[1], subject=r[2], kind=r[3], amount=r[4], period_s=r[5], burst=r[6])
+            for r in self._db.execute(sql, args).fetchall()
+        ]
+
     def list_tenants(self) -> list[Tenant]:
         rows = self._db.execute("SELECT id, name, created_at FROM tenants ORDER BY name").fetchall()
         return [Tenant(id=r[0], name=r[1], created_at=r[2]) for r in rows]
@@ -164,7 +224,8 @@ class SQLiteStore(Store):
         return [App(id=r[0], tenant=r[1], name=r[2], models=json.loads(r[3]), created_at=r[4]) for r in rows]
 
     def list_keys(self, tenant: str | None = None, app: str | None = None) -> list[ConsumerKey]:
-        where, args = [], []
+        where: list[str] = []
+        args: list[str] = []
         if tenant is not None:
             where.append("t.name = ?")
             args.append(tenant)
@@ -184,10 +245,11 @@ class SQLiteStore(Store):
                 "JOIN apps a ON a.id = k.app_id JOIN tenants t ON t.id = a.tenant_id "
                 "WHERE k.revoked_at IS NULL"
             ).fetchall()
+            limits = self.list_limits()
         finally:
             self._db.execute("COMMIT")
         keys = [ActiveKey(r[0], bytes(r[1]), r[2], r[3], json.loads(r[4])) for r in rows]
-        return Snapshot(generation=generation, keys=keys)
+        return Snapshot(generation=generation, keys=keys, limits=limits)
 
     def close(self) -> None:
         self._db.close()

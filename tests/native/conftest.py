@@ -1,30 +1,74 @@
+import os
+
 import pytest
 
 from gateway import _native
-from gateway.admission import reference
-from gateway.admission.spec import AdmissionSpec, ConsumerSpec, GroupSpec
+from gateway.admission import reference, reference_region
+from gateway.admission.layout import key_id
+from gateway.admission.spec import AdmissionSpec, ConsumerSpec, GroupSpec, LimitSpec
 from gateway.credentials import digest
 
-IMPLEMENTATIONS = {"native": _native.AdmissionTable, "reference": reference.AdmissionTable}
-
-KEYS = {
-    "aigw-all": ("key_all", "acme", "web", None),
-    "aigw-mini": ("key_mini", "acme", "batch", frozenset({"mini"})),
+IMPLEMENTATIONS = {
+    "native": (_native.AdmissionTable, _native.SharedRegion),
+    "reference": (reference.AdmissionTable, reference_region.ReferenceRegion),
 }
 
+KEYS = {
+    "aigw-all": ("key_all", "acme", "web", None, (1,)),
+    "aigw-mini": ("key_mini", "acme", "batch", frozenset({"mini"}), (2,)),
+}
 
-def make_spec() -> AdmissionSpec:
+LIMITS = [
+    LimitSpec(1, "app 'acme/web'", "requests", 5, 60, 5),
+    LimitSpec(2, "app 'acme/batch'", "tokens", 1000, 60, 1000),
+    LimitSpec(3, "model 'mini'", "requests", 8, 60, 8),
+]
+
+
+def make_spec(limits: bool = True) -> AdmissionSpec:
     return AdmissionSpec(
-        consumers=[ConsumerSpec(digest(k), *rest) for k, rest in KEYS.items()],
-        groups=[GroupSpec("mini", ("t1", "t2", "t3")), GroupSpec("embed", ("e1",))],
+        consumers=[
+            ConsumerSpec(digest(k), *rest[:4], limits=rest[4] if limits else ()) for k, rest in KEYS.items()
+        ],
+        groups=[
+            GroupSpec(
+                "mini",
+                ("t1", "t2", "t3"),
+                tuple(key_id("p", k) for k in ("k1", "k2", "k3")),
+                (3,) if limits else (),
+            ),
+            GroupSpec("embed", ("e1",), (key_id("p", "e1"),)),
+        ],
+        limits=LIMITS if limits else [],
     )
 
 
 @pytest.fixture(params=sorted(IMPLEMENTATIONS))
-def table_cls(request):
+def impl(request):
     return IMPLEMENTATIONS[request.param]
 
 
 @pytest.fixture
-def table(table_cls):
-    return table_cls(make_spec())
+def region_path(tmp_path):
+    return str(tmp_path / "region")
+
+
+@pytest.fixture
+def region(impl, region_path):
+    r = impl[1].create(region_path, 8, 1024, 64)
+    r.claim_worker(os.getpid())
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def make_table(impl, region):
+    def make(limits: bool = False):
+        return impl[0](make_spec(limits), region)
+
+    return make
+
+
+@pytest.fixture
+def table(make_table):
+    return make_table()

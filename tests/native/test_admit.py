@@ -1,5 +1,7 @@
 """The native core and the pure-Python reference, held to the same behaviour."""
 
+import os
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -8,6 +10,7 @@ from gateway.admission import ROUTE_CHAT, ROUTE_MODELS, Rejection
 from .conftest import IMPLEMENTATIONS, make_spec
 
 CHAT = ("POST", "/v1/chat/completions")
+SECOND = 1_000_000_000
 
 
 def test_a_known_key_is_admitted_with_its_owner_and_a_target(table):
@@ -49,24 +52,126 @@ def test_a_rejection_never_echoes_the_credential(table):
     assert "aigw-secret-guess-123" not in r.message
 
 
+def test_request_limit_admits_its_burst_then_names_itself_and_when_to_retry(make_table):
+    table = make_table(limits=True)
+    now = 10**12
+    admitted = [table.admit(*CHAT, "aigw-all", "mini", 0, now) for _ in range(6)]
+    assert all(not isinstance(d, Rejection) for d in admitted[:5])
+    assert [d.requests_remaining for d in admitted[:5]] == [4, 3, 2, 1, 0]
+    assert admitted[0].requests_limit == 5
+    r = admitted[5]
+    assert rejected(r, 429, "rate_limit_exceeded") and r.type == "requests"
+    assert "app 'acme/web'" in r.message and "requests per minute: limit 5" in r.message
+    # One request's worth (60 s / 5) must drain before the next fits.
+    assert r.retry_after_s == 12.0
+    assert not isinstance(table.admit(*CHAT, "aigw-all", "mini", 0, now + 12 * SECOND), Rejection)
+
+
+def test_a_rejection_charges_no_limit_at_all(make_table):
+    # 'mini' allows 8 requests, the web app 5: the 6th web request is refused by the app limit
+    # and must not use up the model's allowance, which the batch app then still gets in full.
+    table = make_table(limits=True)
+    now = 10**12
+    for _ in range(7):
+        table.admit(*CHAT, "aigw-all", "mini", 0, now)
+    results = [table.admit(*CHAT, "aigw-mini", "mini", 10, now) for _ in range(4)]
+    assert [isinstance(r, Rejection) for r in results] == [False, False, False, True]
+    assert rejected(results[3], 429, "rate_limit_exceeded") and "model 'mini'" in results[3].message
+
+
+def test_token_limits_admit_on_the_estimate_and_settle_on_actual_usage(make_table):
+    table = make_table(limits=True)
+    now = 10**12
+    d = table.admit(*CHAT, "aigw-mini", "mini", 600, now)
+    assert (d.tokens_limit, d.tokens_remaining) == (1000, 400)
+    assert rejected(table.admit(*CHAT, "aigw-mini", "mini", 600, now), 429, "rate_limit_exceeded")
+    table.finish(d, actual_tokens=100)
+    table.finish(d, actual_tokens=100)  # idempotent: settles once
+    assert table.admit(*CHAT, "aigw-mini", "mini", 600, now).tokens_remaining == 300
+
+
+def test_a_cooling_key_is_skipped_and_a_cooled_pool_says_when_it_recovers(table, region):
+    now = 10**12
+    first = table.admit(*CHAT, "aigw-all", "mini", 0, now)
+    region.cool(first.slot, now + 5 * SECOND)
+    picked = {table.admit(*CHAT, "aigw-all", "mini", 0, now).target for _ in range(6)}
+    assert picked == {"t2", "t3"}
+    for target in ("t2", "t3"):
+        d = next(
+            d
+            for d in (table.admit(*CHAT, "aigw-all", "mini", 0, now) for _ in range(3))
+            if d.target == target
+        )
+        region.cool(d.slot, now + 3 * SECOND)
+    r = table.admit(*CHAT, "aigw-all", "mini", 0, now)
+    assert rejected(r, 429, "upstream_capacity_exhausted") and r.type == "rate_limit_error"
+    assert r.retry_after_s == 3.0 and "'mini'" in r.message
+    assert table.admit(*CHAT, "aigw-all", "mini", 0, now + 3 * SECOND).target in ("t2", "t3")
+
+
+def test_in_flight_counts_rise_on_admit_and_fall_on_finish(table, region):
+    d = table.admit(*CHAT, "aigw-all", "mini")
+    assert region.in_flight(d.slot) == 1
+    table.finish(d)
+    assert region.in_flight(d.slot) == 0
+
+
+def test_a_dead_process_in_flight_row_is_reconciled(impl, region, region_path):
+    d = impl[0](make_spec(), region).admit(*CHAT, "aigw-all", "mini")
+    pid = os.fork()
+    if pid == 0:  # a child takes a row, puts a request in flight on the same key, and dies
+        child = impl[1].attach(region_path)
+        child.claim_worker(os.getpid())
+        impl[0](make_spec(), child).admit(*CHAT, "aigw-all", "mini")
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert region.in_flight(d.slot) == 2
+    assert region.reconcile() == 1
+    assert region.in_flight(d.slot) == 1
+    assert region.reconcile() == 0
+
+
 calls = st.tuples(
     st.sampled_from(["GET", "POST", "DELETE"]),
     st.sampled_from(["/v1/chat/completions", "/v1/embeddings", "/v1/models", "/v2/x"]),
     st.sampled_from([None, "", "aigw-all", "aigw-mini", "aigw-other"]),
     st.sampled_from([None, "mini", "embed", "ghost"]),
+    st.integers(0, 400),
+    st.integers(0, 30 * SECOND),
 )
 
 
 def outcome(result):
     if isinstance(result, Rejection):
-        return ("reject", result.status, result.type, result.code, result.message, result.param)
-    return ("admit", result.route, result.key_id, result.tenant, result.app, result.group, result.target)
+        return (
+            "reject",
+            result.status,
+            result.type,
+            result.code,
+            result.message,
+            result.param,
+            result.retry_after_s,
+        )
+    return (
+        "admit", result.route, result.key_id, result.tenant, result.app, result.group, result.target,
+        result.requests_limit, result.requests_remaining, result.requests_reset_ns,
+        result.tokens_limit, result.tokens_remaining, result.tokens_reset_ns,
+    )  # fmt: skip
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(calls, max_size=40))
-def test_native_matches_the_reference_on_random_traces(trace):
-    native = IMPLEMENTATIONS["native"](make_spec())
-    ref = IMPLEMENTATIONS["reference"](make_spec())
-    for call in trace:
-        assert outcome(native.admit(*call)) == outcome(ref.admit(*call))
+@settings(max_examples=200, deadline=None)
+@given(trace=st.lists(calls, max_size=40), cooled=st.lists(st.integers(0, 2), max_size=2))
+def test_native_matches_the_reference_on_random_traces(tmp_path_factory, trace, cooled):
+    tables = []
+    for table_cls, region_cls in IMPLEMENTATIONS.values():
+        region = region_cls.create(str(tmp_path_factory.mktemp("r") / "region"), 4, 256, 16)
+        region.claim_worker(os.getpid())
+        tables.append((table_cls(make_spec(), region), region))
+    now = 10**12
+    for method, path, key, model, tokens, step in trace:
+        now += step
+        results = [t.admit(method, path, key, model, tokens, now) for t, _ in tables]
+        assert outcome(results[0]) == outcome(results[1])
+        if model == "mini" and cooled and not isinstance(results[0], Rejection):
+            for (_, region), d in zip(tables, results, strict=True):
+                region.cool(d.slot, now + cooled[0] * SECOND)

@@ -25,7 +25,8 @@ import pytest
 from openai.types import CreateEmbeddingResponse
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from gateway.mock.server import MockConfig, MockKey, go_duration, start_mock_server, stop_mock_server
+from gateway.durations import go_duration
+from gateway.mock.server import MockConfig, MockKey, start_mock_server, stop_mock_server
 
 try:
     import uvloop

@@ -1,0 +1,201 @@
+# The node's shared-memory region: GCRA buckets, upstream key health and in-flight counts,
+# mapped by every worker and updated only with atomic loads, stores and compare-and-swap.
+# Layout: gateway/admission/layout.py (the reference implementation reads the same bytes).
+
+import os
+
+from posix.mman cimport mmap, munmap, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_FAILED
+from posix.signal cimport kill
+from libc.errno cimport errno, EPERM
+
+from gateway.admission import layout as _layout
+
+cdef int64_t _H_MAGIC = _layout.H_MAGIC
+cdef int64_t _MAGIC = _layout.MAGIC
+cdef int64_t _VERSION = _layout.LAYOUT_VERSION
+
+# C copies of the layout constants the hot path indexes with; checked against layout.py at import.
+cdef enum:
+    BUCKET_WORDS = 2
+    KEY_WORDS = 8
+    K_COOL_UNTIL = 2
+
+if (BUCKET_WORDS, KEY_WORDS, K_COOL_UNTIL) != (_layout.BUCKET_WORDS, _layout.KEY_WORDS, _layout.K_COOL_UNTIL):
+    raise ImportError("gateway._native was built against another shared-memory layout; rebuild it")
+
+
+cdef inline bint _alive(int64_t pid):
+    return kill(<int>pid, 0) == 0 or errno == EPERM
+
+
+cdef class SharedRegion:
+    cdef int64_t *words
+    cdef Py_ssize_t nbytes
+    cdef readonly str path
+    cdef readonly int64_t max_workers
+    cdef readonly int64_t bucket_capacity
+    cdef readonly int64_t key_capacity
+    cdef int64_t off_workers
+    cdef int64_t off_buckets
+    cdef int64_t off_keys
+    cdef int64_t off_in_flight
+    cdef readonly int64_t worker
+
+    def __cinit__(self):
+        self.words = NULL
+        self.worker = -1
+
+    @staticmethod
+    def create(str path, int64_t max_workers, int64_t bucket_capacity, int64_t key_capacity):
+        """Create (or replace) the region file, zeroed, and publish its header last."""
+        nbytes = _layout.region_words(max_workers, bucket_capacity, key_capacity) * 8
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.ftruncate(fd, nbytes)
+            region = SharedRegion._map(path, fd, nbytes)
+        finally:
+            os.close(fd)
+        region.words[_layout.H_MAX_WORKERS] = max_workers
+        region.words[_layout.H_BUCKETS] = bucket_capacity
+        region.words[_layout.H_KEYS] = key_capacity
+        region.words[_layout.H_VERSION] = _VERSION
+        aigw_store(&region.words[_H_MAGIC], _MAGIC)
+        region._read_header()
+        return region
+
+    @staticmethod
+    def attach(str path):
+        fd = os.open(path, os.O_RDWR)
+        try:
+            nbytes = os.fstat(fd).st_size
+            if nbytes < _layout.HEADER_WORDS * 8:
+                raise RuntimeError(f"{path}: not an aigw shared region")
+            region = SharedRegion._map(path, fd, nbytes)
+        finally:
+            os.close(fd)
+        region._read_header()
+        return region
+
+    @staticmethod
+    cdef SharedRegion _map(str path, int fd, Py_ssize_t nbytes):
+        cdef void *p = mmap(NULL, nbytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+        if p == MAP_FAILED:
+            raise OSError(errno, f"cannot map {path}")
+        cdef SharedRegion region = SharedRegion.__new__(SharedRegion)
+        region.words = <int64_t *>p
+        region.nbytes = nbytes
+        region.path = path
+        return region
+
+    cdef _read_header(self):
+        if aigw_load(&self.words[_H_MAGIC]) != _MAGIC:
+            raise RuntimeError(f"{self.path}: not an aigw shared region")
+        if self.words[_layout.H_VERSION] != _VERSION:
+            raise RuntimeError(
+                f"{self.path}: layout version {self.words[_layout.H_VERSION]}, this build uses {_VERSION}"
+            )
+        self.max_workers = self.words[_layout.H_MAX_WORKERS]
+        self.bucket_capacity = self.words[_layout.H_BUCKETS]
+        self.key_capacity = self.words[_layout.H_KEYS]
+        if _layout.region_words(self.max_workers, self.bucket_capacity, self.key_capacity) * 8 > self.nbytes:
+            raise RuntimeError(f"{self.path}: truncated shared region")
+        self.off_workers, self.off_buckets, self.off_keys, self.off_in_flight = _layout.offsets(
+            self.max_workers, self.bucket_capacity, self.key_capacity
+        )
+
+    def close(self):
+        if self.words != NULL:
+            munmap(self.words, self.nbytes)
+            self.words = NULL
+
+    def __dealloc__(self):
+        if self.words != NULL:
+            munmap(self.words, self.nbytes)
+
+    # -- open-addressing tables keyed by non-zero 64-bit ids -----------------------------------
+    cdef int64_t _find(self, int64_t base, int64_t capacity, int64_t stride, int64_t ident) except -1:
+        cdef uint64_t h = (<uint64_t>ident) * 0x9E3779B97F4A7C15ULL
+        cdef int64_t i = <int64_t>(h % <uint64_t>capacity)
+        cdef int64_t probe, cur
+        cdef int64_t *p
+        for probe in range(capacity):
+            p = &self.words[base + i * stride]
+            cur = aigw_load(p)
+            if cur == ident:
+                return i
+            if cur == 0 and (aigw_cas(p, 0, ident) or aigw_load(p) == ident):
+                return i
+            i = i + 1 if i + 1 < capacity else 0
+        raise MemoryError(f"{self.path}: shared table full ({capacity} entries); raise its capacity")
+
+    def bucket(self, int64_t limit_id):
+        """Word index of the GCRA state of limit `limit_id` (claimed on first use)."""
+        if limit_id <= 0:
+            raise ValueError("limit ids are positive")
+        i = self._find(self.off_buckets, self.bucket_capacity, BUCKET_WORDS, limit_id)
+        return self.off_buckets + i * BUCKET_WORDS + 1
+
+    def key_slot(self, int64_t key_id):
+        """Record index of upstream key `key_id` (claimed on first use)."""
+        return self._find(self.off_keys, self.key_capacity, KEY_WORDS, key_id)
+
+    # -- in-flight rows, one per live process --------------------------------------------------
+    def claim_worker(self, int64_t pid):
+        """Take a free row (or one whose process died) for this process's in-flight counts."""
+        cdef int64_t row, cur
+        for row in range(self.max_workers):
+            cur = aigw_load(&self.words[self.off_workers + row])
+            if (cur == 0 or (cur > 0 and not _alive(cur))) and aigw_cas(&self.words[self.off_workers + row], cur, pid):
+                self._zero_row(row)
+                self.worker = row
+                return row
+        raise RuntimeError(f"{self.path}: all {self.max_workers} worker rows are in use")
+
+    def reconcile(self):
+        """Free the rows of processes that died (SIGKILL mid-request): their in-flight counts go
+        back to zero. Returns how many rows were freed."""
+        cdef int64_t row, cur, freed = 0
+        for row in range(self.max_workers):
+            cur = aigw_load(&self.words[self.off_workers + row])
+            if cur > 0 and not _alive(cur) and aigw_cas(&self.words[self.off_workers + row], cur, -cur):
+                # Negative pid: being reclaimed, so no one claims it until the row is zero.
+                self._zero_row(row)
+                aigw_store(&self.words[self.off_workers + row], 0)
+                freed += 1
+        return freed
+
+    cdef _zero_row(self, int64_t row):
+        cdef int64_t i
+        cdef int64_t base = self.off_in_flight + row * self.key_capacity
+        for i in range(self.key_capacity):
+            aigw_store(&self.words[base + i], 0)
+
+    cdef inline int64_t *_in_flight(self, int64_t slot):
+        return &self.words[self.off_in_flight + self.worker * self.key_capacity + slot]
+
+    def in_flight(self, int64_t slot):
+        """In-flight requests on upstream key `slot`, summed over every live process."""
+        cdef int64_t row, total = 0
+        for row in range(self.max_workers):
+            total += aigw_load(&self.words[self.off_in_flight + row * self.key_capacity + slot])
+        return total
+
+    # -- upstream key health --------------------------------------------------------------------
+    cdef inline int64_t *_key(self, int64_t slot):
+        return &self.words[self.off_keys + slot * KEY_WORDS]
+
+    def cool(self, int64_t slot, int64_t until_ns):
+        """Keep every process off key `slot` until `until_ns` (never shortens a cooldown)."""
+        cdef int64_t *p = self._key(slot) + K_COOL_UNTIL
+        cdef int64_t cur
+        while True:
+            cur = aigw_load(p)
+            if cur >= until_ns or aigw_cas(p, cur, until_ns):
+                return
+
+    def cool_until(self, int64_t slot):
+        return aigw_load(self._key(slot) + K_COOL_UNTIL)
+
+    def tat(self, int64_t word):
+        """The theoretical arrival time stored at a bucket's word index (for tests and stats)."""
+        return aigw_load(&self.words[word])

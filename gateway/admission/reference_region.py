@@ -1,0 +1,154 @@
+"""Pure-Python twin of the native `SharedRegion`: the same file layout, with an exclusive file
+lock standing in for compare-and-swap. Slow, simple, obviously right — the yardstick the native
+region is tested against (and interoperable with it, byte for byte)."""
+
+from __future__ import annotations
+
+import fcntl
+import mmap
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from . import layout as L
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class ReferenceRegion:
+    def __init__(self, path: str, fd: int, mm: mmap.mmap):
+        self.path = path
+        self._fd = fd
+        self._mm = mm
+        self.words = memoryview(mm).cast("q")
+        self.worker = -1
+        self.max_workers = self.words[L.H_MAX_WORKERS]
+        self.bucket_capacity = self.words[L.H_BUCKETS]
+        self.key_capacity = self.words[L.H_KEYS]
+        self._workers, self._buckets, self._keys, self._in_flight = L.offsets(
+            self.max_workers, self.bucket_capacity, self.key_capacity
+        )
+
+    @classmethod
+    def create(cls, path: str, max_workers: int, bucket_capacity: int, key_capacity: int) -> ReferenceRegion:
+        nbytes = L.region_words(max_workers, bucket_capacity, key_capacity) * 8
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.ftruncate(fd, nbytes)
+        mm = mmap.mmap(fd, nbytes)
+        words = memoryview(mm).cast("q")
+        words[L.H_MAX_WORKERS] = max_workers
+        words[L.H_BUCKETS] = bucket_capacity
+        words[L.H_KEYS] = key_capacity
+        words[L.H_VERSION] = L.LAYOUT_VERSION
+        words[L.H_MAGIC] = L.MAGIC
+        words.release()
+        return cls(path, fd, mm)
+
+    @classmethod
+    def attach(cls, path: str) -> ReferenceRegion:
+        fd = os.open(path, os.O_RDWR)
+        mm = mmap.mmap(fd, os.fstat(fd).st_size)
+        words = memoryview(mm).cast("q")
+        magic, version = words[L.H_MAGIC], words[L.H_VERSION]
+        words.release()
+        if magic != L.MAGIC:
+            raise RuntimeError(f"{path}: not an aigw shared region")
+        if version != L.LAYOUT_VERSION:
+            raise RuntimeError(f"{path}: layout version {version}, this build uses {L.LAYOUT_VERSION}")
+        return cls(path, fd, mm)
+
+    def close(self) -> None:
+        self.words.release()
+        self._mm.close()
+        os.close(self._fd)
+
+    @contextmanager
+    def atomically(self) -> Iterator[None]:
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def add(self, word: int, delta: int) -> int:
+        with self.atomically():
+            self.words[word] += delta
+            return int(self.words[word])
+
+    def _find(self, base: int, capacity: int, stride: int, ident: int) -> int:
+        i = ((ident * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF) % capacity
+        with self.atomically():
+            for _ in range(capacity):
+                cur = self.words[base + i * stride]
+                if cur == ident:
+                    return i
+                if cur == 0:
+                    self.words[base + i * stride] = ident
+                    return i
+                i = (i + 1) % capacity
+        raise MemoryError(f"{self.path}: shared table full ({capacity} entries); raise its capacity")
+
+    def bucket(self, limit_id: int) -> int:
+        if limit_id <= 0:
+            raise ValueError("limit ids are positive")
+        i = self._find(self._buckets, self.bucket_capacity, L.BUCKET_WORDS, limit_id)
+        return self._buckets + i * L.BUCKET_WORDS + 1
+
+    def key_slot(self, key_id: int) -> int:
+        return self._find(self._keys, self.key_capacity, L.KEY_WORDS, key_id)
+
+    def claim_worker(self, pid: int) -> int:
+        with self.atomically():
+            for row in range(self.max_workers):
+                cur = self.words[self._workers + row]
+                if cur == 0 or (cur > 0 and not _alive(cur)):
+                    self.words[self._workers + row] = pid
+                    self._zero_row(row)
+                    self.worker = row
+                    return row
+        raise RuntimeError(f"{self.path}: all {self.max_workers} worker rows are in use")
+
+    def reconcile(self) -> int:
+        freed = 0
+        with self.atomically():
+            for row in range(self.max_workers):
+                cur = self.words[self._workers + row]
+                if cur > 0 and not _alive(cur):
+                    self._zero_row(row)
+                    self.words[self._workers + row] = 0
+                    freed += 1
+        return freed
+
+    def _zero_row(self, row: int) -> None:
+        base = self._in_flight + row * self.key_capacity
+        self.words[base : base + self.key_capacity] = memoryview(bytes(8 * self.key_capacity)).cast("q")
+
+    def in_flight_word(self, slot: int) -> int:
+        return self._in_flight + self.worker * self.key_capacity + slot
+
+    def in_flight(self, slot: int) -> int:
+        return sum(
+            self.words[self._in_flight + row * self.key_capacity + slot] for row in range(self.max_workers)
+        )
+
+    def cool_word(self, slot: int) -> int:
+        return self._keys + slot * L.KEY_WORDS + L.K_COOL_UNTIL
+
+    def cool(self, slot: int, until_ns: int) -> None:
+        with self.atomically():
+            word = self.cool_word(slot)
+            self.words[word] = max(self.words[word], until_ns)
+
+    def cool_until(self, slot: int) -> int:
+        return int(self.words[self.cool_word(slot)])
+
+    def tat(self, word: int) -> int:
+        return int(self.words[word])
