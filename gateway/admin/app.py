@@ -15,7 +15,7 @@ from aiohttp import web
 
 from .._version import __version__
 from ..store import Ambiguous, NotFound, Store
-from ..store.records import App, ConsumerKey, Tenant
+from ..store.records import App, ConsumerKey, LimitRecord, LimitRule, Tenant
 from .openapi import openapi_document
 from .routes import (
     AdminError,
@@ -26,9 +26,12 @@ from .routes import (
     Health,
     Param,
     Ready,
+    UpstreamKeyState,
 )
+from .upstream_keys import UpstreamKeys
 
 _encoder = msgspec.json.Encoder()
+SCOPES = ("tenant", "app", "key", "model")
 
 
 def _json(value: Any, status: int = 200) -> web.Response:
@@ -40,8 +43,17 @@ def _error(status: int, code: str, message: str, type: str = "invalid_request_er
 
 
 class AdminAPI:
-    def __init__(self, store: Store, token: str | None, dataplane_url: str):
+    def __init__(
+        self,
+        store: Store,
+        token: str | None,
+        dataplane_url: str,
+        model_groups: frozenset[str],
+        upstream_keys: UpstreamKeys,
+    ):
         self.store = store
+        self.model_groups = model_groups
+        self.upstream_keys = upstream_keys
         self.token = token
         self.dataplane_url = dataplane_url
         self.endpoints = [
@@ -74,6 +86,37 @@ class AdminAPI:
                 self.create_key,
                 request=CreateKey,
                 status=201,
+            ),
+            Endpoint(
+                "GET",
+                "/admin/upstream-keys",
+                "Every provider key's state on this node: cooling, in flight",
+                list[UpstreamKeyState],
+                self.list_upstream_keys,
+            ),
+            Endpoint(
+                "GET",
+                "/admin/limits",
+                "List rate limits",
+                list[LimitRecord],
+                self.list_limits,
+                params=(
+                    Param("scope", "query", "tenant, app, key or model"),
+                    Param("subject", "query", "tenant name, tenant/app, key id or model group"),
+                ),
+            ),
+            Endpoint(
+                "PUT",
+                "/admin/limits/{scope}/{subject}",
+                "Replace the limits of a tenant, app (tenant/app, URL-encoded), key or model group; "
+                "every worker applies them within 1 s",
+                list[LimitRecord],
+                self.set_limits,
+                request=list[LimitRule],
+                params=(
+                    Param("scope", "path", "tenant, app, key or model"),
+                    Param("subject", "path", "tenant name, tenant/app, key id or model group"),
+                ),
             ),
             Endpoint(
                 "POST",
@@ -168,6 +211,28 @@ class AdminAPI:
             return _error(400, "invalid_request", f"Invalid request body: {exc}")
         record, secret = self.store.create_key(body.app, body.tenant, body.name)
         return _json(CreatedKey(record=record, key=secret), 201)
+
+    async def list_upstream_keys(self, request: web.Request) -> web.Response:
+        return _json(self.upstream_keys.states())
+
+    async def list_limits(self, request: web.Request) -> web.Response:
+        scope = request.query.get("scope")
+        if scope is not None and scope not in SCOPES:
+            return _error(400, "invalid_scope", f"scope must be one of {', '.join(SCOPES)}")
+        return _json(self.store.list_limits(scope, request.query.get("subject")))  # type: ignore[arg-type]
+
+    async def set_limits(self, request: web.Request) -> web.Response:
+        scope = request.match_info["scope"]
+        subject = request.match_info["subject"]
+        if scope not in SCOPES:
+            return _error(400, "invalid_scope", f"scope must be one of {', '.join(SCOPES)}")
+        if scope == "model" and subject not in self.model_groups:
+            return _error(404, "not_found", f"no model group {subject!r}")
+        try:
+            rules = msgspec.json.decode(await request.read(), type=list[LimitRule])
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            return _error(400, "invalid_request", f"Invalid request body: {exc}")
+        return _json(self.store.set_limits(scope, subject, rules))  # type: ignore[arg-type]
 
     async def revoke_key(self, request: web.Request) -> web.Response:
         return _json(self.store.revoke_key(request.match_info["key_id"]))

@@ -37,6 +37,17 @@ class Ready(msgspec.Struct, kw_only=True):
     generation: int | None = None
 
 
+class UpstreamKeyState(msgspec.Struct, kw_only=True):
+    """One provider key as this node sees it (shared by all its workers). Never the secret."""
+
+    provider: str
+    key_id: str
+    state: str  # "healthy" or "cooling"
+    # Seconds until the key is used again, while cooling.
+    cooling_for_s: float | None = None
+    in_flight: int
+
+
 class AdminErrorBody(msgspec.Struct):
     message: str
     type: str

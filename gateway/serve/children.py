@@ -38,7 +38,8 @@ async def start_mock(provider: ProviderConfig) -> tuple[asyncio.subprocess.Proce
 async def start_dataplane(
     host: str, port: int, workers: int, kill_timeout_s: float, env: dict[str, str]
 ) -> asyncio.subprocess.Process:
+    # granian's own messages go to stderr: stdout carries only aigw's one-line banner.
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "gateway.serve.dataplane", host, str(port), str(workers), str(kill_timeout_s),
-        env=env,
+        env=env, stdout=sys.stderr,
     )  # fmt: skip

@@ -14,12 +14,14 @@ import logging
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from .._version import __version__
 from ..admin.app import AdminAPI
+from ..admin.upstream_keys import UpstreamKeys
 from ..config.schema import Config
 from ..store import Store, open_store
 from ..store.seed import seed
@@ -56,12 +58,12 @@ async def serve(cfg: Config, config_path: str | None) -> int:
     try:
         seed(store, cfg)
         async with node_region(cfg, workers) as region:
-            return await _run(cfg, config_path, workers, store, region.path)
+            return await _run(cfg, config_path, workers, store, region)
     finally:
         store.close()
 
 
-async def _run(cfg: Config, config_path: str | None, workers: int, store: Store, region_path: str) -> int:
+async def _run(cfg: Config, config_path: str | None, workers: int, store: Store, region: Any) -> int:
     s = cfg.server
     children: list[asyncio.subprocess.Process] = []
     stop = asyncio.Event()
@@ -80,14 +82,16 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
             **os.environ,
             "AIGW_CONFIG": str(Path(config_path).resolve()) if config_path else "",
             "AIGW_PROVIDER_URLS": json.dumps(urls),
-            "AIGW_REGION": region_path,
+            "AIGW_REGION": region.path,
         }
         dataplane = await start_dataplane(s.host, s.port, workers, s.shutdown_timeout_s, env)
         children.append(dataplane)
         dataplane_url = f"http://{_client_host(s.host)}:{s.port}"
         await _wait_until_serving(dataplane_url, dataplane, 60)
 
-        admin = AdminAPI(store, os.environ.get("AIGW_ADMIN_TOKEN") or None, dataplane_url)
+        groups = frozenset(g.name for g in cfg.model_groups)
+        token = os.environ.get("AIGW_ADMIN_TOKEN") or None
+        admin = AdminAPI(store, token, dataplane_url, groups, UpstreamKeys(cfg, region))
         runner = web.AppRunner(admin.application(), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, s.admin_host, s.admin_port).start()

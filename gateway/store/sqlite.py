@@ -153,15 +153,27 @@ class SQLiteStore(Store):
             kept = []
             for rule in rules:
                 burst = rule.burst or rule.amount
+                row = self._db.execute(
+                    "SELECT id, amount FROM limits "
+                    "WHERE scope = ? AND subject = ? AND kind = ? AND period_s = ?",
+                    (scope, subject, rule.kind, rule.period_s),
+                ).fetchone()
+                if row and row[1] == rule.amount:
+                    # Same rate: keep the id, and so the bucket's state; only the burst may change.
+                    self._db.execute("UPDATE limits SET burst = ? WHERE id = ?", (burst, row[0]))
+                    kept.append(row[0])
+                    continue
+                if row:
+                    # A new rate starts afresh in a new bucket: time owed at the old rate means
+                    # nothing at the new one.
+                    self._db.execute("DELETE FROM limits WHERE id = ?", (row[0],))
                 cur = self._db.execute(
                     "INSERT INTO limits (scope, subject, kind, amount, period_s, burst) "
-                    "VALUES (?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (scope, subject, kind, period_s) DO UPDATE SET amount = excluded.amount, "
-                    "burst = excluded.burst RETURNING id",
+                    "VALUES (?, ?, ?, ?, ?, ?)",
                     (scope, subject, rule.kind, rule.amount, rule.period_s, burst),
                 )
-                kept.append(cur.fetchone()[0])
-            marks = ",".join("?" * len(kept)) or "NULL"
+                kept.append(cur.lastrowid)
+            marks = ",".join("?" * len(kept))
             self._db.execute(
                 f"DELETE FROM limits WHERE scope = ? AND subject = ? AND id NOT IN ({marks})",
                 (scope, subject, *kept),

@@ -78,6 +78,10 @@ class Gateway:
     def new_key(self, app: str = "demo") -> str:
         return self.cli("keys", "create", "--app", app)
 
+    def admin(self, method: str, path: str, **kwargs) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        return httpx.request(method, self.admin_url + path, headers=headers, timeout=30, **kwargs)
+
     def stop(self) -> int:
         assert self.proc is not None
         if self.proc.poll() is None:
@@ -86,6 +90,22 @@ class Gateway:
         assert self.proc.stdout is not None
         self.proc.stdout.close()
         return code
+
+
+def start_upstream_mock(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """A mock OpenAI provider of our own (so tests can read its per-key counters)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway.mock", "--port", "0", *args], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().split("mock listening on ")[1].strip()
+
+
+def stop_upstream_mock(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    proc.wait(timeout=10)
+    assert proc.stdout is not None
+    proc.stdout.close()
 
 
 MODELS_YAML = """

@@ -1,38 +1,18 @@
 """A pool of provider keys behind an `openai`-type provider: every request goes out with one key
 of the pool, never the caller's, over kept-alive connections."""
 
-import subprocess
-import sys
-
 import httpx
 import openai
 import pytest
 
-from .conftest import Gateway
+from .conftest import Gateway, start_upstream_mock, stop_upstream_mock
 
 
 @pytest.fixture(scope="module")
 def upstream():
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gateway.mock",
-            "--port",
-            "0",
-            "--key",
-            "pool-a=sk-pool-a",
-            "--key",
-            "pool-b=sk-pool-b",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    url = proc.stdout.readline().split("mock listening on ")[1].strip()
+    proc, url = start_upstream_mock("--key", "pool-a=sk-pool-a", "--key", "pool-b=sk-pool-b")
     yield url
-    proc.terminate()
-    proc.wait(timeout=10)
-    proc.stdout.close()
+    stop_upstream_mock(proc)
 
 
 @pytest.fixture(scope="module")

@@ -78,3 +78,21 @@ def test_app_names_are_resolved_per_tenant(store):
         store.create_key("nope")
     with pytest.raises(NotFound):
         store.revoke_key("key_missing")
+
+
+def test_limits_keep_their_id_while_the_rate_stays_and_start_afresh_when_it_changes(store):
+    from gateway.store.records import LimitRule
+
+    store.ensure_app("acme", "web", ["*"])
+    first = store.set_limits("app", "acme/web", [LimitRule(kind="requests", amount=10, period_s=60)])
+    gen = store.generation()
+    assert store.set_limits("app", "acme/web", [LimitRule(kind="requests", amount=10, period_s=60)]) == first
+    assert store.generation() == gen  # nothing changed, nothing bumped
+    burst = store.set_limits("app", "acme/web", [LimitRule(kind="requests", amount=10, period_s=60, burst=2)])
+    assert (burst[0].id, burst[0].burst) == (first[0].id, 2)
+    faster = store.set_limits("app", "acme/web", [LimitRule(kind="requests", amount=20, period_s=60)])
+    assert faster[0].id > first[0].id and faster[0].burst == 20
+    assert [r.id for r in store.snapshot().limits] == [faster[0].id]
+    assert store.set_limits("app", "acme/web", []) == []
+    with pytest.raises(NotFound):
+        store.set_limits("app", "acme/nope", [])

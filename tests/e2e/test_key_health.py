@@ -1,0 +1,133 @@
+"""Key health is node-wide: a key one worker finds rate-limited is skipped by every worker, and a
+worker killed mid-request leaves nothing stuck."""
+
+import http.client
+import os
+import signal
+
+import httpx
+import pytest
+
+from .conftest import Gateway, start_upstream_mock, stop_upstream_mock
+
+WORKERS = 4
+RPM = 3
+
+
+def pool_yaml(upstream: str, extra: str = "") -> str:
+    return f"""
+  - name: upstream
+    type: openai
+    base_url: {upstream}/v1
+    keys:
+      - {{id: key-a, value: sk-key-a}}
+      - {{id: key-b, value: sk-key-b}}
+model_groups:
+  - name: chat
+    deployments: [{{provider: upstream, model: gpt-4o-mini}}]
+tenants:
+  - name: default
+    apps: [{{name: demo}}]
+{extra}"""
+
+
+def post(
+    port: int, key: str, body: bytes = b'{"model": "chat", "messages": [{"role": "user", "content": "x"}]}'
+):
+    # A fresh connection each time: successive requests land on different workers.
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("POST", "/v1/chat/completions", body, {"Authorization": f"Bearer {key}"})
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp, data
+
+
+def test_a_key_cooled_by_one_worker_is_never_picked_by_another(tmp_path):
+    mock, upstream = start_upstream_mock(
+        "--key", "key-a=sk-key-a", "--key", "key-b=sk-key-b", "--rpm", str(RPM)
+    )
+    gw = Gateway(tmp_path, pool_yaml(upstream), workers=WORKERS)
+    key = gw.new_key()
+    gw.start()
+    try:
+        workers, statuses = set(), []
+        for _ in range(40):
+            resp, body = post(gw.port, key)
+            workers.add(resp.getheader("x-request-id").split("_")[1])
+            statuses.append(resp.status)
+        stats = httpx.get(upstream + "/_mock/stats").json()["requests_by_key"]
+        # Each key served its RPM, then answered one 429 — after which no worker sent to it again.
+        assert stats == {"key-a": RPM + 1, "key-b": RPM + 1}
+        assert len(workers) > 1
+        assert statuses.count(200) == 2 * RPM
+        # With the whole pool cooling, aigw answers for the provider, with the time until recovery.
+        assert resp.status == 429
+        assert b"upstream_capacity_exhausted" in body
+        assert 1 <= int(resp.getheader("retry-after")) <= 60
+        states = [k for k in gw.admin("GET", "/admin/upstream-keys").json() if k["provider"] == "upstream"]
+        assert [(k["key_id"], k["state"]) for k in states] == [("key-a", "cooling"), ("key-b", "cooling")]
+        assert all(0 < k["cooling_for_s"] <= 60 for k in states)
+    finally:
+        assert gw.stop() == 0
+        stop_upstream_mock(mock)
+
+
+@pytest.fixture
+def slow_gateway(tmp_path):
+    mock, upstream = start_upstream_mock(
+        "--key",
+        "key-a=sk-key-a",
+        "--key",
+        "key-b=sk-key-b",
+        "--stream-chunks",
+        "400",
+        "--chunk-interval-ms",
+        "25",
+    )
+    limit = "\n".join(
+        ["  - name: other", "    apps: [{name: other, limits: [{requests: 100000, per: minute}]}]"]
+    )
+    gw = Gateway(tmp_path, pool_yaml(upstream, limit), workers=2)
+    gw.keys["demo"] = gw.new_key()
+    gw.keys["other"] = gw.new_key("other")
+    gw.start()
+    yield gw
+    assert gw.stop() == 0
+    stop_upstream_mock(mock)
+
+
+def test_a_worker_killed_mid_request_leaves_no_stuck_state(slow_gateway):
+    gw = slow_gateway
+    body = b'{"model": "chat", "stream": true, "messages": [{"role": "user", "content": "x"}]}'
+    streams = []
+    for _ in range(8):  # long streams in flight on both workers
+        conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=60)
+        conn.request("POST", "/v1/chat/completions", body, {"Authorization": f"Bearer {gw.keys['other']}"})
+        resp = conn.getresponse()
+        assert resp.status == 200
+        resp.readline()
+        streams.append((conn, resp, int(resp.getheader("x-request-id").split("_")[1], 16)))
+    assert sum(k["in_flight"] for k in gw.admin("GET", "/admin/upstream-keys").json()) == 8
+    victim = streams[0][2]
+    os.kill(victim, signal.SIGKILL)
+    for conn, resp, pid in streams:
+        if pid != victim:
+            resp.read()  # the survivors' streams run to completion
+        conn.close()
+
+    # The supervisor frees the dead worker's in-flight row; granian starts a replacement.
+    deadline = 200
+    while sum(k["in_flight"] for k in gw.admin("GET", "/admin/upstream-keys").json()) != 0:
+        deadline -= 1
+        assert deadline > 0, "in-flight counts stayed up after the worker died"
+        httpx.get(gw.base_url + "/health")  # each poll is a round trip, no sleeping
+    # Limits are not wedged and every worker (the replacement included) serves.
+    served_by = set()
+    for _ in range(5000):  # until the replacement has booted and taken a connection
+        resp, _ = post(gw.port, gw.keys["other"])
+        assert resp.status == 200
+        served_by.add(int(resp.getheader("x-request-id").split("_")[1], 16))
+        if len(served_by - {victim}) == 2:
+            break
+    assert victim not in served_by and len(served_by) == 2
