@@ -9,6 +9,11 @@ from gateway.admission.spec import KIND_TOKENS as _KIND_TOKENS
 # Pre-bound once so the hot path does no attribute lookups (uvloop's habit).
 cdef object _sha256 = hashlib.sha256
 
+# Credentials recently seen by this table: callers reuse one key for many requests, and a dict
+# hit costs a fraction of a SHA-256. Bounded; dropped with the table, so a revocation (a new
+# table) empties it. Only known keys are kept.
+cdef Py_ssize_t _SEEN_MAX = 65536
+
 
 cdef class _Limit:
     cdef int64_t word         # index of the bucket's TAT in the region
@@ -84,6 +89,7 @@ cdef class AdmissionTable:
     cdef set _paths            # paths known under any method, to tell 405 from 404
     cdef dict _consumers       # sha256 digest -> _Consumer
     cdef dict _groups          # name -> _Group
+    cdef dict _seen            # credential -> _Consumer, see _SEEN_MAX
     cdef SharedRegion _region
 
     def __init__(self, spec, SharedRegion region):
@@ -91,6 +97,7 @@ cdef class AdmissionTable:
         cdef _Group g
         cdef _Limit lim
         self._region = region
+        self._seen = {}
         self._routes = dict(spec.routes)
         self._paths = {path for (_, path) in spec.routes}
         limits = {}
@@ -150,9 +157,14 @@ cdef class AdmissionTable:
             return _rej.unknown_route(method, path)
         if not credential:
             return _rej.missing_key()
-        cdef _Consumer c = self._consumers.get(_sha256(credential.encode()).digest())
+        cdef _Consumer c = self._seen.get(credential)
         if c is None:
-            return _rej.invalid_key()
+            c = self._consumers.get(_sha256(credential.encode()).digest())
+            if c is None:
+                return _rej.invalid_key()
+            if len(self._seen) >= _SEEN_MAX:
+                self._seen.clear()
+            self._seen[credential] = c
         cdef Decision d = Decision()
         d.route = route
         d.key_id = c.key_id
