@@ -204,16 +204,9 @@ class SQLiteStore(Store):
 
     # -- reads ---------------------------------------------------------------------------------
     def list_limits(self, scope: LimitScope | None = None, subject: str | None = None) -> list[LimitRecord]:
-        where: list[str] = []
-        args: list[str] = []
-        if scope is not None:
-            where.append("scope = ?")
-            args.append(scope)
-        if subject is not None:
-            where.append("subject = ?")
-            args.append(subject)
+        where, args = _where({"scope": scope, "subject": subject})
         sql = "SELECT id, scope, subject, kind, amount, period_s, burst FROM limits"
-        sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY scope, subject, kind, period_s"
+        sql += where + " ORDER BY scope, subject, kind, period_s"
         return [
             LimitRecord(id=r[0], scope=r[1], subject=r[2], kind=r[3], amount=r[4], period_s=r[5], burst=r[6])
             for r in self._db.execute(sql, args).fetchall()
@@ -224,27 +217,17 @@ class SQLiteStore(Store):
         return [Tenant(id=r[0], name=r[1], created_at=r[2]) for r in rows]
 
     def list_apps(self, tenant: str | None = None) -> list[App]:
+        where, args = _where({"t.name": tenant})
         sql = (
             "SELECT a.id, t.name, a.name, a.models, a.created_at FROM apps a "
-            "JOIN tenants t ON t.id = a.tenant_id"
+            "JOIN tenants t ON t.id = a.tenant_id" + where
         )
-        args: tuple[str, ...] = ()
-        if tenant is not None:
-            sql += " WHERE t.name = ?"
-            args = (tenant,)
         rows = self._db.execute(sql + " ORDER BY t.name, a.name", args).fetchall()
         return [App(id=r[0], tenant=r[1], name=r[2], models=json.loads(r[3]), created_at=r[4]) for r in rows]
 
     def list_keys(self, tenant: str | None = None, app: str | None = None) -> list[ConsumerKey]:
-        where: list[str] = []
-        args: list[str] = []
-        if tenant is not None:
-            where.append("t.name = ?")
-            args.append(tenant)
-        if app is not None:
-            where.append("a.name = ?")
-            args.append(app)
-        sql = _KEY_COLUMNS + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY k.created_at"
+        where, args = _where({"t.name": tenant, "a.name": app})
+        sql = _KEY_COLUMNS + where + " ORDER BY k.created_at"
         return [_key_record(r) for r in self._db.execute(sql, args).fetchall()]
 
     def snapshot(self) -> Snapshot:
@@ -293,6 +276,13 @@ def _key_record(r: tuple[Any, ...]) -> ConsumerKey:
     return ConsumerKey(
         id=r[0], tenant=r[1], app=r[2], prefix=r[3], name=r[4], created_at=r[5], revoked_at=r[6]
     )
+
+
+def _where(filters: dict[str, str | None]) -> tuple[str, list[str]]:
+    """A WHERE clause for the filters that are set (column names are ours, never the caller's)."""
+    given = {column: value for column, value in filters.items() if value is not None}
+    clause = " WHERE " + " AND ".join(f"{column} = ?" for column in given) if given else ""
+    return clause, list(given.values())
 
 
 def _statements(script: str) -> list[str]:

@@ -108,6 +108,24 @@ def stop_upstream_mock(proc: subprocess.Popen[str]) -> None:
     proc.stdout.close()
 
 
+def pool_yaml(upstream: str, *key_ids: str, extra: str = "") -> str:
+    """An `openai` provider at `upstream` with keys `<id>` = `sk-<id>`, serving model group `chat`."""
+    keys = "\n".join(f"      - {{id: {k}, value: sk-{k}}}" for k in key_ids)
+    return f"""
+  - name: upstream
+    type: openai
+    base_url: {upstream}/v1
+    keys:
+{keys}
+model_groups:
+  - name: chat
+    deployments: [{{provider: upstream, model: gpt-4o-mini}}]
+tenants:
+  - name: default
+    apps: [{{name: demo}}]
+{extra}"""
+
+
 MODELS_YAML = """
 model_groups:
   - name: gpt-4o-mini

@@ -8,27 +8,10 @@ import signal
 import httpx
 import pytest
 
-from .conftest import Gateway, start_upstream_mock, stop_upstream_mock
+from .conftest import Gateway, pool_yaml, start_upstream_mock, stop_upstream_mock
 
 WORKERS = 4
 RPM = 3
-
-
-def pool_yaml(upstream: str, extra: str = "") -> str:
-    return f"""
-  - name: upstream
-    type: openai
-    base_url: {upstream}/v1
-    keys:
-      - {{id: key-a, value: sk-key-a}}
-      - {{id: key-b, value: sk-key-b}}
-model_groups:
-  - name: chat
-    deployments: [{{provider: upstream, model: gpt-4o-mini}}]
-tenants:
-  - name: default
-    apps: [{{name: demo}}]
-{extra}"""
 
 
 def post(
@@ -47,7 +30,7 @@ def test_a_key_cooled_by_one_worker_is_never_picked_by_another(tmp_path):
     mock, upstream = start_upstream_mock(
         "--key", "key-a=sk-key-a", "--key", "key-b=sk-key-b", "--rpm", str(RPM)
     )
-    gw = Gateway(tmp_path, pool_yaml(upstream), workers=WORKERS)
+    gw = Gateway(tmp_path, pool_yaml(upstream, "key-a", "key-b"), workers=WORKERS)
     key = gw.new_key()
     gw.start()
     try:
@@ -88,7 +71,7 @@ def slow_gateway(tmp_path):
     limit = "\n".join(
         ["  - name: other", "    apps: [{name: other, limits: [{requests: 100000, per: minute}]}]"]
     )
-    gw = Gateway(tmp_path, pool_yaml(upstream, limit), workers=2)
+    gw = Gateway(tmp_path, pool_yaml(upstream, "key-a", "key-b", extra=limit), workers=2)
     gw.keys["demo"] = gw.new_key()
     gw.keys["other"] = gw.new_key("other")
     gw.start()

@@ -1,11 +1,11 @@
 """A pool of provider keys behind an `openai`-type provider: every request goes out with one key
-of the pool, never the caller's, over kept-alive connections."""
+of the pool, never the caller's."""
 
 import httpx
 import openai
 import pytest
 
-from .conftest import Gateway, start_upstream_mock, stop_upstream_mock
+from .conftest import Gateway, pool_yaml, start_upstream_mock, stop_upstream_mock
 
 
 @pytest.fixture(scope="module")
@@ -19,20 +19,7 @@ def upstream():
 def gw(tmp_path_factory, upstream):
     gw = Gateway(
         tmp_path_factory.mktemp("pool"),
-        f"""
-  - name: upstream
-    type: openai
-    base_url: {upstream}/v1
-    keys:
-      - {{id: pool-a, value: sk-pool-a}}
-      - {{id: pool-b, value: sk-pool-b}}
-model_groups:
-  - name: chat
-    deployments: [{{provider: upstream, model: gpt-4o-mini}}]
-tenants:
-  - name: default
-    apps: [{{name: demo}}]
-""",
+        pool_yaml(upstream, "pool-a", "pool-b"),
         workers=1,
     )
     gw.keys["demo"] = gw.new_key()
