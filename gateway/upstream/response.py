@@ -1,0 +1,204 @@
+"""A response being received: status and headers at once, the body buffered or streamed.
+
+The connection feeds body bytes in (`_feed`, `_finish`, `_fail`); the consumer takes them out
+(`read`, `async for`). When the buffer passes `limit` the connection stops reading from the
+socket until the consumer has drained it, so a slow consumer costs constant memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from .errors import UpstreamError
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from .connection import Connection
+
+__all__ = ["Headers", "Response"]
+
+
+class Headers(dict[str, str]):
+    """Lower-case names → values (repeated names joined with ", "); lookups work in any case."""
+
+    __slots__ = ()
+
+    def __missing__(self, key: str) -> str:
+        low = key.lower()
+        if low == key:
+            raise KeyError(key)
+        return dict.__getitem__(self, low)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and dict.__contains__(self, key.lower())
+
+
+def _decode_headers(raw: list[tuple[bytes, bytes]]) -> Headers:
+    h = Headers()
+    for name, value in raw:
+        k = name.decode("latin-1").lower()
+        v = value.decode("latin-1")
+        h[k] = f"{h[k]}, {v}" if k in h else v
+    return h
+
+
+class Response:
+    """Status and headers of an upstream response; the body is read with `read()` or `async for`.
+
+    The connection goes back to the pool as soon as the whole body has arrived (it is buffered
+    here by then). `release()` — or leaving `async with` — closes it instead if the body is
+    still incomplete, so an abandoned response never hands a half-read connection to another.
+    """
+
+    __slots__ = (
+        "_body",
+        "_buffered",
+        "_chunks",
+        "_conn",
+        "_done",
+        "_error",
+        "_head",
+        "_headers",
+        "_limit",
+        "_loop",
+        "_waiter",
+        "raw_headers",
+        "status",
+    )
+
+    status: int
+    raw_headers: list[tuple[bytes, bytes]]  # as received: original case and order
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, conn: Connection, limit: int) -> None:
+        self._loop = loop
+        self._conn: Connection | None = conn  # None once the body is complete or abandoned
+        self._limit = limit
+        self._head: asyncio.Future[None] = loop.create_future()  # set when headers are in
+        self.status = 0
+        self.raw_headers = []
+        self._headers: Headers | None = None
+        self._chunks: list[bytes] = []
+        self._buffered = 0
+        self._done = False  # the whole body has been received
+        self._error: UpstreamError | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._body: bytes | None = None
+
+    @property
+    def headers(self) -> Headers:
+        h = self._headers
+        if h is None:
+            h = self._headers = _decode_headers(self.raw_headers)
+        return h
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status}>"
+
+    # ------------------------------------------------------------------ connection side
+
+    def _feed(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+        self._buffered += len(chunk)
+        if self._buffered > self._limit and self._conn is not None:
+            self._conn.pause()
+        w = self._waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    def _finish(self) -> None:
+        # The connection has already detached itself; nothing more will be fed.
+        self._done = True
+        self._conn = None
+        w = self._waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    def _fail(self, exc: UpstreamError) -> None:
+        self._conn = None
+        if not self._head.done():
+            self._head.set_exception(exc)
+            return
+        self._error = exc
+        w = self._waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    # ------------------------------------------------------------------ consumer side
+
+    async def _wait(self) -> None:
+        # Cancelling the waiting task must not leave a half-read connection behind.
+        self._waiter = self._loop.create_future()
+        try:
+            await self._waiter
+        except BaseException:
+            self.release()
+            raise
+        finally:
+            self._waiter = None
+
+    async def read(self) -> bytes:
+        """The whole body (Content-Length, chunked or until close); cached after the first call."""
+        if self._body is not None:
+            return self._body
+        conn = self._conn
+        if conn is not None:
+            conn.unlimit()  # the caller wants it all: no backpressure against ourselves
+        while not self._done:
+            if self._error is not None:
+                self._chunks.clear()
+                raise self._error
+            await self._wait()
+        chunks = self._chunks
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        self._buffered = 0
+        self._body = body
+        return body
+
+    def __aiter__(self) -> Response:
+        return self
+
+    async def __anext__(self) -> bytes:
+        """Everything received since the last step, as soon as there is anything."""
+        while not self._chunks:
+            if self._done:
+                raise StopAsyncIteration
+            if self._error is not None:
+                raise self._error
+            await self._wait()
+        chunks = self._chunks
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        self._buffered = 0
+        conn = self._conn
+        if conn is not None:
+            conn.resume()
+        return data
+
+    def release(self) -> None:
+        """Give the connection back: it already is if the body is complete, otherwise close it."""
+        conn = self._conn
+        if conn is not None:
+            self._conn = None
+            if not self._done and self._error is None:
+                self._error = UpstreamError("response released before its body was read")
+            conn.abandon(self)
+
+    async def __aenter__(self) -> Response:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
