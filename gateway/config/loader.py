@@ -81,6 +81,11 @@ def cross_check(cfg: Config) -> list[str]:
             seen.add(key.id)
             if not key.value:
                 out.append(f"providers[{i}].keys[{k}].value: empty key")
+            elif any(c in key.value for c in "\r\n"):
+                out.append(f"providers[{i}].keys[{k}].value: contains a line break")
+        for name, value in p.headers.items():
+            if not name or any(c in name for c in "\r\n: ") or any(c in value for c in "\r\n"):
+                out.append(f"providers[{i}].headers.{name}: not a valid single-line HTTP header")
     groups: set[str] = set()
     for g, group in enumerate(cfg.model_groups):
         out += _limit_problems(group.limits, f"model_groups[{g}].limits")

@@ -29,7 +29,7 @@ DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
     "/v1/chat/completions": wire.CHAT_DECODER,
     "/v1/embeddings": wire.EMBEDDINGS_DECODER,
 }
-ENDPOINTS = {ROUTE_CHAT: "/chat/completions", ROUTE_EMBEDDINGS: "/embeddings"}
+ENDPOINTS = {ROUTE_CHAT: b"/chat/completions", ROUTE_EMBEDDINGS: b"/embeddings"}
 
 
 def credential(headers: Any) -> str | None:
@@ -54,7 +54,9 @@ class Gateway:
         self.region.claim_worker(os.getpid())
         self.live = LiveTable(cfg, self.store, build_targets(cfg, overrides), self.region)
         self.live.start(loop)
-        self.upstream = Upstream(max(p.max_connections for p in cfg.providers))
+        self.upstream = Upstream(
+            max(p.max_connections for p in cfg.providers), max(p.connect_timeout_s for p in cfg.providers)
+        )
         self._ids = itertools.count(1)
         self._id_prefix = f"req_{os.getpid():x}_"
 

@@ -10,10 +10,10 @@ import contextlib
 import logging
 from typing import Any, NamedTuple
 
-import aiohttp
 import orjson
 
 from ..durations import parse_go_duration
+from ..upstream import ConnectError, Pool, Response, UpstreamError, UpstreamTimeout
 from . import errors
 from .targets import Target
 
@@ -32,22 +32,22 @@ class Outcome(NamedTuple):
 
 
 class Upstream:
-    """One pooled, keep-alive HTTP client per worker."""
+    """One pooled, keep-alive HTTP client per worker (gateway/upstream: httptools, no aiohttp)."""
 
-    def __init__(self, max_connections: int):
+    def __init__(self, max_connections: int, connect_timeout_s: float):
         self._max = max_connections
-        self._session: aiohttp.ClientSession | None = None
+        self._connect_timeout = connect_timeout_s
+        self._pool: Pool | None = None
 
-    def session(self) -> aiohttp.ClientSession:
+    def pool(self) -> Pool:
         # Created on first use, inside the worker's running loop.
-        if self._session is None:
-            connector = aiohttp.TCPConnector(limit=self._max, keepalive_timeout=30, ttl_dns_cache=300)
-            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
-        return self._session
+        if self._pool is None:
+            self._pool = Pool(max_connections_per_origin=self._max, connect_timeout=self._connect_timeout)
+        return self._pool
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        if self._pool is not None:
+            await self._pool.close()
 
 
 def rewrite_model(body: bytes, model: str) -> bytes:
@@ -89,7 +89,7 @@ async def forward(
     upstream: Upstream,
     proto: Any,
     target: Target,
-    endpoint: str,
+    endpoint: bytes,
     body: bytes,
     requested_model: str,
     stream: bool,
@@ -98,15 +98,11 @@ async def forward(
     if requested_model != target.upstream_model:
         body = rewrite_model(body, target.upstream_model)
     try:
-        resp = await upstream.session().post(
-            target.base_url + endpoint, data=body, headers=target.headers, timeout=target.timeout
+        resp = await upstream.pool().request(
+            target.origin, b"POST", endpoint, target.header_block, body, read_timeout=target.timeout_s
         )
-    except (TimeoutError, aiohttp.ServerTimeoutError):
-        raise errors.upstream_timeout(target.provider, target.timeout_s) from None
-    except aiohttp.ClientConnectorError:
-        raise errors.upstream_unreachable(target.provider) from None
-    except aiohttp.ClientError:
-        raise errors.upstream_broken(target.provider) from None
+    except UpstreamError as exc:
+        raise _failure(exc, target) from None
 
     async with resp:
         if resp.status in (401, 403):
@@ -125,23 +121,29 @@ async def forward(
         return Outcome(200, None, tokens)
 
 
-async def _read(resp: aiohttp.ClientResponse, target: Target) -> bytes:
+def _failure(exc: UpstreamError, target: Target) -> errors.GatewayError:
+    if isinstance(exc, UpstreamTimeout):
+        return errors.upstream_timeout(target.provider, target.timeout_s)
+    if isinstance(exc, ConnectError):
+        return errors.upstream_unreachable(target.provider)
+    return errors.upstream_broken(target.provider)
+
+
+async def _read(resp: Response, target: Target) -> bytes:
     try:
         return await resp.read()
-    except (TimeoutError, aiohttp.ServerTimeoutError):
-        raise errors.upstream_timeout(target.provider, target.timeout_s) from None
-    except aiohttp.ClientError:
-        raise errors.upstream_broken(target.provider) from None
+    except UpstreamError as exc:
+        raise _failure(exc, target) from None
 
 
 async def _relay_stream(
-    proto: Any, resp: aiohttp.ClientResponse, target: Target, base_headers: list[tuple[str, str]]
+    proto: Any, resp: Response, target: Target, base_headers: list[tuple[str, str]]
 ) -> int:
     """Relay SSE bytes as they come; returns the usage's total_tokens if a chunk carried it."""
     transport = proto.response_stream(200, [*base_headers, *SSE_HEADERS])
     tokens = -1
     try:
-        async for chunk in resp.content.iter_any():
+        async for chunk in resp:
             if b'"total_tokens"' in chunk:
                 tokens = total_tokens(chunk)
             try:
@@ -149,10 +151,8 @@ async def _relay_stream(
             except Exception:
                 # The client went away: leaving the `async with` closes the upstream request.
                 return tokens
-    except (TimeoutError, aiohttp.ServerTimeoutError):
-        failure = errors.upstream_timeout(target.provider, target.timeout_s)
-    except aiohttp.ClientError:
-        failure = errors.upstream_broken(target.provider)
+    except UpstreamError as exc:
+        failure = _failure(exc, target)
     else:
         return tokens
     # Headers are gone already: end the stream with an SSE error event the SDKs understand.

@@ -1,36 +1,34 @@
 """Upstream targets: one per (deployment, provider key), built once per worker from config.
 
-A target carries everything a request needs to go out — URLs, the provider key as a ready
-header, the upstream model name — so the hot path only looks things up.
+A target carries everything a request needs to go out — the parsed origin, the provider key in a
+pre-encoded header block, the upstream model name — so the hot path only looks things up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-import aiohttp
-
 from ..config.schema import Config, ProviderConfig
+from ..upstream import Origin, encode_headers
 
 
 class Target:
-    __slots__ = ("base_url", "headers", "key_id", "provider", "timeout", "timeout_s", "upstream_model")
+    __slots__ = ("header_block", "key_id", "origin", "provider", "timeout_s", "upstream_model")
 
     def __init__(self, provider: ProviderConfig, base_url: str, key_id: str, secret: str, model: str):
         self.provider = provider.name
-        self.base_url = base_url.rstrip("/")
+        self.origin = Origin.from_url(base_url)
         self.key_id = key_id
         self.upstream_model = model
         self.timeout_s = provider.timeout_s
-        # No total cap: a long stream is fine as long as bytes keep coming.
-        self.timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=provider.connect_timeout_s, sock_read=provider.timeout_s
+        self.header_block = encode_headers(
+            [
+                *provider.headers.items(),
+                ("Authorization", f"Bearer {secret}"),
+                ("Content-Type", "application/json"),
+                ("User-Agent", "aigw"),
+            ]
         )
-        self.headers = {
-            **provider.headers,
-            "Authorization": f"Bearer {secret}",
-            "Content-Type": "application/json",
-        }
 
     def __repr__(self) -> str:
         # Never the secret.
