@@ -37,8 +37,8 @@ test: $(VENV)/.test-deps build
 	$(BIN)/python -m pytest tests
 
 lint: $(VENV)/.test-deps
-	$(BIN)/ruff check gateway tests
-	$(BIN)/ruff format --check gateway tests
+	$(BIN)/ruff check gateway tests bench
+	$(BIN)/ruff format --check gateway tests bench
 
 typecheck: $(VENV)/.test-deps
 	$(BIN)/mypy

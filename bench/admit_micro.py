@@ -78,7 +78,7 @@ def main() -> None:
                 reference.AdmissionTable,
                 reference_region.ReferenceRegion,
                 calls[: args.calls // 20],
-            ),  # noqa: E501
+            ),
         ):
             region = region_cls.create(os.path.join(tmp, name), 4, 1 << 18, 2048)
             region.claim_worker(os.getpid())

@@ -52,10 +52,17 @@ def _parser() -> argparse.ArgumentParser:
     apps_list = apps.add_parser("list", help="list apps")
     apps_list.add_argument("--tenant")
     apps_list.add_argument("--config")
+    # Listed for --help only: main() hands `aigw bench …` to the bench harness's own parser.
+    sub.add_parser("bench", help="load-test aigw, nginx and any URL (python -m bench; docs/benchmarks.md)")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        from bench.cli import main as bench_main
+
+        return bench_main(argv[1:], prog="aigw bench")
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

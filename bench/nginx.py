@@ -1,0 +1,92 @@
+"""nginx in two roles, each with a generated config in the run's directory:
+
+- the fast upstream: answers every chat completion with one fixed JSON body from memory;
+- the reference reverse proxy: what aigw is compared with, on the same core, same upstream.
+
+Both run one worker, in the foreground (`daemon off`), logging errors only into the run dir.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from .install import ensure_command
+from .payloads import CHAT_PATH, CHAT_RESPONSE
+from .procs import Child, Processes, StartError, pinned, wait_for_port
+
+_COMMON = """\
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+worker_rlimit_nofile 65536;
+events {{ worker_connections 16384; multi_accept on; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    keepalive_requests 10000000;
+    keepalive_timeout 120s;
+    server_tokens off;
+{body}
+}}
+"""
+
+
+def nginx_string(text: str) -> str:
+    """`text` as a single-quoted nginx config string; `$` would be read as a variable."""
+    if "$" in text:
+        raise ValueError("nginx would expand '$' in a returned body")
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def upstream_config(directory: Path, port: int, body: str = CHAT_RESPONSE) -> str:
+    server = f"""\
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        location = {CHAT_PATH} {{
+            default_type application/json;
+            return 200 {nginx_string(body)};
+        }}
+        location / {{ return 404; }}
+    }}"""
+    return _COMMON.format(dir=directory, body=server)
+
+
+def proxy_config(directory: Path, port: int, upstream_port: int, upstream_keepalive: int = 1024) -> str:
+    server = f"""\
+    upstream backend {{
+        server 127.0.0.1:{upstream_port};
+        keepalive {upstream_keepalive};
+    }}
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        location / {{
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}"""
+    return _COMMON.format(dir=directory, body=server)
+
+
+def version(nginx: str) -> str:
+    out = subprocess.run([nginx, "-v"], capture_output=True, text=True)
+    return (out.stderr or out.stdout).strip().removeprefix("nginx version: ")
+
+
+def start(procs: Processes, name: str, directory: Path, config: str, port: int, cores: str | None) -> Child:
+    """Start nginx on `config` (made for `directory`, its prefix); returns once `port` accepts."""
+    nginx = ensure_command("nginx", "nginx", "the fast upstream and the reference proxy")
+    directory.mkdir(parents=True, exist_ok=True)
+    conf = directory / "nginx.conf"
+    conf.write_text(config)
+    argv = [nginx, "-p", str(directory), "-c", str(conf), "-e", str(directory / "error.log")]
+    child = procs.start(name, pinned(argv, cores))
+    if not wait_for_port(port, 30, child.alive):
+        raise StartError(f"{name} (nginx) did not listen on {port}{child.tail()}; see {directory}/error.log")
+    return child

@@ -1,0 +1,200 @@
+"""`passthrough`: OpenAI → OpenAI proxying of a small chat completion, aigw against nginx (the
+reference reverse proxy, same cores) and against the upstream itself (direct).
+
+1. Closed loop (wrk) for each target's maximum throughput.
+2. Constant rate (bench/loadgen) at a fraction (default 50%) of aigw's maximum, the same rate
+   for every target, for latency free of coordinated omission; added latency = aigw - direct.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .. import aigw, nginx, wrk
+from ..console import log
+from ..install import ensure_command
+from ..measure import Target, closed_loop, with_loadgen
+from ..payloads import CHAT_PATH, CHAT_REQUEST
+from ..procs import free_port
+from ..report import Panel, Report
+from ..results import Summary, add_baseline, ratio
+from . import RunContext, Scenario
+from .common import check_answers, interleaved, is_chat_completion, summaries, summary_table
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--rate-fraction",
+        type=float,
+        default=0.5,
+        help="constant-rate phase at this fraction of aigw's closed-loop maximum (default 0.5)",
+    )
+    p.add_argument("--rate", type=float, help="constant-rate phase at exactly this many req/s instead")
+    p.add_argument("--workers", type=int, default=1, help="aigw worker processes (default 1)")
+
+
+def start_targets(ctx: RunContext) -> list[Target]:
+    """The fast upstream (load cores), nginx in front of it and aigw in front of it (aigw cores)."""
+    up_port, proxy_port = free_port(), free_port()
+    up_dir, proxy_dir = ctx.run_dir / "upstream", ctx.run_dir / "nginx-proxy"
+    log("starting the upstream (nginx, fixed chat completion), nginx as a proxy, and aigw")
+    upstream = nginx.start(
+        ctx.procs, "upstream", up_dir, nginx.upstream_config(up_dir, up_port), up_port, ctx.load_cores
+    )
+    proxy = nginx.start(
+        ctx.procs,
+        "nginx-proxy",
+        proxy_dir,
+        nginx.proxy_config(proxy_dir, proxy_port, up_port),
+        proxy_port,
+        ctx.aigw_cores,
+    )
+    gw = aigw.start(
+        ctx.procs,
+        ctx.run_dir / "aigw",
+        f"http://127.0.0.1:{up_port}/v1",
+        ctx.aigw_cores,
+        ctx.args.workers,
+        ctx.args.aigw_src,
+        limits=not ctx.args.no_limits,
+    )
+    # Every target gets the same request, key included: nginx and the upstream ignore it.
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {gw.key}"}
+    return [
+        Target("direct", f"http://127.0.0.1:{up_port}{CHAT_PATH}", upstream.pid, headers=headers),
+        Target("nginx", f"http://127.0.0.1:{proxy_port}{CHAT_PATH}", proxy.pid, headers=headers),
+        Target("aigw", f"{gw.url}{CHAT_PATH}", gw.child.pid, headers=headers),
+    ]
+
+
+def run(ctx: RunContext) -> Report:
+    a = ctx.args
+    wrk_path = ensure_command("wrk", "wrk", "closed-loop load generator")
+    targets = start_targets(ctx)
+    body = CHAT_REQUEST.encode()
+    for target in targets:
+        check_answers(target, body, is_chat_completion)
+    body_file = ctx.run_dir / "request.json"
+    body_file.write_bytes(body)
+    script = ctx.run_dir / "request.lua"
+    script.write_text(wrk.script("POST", targets[0].headers, CHAT_REQUEST))
+
+    def closed(target: Target, duration: float) -> Any:
+        return closed_loop(wrk_path, target, script, a.connections, duration, ctx.load_cores)
+
+    if a.warmup > 0:
+        log(f"warming up each target for {a.warmup:g}s")
+        for target in targets:
+            closed(target, a.warmup)
+
+    log(f"closed loop: wrk, {a.connections} connections, {a.duration:g}s, {a.repeat} repeat(s)")
+    closed_runs = interleaved(targets, a.repeat, lambda t: closed(t, a.duration))
+    closed_sum = summaries(closed_runs)
+
+    rate = a.rate or (closed_sum["aigw"].rps or 0) * a.rate_fraction
+    open_runs: dict[str, list[Any]] = {}
+    open_sum: dict[str, Summary] = {}
+    notes = []
+    if rate > 0:
+        log(f"constant rate: {rate:,.0f} req/s (bench/loadgen), {a.connections} connections, {a.duration:g}s")
+        open_runs = interleaved(
+            targets,
+            a.repeat,
+            lambda t: with_loadgen(t, body_file, a.connections, a.duration, rate, ctx.load_cores),
+        )
+        open_sum = summaries(open_runs)
+    else:
+        notes.append("constant-rate phase skipped: aigw's closed-loop run was flagged, so it has no rate")
+    add_baseline([*closed_sum.values(), *open_sum.values()])
+    return build_report(ctx, closed_runs, closed_sum, open_runs, open_sum, rate, notes)
+
+
+def build_report(
+    ctx: RunContext,
+    closed_runs: dict[str, list[Any]],
+    closed_sum: dict[str, Summary],
+    open_runs: dict[str, list[Any]],
+    open_sum: dict[str, Summary],
+    rate: float,
+    notes: list[str],
+) -> Report:
+    a = ctx.args
+    vs_nginx = ratio(closed_sum.get("aigw"), closed_sum.get("nginx"))
+    vs_direct = ratio(closed_sum.get("aigw"), closed_sum.get("direct"))
+    aigw_open = open_sum.get("aigw")
+    headline = {
+        "aigw_rps": closed_sum["aigw"].rps,
+        "nginx_rps": closed_sum["nginx"].rps,
+        "direct_rps": closed_sum["direct"].rps,
+        "aigw_vs_nginx": vs_nginx,
+        "aigw_vs_direct": vs_direct,
+        "constant_rate": rate or None,
+        "aigw_added_p99_ms_at_constant_rate": (aigw_open.added_ms or {}).get("p99") if aigw_open else None,
+    }
+    if vs_nginx is not None:
+        notes.insert(0, f"aigw reaches {vs_nginx:.1%} of nginx's req/s on the same core(s), same run.")
+    flags = [f"{s.mode} {s.target}: {f}" for s in (*closed_sum.values(), *open_sum.values()) for f in s.flags]
+    tables = [
+        summary_table(
+            f"Closed loop (wrk, {a.connections} connections, {a.duration:g}s, median of {a.repeat})",
+            list(closed_sum.values()),
+        )
+    ]
+    panels = [Panel("max throughput, closed loop", "req/s", {n: s.rps for n, s in closed_sum.items()})]
+    if open_sum:
+        tables.append(
+            summary_table(
+                f"Constant rate {rate:,.0f} req/s (bench/loadgen, latency from intended send time, "
+                f"median of {a.repeat})",
+                list(open_sum.values()),
+            )
+        )
+        panels.append(
+            Panel(
+                f"p99 latency at {rate:,.0f} req/s",
+                "ms",
+                {n: s.latency_ms.get("p99") for n, s in open_sum.items()},
+            )
+        )
+    panels.append(
+        Panel(
+            "CPU seconds per 1,000 requests, closed loop",
+            "CPU s",
+            {n: s.cpu_s_per_1k for n, s in closed_sum.items() if n != "direct"},
+        )
+    )
+    return Report(
+        scenario="passthrough",
+        header=ctx.header,
+        settings={
+            "duration_s": a.duration,
+            "connections": a.connections,
+            "repeat": a.repeat,
+            "warmup_s": a.warmup,
+            "aigw_workers": a.workers,
+        },
+        data={
+            "headline": headline,
+            "summary": {
+                "closed": {n: s.to_json() for n, s in closed_sum.items()},
+                "open": {n: s.to_json() for n, s in open_sum.items()},
+            },
+            "runs": {
+                "closed": {n: [m.to_json() for m in ms] for n, ms in closed_runs.items()},
+                "open": {n: [m.to_json() for m in ms] for n, ms in open_runs.items()},
+            },
+        },
+        tables=tables,
+        panels=panels,
+        flags=flags,
+        notes=notes,
+    )
+
+
+SCENARIO = Scenario(
+    name="passthrough",
+    summary="OpenAI → OpenAI: aigw vs nginx vs direct; max throughput, then latency at constant rate",
+    add_arguments=add_arguments,
+    run=run,
+)

@@ -1,0 +1,280 @@
+"""`stream`: many concurrent SSE streams (default 1,000; 64 chunks 20 ms apart from the mock
+provider) through aigw and straight to the mock. Reports added time to first byte, added
+inter-chunk gap (p50/p99) and aigw's RSS growth.
+
+The client and the mock share the load core; if together they keep it busy, every gap
+stretches, for both targets, and the report says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .. import aigw, mock
+from ..console import log
+from ..measure import MB, Target
+from ..payloads import CHAT_PATH, STREAM_REQUEST
+from ..procstat import TreeMonitor, cpu_seconds, rss_bytes, tree
+from ..report import Panel, Report, Table, fmt_ms, fmt_number
+from ..streamclient import StreamStats, run_loop, run_streams
+from . import RunContext, Scenario
+
+LOAD_CORE_BUSY = 0.85  # above this share of the load cores, client-side delays are likely
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--streams", type=int, default=1000, help="concurrent streams (default 1000)")
+    p.add_argument("--chunks", type=int, default=64, help="content chunks per stream (default 64)")
+    p.add_argument("--chunk-interval-ms", type=float, default=20, help="mock's pacing (default 20)")
+    p.add_argument(
+        "--ramp", type=float, help="seconds over which streams start (default: one stream's length)"
+    )
+    p.add_argument("--workers", type=int, default=1, help="aigw worker processes (default 1)")
+
+
+@dataclass
+class StreamRun:
+    target: str
+    streams_completed: int
+    errors: dict[str, int]
+    ttfb_ms: dict[str, float]
+    gap_ms: dict[str, float]
+    cpu_s_per_1k_streams: float | None
+    rss_start_mb: float | None
+    rss_peak_mb: float | None
+    load_core_busy: float  # CPU of client + mock over wall time, per load core
+    client_cpu_share: float  # the client's part of that CPU
+
+    @property
+    def flags(self) -> list[str]:
+        reasons = [f"{n} {kind} errors" for kind, n in self.errors.items() if n]
+        if self.streams_completed == 0:
+            reasons.append("no stream completed")
+        return reasons
+
+
+def _percentiles_ms(stats_hist: Any) -> dict[str, float]:
+    return {k: v / 1e6 for k, v in stats_hist.percentiles((50, 90, 99, 99.9)).items()}
+
+
+def measure(
+    ctx: RunContext, target: Target, watch_pid: int | None, mock_pid: int, duration: float, streams: int
+) -> StreamRun:
+    a = ctx.args
+    ramp = a.ramp if a.ramp is not None else a.chunks * a.chunk_interval_ms / 1000
+    monitor = TreeMonitor(watch_pid).start() if watch_pid else None
+    mock_tree = tree(mock_pid)
+    mock_cpu0, client_cpu0 = cpu_seconds(mock_tree), time.process_time()
+    wall0 = time.monotonic()
+    try:
+        stats: StreamStats = run_loop(
+            run_streams(
+                target.url,
+                STREAM_REQUEST.encode(),
+                target.headers,
+                streams=streams,
+                duration_s=duration,
+                ramp_s=ramp,
+                chunks=a.chunks,
+            )
+        )
+    finally:
+        if monitor is not None:
+            monitor.stop()
+    wall = time.monotonic() - wall0
+    mock_cpu, client_cpu = cpu_seconds(mock_tree) - mock_cpu0, time.process_time() - client_cpu0
+    load_busy = (mock_cpu + client_cpu) / wall / len(ctx.load_cores_set)
+    return StreamRun(
+        target=target.name,
+        streams_completed=stats.streams,
+        errors=dict(stats.errors),
+        ttfb_ms=_percentiles_ms(stats.ttfb),
+        gap_ms=_percentiles_ms(stats.gaps),
+        cpu_s_per_1k_streams=monitor.cpu_s / stats.streams * 1000 if monitor and stats.streams else None,
+        rss_start_mb=monitor.start_rss / MB if monitor else None,
+        rss_peak_mb=monitor.peak_rss / MB if monitor else None,
+        load_core_busy=load_busy,
+        client_cpu_share=client_cpu / (mock_cpu + client_cpu) if mock_cpu + client_cpu else 0.0,
+    )
+
+
+def _median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def run(ctx: RunContext) -> Report:
+    a = ctx.args
+    # One socket per stream on each side of the client, plus slack.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, a.streams * 2 + 1024)), hard))
+    log(f"starting the mock provider ({a.chunks} chunks, {a.chunk_interval_ms:g} ms apart) and aigw")
+    mock_url, mock_child = mock.start(ctx.procs, ctx.load_cores, a.chunks, a.chunk_interval_ms, a.aigw_src)
+    gw = aigw.start(
+        ctx.procs,
+        ctx.run_dir / "aigw",
+        f"{mock_url}/v1",
+        ctx.aigw_cores,
+        a.workers,
+        a.aigw_src,
+        max_connections=a.streams + 64,  # every stream holds one upstream connection
+        limits=not a.no_limits,
+    )
+    idle_rss_mb = rss_bytes(tree(gw.child.pid)) / MB
+    json_headers = {"Content-Type": "application/json"}
+    targets = [
+        (
+            Target(
+                "direct",
+                f"{mock_url}{CHAT_PATH}",
+                None,
+                headers={**json_headers, "Authorization": f"Bearer {aigw.PROVIDER_KEY}"},
+            ),
+            None,
+        ),
+        (
+            Target(
+                "aigw",
+                f"{gw.url}{CHAT_PATH}",
+                gw.child.pid,
+                headers={**json_headers, "Authorization": f"Bearer {gw.key}"},
+            ),
+            gw.child.pid,
+        ),
+    ]
+    if a.warmup > 0:
+        log(f"warming up each target: {min(a.streams, 50)} streams for {a.warmup:g}s")
+        for target, watch in targets:
+            measure(ctx, target, watch, mock_child.pid, a.warmup, min(a.streams, 50))
+    runs: dict[str, list[StreamRun]] = {t.name: [] for t, _ in targets}
+    log(f"{a.streams} concurrent streams for {a.duration:g}s per run, {a.repeat} repeat(s)")
+    for i in range(a.repeat):
+        for target, watch in targets:
+            r = measure(ctx, target, watch, mock_child.pid, a.duration, a.streams)
+            runs[target.name].append(r)
+            log(
+                f"[{i + 1}/{a.repeat}] {target.name:6} {r.streams_completed:,} streams  "
+                f"ttfb p99 {r.ttfb_ms['p99']:.2f} ms  "
+                f"gap p50 {r.gap_ms['p50']:.2f} p99 {r.gap_ms['p99']:.2f} ms"
+                f"  load core busy {r.load_core_busy:.0%} (client {r.client_cpu_share:.0%} of it)"
+                + (f"  FLAGGED: {'; '.join(r.flags)}" if r.flags else "")
+            )
+    return build_report(ctx, runs, idle_rss_mb)
+
+
+def build_report(ctx: RunContext, runs: dict[str, list[StreamRun]], idle_rss_mb: float) -> Report:
+    a = ctx.args
+    med: dict[str, dict[str, Any]] = {}
+    for name, rs in runs.items():
+        med[name] = {
+            "streams_completed": _median([r.streams_completed for r in rs]),
+            "errors": sum(sum(r.errors.values()) for r in rs),
+            "ttfb_ms": {k: _median([r.ttfb_ms[k] for r in rs]) for k in rs[0].ttfb_ms},
+            "gap_ms": {k: _median([r.gap_ms[k] for r in rs]) for k in rs[0].gap_ms},
+            "cpu_s_per_1k_streams": _median([r.cpu_s_per_1k_streams for r in rs]),
+            "rss_peak_mb": _median([r.rss_peak_mb for r in rs]),
+            "load_core_busy": max(r.load_core_busy for r in rs),
+        }
+    base, gw = med["direct"], med["aigw"]
+    peak = max((r.rss_peak_mb or 0) for r in runs["aigw"])
+    added = {
+        "ttfb_p50_ms": gw["ttfb_ms"]["p50"] - base["ttfb_ms"]["p50"],
+        "ttfb_p99_ms": gw["ttfb_ms"]["p99"] - base["ttfb_ms"]["p99"],
+        "gap_p50_ms": gw["gap_ms"]["p50"] - base["gap_ms"]["p50"],
+        "gap_p99_ms": gw["gap_ms"]["p99"] - base["gap_ms"]["p99"],
+        "rss_growth_mb": peak - idle_rss_mb,
+    }
+    flags = [
+        f"{name} run {i + 1}: {f}" for name, rs in runs.items() for i, r in enumerate(rs) for f in r.flags
+    ]
+    notes = [f"aigw RSS: {idle_rss_mb:.1f} MB idle after start, {peak:.1f} MB peak under load."]
+    busy = max(m["load_core_busy"] for m in med.values())
+    if busy > LOAD_CORE_BUSY:
+        notes.append(
+            f"the load core(s) were {busy:.0%} busy (client + mock): gaps are stretched by the load side "
+            "too, for both targets; compare the added figures, not the absolute ones."
+        )
+    columns = [
+        "target",
+        "streams done",
+        "errors",
+        "TTFB p50 ms",
+        "TTFB p99 ms",
+        "gap p50 ms",
+        "gap p99 ms",
+        "gap p99.9 ms",
+        "CPU s / 1k streams",
+        "peak RSS MB",
+        "load core busy",
+    ]
+    rows = [
+        [
+            name,
+            fmt_number(m["streams_completed"]),
+            fmt_number(m["errors"]),
+            fmt_ms(m["ttfb_ms"]["p50"]),
+            fmt_ms(m["ttfb_ms"]["p99"]),
+            fmt_ms(m["gap_ms"]["p50"]),
+            fmt_ms(m["gap_ms"]["p99"]),
+            fmt_ms(m["gap_ms"]["p99.9"]),
+            fmt_number(m["cpu_s_per_1k_streams"], 2),
+            fmt_number(m["rss_peak_mb"], 1),
+            f"{m['load_core_busy']:.0%}",
+        ]
+        for name, m in med.items()
+    ]
+    added_table = Table(
+        "aigw added (aigw - direct, medians)",
+        ["added TTFB p50 ms", "added TTFB p99 ms", "added gap p50 ms", "added gap p99 ms", "RSS growth MB"],
+        [
+            [
+                fmt_ms(added["ttfb_p50_ms"]),
+                fmt_ms(added["ttfb_p99_ms"]),
+                fmt_ms(added["gap_p50_ms"]),
+                fmt_ms(added["gap_p99_ms"]),
+                fmt_number(added["rss_growth_mb"], 1),
+            ]
+        ],
+    )
+    title = (
+        f"{a.streams} concurrent streams x {a.chunks} chunks {a.chunk_interval_ms:g} ms apart, "
+        f"{a.duration:g}s per run, median of {a.repeat}"
+    )
+    return Report(
+        scenario="stream",
+        header=ctx.header,
+        settings={
+            "streams": a.streams,
+            "chunks": a.chunks,
+            "chunk_interval_ms": a.chunk_interval_ms,
+            "duration_s": a.duration,
+            "repeat": a.repeat,
+            "aigw_workers": a.workers,
+        },
+        data={
+            "added": added,
+            "summary": med,
+            "idle_rss_mb": idle_rss_mb,
+            "runs": {name: [{**asdict(r), "flags": r.flags} for r in rs] for name, rs in runs.items()},
+        },
+        tables=[Table(title, columns, rows), added_table],
+        panels=[
+            Panel("time to first byte p99", "ms", {n: m["ttfb_ms"]["p99"] for n, m in med.items()}),
+            Panel("inter-chunk gap p99", "ms", {n: m["gap_ms"]["p99"] for n, m in med.items()}),
+        ],
+        flags=flags,
+        notes=notes,
+    )
+
+
+SCENARIO = Scenario(
+    name="stream",
+    summary="N concurrent SSE streams via the mock provider: added TTFB and inter-chunk gap, aigw RSS growth",
+    add_arguments=add_arguments,
+    run=run,
+)
