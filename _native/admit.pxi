@@ -46,6 +46,7 @@ cdef class Decision:
     cdef readonly int64_t tokens_reset_ns
     cdef list _token_limits
     cdef bint _finished
+    cdef _Group _group
 
     def __repr__(self):
         return f"Decision(route={self.route}, app={self.app!r}, group={self.group!r})"
@@ -66,6 +67,7 @@ cdef class _Group:
     cdef Py_ssize_t count
     cdef Py_ssize_t next_index
     cdef list limits
+    cdef bint round_robin
 
 
 cdef inline int64_t _take(int64_t *tat_p, int64_t now, int64_t inc, int64_t tolerance, int64_t *tat_out) nogil:
@@ -130,6 +132,7 @@ cdef class AdmissionTable:
             g.count = len(g.targets)
             g.next_index = 0
             g.limits = [limits[i] for i in gs.limits]
+            g.round_robin = gs.strategy == "round-robin"
             self._groups[gs.name] = g
 
     @property
@@ -187,15 +190,15 @@ cdef class AdmissionTable:
         rejection = self._charge(d, c.limits, g.limits, now)
         if rejection is not None:
             return rejection
-        cdef Py_ssize_t index = self._pick(g, now)
+        cdef Py_ssize_t index = self._pick(g, now, estimated_tokens, None)
         if index < 0:
             self._refund(d, c.limits, g.limits)
             return _rej.pool_exhausted(g.name, self._earliest_recovery(g, now) - now)
+        d._group = g
         d.target = g.targets[index]
         d.slot = g.slots[index]
-        if self._region.worker >= 0:
-            aigw_add(self._region._in_flight(d.slot), 1)
-            d._finished = False
+        d._finished = False
+        self._region._add_in_flight(d.slot, 1)
         return d
 
     cdef object _charge(self, Decision d, list first, list second, int64_t now):
@@ -234,24 +237,90 @@ cdef class AdmissionTable:
             if cost > 0:
                 aigw_add(&self._region.words[lim.word], -cost * lim.emission)
 
-    cdef Py_ssize_t _pick(self, _Group g, int64_t now):
-        # Round-robin over the keys that no process has found cooling.
-        cdef Py_ssize_t i, index
-        cdef SharedRegion r = self._region
+    cdef Py_ssize_t _pick(self, _Group g, int64_t now, int64_t tokens, object exclude):
+        """The index of the key to use, or -1 when none can serve now.
+
+        Only healthy keys that no process has found cooling, and that this request has not tried
+        (`exclude`: slots), are candidates. round-robin takes the next in turn. headroom takes the
+        most remaining capacity relative to the limit, as the provider last reported it (unknown
+        or past its reset counts as full), ties to the fewest in flight; a key whose known
+        remaining tokens cannot cover the estimate is taken only when no other key can serve.
+        """
+        cdef Py_ssize_t i, index, best = -1, short = -1
+        cdef int64_t slot, in_flight, limit, remaining, best_in_flight = 0
+        cdef double score, best_score = -1e300
+        cdef int64_t *k
         for i in range(g.count):
             index = (g.next_index + i) % g.count
-            if aigw_load(r._key(<int64_t>g.slots[index]) + K_COOL_UNTIL) <= now:
+            slot = g.slots[index]
+            k = self._region._key(slot)
+            if aigw_load(k + K_STATE) != 0 or aigw_load(k + K_COOL_UNTIL) > now:
+                continue
+            if exclude is not None and slot in exclude:
+                continue
+            if g.round_robin:
                 g.next_index = (index + 1) % g.count
                 return index
-        return -1
+            in_flight = aigw_load(k + K_IN_FLIGHT)
+            score = 1.0
+            limit = aigw_load(k + K_LIMIT_REQUESTS)
+            if limit > 0 and aigw_load(k + K_RESET_REQUESTS) > now:
+                score = (aigw_load(k + K_REMAINING_REQUESTS) - in_flight) / <double>limit
+            limit = aigw_load(k + K_LIMIT_TOKENS)
+            if limit > 0 and aigw_load(k + K_RESET_TOKENS) > now:
+                remaining = aigw_load(k + K_REMAINING_TOKENS)
+                if tokens > remaining:
+                    if short < 0:
+                        short = index
+                    continue
+                score = min(score, (remaining - tokens) / <double>limit)
+            if best < 0 or score > best_score or (score == best_score and in_flight < best_in_flight):
+                best, best_score, best_in_flight = index, score, in_flight
+        if best < 0:
+            best = short
+        if best >= 0:
+            # Start the next scan after this key, so equal keys share the load.
+            g.next_index = (best + 1) % g.count
+        return best
 
     cdef int64_t _earliest_recovery(self, _Group g, int64_t now):
-        cdef int64_t best = -1, until
+        # Cooling keys come back at their cool-until; exhausted and invalid ones when a probe may
+        # next find them restored (a guess, but the earliest honest one).
+        cdef int64_t best = -1, at
+        cdef int64_t *k
         for slot in g.slots:
-            until = aigw_load(self._region._key(<int64_t>slot) + K_COOL_UNTIL)
-            if best < 0 or until < best:
-                best = until
-        return best if best > now else now
+            k = self._region._key(<int64_t>slot)
+            state = aigw_load(k + K_STATE)
+            if state == 0:
+                at = aigw_load(k + K_COOL_UNTIL)
+            elif state == 4:
+                continue
+            else:
+                at = aigw_load(k + K_NEXT_PROBE)
+            if best < 0 or at < best:
+                best = at
+        if best < 0:
+            best = now + 60 * 1000000000
+        return best if best > now else now + 1000000
+
+    def repick(self, Decision d, object exclude=None, int64_t now=-1):
+        """Move `d` to another usable key of its group, none of the slots in `exclude`: None when
+        done, else the `Rejection` to answer (nothing left that can serve now)."""
+        if now < 0:
+            now = aigw_now_ns()
+        cdef _Group g = d._group
+        if d.slot >= 0 and not d._finished:
+            self._region._add_in_flight(d.slot, -1)
+        cdef Py_ssize_t index = self._pick(g, now, d.estimated_tokens, exclude)
+        if index < 0:
+            d.slot = -1
+            d.target = None
+            return _rej.pool_exhausted(g.name, self._earliest_recovery(g, now) - now)
+        d.target = g.targets[index]
+        d.slot = g.slots[index]
+        if not d._finished:
+            self._region._add_in_flight(d.slot, 1)
+        return None
 
     def finish(self, Decision d, int64_t actual_tokens=-1):
         """The request is over: release its in-flight count and settle token limits with the
@@ -260,8 +329,8 @@ cdef class AdmissionTable:
         if d._finished:
             return
         d._finished = True
-        if self._region.worker >= 0 and d.slot >= 0:
-            aigw_add(self._region._in_flight(d.slot), -1)
+        if d.slot >= 0:
+            self._region._add_in_flight(d.slot, -1)
         if actual_tokens >= 0 and actual_tokens != d.estimated_tokens:
             for lim in d._token_limits:
                 aigw_add(&self._region.words[lim.word], (actual_tokens - d.estimated_tokens) * lim.emission)

@@ -17,11 +17,33 @@ cdef int64_t _VERSION = _layout.LAYOUT_VERSION
 # C copies of the layout constants the hot path indexes with; checked against layout.py at import.
 cdef enum:
     BUCKET_WORDS = 2
-    KEY_WORDS = 8
+    KEY_WORDS = 16
+    K_STATE = 1
     K_COOL_UNTIL = 2
+    K_IN_FLIGHT = 3
+    K_REMAINING_REQUESTS = 4
+    K_RESET_REQUESTS = 5
+    K_LIMIT_REQUESTS = 6
+    K_REMAINING_TOKENS = 7
+    K_RESET_TOKENS = 8
+    K_LIMIT_TOKENS = 9
+    K_FAILURES = 10
+    K_CHANGED = 11
+    K_NEXT_PROBE = 12
 
-if (BUCKET_WORDS, KEY_WORDS, K_COOL_UNTIL) != (_layout.BUCKET_WORDS, _layout.KEY_WORDS, _layout.K_COOL_UNTIL):
+if (BUCKET_WORDS, KEY_WORDS, K_STATE, K_COOL_UNTIL, K_IN_FLIGHT, K_REMAINING_REQUESTS, K_RESET_REQUESTS,
+        K_LIMIT_REQUESTS, K_REMAINING_TOKENS, K_RESET_TOKENS, K_LIMIT_TOKENS, K_FAILURES, K_CHANGED,
+        K_NEXT_PROBE) != (
+        _layout.BUCKET_WORDS, _layout.KEY_WORDS, _layout.K_STATE, _layout.K_COOL_UNTIL, _layout.K_IN_FLIGHT,
+        _layout.K_REMAINING_REQUESTS, _layout.K_RESET_REQUESTS, _layout.K_LIMIT_REQUESTS,
+        _layout.K_REMAINING_TOKENS, _layout.K_RESET_TOKENS, _layout.K_LIMIT_TOKENS, _layout.K_FAILURES,
+        _layout.K_CHANGED, _layout.K_NEXT_PROBE):
     raise ImportError("gateway._native was built against another shared-memory layout; rebuild it")
+
+
+_KEY_FIELDS = [
+    (name[2:].lower(), getattr(_layout, name)) for name in dir(_layout) if name.startswith("K_") and name != "K_ID"
+]
 
 
 cdef inline bint _alive(int64_t pid):
@@ -165,20 +187,23 @@ cdef class SharedRegion:
         return freed
 
     cdef _zero_row(self, int64_t row):
-        cdef int64_t i
+        # The row's counts leave the node-wide totals with it.
+        cdef int64_t i, count
         cdef int64_t base = self.off_in_flight + row * self.key_capacity
         for i in range(self.key_capacity):
-            aigw_store(&self.words[base + i], 0)
+            count = aigw_load(&self.words[base + i])
+            if count:
+                aigw_store(&self.words[base + i], 0)
+                aigw_add(self._key(i) + K_IN_FLIGHT, -count)
 
-    cdef inline int64_t *_in_flight(self, int64_t slot):
-        return &self.words[self.off_in_flight + self.worker * self.key_capacity + slot]
+    cdef inline void _add_in_flight(self, int64_t slot, int64_t n):
+        if self.worker >= 0:
+            aigw_add(&self.words[self.off_in_flight + self.worker * self.key_capacity + slot], n)
+            aigw_add(self._key(slot) + K_IN_FLIGHT, n)
 
     def in_flight(self, int64_t slot):
-        """In-flight requests on upstream key `slot`, summed over every live process."""
-        cdef int64_t row, total = 0
-        for row in range(self.max_workers):
-            total += aigw_load(&self.words[self.off_in_flight + row * self.key_capacity + slot])
-        return total
+        """In-flight requests on upstream key `slot` across every live process of the node."""
+        return aigw_load(self._key(slot) + K_IN_FLIGHT)
 
     # -- upstream key health --------------------------------------------------------------------
     cdef inline int64_t *_key(self, int64_t slot):
@@ -195,6 +220,61 @@ cdef class SharedRegion:
 
     def cool_until(self, int64_t slot):
         return aigw_load(self._key(slot) + K_COOL_UNTIL)
+
+    def clear_cooldown(self, int64_t slot):
+        """An operator's reset: the key is usable now, and its backoff streak starts over."""
+        aigw_store(self._key(slot) + K_COOL_UNTIL, 0)
+        aigw_store(self._key(slot) + K_FAILURES, 0)
+
+    def learn(self, int64_t slot, int64_t remaining_requests, int64_t reset_requests_ns, int64_t limit_requests,
+              int64_t remaining_tokens, int64_t reset_tokens_ns, int64_t limit_tokens):
+        """Record what the provider said about this key's headroom (-1: it said nothing). The
+        latest answer wins: every answer is the provider's own up-to-date count."""
+        cdef int64_t *k = self._key(slot)
+        if reset_requests_ns >= 0:
+            aigw_store(k + K_REMAINING_REQUESTS, remaining_requests)
+            aigw_store(k + K_LIMIT_REQUESTS, limit_requests)
+            aigw_store(k + K_RESET_REQUESTS, reset_requests_ns)
+        if reset_tokens_ns >= 0:
+            aigw_store(k + K_REMAINING_TOKENS, remaining_tokens)
+            aigw_store(k + K_LIMIT_TOKENS, limit_tokens)
+            aigw_store(k + K_RESET_TOKENS, reset_tokens_ns)
+
+    def state(self, int64_t slot):
+        return aigw_load(self._key(slot) + K_STATE)
+
+    def set_state(self, int64_t slot, int64_t state, int64_t now_ns, int64_t next_probe_ns=0):
+        """Move a key to `state` (healthy, exhausted, invalid, disabled); returns the old state."""
+        cdef int64_t *k = self._key(slot)
+        aigw_store(k + K_NEXT_PROBE, next_probe_ns)
+        aigw_store(k + K_CHANGED, now_ns)
+        cdef int64_t old = aigw_load(k + K_STATE)
+        aigw_store(k + K_STATE, state)
+        return old
+
+    def next_probe(self, int64_t slot):
+        return aigw_load(self._key(slot) + K_NEXT_PROBE)
+
+    def set_next_probe(self, int64_t slot, int64_t at_ns):
+        aigw_store(self._key(slot) + K_NEXT_PROBE, at_ns)
+
+    def fail(self, int64_t slot):
+        """Count a rate-limit answer that gave no reset time; returns the new streak (backoff)."""
+        return aigw_add(self._key(slot) + K_FAILURES, 1)
+
+    def succeed(self, int64_t slot):
+        cdef int64_t *p = self._key(slot) + K_FAILURES
+        if aigw_load(p):
+            aigw_store(p, 0)
+
+    def record(self, int64_t slot):
+        """The whole key record, for the admin API: {word name: value}."""
+        cdef int64_t *k = self._key(slot)
+        cdef int64_t index
+        out = {}
+        for name, index in _KEY_FIELDS:
+            out[name] = aigw_load(k + index)
+        return out
 
     def tat(self, int64_t word):
         """The theoretical arrival time stored at a bucket's word index (for tests and stats)."""

@@ -28,7 +28,7 @@ from .routes import (
     Ready,
     UpstreamKeyState,
 )
-from .upstream_keys import UpstreamKeys
+from .upstream_keys import ACTIONS, UpstreamKeys
 
 _encoder = msgspec.json.Encoder()
 SCOPES = ("tenant", "app", "key", "model")
@@ -93,6 +93,18 @@ class AdminAPI:
                 "Every provider key's state on this node: cooling, in flight",
                 list[UpstreamKeyState],
                 self.list_upstream_keys,
+            ),
+            Endpoint(
+                "POST",
+                "/admin/upstream-keys/{provider}/{key_id}/{action}",
+                "disable a provider key, or enable / reset it (healthy now, cooldown cleared)",
+                UpstreamKeyState,
+                self.act_on_upstream_key,
+                params=(
+                    Param("provider", "path", "The provider's name"),
+                    Param("key_id", "path", "The key's id in the config"),
+                    Param("action", "path", "disable, enable or reset"),
+                ),
             ),
             Endpoint(
                 "GET",
@@ -214,6 +226,18 @@ class AdminAPI:
 
     async def list_upstream_keys(self, request: web.Request) -> web.Response:
         return _json(self.upstream_keys.states())
+
+    async def act_on_upstream_key(self, request: web.Request) -> web.Response:
+        action = request.match_info["action"]
+        if action not in ACTIONS:
+            return _error(400, "invalid_action", f"action must be one of {', '.join(ACTIONS)}")
+        try:
+            state = self.upstream_keys.act(
+                request.match_info["provider"], request.match_info["key_id"], action
+            )
+        except KeyError as exc:
+            return _error(404, "not_found", str(exc.args[0]))
+        return _json(state)
 
     async def list_limits(self, request: web.Request) -> web.Response:
         scope = request.query.get("scope")

@@ -42,10 +42,17 @@ class UpstreamKeyState(msgspec.Struct, kw_only=True):
 
     provider: str
     key_id: str
-    state: str  # "healthy" or "cooling"
+    state: str  # healthy, cooling, exhausted, invalid or disabled
     # Seconds until the key is used again, while cooling.
     cooling_for_s: float | None = None
+    # Seconds until the next probe of an exhausted or invalid key.
+    next_probe_in_s: float | None = None
     in_flight: int
+    # What the provider last said about this key's headroom, while it holds.
+    remaining_requests: int | None = None
+    limit_requests: int | None = None
+    remaining_tokens: int | None = None
+    limit_tokens: int | None = None
 
 
 class AdminErrorBody(msgspec.Struct):

@@ -6,22 +6,42 @@ an old and a new build can never misread each other's counters.
     header      64 words   magic, version, max_workers, bucket_capacity, key_capacity, ...
     workers     max_workers words: pid of the process owning each in-flight row (0: free)
     buckets     bucket_capacity x 2 words: [id, theoretical arrival time (ns)]
-    keys        key_capacity x 8 words: [id, state, cool_until_ns, remaining_requests,
-                remaining_tokens, reset_requests_ns, reset_tokens_ns, changed_ns]
+    keys        key_capacity x 16 words: see the K_* indexes below
     in_flight   max_workers x key_capacity words
 """
 
 MAGIC = 0x41494757_53484D31  # "AIGWSHM1"
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 HEADER_WORDS = 64
 BUCKET_WORDS = 2
-KEY_WORDS = 8
+KEY_WORDS = 16
 
 # Header word indexes.
 H_MAGIC, H_VERSION, H_MAX_WORKERS, H_BUCKETS, H_KEYS = 0, 1, 2, 3, 4
 
-# Key record word indexes.
-K_ID, K_STATE, K_COOL_UNTIL = 0, 1, 2
+# Key record word indexes. What the provider said (remaining/reset/limit) is valid while its
+# reset time is in the future; a zeroed record therefore means "healthy, nothing known".
+K_ID = 0
+K_STATE = 1  # one of the STATE_* below; cooling is not a state but cool_until > now
+K_COOL_UNTIL = 2  # ns (CLOCK_MONOTONIC)
+K_IN_FLIGHT = 3  # node-wide total; the per-process rows below are what reconciliation trusts
+K_REMAINING_REQUESTS = 4
+K_RESET_REQUESTS = 5  # ns
+K_LIMIT_REQUESTS = 6
+K_REMAINING_TOKENS = 7
+K_RESET_TOKENS = 8  # ns
+K_LIMIT_TOKENS = 9
+K_FAILURES = 10  # consecutive rate-limit answers without a reset time: the backoff exponent
+K_CHANGED = 11  # ns of the last state change
+K_NEXT_PROBE = 12  # ns: when the prober may next try an exhausted or invalid key
+
+STATE_HEALTHY, STATE_EXHAUSTED, STATE_INVALID, STATE_DISABLED = 0, 2, 3, 4
+STATE_NAMES = {
+    STATE_HEALTHY: "healthy",
+    STATE_EXHAUSTED: "exhausted",
+    STATE_INVALID: "invalid",
+    STATE_DISABLED: "disabled",
+}
 
 DEFAULT_MAX_WORKERS = 64
 

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from . import layout as L
 from . import rejections as rej
 from .reference_region import ReferenceRegion
 from .spec import KIND_TOKENS, AdmissionSpec
@@ -44,6 +45,7 @@ class Decision:
         self.tokens_remaining = self.tokens_reset_ns = 0
         self.token_limits: list[_Limit] = []
         self.finished = True
+        self.group_entry: Any = None
 
 
 class AdmissionTable:
@@ -113,21 +115,73 @@ class AdmissionTable:
                 self._refund(d, charged)
                 return rejection
             charged.append(lim)
-        for i in range(len(slots)):
-            index = (self._next[model] + i) % len(slots)
-            if self.region.cool_until(slots[index]) <= now:
-                self._next[model] = (index + 1) % len(slots)
-                break
-        else:
+        index = self._pick(group, slots, now, estimated_tokens, None)
+        if index < 0:
             self._refund(d, charged)
-            earliest = min(self.region.cool_until(s) for s in slots)
-            return rej.pool_exhausted(group.name, max(earliest, now) - now)
+            return rej.pool_exhausted(group.name, self._earliest_recovery(slots, now) - now)
+        d.group_entry = entry
         d.target = group.targets[index]
         d.slot = slots[index]
-        if self.region.worker >= 0:
-            self.region.add(self.region.in_flight_word(d.slot), 1)
-            d.finished = False
+        d.finished = False
+        self.region.add_in_flight(d.slot, 1)
         return d
+
+    def _pick(self, group: Any, slots: list[int], now: int, tokens: int, exclude: Any) -> int:
+        r, start = self.region, self._next[group.name]
+        best, short, best_score, best_in_flight = -1, -1, 0.0, 0
+        for i in range(len(slots)):
+            index = (start + i) % len(slots)
+            slot = slots[index]
+            if r.key(slot, L.K_STATE) != 0 or r.key(slot, L.K_COOL_UNTIL) > now:
+                continue
+            if exclude is not None and slot in exclude:
+                continue
+            if group.strategy == "round-robin":
+                self._next[group.name] = (index + 1) % len(slots)
+                return index
+            in_flight = r.key(slot, L.K_IN_FLIGHT)
+            score = 1.0
+            limit = r.key(slot, L.K_LIMIT_REQUESTS)
+            if limit > 0 and r.key(slot, L.K_RESET_REQUESTS) > now:
+                score = (r.key(slot, L.K_REMAINING_REQUESTS) - in_flight) / limit
+            limit = r.key(slot, L.K_LIMIT_TOKENS)
+            if limit > 0 and r.key(slot, L.K_RESET_TOKENS) > now:
+                remaining = r.key(slot, L.K_REMAINING_TOKENS)
+                if tokens > remaining:
+                    short = index if short < 0 else short
+                    continue
+                score = min(score, (remaining - tokens) / limit)
+            if best < 0 or score > best_score or (score == best_score and in_flight < best_in_flight):
+                best, best_score, best_in_flight = index, score, in_flight
+        best = short if best < 0 else best
+        if best >= 0:
+            self._next[group.name] = (best + 1) % len(slots)
+        return best
+
+    def _earliest_recovery(self, slots: list[int], now: int) -> int:
+        times = []
+        for slot in slots:
+            state = self.region.key(slot, L.K_STATE)
+            if state == L.STATE_HEALTHY:
+                times.append(self.region.key(slot, L.K_COOL_UNTIL))
+            elif state != L.STATE_DISABLED:
+                times.append(self.region.key(slot, L.K_NEXT_PROBE))
+        best = min(times) if times else now + 60 * 1_000_000_000
+        return best if best > now else now + 1_000_000
+
+    def repick(self, d: Decision, exclude: Any = None, now: int = -1) -> rej.Rejection | None:
+        now = time.monotonic_ns() if now < 0 else now
+        group, slots, _ = d.group_entry
+        if d.slot >= 0 and not d.finished:
+            self.region.add_in_flight(d.slot, -1)
+        index = self._pick(group, slots, now, d.estimated_tokens, exclude)
+        if index < 0:
+            d.slot, d.target = -1, None
+            return rej.pool_exhausted(group.name, self._earliest_recovery(slots, now) - now)
+        d.target, d.slot = group.targets[index], slots[index]
+        if not d.finished:
+            self.region.add_in_flight(d.slot, 1)
+        return None
 
     def _take(self, d: Decision, lim: _Limit, now: int) -> rej.Rejection | None:
         cost = d.estimated_tokens if lim.tokens else 1
@@ -159,8 +213,8 @@ class AdmissionTable:
         if d.finished:
             return
         d.finished = True
-        if self.region.worker >= 0 and d.slot >= 0:
-            self.region.add(self.region.in_flight_word(d.slot), -1)
+        if d.slot >= 0:
+            self.region.add_in_flight(d.slot, -1)
         if actual_tokens >= 0 and actual_tokens != d.estimated_tokens:
             for lim in d.token_limits:
                 self.region.add(lim.word, (actual_tokens - d.estimated_tokens) * lim.emission)

@@ -128,27 +128,87 @@ class ReferenceRegion:
         return freed
 
     def _zero_row(self, row: int) -> None:
+        # Called with the lock held: the row's counts leave the node-wide totals with it.
         base = self._in_flight + row * self.key_capacity
-        self.words[base : base + self.key_capacity] = memoryview(bytes(8 * self.key_capacity)).cast("q")
+        for slot in range(self.key_capacity):
+            count = self.words[base + slot]
+            if count:
+                self.words[base + slot] = 0
+                self.words[self.key_word(slot, L.K_IN_FLIGHT)] -= count
 
-    def in_flight_word(self, slot: int) -> int:
-        return self._in_flight + self.worker * self.key_capacity + slot
+    def add_in_flight(self, slot: int, n: int) -> None:
+        if self.worker >= 0:
+            with self.atomically():
+                self.words[self._in_flight + self.worker * self.key_capacity + slot] += n
+                self.words[self.key_word(slot, L.K_IN_FLIGHT)] += n
 
     def in_flight(self, slot: int) -> int:
-        return sum(
-            self.words[self._in_flight + row * self.key_capacity + slot] for row in range(self.max_workers)
-        )
+        return self.key(slot, L.K_IN_FLIGHT)
 
-    def cool_word(self, slot: int) -> int:
-        return self._keys + slot * L.KEY_WORDS + L.K_COOL_UNTIL
+    def key_word(self, slot: int, field: int) -> int:
+        return self._keys + slot * L.KEY_WORDS + field
+
+    def key(self, slot: int, field: int) -> int:
+        return int(self.words[self.key_word(slot, field)])
 
     def cool(self, slot: int, until_ns: int) -> None:
         with self.atomically():
-            word = self.cool_word(slot)
+            word = self.key_word(slot, L.K_COOL_UNTIL)
             self.words[word] = max(self.words[word], until_ns)
 
     def cool_until(self, slot: int) -> int:
-        return int(self.words[self.cool_word(slot)])
+        return self.key(slot, L.K_COOL_UNTIL)
+
+    def clear_cooldown(self, slot: int) -> None:
+        self.words[self.key_word(slot, L.K_COOL_UNTIL)] = 0
+        self.words[self.key_word(slot, L.K_FAILURES)] = 0
+
+    def learn(
+        self,
+        slot: int,
+        remaining_requests: int,
+        reset_requests_ns: int,
+        limit_requests: int,
+        remaining_tokens: int,
+        reset_tokens_ns: int,
+        limit_tokens: int,
+    ) -> None:
+        if reset_requests_ns >= 0:
+            self.words[self.key_word(slot, L.K_REMAINING_REQUESTS)] = remaining_requests
+            self.words[self.key_word(slot, L.K_LIMIT_REQUESTS)] = limit_requests
+            self.words[self.key_word(slot, L.K_RESET_REQUESTS)] = reset_requests_ns
+        if reset_tokens_ns >= 0:
+            self.words[self.key_word(slot, L.K_REMAINING_TOKENS)] = remaining_tokens
+            self.words[self.key_word(slot, L.K_LIMIT_TOKENS)] = limit_tokens
+            self.words[self.key_word(slot, L.K_RESET_TOKENS)] = reset_tokens_ns
+
+    def state(self, slot: int) -> int:
+        return self.key(slot, L.K_STATE)
+
+    def set_state(self, slot: int, state: int, now_ns: int, next_probe_ns: int = 0) -> int:
+        with self.atomically():
+            old = self.key(slot, L.K_STATE)
+            self.words[self.key_word(slot, L.K_NEXT_PROBE)] = next_probe_ns
+            self.words[self.key_word(slot, L.K_CHANGED)] = now_ns
+            self.words[self.key_word(slot, L.K_STATE)] = state
+            return old
+
+    def next_probe(self, slot: int) -> int:
+        return self.key(slot, L.K_NEXT_PROBE)
+
+    def set_next_probe(self, slot: int, at_ns: int) -> None:
+        self.words[self.key_word(slot, L.K_NEXT_PROBE)] = at_ns
+
+    def fail(self, slot: int) -> int:
+        return self.add(self.key_word(slot, L.K_FAILURES), 1)
+
+    def succeed(self, slot: int) -> None:
+        if self.key(slot, L.K_FAILURES):
+            self.words[self.key_word(slot, L.K_FAILURES)] = 0
+
+    def record(self, slot: int) -> dict[str, int]:
+        fields = [(n[2:].lower(), getattr(L, n)) for n in dir(L) if n.startswith("K_") and n != "K_ID"]
+        return {name: self.key(slot, index) for name, index in fields}
 
     def tat(self, word: int) -> int:
         return int(self.words[word])

@@ -55,6 +55,8 @@ class GroupSpec:
     # The shared-memory id of each target's upstream key (layout.key_id), parallel to targets.
     key_ids: tuple[int, ...]
     limits: tuple[int, ...] = ()
+    # "headroom": most remaining capacity first (default); "round-robin": each key in turn.
+    strategy: str = "headroom"
 
 
 @dataclass(slots=True)

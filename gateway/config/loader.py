@@ -92,6 +92,8 @@ def cross_check(cfg: Config) -> list[str]:
         if group.name in groups:
             out.append(f"model_groups[{g}].name: duplicate model group {group.name!r}")
         groups.add(group.name)
+        if group.max_attempts < 1:
+            out.append(f"model_groups[{g}].max_attempts: must be at least 1")
         if not group.deployments:
             out.append(f"model_groups[{g}].deployments: a model group needs at least one deployment")
         for d, dep in enumerate(group.deployments):

@@ -62,6 +62,8 @@ class MockOptions(_Strict, kw_only=True):
     latency_ms: float = 0.0
     rpm: int = 0
     tpm: int = 0
+    # The length of the rate-limit "minute" (shorter makes scenario tests fast).
+    window_s: float = 60.0
     models: list[str] = msgspec.field(default_factory=lambda: ["gpt-4o-mini", "text-embedding-3-small"])
     stream_chunks: int | None = None
     chunk_interval_ms: float = 0.0
@@ -79,6 +81,9 @@ class ProviderConfig(_Strict, kw_only=True):
     # Total time allowed for one upstream response (for streams: until the first byte).
     timeout_s: float = 600.0
     max_connections: int = 256
+    # How often a key that ran out of quota, or that the provider refused, is tried again.
+    probe_interval_s: float = 30.0
+    invalid_probe_interval_s: float = 300.0
     mock: MockOptions | None = None
 
 
@@ -91,6 +96,10 @@ class Deployment(_Strict, kw_only=True):
 class ModelGroup(_Strict, kw_only=True):
     name: str
     deployments: list[Deployment]
+    # headroom: the key with most capacity left (as providers report it); round-robin: in turn.
+    strategy: Literal["headroom", "round-robin"] = "headroom"
+    # Attempts per request across the pool's keys before the last failure is answered.
+    max_attempts: int = 3
     # None: limits are managed in the store (admin API); a list here replaces them at start.
     limits: list[Limit] | None = None
 

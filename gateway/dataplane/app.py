@@ -6,18 +6,19 @@ import itertools
 import json
 import logging
 import os
-import time
 from typing import Any
 
 import msgspec
 
 from ..admission import ROUTE_CHAT, ROUTE_EMBEDDINGS, ROUTE_MODELS, Rejection, SharedRegion
 from ..config import load_config
+from ..keypool.health import KeyHealth
 from ..store import open_store
 from . import errors, wire
+from .attempts import serve
 from .errors import GatewayError, error_json
 from .limit_headers import limit_headers, rejection_headers
-from .proxy import Upstream, forward
+from .proxy import Upstream
 from .tables import LiveTable
 from .targets import build_targets
 
@@ -53,6 +54,12 @@ class Gateway:
         self.region = SharedRegion.attach(os.environ["AIGW_REGION"])
         self.region.claim_worker(os.getpid())
         self.live = LiveTable(cfg, self.store, build_targets(cfg, overrides), self.region)
+        self.health = KeyHealth(
+            self.region,
+            {p.name: p.probe_interval_s for p in cfg.providers},
+            {p.name: p.invalid_probe_interval_s for p in cfg.providers},
+        )
+        self.max_attempts = {g.name: g.max_attempts for g in cfg.model_groups}
         self.live.start(loop)
         self.upstream = Upstream(
             max(p.max_connections for p in cfg.providers), max(p.connect_timeout_s for p in cfg.providers)
@@ -141,23 +148,23 @@ class Gateway:
             return
         assert request is not None
         stream = route == ROUTE_CHAT and bool(request.stream)
-        outcome = None
+        tokens = -1
         try:
-            outcome = await forward(
+            tokens = await serve(
                 self.upstream,
+                self.health,
+                table,
                 proto,
-                decision.target,
+                decision,
                 ENDPOINTS[route],
                 body,
                 request.model,
                 stream,
+                self.max_attempts[request.model],
                 [*base, *limit_headers(decision)],
             )
         finally:
-            table.finish(decision, outcome.tokens if outcome is not None else -1)
-        if outcome.cooldown_s is not None:
-            # Every worker skips this key until the provider's reset.
-            self.region.cool(decision.slot, time.monotonic_ns() + int(outcome.cooldown_s * 1e9))
+            table.finish(decision, tokens)
 
     async def _read_body(self, proto: Any, headers: Any) -> bytes:
         declared = headers.get("content-length")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
@@ -20,15 +20,6 @@ from .targets import Target
 log = logging.getLogger("aigw.proxy")
 
 SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cache")]
-DEFAULT_COOLDOWN_S = 1.0
-
-
-class Outcome(NamedTuple):
-    status: int
-    # For a 429: how long the provider asked us to keep off this key.
-    cooldown_s: float | None
-    # total_tokens from the response's usage, -1 when it carried none.
-    tokens: int
 
 
 class Upstream:
@@ -68,8 +59,9 @@ def total_tokens(data: bytes) -> int:
     return int(digits[:end]) if end else -1
 
 
-def cooldown_s(headers: Any) -> float:
-    """How long a provider's 429 asks us to wait: retry-after(-ms), else its reset header."""
+def cooldown_s(headers: Any) -> float | None:
+    """How long a provider's 429 asks us to wait: retry-after(-ms), else its reset header; None
+    when it says nothing (the key then backs off exponentially)."""
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
         value = headers.get(name)
         if value:
@@ -82,43 +74,33 @@ def cooldown_s(headers: Any) -> float:
         seconds = parse_go_duration(value) if value else None
         if seconds:
             return seconds
-    return DEFAULT_COOLDOWN_S
+    return None
 
 
-async def forward(
-    upstream: Upstream,
-    proto: Any,
-    target: Target,
-    endpoint: bytes,
-    body: bytes,
-    requested_model: str,
-    stream: bool,
-    base_headers: list[tuple[str, str]],
-) -> Outcome:
+async def send(
+    upstream: Upstream, target: Target, endpoint: bytes, body: bytes, requested_model: str
+) -> Response:
+    """One attempt: the request goes out with this target's key; errors become GatewayErrors."""
     if requested_model != target.upstream_model:
         body = rewrite_model(body, target.upstream_model)
     try:
-        resp = await upstream.pool().request(
+        return await upstream.pool().request(
             target.origin, b"POST", endpoint, target.header_block, body, read_timeout=target.timeout_s
         )
     except UpstreamError as exc:
         raise _failure(exc, target) from None
 
-    async with resp:
-        if resp.status in (401, 403):
-            log.warning("provider %s refused key %s with %d", target.provider, target.key_id, resp.status)
-            raise errors.upstream_auth_failed(target.provider)
-        if not stream or resp.status != 200:
-            data = await _read(resp, target)
-            headers = [*base_headers, ("content-type", resp.headers.get("content-type", "application/json"))]
-            cooldown = None
-            if resp.status == 429:
-                cooldown = cooldown_s(resp.headers)
-                headers.append(("retry-after", str(max(1, round(cooldown)))))
-            proto.response_bytes(resp.status, headers, data)
-            return Outcome(resp.status, cooldown, total_tokens(data) if resp.status == 200 else -1)
-        tokens = await _relay_stream(proto, resp, target, base_headers)
-        return Outcome(200, None, tokens)
+
+async def relay(
+    proto: Any, resp: Response, target: Target, stream: bool, base_headers: list[tuple[str, str]]
+) -> int:
+    """Answer the caller with a successful upstream response; returns its total_tokens (-1: none)."""
+    if stream:
+        return await _relay_stream(proto, resp, target, base_headers)
+    data = await read(resp, target)
+    headers = [*base_headers, ("content-type", resp.headers.get("content-type", "application/json"))]
+    proto.response_bytes(resp.status, headers, data)
+    return total_tokens(data)
 
 
 def _failure(exc: UpstreamError, target: Target) -> errors.GatewayError:
@@ -129,7 +111,7 @@ def _failure(exc: UpstreamError, target: Target) -> errors.GatewayError:
     return errors.upstream_broken(target.provider)
 
 
-async def _read(resp: Response, target: Target) -> bytes:
+async def read(resp: Response, target: Target) -> bytes:
     try:
         return await resp.read()
     except UpstreamError as exc:

@@ -19,7 +19,9 @@ from .targets import Target
 log = logging.getLogger("aigw.tables")
 
 
-def build_table(snapshot: Snapshot, pools: Mapping[str, tuple[Target, ...]], region: Any) -> AdmissionTable:
+def build_table(
+    snapshot: Snapshot, pools: Mapping[str, tuple[Target, ...]], region: Any, strategies: Mapping[str, str]
+) -> AdmissionTable:
     by_subject: dict[tuple[str, str], list[int]] = defaultdict(list)
     limits = []
     for rec in snapshot.limits:
@@ -47,6 +49,7 @@ def build_table(snapshot: Snapshot, pools: Mapping[str, tuple[Target, ...]], reg
             targets,
             tuple(key_id(t.provider, t.key_id) for t in targets),
             tuple(by_subject[("model", name)]),
+            strategies.get(name, "headroom"),
         )
         for name, targets in pools.items()
     ]
@@ -64,10 +67,11 @@ class LiveTable:
         self._store = store
         self._pools = pools
         self._region = region
+        self._strategies = {g.name: g.strategy for g in cfg.model_groups}
         self._interval = cfg.server.reload_interval_s
         snapshot = store.snapshot()
         self.generation = snapshot.generation
-        self.table = build_table(snapshot, pools, region)
+        self.table = build_table(snapshot, pools, region, self._strategies)
         self._task: asyncio.Task[None] | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -85,7 +89,7 @@ class LiveTable:
                 # A generation check is one indexed read; the rebuild runs off the event loop.
                 if self._store.generation() != self.generation:
                     snapshot = await loop.run_in_executor(None, self._store.snapshot)
-                    self.table = build_table(snapshot, self._pools, self._region)
+                    self.table = build_table(snapshot, self._pools, self._region, self._strategies)
                     self.generation = snapshot.generation
                     log.info(
                         "tables reloaded at generation %d (%d consumer keys)",

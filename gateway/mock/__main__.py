@@ -25,6 +25,7 @@ def parse_args(argv: list[str] | None = None) -> MockConfig:
     p.add_argument("--latency-ms", type=float, default=0.0)
     p.add_argument("--rpm", type=int, default=0, help="requests per minute per key, 0 = unlimited")
     p.add_argument("--tpm", type=int, default=0, help="tokens per minute per key, 0 = unlimited")
+    p.add_argument("--window-s", type=float, default=60.0, help="length of the rate-limit minute (tests)")
     p.add_argument("--stream-chunks", type=int, default=None)
     p.add_argument("--chunk-interval-ms", type=float, default=0.0)
     a = p.parse_args(argv)
@@ -35,6 +36,7 @@ def parse_args(argv: list[str] | None = None) -> MockConfig:
         latency_ms=a.latency_ms,
         rpm=a.rpm,
         tpm=a.tpm,
+        window_s=a.window_s,
         stream_chunks=a.stream_chunks,
         chunk_interval_ms=a.chunk_interval_ms,
     )

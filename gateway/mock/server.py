@@ -44,6 +44,7 @@ class MockConfig(msgspec.Struct):
     models: list[str] = msgspec.field(default_factory=lambda: ["gpt-4o-mini", "text-embedding-3-small"])
     latency_ms: float = 0
     rpm: int = 0  # per key, 0 = unlimited
+    window_s: float = 60.0  # the length of the rate-limit "minute" (shorter in tests)
     tpm: int = 0  # per key, 0 = unlimited
     stream_chunks: int | None = None
     chunk_interval_ms: float = 0
@@ -90,7 +91,7 @@ _encode = msgspec.json.Encoder().encode
 
 # --------------------------------------------------------------------------- wire constants
 
-_WINDOW_S = 60.0  # rpm/tpm are per-minute limits
+
 _MAX_BODY = 32 * 1024 * 1024
 _DEFAULT_DIMENSIONS = 8
 _FINGERPRINT = "fp_mock"
@@ -154,6 +155,19 @@ def _invalid(message: str, param: str | None = None, code: str | None = None) ->
     return 400, _error_body(message, "invalid_request_error", param, code)
 
 
+_REVOKED = _error_body(
+    "Incorrect API key provided: sk-****. You can find your API key at https://platform.openai.com/account/api-keys.",
+    "invalid_request_error",
+    None,
+    "invalid_api_key",
+)
+_QUOTA = _error_body(
+    "You exceeded your current quota, please check your plan and billing details. For more information "
+    "on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
+    "insufficient_quota",
+    None,
+    "insufficient_quota",
+)
 _BAD_JSON = (400, _error_body(_MSG_BAD_JSON, "invalid_request_error"))
 _NO_KEY = (401, _error_body(_MSG_NO_KEY, "invalid_request_error"))
 
@@ -261,6 +275,8 @@ class _State:
         self.latency = cfg.latency_ms / 1000.0
         self.interval = cfg.chunk_interval_ms / 1000.0
         self.rpm = cfg.rpm
+        # rpm/tpm are per minute; tests scale the minute down to keep the suite fast.
+        self.window_s = cfg.window_s
         self.tpm = cfg.tpm
         self.open_mode = not cfg.keys
         # Pre-built "Bearer <key>" header values so auth is a single dict lookup.
@@ -290,6 +306,7 @@ class _State:
         self.counts = dict.fromkeys(self.labels.values(), 0)
         self.total = 0
         self.windows.clear()
+        self.key_states: dict[str, str] = {}
 
     def next_id(self) -> str:
         self._seq += 1
@@ -307,7 +324,7 @@ class _State:
     def _window(self, label: str, now: float) -> list[float]:
         # Fixed window anchored at the key's first request: deterministic for tests, O(1) per request.
         win = self.windows.get(label)
-        if win is None or now - win[0] >= _WINDOW_S:
+        if win is None or now - win[0] >= self.window_s:
             win = self.windows[label] = [now, 0, 0]
         return win
 
@@ -315,12 +332,12 @@ class _State:
         if not (self.rpm or self.tpm):
             return b""
         win = self.windows.get(label)
-        if win is None or now - win[0] >= _WINDOW_S:
+        if win is None or now - win[0] >= self.window_s:
             used_r = used_t = 0
             reset = "0s"
         else:
             used_r, used_t = int(win[1]), int(win[2])
-            reset = go_duration(win[0] + _WINDOW_S - now)
+            reset = go_duration(win[0] + self.window_s - now)
         out = b""
         if self.rpm:
             out += (
@@ -341,7 +358,7 @@ class _State:
         if not (self.rpm or self.tpm):
             return None
         win = self._window(label, now)
-        wait = win[0] + _WINDOW_S - now
+        wait = win[0] + self.window_s - now
         if self.rpm and win[1] >= self.rpm:
             msg = (
                 f"Rate limit reached for {model} in organization {_ORG} on requests per min (RPM): "
@@ -402,6 +419,11 @@ class _State:
         if isinstance(label, tuple):
             return self.json_response(req, *label)
         self.counts[label] = self.counts.get(label, 0) + 1
+        state = self.key_states.get(label)
+        if state == "revoked":
+            return self.json_response(req, 401, _REVOKED)
+        if state == "quota" and path != b"/v1/models":
+            return self.json_response(req, 429, _QUOTA)
         try:
             return handler(self, req, label)
         except Exception:  # a mock must answer like OpenAI, never drop the connection
@@ -431,6 +453,12 @@ class _State:
         return 401, _error_body(msg, "invalid_request_error", None, "invalid_api_key")
 
     def _control(self, req: _Request) -> bytes:
+        if req.path.startswith(b"/_mock/keys/") and req.method == b"POST":
+            # Test control: {"state": "ok" | "quota" | "revoked"} for the key with this label.
+            label = req.path[len(b"/_mock/keys/") :].decode()
+            state = msgspec.json.decode(req.body or b"{}").get("state", "ok")
+            self.key_states[label] = state
+            return self.json_response(req, 200, _encode({"key": label, "state": state}))
         if req.path == b"/_mock/stats" and req.method == b"GET":
             body = _encode({"requests_by_key": self.counts, "total": self.total})
             return self.json_response(req, 200, body)

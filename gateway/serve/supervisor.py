@@ -23,6 +23,7 @@ from .._version import __version__
 from ..admin.app import AdminAPI
 from ..admin.upstream_keys import UpstreamKeys
 from ..config.schema import Config
+from ..keypool.prober import probes, run_prober
 from ..store import Store, open_store
 from ..store.seed import seed
 from .children import start_dataplane, start_mock
@@ -73,6 +74,7 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
 
     urls: dict[str, str] = {}
     runner: web.AppRunner | None = None
+    background: list[asyncio.Future[None]] = []
     try:
         for provider in cfg.providers:
             if provider.type == "mock":
@@ -84,6 +86,7 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
             "AIGW_PROVIDER_URLS": json.dumps(urls),
             "AIGW_REGION": region.path,
         }
+        background.append(asyncio.ensure_future(run_prober(region, probes(cfg, region, urls))))
         dataplane = await start_dataplane(s.host, s.port, workers, s.shutdown_timeout_s, env)
         children.append(dataplane)
         dataplane_url = f"http://{_client_host(s.host)}:{s.port}"
@@ -120,6 +123,8 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
                     await asyncio.wait_for(proc.wait(), 10)
                 except TimeoutError:
                     proc.kill()
+        for job in background:
+            job.cancel()
         if runner is not None:
             await runner.cleanup()
 

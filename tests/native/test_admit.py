@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.admission import ROUTE_CHAT, ROUTE_MODELS, Rejection
+from gateway.admission.layout import STATE_DISABLED, STATE_EXHAUSTED, STATE_INVALID, key_id
 
 from .conftest import IMPLEMENTATIONS, make_spec
 
@@ -125,10 +126,67 @@ def test_a_dead_process_in_flight_row_is_reconciled(impl, region, region_path):
         impl[0](make_spec(), child).admit(*CHAT, "aigw-all", "mini")
         os._exit(0)
     os.waitpid(pid, 0)
-    assert region.in_flight(d.slot) == 2
+    slots = [region.key_slot(key_id("p", k)) for k in ("k1", "k2", "k3")]
+    assert sum(region.in_flight(s) for s in slots) == 2
     assert region.reconcile() == 1
-    assert region.in_flight(d.slot) == 1
+    assert sum(region.in_flight(s) for s in slots) == 1 == region.in_flight(d.slot)
     assert region.reconcile() == 0
+
+
+def slots_of(region):
+    return {t: region.key_slot(key_id("p", k)) for t, k in (("t1", "k1"), ("t2", "k2"), ("t3", "k3"))}
+
+
+def test_headroom_prefers_the_key_with_most_capacity_left_as_the_provider_reported(table, region):
+    now = 10**12
+    slots = slots_of(region)
+    later = now + 30 * SECOND
+    region.learn(slots["t1"], 10, later, 100, -1, -1, -1)  # 10% left
+    region.learn(slots["t2"], 90, later, 100, -1, -1, -1)  # 90% left
+    region.learn(slots["t3"], 50, later, 100, -1, -1, -1)
+    assert table.admit(*CHAT, "aigw-all", "mini", 0, now).target == "t2"
+    # Once its reset time has passed, what the provider said no longer holds: t1 counts as full.
+    region.learn(slots["t2"], 60, later + 30 * SECOND, 100, -1, -1, -1)
+    region.learn(slots["t3"], 70, later + 30 * SECOND, 100, -1, -1, -1)
+    assert table.admit(*CHAT, "aigw-all", "mini", 0, later + 1).target == "t1"
+
+
+def test_a_key_that_cannot_cover_the_token_estimate_is_used_only_as_a_last_resort(table, region):
+    now = 10**12
+    slots = slots_of(region)
+    for t, remaining in (("t1", 100), ("t2", 5000), ("t3", 200)):
+        region.learn(slots[t], -1, -1, -1, remaining, now + SECOND, 10_000)
+    assert table.admit(*CHAT, "aigw-all", "mini", 1000, now).target == "t2"
+    region.cool(slots["t2"], now + SECOND)
+    assert table.admit(*CHAT, "aigw-all", "mini", 1000, now).target in ("t1", "t3")
+
+
+def test_exhausted_invalid_and_disabled_keys_are_never_picked(table, region):
+    now = 10**12
+    slots = slots_of(region)
+    region.set_state(slots["t1"], STATE_EXHAUSTED, now, now + 7 * SECOND)
+    region.set_state(slots["t2"], STATE_INVALID, now, now + 9 * SECOND)
+    assert {table.admit(*CHAT, "aigw-all", "mini", 0, now).target for _ in range(5)} == {"t3"}
+    region.set_state(slots["t3"], STATE_DISABLED, now)
+    r = table.admit(*CHAT, "aigw-all", "mini", 0, now)
+    # Nothing usable: the earliest honest hope is the exhausted key's next probe.
+    assert rejected(r, 429, "upstream_capacity_exhausted") and r.retry_after_s == 7.0
+
+
+def test_repick_moves_a_request_to_an_untried_key_and_its_in_flight_count_with_it(table, region):
+    now = 10**12
+    d = table.admit(*CHAT, "aigw-all", "mini", 0, now)
+    tried = {d.slot}
+    assert table.repick(d, tried, now) is None
+    assert d.slot not in tried and region.in_flight(d.slot) == 1
+    assert sum(region.in_flight(s) for s in tried) == 0
+    tried.add(d.slot)
+    assert table.repick(d, tried, now) is None
+    tried.add(d.slot)
+    r = table.repick(d, tried, now)
+    assert rejected(r, 429, "upstream_capacity_exhausted")
+    table.finish(d)
+    assert sum(region.in_flight(s) for s in slots_of(region).values()) == 0
 
 
 calls = st.tuples(
@@ -159,15 +217,36 @@ def outcome(result):
     )  # fmt: skip
 
 
+key_events = st.tuples(
+    st.sampled_from(["t1", "t2", "t3"]),
+    st.sampled_from(["learn", "cool", "exhaust", "heal"]),
+    st.integers(0, 100),
+    st.integers(0, 5 * SECOND),
+)
+
+
 @settings(max_examples=200, deadline=None)
-@given(trace=st.lists(calls, max_size=40), cooled=st.lists(st.integers(0, 2), max_size=2))
-def test_native_matches_the_reference_on_random_traces(tmp_path_factory, trace, cooled):
+@given(
+    trace=st.lists(calls, max_size=40),
+    cooled=st.lists(st.integers(0, 2), max_size=2),
+    events=st.lists(key_events, max_size=10),
+)
+def test_native_matches_the_reference_on_random_traces(tmp_path_factory, trace, cooled, events):
     tables = []
     for table_cls, region_cls in IMPLEMENTATIONS.values():
         region = region_cls.create(str(tmp_path_factory.mktemp("r") / "region"), 4, 256, 16)
         region.claim_worker(os.getpid())
         tables.append((table_cls(make_spec(), region), region))
     now = 10**12
+    for target, kind, amount, span in events:
+        for _, region in tables:
+            slot = slots_of(region)[target]
+            if kind == "learn":
+                region.learn(slot, amount, now + span, 100, amount * 10, now + span, 1000)
+            elif kind == "cool":
+                region.cool(slot, now + span)
+            else:
+                region.set_state(slot, STATE_EXHAUSTED if kind == "exhaust" else 0, now, now + span)
     for method, path, key, model, tokens, step in trace:
         now += step
         results = [t.admit(method, path, key, model, tokens, now) for t, _ in tables]

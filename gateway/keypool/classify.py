@@ -1,0 +1,68 @@
+"""Which kind of failure an upstream answer is, from its status and the provider's error code.
+
+| answer | verdict | the key | the request |
+|---|---|---|---|
+| 2xx | ok | healthy; backoff streak reset | done |
+| 429 `insufficient_quota`, 402, 400 "credit balance" | quota | exhausted, probed | retried on another key |
+| 429 otherwise | rate_limited | cooling until the provider's reset (else backoff) | retried on another key |
+| 401, 403 | invalid | invalid, probed rarely | retried on another key |
+| 5xx, 529, connect error, timeout, reset | server | unchanged | retried on another key |
+| other 4xx | client | unchanged | the caller's error, passed through |
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import msgspec
+
+
+class Verdict(Enum):
+    OK = "ok"
+    RATE_LIMITED = "rate_limited"
+    QUOTA = "quota"
+    INVALID = "invalid"
+    SERVER = "server"
+    CLIENT = "client"
+
+
+RETRYABLE = frozenset({Verdict.RATE_LIMITED, Verdict.QUOTA, Verdict.INVALID, Verdict.SERVER})
+
+
+class _Error(msgspec.Struct):
+    type: str | None = None
+    code: str | None = None
+    message: str | None = None
+
+
+class _Envelope(msgspec.Struct):
+    error: _Error | str | None = None
+
+
+_decoder = msgspec.json.Decoder(_Envelope)
+QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached", "billing_not_active"})
+
+
+def _error(body: bytes) -> _Error:
+    try:
+        err = _decoder.decode(body).error
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return _Error()
+    return err if isinstance(err, _Error) else _Error(message=err)
+
+
+def classify(status: int, body: bytes) -> Verdict:
+    if status < 400:
+        return Verdict.OK
+    if status in (401, 403):
+        return Verdict.INVALID
+    if status == 402:
+        return Verdict.QUOTA
+    if status == 429:
+        err = _error(body)
+        return Verdict.QUOTA if err.code in QUOTA_CODES or err.type in QUOTA_CODES else Verdict.RATE_LIMITED
+    if status >= 500:
+        return Verdict.SERVER
+    if status == 400 and "credit balance" in (_error(body).message or ""):
+        return Verdict.QUOTA
+    return Verdict.CLIENT

@@ -1,0 +1,116 @@
+"""Keys temporarily exhausted, against a mock provider that enforces per-key RPM and quota and
+answers with OpenAI's real headers and error bodies. The mock's "minute" is scaled down to
+WINDOW_S seconds so the suite stays fast; rates below are per scaled minute."""
+
+import http.client
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import Gateway, pool_yaml, start_upstream_mock, stop_upstream_mock
+
+WINDOW_S = 2.0
+RPM = 60
+KEYS = ("key-a", "key-b", "key-c")
+BODY = b'{"model": "chat", "messages": [{"role": "user", "content": "hello pool"}]}'
+
+
+@pytest.fixture
+def pool(tmp_path):
+    args = [a for k in KEYS for a in ("--key", f"{k}=sk-{k}")]
+    mock, upstream = start_upstream_mock(*args, "--rpm", str(RPM), "--window-s", str(WINDOW_S))
+    gw = Gateway(
+        tmp_path,
+        pool_yaml(upstream, *KEYS).replace(
+            "    keys:\n", "    probe_interval_s: 0.5\n    invalid_probe_interval_s: 0.5\n    keys:\n", 1
+        ),
+        workers=2,
+    )
+    key = gw.new_key()
+    gw.start()
+    yield gw, upstream, key
+    assert gw.stop() == 0
+    stop_upstream_mock(mock)
+
+
+def call(port: int, key: str) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("POST", "/v1/chat/completions", BODY, {"Authorization": f"Bearer {key}"})
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+
+
+def steady_load(port: int, key: str, per_window: int, windows: float) -> list[int]:
+    """`per_window` requests per scaled minute, evenly spaced, for `windows` minutes."""
+    interval = WINDOW_S / per_window
+    start = time.monotonic()
+    futures = []
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        for i in range(int(per_window * windows)):
+            # Pacing the load generator (not synchronising with the system under test).
+            delay = start + i * interval - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            futures.append(pool.submit(call, port, key))
+        return [f.result()[0] for f in futures]
+
+
+def key_states(gw: Gateway) -> dict[str, str]:
+    return {
+        k["key_id"]: k["state"]
+        for k in gw.admin("GET", "/admin/upstream-keys").json()
+        if k["provider"] == "upstream"
+    }
+
+
+def test_three_keys_at_60_rpm_under_a_steady_150_rpm_give_the_caller_no_error(pool):
+    gw, upstream, key = pool
+    statuses = steady_load(gw.port, key, per_window=150, windows=3)
+    assert statuses.count(200) == len(statuses), {s: statuses.count(s) for s in set(statuses)}
+    served = httpx.get(upstream + "/_mock/stats").json()["requests_by_key"]
+    # The load was spread over the pool, not piled on one key.
+    assert all(served[k] > 0 for k in KEYS)
+
+
+def test_a_key_revoked_mid_run_is_never_used_again_after_its_first_401(pool):
+    gw, upstream, key = pool
+    for _ in range(6):
+        assert call(gw.port, key)[0] == 200
+    httpx.post(upstream + "/_mock/keys/key-b", json={"state": "revoked"})
+    before = httpx.get(upstream + "/_mock/stats").json()["requests_by_key"]["key-b"]
+    statuses = [call(gw.port, key)[0] for _ in range(30)]
+    after = httpx.get(upstream + "/_mock/stats").json()["requests_by_key"]["key-b"]
+    assert statuses == [200] * 30  # the caller never sees the 401
+    assert after - before == 1  # one request found out; no worker sent another
+    assert key_states(gw)["key-b"] == "invalid"
+
+
+def test_a_quota_exhausted_key_is_back_within_one_probe_interval_of_being_restored(pool):
+    gw, upstream, key = pool
+    httpx.post(upstream + "/_mock/keys/key-a", json={"state": "quota"})
+    statuses = [call(gw.port, key)[0] for _ in range(12)]
+    assert statuses == [200] * 12
+    assert key_states(gw)["key-a"] == "exhausted"
+    httpx.post(upstream + "/_mock/keys/key-a", json={"state": "ok"})
+    restored = time.monotonic()
+    while key_states(gw)["key-a"] != "healthy":
+        # Probe interval 0.5 s, prober tick 0.25 s: one interval, with room for a loaded machine.
+        assert time.monotonic() - restored < 0.5 + 0.25 + 1.0, "the key was not probed back into service"
+    before = httpx.get(upstream + "/_mock/stats").json()["requests_by_key"]["key-a"]
+    for _ in range(9):
+        assert call(gw.port, key)[0] == 200
+    assert httpx.get(upstream + "/_mock/stats").json()["requests_by_key"]["key-a"] > before
+
+
+def test_when_every_key_is_out_the_caller_gets_429_with_the_time_the_pool_recovers(pool):
+    gw, upstream, key = pool
+    for k in KEYS:
+        httpx.post(upstream + "/_mock/keys/" + k, json={"state": "quota"})
+    status, headers, body = call(gw.port, key)
+    assert status == 429
+    assert b"upstream_capacity_exhausted" in body and b"'chat'" in body
+    assert 1 <= int(headers["retry-after"]) <= 1  # the next probe is 0.5 s away: ceil to 1 s
