@@ -1,0 +1,304 @@
+"""Anthropic Messages ingress (`POST /v1/messages`): Anthropic callers reach any provider.
+
+Requests become canonical (OpenAI) requests; canonical answers and errors become Anthropic
+Message JSON and Anthropic error JSON. What OpenAI's format cannot carry is refused with a 400
+in Anthropic's error format (see docs/providers.md for the table).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from ..dataplane import wire as dataplane_wire
+from ..providers import anthropic_wire as wire
+from ..providers.base import TranslationError
+from ..providers.canonical import (
+    COMPLETION_DECODER,
+    ENCODER,
+    ChatCompletion,
+    ChatRequest,
+    ContentPart,
+    FileRef,
+    FunctionCall,
+    FunctionDef,
+    ImageURL,
+    JSONSchemaSpec,
+    Message,
+    NamedFunction,
+    NamedToolChoice,
+    ResponseFormat,
+    StreamOptions,
+    Tool,
+    ToolCall,
+)
+from ..providers.content import tool_arguments
+
+# OpenAI finish_reason -> Anthropic stop_reason.
+STOP_REASONS = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "content_filter": "refusal",
+}
+
+# Status -> Anthropic error type (https://docs.anthropic.com/en/api/errors).
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    503: "overloaded_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
+
+
+def error_type(status: int) -> str:
+    return ERROR_TYPES.get(status) or ("invalid_request_error" if status < 500 else "api_error")
+
+
+def error_json(status: int, message: str) -> bytes:
+    body = wire.ErrorResponse(error=wire.ErrorObject(type=error_type(status), message=message))
+    return wire.ENCODER.encode(body)
+
+
+def translation_error(err: TranslationError) -> tuple[int, bytes]:
+    """A TranslationError (from here or from an adapter) in Anthropic's error format."""
+    message = f"{err.param}: {err.message}" if err.param else err.message
+    return err.status, error_json(err.status, message)
+
+
+# --------------------------------------------------------------------------- request
+
+
+def chat_request(body: bytes) -> ChatRequest:
+    """Anthropic request JSON -> canonical request; raises TranslationError (use translation_error)."""
+    try:
+        request: wire.MessagesRequest = dataplane_wire.decode(wire.REQUEST_DECODER, body)
+    except dataplane_wire.BodyError as exc:
+        raise TranslationError(exc.message, exc.param, code="invalid_request") from None
+    return canonical(request)
+
+
+def canonical(req: wire.MessagesRequest) -> ChatRequest:
+    messages: list[Message] = []
+    if req.system:
+        messages.append(Message(role="system", content=_system_text(req.system)))
+    for i, msg in enumerate(req.messages):
+        param = f"messages.{i}.content"
+        if msg.role == "user":
+            messages.extend(_user(msg.content, param))
+        else:
+            messages.append(_assistant(msg.content, param))
+    tools, choice, parallel = _tools(req)
+    return ChatRequest(
+        model=req.model,
+        messages=messages,
+        tools=tools,
+        tool_choice=choice,
+        parallel_tool_calls=parallel,
+        response_format=_response_format(req.output_config),
+        stop=req.stop_sequences,
+        temperature=req.temperature,
+        top_p=req.top_p,
+        max_tokens=req.max_tokens,
+        stream=True if req.stream else None,
+        # The usage arrives in the last chunk only when asked for; message_delta needs it.
+        stream_options=StreamOptions(include_usage=True) if req.stream else None,
+        user=req.metadata.user_id if req.metadata else None,
+    )
+
+
+def _system_text(system: str | list[wire.TextBlock]) -> str:
+    return system if isinstance(system, str) else "\n\n".join(block.text for block in system)
+
+
+def _user(content: str | list[Any], param: str) -> list[Message]:
+    if isinstance(content, str):
+        return [Message(role="user", content=content)]
+    results: list[Message] = []  # tool results first: OpenAI wants them right after the tool calls
+    parts: list[ContentPart] = []
+    for j, block in enumerate(content):
+        where = f"{param}.{j}"
+        if isinstance(block, wire.ToolResultBlock):
+            results.append(
+                Message(role="tool", tool_call_id=block.tool_use_id, content=_tool_result(block, where))
+            )
+        else:
+            parts.append(_part(block, where))
+    if parts:
+        lone_text = len(parts) == 1 and parts[0].type == "text"
+        results.append(Message(role="user", content=parts[0].text if lone_text else parts))
+    return results
+
+
+def _part(block: Any, where: str) -> ContentPart:
+    if isinstance(block, wire.TextBlock):
+        return ContentPart(type="text", text=block.text)
+    if isinstance(block, wire.ImageBlock):
+        source = block.source
+        url = (
+            source.url
+            if isinstance(source, wire.URLSource)
+            else f"data:{source.media_type};base64,{source.data}"
+        )
+        return ContentPart(type="image_url", image_url=ImageURL(url=url))
+    if isinstance(block, wire.DocumentBlock):
+        doc = block.source
+        if isinstance(doc, wire.TextSource):
+            return ContentPart(type="text", text=doc.data)
+        if isinstance(doc, wire.Base64Source):
+            data_url = f"data:{doc.media_type};base64,{doc.data}"
+            return ContentPart(type="file", file=FileRef(file_data=data_url, filename=block.title))
+        raise TranslationError("Documents given by URL cannot be forwarded; send them as base64.", where)
+    kind = type(block).__struct_config__.tag
+    raise TranslationError(f"A '{kind}' block cannot appear in a user message.", where)
+
+
+def _tool_result(block: wire.ToolResultBlock, where: str) -> str:
+    content = block.content
+    if content is None:
+        text = ""
+    elif isinstance(content, str):
+        text = content
+    else:
+        texts = []
+        for k, item in enumerate(content):
+            if not isinstance(item, wire.TextBlock):
+                raise TranslationError(
+                    "Images inside a tool_result cannot be expressed in the OpenAI format used upstream; "
+                    "send the image in a separate user content block.",
+                    f"{where}.content.{k}",
+                )
+            texts.append(item.text)
+        text = "\n".join(texts)
+    # OpenAI tool messages have no error flag: say it in the text so the model still sees it.
+    return f"Error: {text}" if block.is_error else text
+
+
+def _assistant(content: str | list[Any], param: str) -> Message:
+    if isinstance(content, str):
+        return Message(role="assistant", content=content)
+    texts: list[str] = []
+    calls: list[ToolCall] = []
+    for j, block in enumerate(content):
+        if isinstance(block, wire.TextBlock):
+            texts.append(block.text)
+        elif isinstance(block, wire.ToolUseBlock):
+            arguments = ENCODER.encode(block.input).decode()
+            calls.append(ToolCall(id=block.id, function=FunctionCall(name=block.name, arguments=arguments)))
+        elif isinstance(block, wire.ThinkingBlock | wire.RedactedThinkingBlock):
+            continue  # reasoning of an earlier turn: other providers cannot take it back
+        else:
+            raise TranslationError(
+                "Assistant messages may hold text and tool_use blocks only.", f"{param}.{j}"
+            )
+    return Message(role="assistant", content="".join(texts) if texts else None, tool_calls=calls or None)
+
+
+def _tools(req: wire.MessagesRequest) -> tuple[list[Tool] | None, Any, bool | None]:
+    tools = []
+    for i, tool in enumerate(req.tools or ()):
+        if tool.type not in (None, "custom") or tool.input_schema is None:
+            raise TranslationError(
+                f"Server tools ('{tool.type or tool.name}') run inside Anthropic and cannot be served "
+                "through aigw; declare a client tool with an input_schema instead.",
+                f"tools.{i}",
+            )
+        fn = FunctionDef(name=tool.name, description=tool.description, parameters=tool.input_schema)
+        tools.append(Tool(type="function", function=fn))
+    choice = req.tool_choice
+    mapped: Any = None
+    if isinstance(choice, wire.ToolChoiceAuto):
+        mapped = "auto"
+    elif isinstance(choice, wire.ToolChoiceAny):
+        mapped = "required"
+    elif isinstance(choice, wire.ToolChoiceTool):
+        mapped = NamedToolChoice(function=NamedFunction(name=choice.name))
+    elif isinstance(choice, wire.ToolChoiceNone):
+        mapped = "none"
+    single = getattr(choice, "disable_parallel_tool_use", None)
+    return tools or None, mapped, False if single else None
+
+
+def _response_format(config: wire.OutputConfig | None) -> ResponseFormat | None:
+    if config is None:
+        return None
+    spec = JSONSchemaSpec(name="response", schema=config.format.schema)
+    return ResponseFormat(type="json_schema", json_schema=spec)
+
+
+# --------------------------------------------------------------------------- response
+
+
+def message_response(status: int, body: bytes, public_model: str) -> tuple[int, bytes]:
+    """Canonical answer (ChatCompletion, or an OpenAI error) -> Anthropic Message or error JSON."""
+    if status >= 400:
+        return openai_error(status, body)
+    try:
+        done = COMPLETION_DECODER.decode(body)
+    except msgspec.DecodeError:
+        return 502, error_json(502, "The upstream answer could not be read. Retry the request.")
+    return 200, wire.ENCODER.encode(message(done, public_model))
+
+
+def message(done: ChatCompletion, public_model: str) -> wire.Message:
+    choice = done.choices[0] if done.choices else None
+    blocks: list[wire.ResponseBlock] = []
+    if choice is not None and choice.message.content:
+        blocks.append(wire.ResponseBlock(type="text", text=choice.message.content))
+    for call in (choice.message.tool_calls if choice else None) or ():
+        try:
+            args: Any = tool_arguments(call.function.arguments, "tool_calls")
+        except TranslationError:
+            args = {}  # a model that wrote broken JSON: Anthropic's input must be an object
+        blocks.append(wire.ResponseBlock(type="tool_use", id=call.id, name=call.function.name, input=args))
+    stop = STOP_REASONS.get(choice.finish_reason, "end_turn") if choice else "end_turn"
+    return wire.Message(
+        id=done.id if done.id.startswith("msg_") else f"msg_{done.id}",
+        content=blocks,
+        model=public_model,
+        stop_reason=stop,
+        stop_sequence=None,
+        usage=anthropic_usage(done.usage),
+    )
+
+
+def anthropic_usage(u: Any) -> wire.Usage:
+    if u is None:
+        return wire.Usage(
+            input_tokens=0, output_tokens=0, cache_creation_input_tokens=0, cache_read_input_tokens=0
+        )
+    cached = u.prompt_tokens_details.cached_tokens if u.prompt_tokens_details else 0
+    return wire.Usage(
+        input_tokens=u.prompt_tokens - cached,  # Anthropic counts cache reads apart
+        output_tokens=u.completion_tokens,
+        cache_creation_input_tokens=0,
+        cache_read_input_tokens=cached,
+    )
+
+
+class _OpenAIError(msgspec.Struct):
+    message: str = ""
+
+
+class _OpenAIErrorEnvelope(msgspec.Struct):
+    error: _OpenAIError
+
+
+_OPENAI_ERROR = msgspec.json.Decoder(_OpenAIErrorEnvelope)
+
+
+def openai_error(status: int, body: bytes) -> tuple[int, bytes]:
+    try:
+        message = _OPENAI_ERROR.decode(body).error.message
+    except msgspec.DecodeError:
+        message = f"The upstream answered {status}."
+    return status, error_json(status, message or f"The upstream answered {status}.")

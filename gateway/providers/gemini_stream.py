@@ -1,0 +1,169 @@
+"""Gemini `streamGenerateContent?alt=sse` -> OpenAI `chat.completion.chunk`s.
+
+Every SSE event is a whole GenerateContentResponse holding the next piece of each candidate.
+Text parts become `content` deltas and each `functionCall` part one complete tool call. Gemini
+has no end-of-stream event, and older models repeat `finishReason` on every event, so finish
+reasons are held until the upstream closes: the stream is complete when the last event of every
+candidate carried a finish reason; otherwise it was cut and ends with an error event.
+State: a few scalars per candidate (n of them), whatever the stream's length.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import msgspec
+
+from ..dataplane.errors import error_json
+from . import errors
+from . import gemini_wire as wire
+from .canonical import (
+    ENCODER,
+    SSE_DONE,
+    ChatCompletionChunk,
+    ChunkChoice,
+    Delta,
+    FinishReason,
+    FunctionDelta,
+    ToolCallDelta,
+    Usage,
+    sse,
+)
+from .sse import SSEDecoder, SSEError
+
+PROVIDER = "gemini"
+
+
+class _Candidate:
+    __slots__ = ("finish", "tools")
+
+    def __init__(self) -> None:
+        self.finish: str | None = None  # finishReason of the latest event for this candidate
+        self.tools = 0  # tool calls so far
+
+
+class GeminiStream:
+    __slots__ = (
+        "_candidates",
+        "_created",
+        "_done",
+        "_failed",
+        "_id",
+        "_include_usage",
+        "_model",
+        "_sse",
+        "usage",
+    )
+
+    def __init__(self, public_model: str, include_usage: bool) -> None:
+        self._model = public_model
+        self._include_usage = include_usage
+        self._sse = SSEDecoder()
+        self._id = ""
+        self._created = int(time.time())
+        self._candidates: dict[int, _Candidate] = {}
+        self._done = False
+        self._failed = False
+        self.usage: Usage | None = None
+
+    def feed(self, data: bytes) -> bytes:
+        if self._done or self._failed:
+            return b""
+        try:
+            payloads = self._sse.feed(data)
+        except SSEError:
+            return self._fail(errors.malformed(PROVIDER))
+        return self._events(payloads)
+
+    def close(self) -> bytes:
+        if self._done or self._failed:
+            return b""
+        out = self._events(self._sse.close())
+        if self._failed:
+            return out
+        pending = not self._candidates or any(c.finish is None for c in self._candidates.values())
+        if pending:
+            return out + self._fail(errors.truncated(PROVIDER))
+        self._done = True
+        tail = [
+            self._chunk(index, Delta(), wire.finish_reason(c.finish, c.tools > 0))
+            for index, c in sorted(self._candidates.items())
+        ]
+        if self._include_usage and self.usage is not None:
+            tail.append(self._usage_chunk())
+        return out + b"".join(tail) + SSE_DONE
+
+    def _events(self, payloads: list[bytes]) -> bytes:
+        out: list[bytes] = []
+        for payload in payloads:
+            try:
+                answer = wire.RESPONSE_DECODER.decode(payload)
+            except msgspec.DecodeError:
+                out.append(self._fail(errors.malformed(PROVIDER)))
+                break
+            out.append(self._answer(answer))
+            if self._failed:
+                break
+        return b"".join(out)
+
+    def _answer(self, answer: wire.GenerateContentResponse) -> bytes:
+        if answer.error is not None:
+            _, kind, code = wire.openai_error_kind(answer.error, answer.error.code or 500)
+            message = f"{answer.error.message or answer.error.status} (from {PROVIDER})"
+            return self._fail(sse(error_json(message, kind, code)))
+        if not self._id:
+            self._id = f"chatcmpl-{answer.response_id or secrets.token_hex(12)}"
+        if answer.usage_metadata is not None:
+            self.usage = wire.openai_usage(answer.usage_metadata)
+        out: list[bytes] = []
+        for candidate in answer.candidates:
+            state = self._candidates.get(candidate.index)
+            if state is None:
+                state = self._candidates[candidate.index] = _Candidate()
+                out.append(self._chunk(candidate.index, Delta(role="assistant", content="")))
+            state.finish = candidate.finish_reason
+            for part in candidate.content.parts if candidate.content else ():
+                if part.function_call is not None:
+                    out.append(self._tool_call(candidate.index, state, part))
+                elif part.text and not part.thought:
+                    out.append(self._chunk(candidate.index, Delta(content=part.text)))
+        return b"".join(out)
+
+    def _tool_call(self, index: int, state: _Candidate, part: wire.Part) -> bytes:
+        fn = part.function_call
+        assert fn is not None
+        arguments = ENCODER.encode(fn.args or {}).decode()
+        call = ToolCallDelta(
+            index=state.tools,
+            id=fn.id or wire.with_signature(part.thought_signature),
+            type="function",
+            function=FunctionDelta(name=fn.name, arguments=arguments),
+        )
+        state.tools += 1
+        return self._chunk(index, Delta(tool_calls=[call]))
+
+    def _chunk(self, index: int, delta: Delta, finish: FinishReason | None = None) -> bytes:
+        chunk = ChatCompletionChunk(
+            id=self._id,
+            object="chat.completion.chunk",
+            created=self._created,
+            model=self._model,
+            choices=[ChunkChoice(index=index, delta=delta, finish_reason=finish)],
+        )
+        return sse(ENCODER.encode(chunk))
+
+    def _usage_chunk(self) -> bytes:
+        chunk = ChatCompletionChunk(
+            id=self._id,
+            object="chat.completion.chunk",
+            created=self._created,
+            model=self._model,
+            choices=[],
+            usage=self.usage,
+        )
+        return sse(ENCODER.encode(chunk))
+
+    def _fail(self, event: bytes) -> bytes:
+        self._failed = True
+        return event
