@@ -1,7 +1,7 @@
 """The admin listener (aiohttp.web, in the supervisor process, off the hot path).
 
 Bearer-token auth with AIGW_ADMIN_TOKEN; without it the API answers 503 on every authenticated
-endpoint and says how to enable it. /health, /ready and the OpenAPI document need no token.
+endpoint and says how to enable it. /health, /ready, /metrics and the OpenAPI document need no token.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import msgspec
 from aiohttp import web
 
 from .._version import __version__
+from ..analytics.admin_api import ObservabilityAPI
 from ..store import Ambiguous, NotFound, Store
 from ..store.records import App, ConsumerKey, LimitRecord, LimitRule, Tenant
 from .openapi import openapi_document
@@ -56,6 +57,8 @@ class AdminAPI:
         self.upstream_keys = upstream_keys
         self.token = token
         self.dataplane_url = dataplane_url
+        # Call log, analytics and /metrics (gateway/analytics/admin_api.py).
+        self.observability = ObservabilityAPI(store, upstream_keys.states)
         self.endpoints = [
             Endpoint("GET", "/health", "Liveness of the supervisor", Health, self.health, auth=False),
             Endpoint(
@@ -139,6 +142,7 @@ class AdminAPI:
                 params=(Param("key_id", "path", "The key's id"),),
             ),
         ]
+        self.endpoints += self.observability.endpoints()
         self.openapi = _encoder.encode(openapi_document(self.endpoints))
 
     def application(self) -> web.Application:
@@ -146,8 +150,11 @@ class AdminAPI:
         for e in self.endpoints:
             app.router.add_route(e.method, e.path, e.handler)
         app.router.add_get("/admin/openapi.json", self.openapi_json)
-        self._public = {e.path for e in self.endpoints if not e.auth} | {"/admin/openapi.json"}
+        # Prometheus text, not a JSON endpoint: outside the OpenAPI table; scraped without a token.
+        app.router.add_get("/metrics", self.observability.metrics_text)
+        self._public = {e.path for e in self.endpoints if not e.auth} | {"/admin/openapi.json", "/metrics"}
         app.on_cleanup.append(self._close_session)
+        app.on_cleanup.append(self.observability.close)
         self._session: aiohttp.ClientSession | None = None
         return app
 

@@ -12,6 +12,7 @@ from .rejections import Rejection
 from .spec import (
     ROUTE_CHAT,
     ROUTE_EMBEDDINGS,
+    ROUTE_MESSAGES,
     ROUTE_MODELS,
     AdmissionSpec,
     ConsumerSpec,
@@ -28,6 +29,7 @@ else:
 __all__ = [
     "ROUTE_CHAT",
     "ROUTE_EMBEDDINGS",
+    "ROUTE_MESSAGES",
     "ROUTE_MODELS",
     "AdmissionSpec",
     "AdmissionTable",

@@ -10,11 +10,13 @@ from typing import Any
 ROUTE_CHAT = 1
 ROUTE_EMBEDDINGS = 2
 ROUTE_MODELS = 3
+ROUTE_MESSAGES = 4  # the Anthropic Messages ingress
 
 OPENAI_ROUTES: dict[tuple[str, str], int] = {
     ("POST", "/v1/chat/completions"): ROUTE_CHAT,
     ("POST", "/v1/embeddings"): ROUTE_EMBEDDINGS,
     ("GET", "/v1/models"): ROUTE_MODELS,
+    ("POST", "/v1/messages"): ROUTE_MESSAGES,
 }
 
 KIND_REQUESTS = "requests"

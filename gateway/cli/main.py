@@ -13,6 +13,8 @@ from .._version import __version__
 from ..config import Config, ConfigError, load_config
 from ..store import Ambiguous, NotFound, Store, open_store
 from ..store.seed import seed
+from .logs import add_logs_parser, run_logs
+from .stats import add_stats_parser, run_stats
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     apps_list.add_argument("--config")
     # Listed for --help only: main() hands `aigw bench …` to the bench harness's own parser.
     sub.add_parser("bench", help="load-test aigw, nginx and any URL (python -m bench; docs/benchmarks.md)")
+    add_logs_parser(sub)
+    add_stats_parser(sub)
     return p
 
 
@@ -93,6 +97,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     store = open_store(cfg.store.path)
     seed(store, cfg)  # so apps the config declares can get keys before the first `serve`
     try:
+        if args.command == "logs":
+            return run_logs(args, store)
+        if args.command == "stats":
+            return run_stats(args, store)
         if args.command == "keys":
             return _keys(args, store)
         for app in store.list_apps(args.tenant):

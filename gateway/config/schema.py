@@ -9,6 +9,10 @@ from typing import Literal
 
 import msgspec
 
+from ..providers.anthropic import AnthropicOptions
+from ..providers.azure import AzureOptions
+from ..providers.gemini import GeminiOptions
+
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True):
     pass
@@ -71,7 +75,8 @@ class MockOptions(_Strict, kw_only=True):
 
 class ProviderConfig(_Strict, kw_only=True):
     name: str
-    type: Literal["openai", "mock"]
+    # openai: any OpenAI-compatible server; mock: started by `aigw serve`; the others translate.
+    type: Literal["openai", "mock", "azure", "anthropic", "gemini"]
     # Required for `openai`; a `mock` provider is started by `aigw serve` and gets its URL then.
     base_url: str = ""
     keys: list[UpstreamKey]
@@ -85,6 +90,10 @@ class ProviderConfig(_Strict, kw_only=True):
     probe_interval_s: float = 30.0
     invalid_probe_interval_s: float = 300.0
     mock: MockOptions | None = None
+    # Per-type options (docs/providers.md); each applies to providers of its own type.
+    azure: AzureOptions | None = None
+    anthropic: AnthropicOptions | None = None
+    gemini: GeminiOptions | None = None
 
 
 class Deployment(_Strict, kw_only=True):

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
-import msgspec
-
-from ..admission import ROUTE_CHAT, ROUTE_EMBEDDINGS, ROUTE_MODELS, Rejection, SharedRegion
+from ..admission import ROUTE_CHAT, ROUTE_MESSAGES, ROUTE_MODELS, Rejection, SharedRegion
 from ..config import load_config
+from ..ingress import anthropic as anthropic_ingress
 from ..keypool.health import KeyHealth
+from ..providers.base import TranslationError
 from ..store import open_store
 from . import errors, wire
 from .attempts import serve
-from .errors import GatewayError, error_json
+from .caller import OPENAI, AnthropicCaller
+from .errors import GatewayError
+from .exchange import Exchange
 from .limit_headers import limit_headers, rejection_headers
 from .proxy import Upstream
 from .tables import LiveTable
@@ -25,12 +29,24 @@ from .targets import build_targets
 log = logging.getLogger("aigw.dataplane")
 
 JSON = ("content-type", "application/json")
-# Body schema by path, chosen before admission so the model can be admitted in the same call.
-DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
-    "/v1/chat/completions": wire.CHAT_DECODER,
-    "/v1/embeddings": wire.EMBEDDINGS_DECODER,
+MESSAGES_PATH = "/v1/messages"
+ANTHROPIC_ERRORS = AnthropicCaller("")
+
+
+def _messages_body(body: bytes) -> Any:
+    # The Anthropic ingress: its request becomes the canonical OpenAI one right away.
+    try:
+        return anthropic_ingress.chat_request(body)
+    except TranslationError as exc:
+        raise wire.BodyError(exc.message, exc.param, malformed=False) from None
+
+
+# Body readers by path, run before admission so the model is admitted in the same call.
+BODY_READERS: dict[str, Callable[[bytes], Any]] = {
+    "/v1/chat/completions": functools.partial(wire.decode, wire.CHAT_DECODER),
+    "/v1/embeddings": functools.partial(wire.decode, wire.EMBEDDINGS_DECODER),
+    MESSAGES_PATH: _messages_body,
 }
-ENDPOINTS = {ROUTE_CHAT: b"/chat/completions", ROUTE_EMBEDDINGS: b"/embeddings"}
 
 
 def credential(headers: Any) -> str | None:
@@ -78,39 +94,41 @@ class Gateway:
             return
         rid = f"{self._id_prefix}{next(self._ids):x}"
         base = [("x-request-id", rid)]
+        path = scope.path
+        caller = ANTHROPIC_ERRORS if path == MESSAGES_PATH else OPENAI
         try:
-            await self._handle(scope, proto, base)
+            await self._handle(scope, proto, path, caller, base)
         except GatewayError as exc:
-            proto.response_bytes(exc.status, [*base, JSON], exc.body())
+            proto.response_bytes(
+                exc.status, [*base, JSON], caller.error(exc.status, exc.type, exc.code, exc.message)
+            )
         except Exception:
             log.exception("request %s failed", rid)
+            message = (
+                f"The gateway failed to handle this request (request id {rid}). Retry; if it "
+                "persists, report the request id to the operator."
+            )
             proto.response_bytes(
-                500,
-                [*base, JSON],
-                error_json(
-                    f"The gateway failed to handle this request (request id {rid}). Retry; if it "
-                    "persists, report the request id to the operator.",
-                    "api_error",
-                    "internal_error",
-                ),
+                500, [*base, JSON], caller.error(500, "api_error", "internal_error", message)
             )
 
-    async def _handle(self, scope: Any, proto: Any, base: list[tuple[str, str]]) -> None:
+    async def _handle(
+        self, scope: Any, proto: Any, path: str, caller: Any, base: list[tuple[str, str]]
+    ) -> None:
         method = scope.method
-        path = scope.path
         if path == "/health":
             body = b'{"status":"ok","generation":%d}' % self.live.generation
             proto.response_bytes(200, [*base, JSON], body)
             return
         headers = scope.headers
-        decoder = DECODERS.get(path) if method == "POST" else None
+        reader = BODY_READERS.get(path) if method == "POST" else None
         body = b""
         request = None
         body_error = None
-        if decoder is not None:
+        if reader is not None:
             body = await self._read_body(proto, headers)
             try:
-                request = wire.decode(decoder, body)
+                request = reader(body)
             except wire.BodyError as exc:
                 body_error = exc
 
@@ -120,23 +138,18 @@ class Gateway:
         estimate = 0
         if request is not None:
             estimate = len(body) // 4 + (getattr(request, "max_tokens", None) or 0)
-        decision = table.admit(
-            method, path, credential(headers), request.model if request is not None else None, estimate
-        )
+        model = request.model if request is not None else None
+        decision = table.admit(method, path, credential(headers), model, estimate)
         if isinstance(decision, Rejection):
-            proto.response_bytes(
-                decision.status,
-                [*base, JSON, *rejection_headers(decision)],
-                error_json(decision.message, decision.type, decision.code, decision.param),
+            error = caller.error(
+                decision.status, decision.type, decision.code, decision.message, decision.param
             )
+            proto.response_bytes(decision.status, [*base, JSON, *rejection_headers(decision)], error)
             return
         if body_error is not None:
             code = "invalid_json" if body_error.malformed else "invalid_request"
-            proto.response_bytes(
-                400,
-                [*base, JSON],
-                error_json(body_error.message, "invalid_request_error", code, body_error.param),
-            )
+            error = caller.error(400, "invalid_request_error", code, body_error.message, body_error.param)
+            proto.response_bytes(400, [*base, JSON], error)
             return
 
         route = decision.route
@@ -146,8 +159,14 @@ class Gateway:
             listing = wire.ModelList(data=[wire.ModelCard(id=n) for n in names])
             proto.response_bytes(200, [*base, JSON], wire.MODEL_LIST_ENCODER.encode(listing))
             return
-        assert request is not None
-        stream = route == ROUTE_CHAT and bool(request.stream)
+        assert request is not None and model is not None
+        if route == ROUTE_MESSAGES:
+            exchange = Exchange(True, body, model, bool(request.stream), canonical=request)
+            caller = AnthropicCaller(model)
+        else:
+            exchange = Exchange(
+                route == ROUTE_CHAT, body, model, route == ROUTE_CHAT and bool(request.stream)
+            )
         tokens = -1
         try:
             tokens = await serve(
@@ -156,11 +175,9 @@ class Gateway:
                 table,
                 proto,
                 decision,
-                ENDPOINTS[route],
-                body,
-                request.model,
-                stream,
-                self.max_attempts[request.model],
+                exchange,
+                caller,
+                self.max_attempts[model],
                 [*base, *limit_headers(decision)],
             )
         finally:

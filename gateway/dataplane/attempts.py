@@ -17,15 +17,16 @@ from ..keypool.classify import RETRYABLE, Verdict, classify
 from ..keypool.health import KeyHealth
 from ..keypool.learn import openai_headroom
 from . import errors
-from .errors import GatewayError, error_json
+from .errors import GatewayError
+from .exchange import Exchange
 from .limit_headers import rejection_headers
-from .proxy import Upstream, cooldown_s, read, relay, send
+from .proxy import Upstream, cooldown_s, read, relay_stream, send, total_tokens
 
 JSON = ("content-type", "application/json")
 
 
 class _Failure:
-    """The last upstream failure, to answer with when no retry is left."""
+    """The last upstream failure (already in OpenAI's format), to answer if nothing is left."""
 
     __slots__ = ("body", "cooldown", "status", "verdict")
 
@@ -42,10 +43,8 @@ async def serve(
     table: Any,
     proto: Any,
     decision: Any,
-    endpoint: bytes,
-    body: bytes,
-    model: str,
-    stream: bool,
+    exchange: Exchange,
+    caller: Any,
     max_attempts: int,
     base: list[tuple[str, str]],
 ) -> int:
@@ -56,54 +55,68 @@ async def serve(
     for _ in range(max_attempts):
         target, slot = decision.target, decision.slot
         try:
-            resp = await send(upstream, target, endpoint, body, model)
+            path, header_block, body = exchange.call(target)
+            resp = await send(upstream, target, path, header_block, body)
         except GatewayError as exc:
+            if exc.status == 400:  # the request cannot be expressed for any provider of this kind
+                proto.response_bytes(
+                    400, [*base, JSON], caller.error(400, exc.type, exc.code, exc.message, exc.param)
+                )
+                return -1
             failure = exc
         else:
             async with resp:
                 learned = openai_headroom(resp.headers, time.monotonic_ns())
                 if learned is not None:
                     health.region.learn(slot, *learned)
-                if resp.status < 400:
+                if resp.status == 200 and exchange.stream:
                     health.note(target, slot, Verdict.OK, None)
-                    return await relay(proto, resp, target, stream, base)
+                    return await relay_stream(
+                        proto, resp, target, exchange.translator(target), caller.stream(), base
+                    )
                 try:
-                    data = await read(resp, target)
+                    raw = await read(resp, target)
                 except GatewayError as exc:
                     failure = exc
                 else:
-                    verdict = classify(resp.status, data)
+                    status, data = exchange.answer(target, resp.status, raw)
+                    verdict = classify(status, data)
                     if verdict not in RETRYABLE:
-                        # The caller's own mistake: the provider's answer is theirs to see.
-                        proto.response_bytes(resp.status, [*base, JSON], data)
-                        return -1
-                    wait = cooldown_s(resp.headers) if resp.status == 429 else None
+                        # Success, or the caller's own mistake: theirs to see, in their format.
+                        health.note(target, slot, verdict, None)
+                        tokens = total_tokens(data) if status == 200 else -1
+                        status, data = caller.answer(status, data)
+                        proto.response_bytes(status, [*base, JSON], data)
+                        return tokens
+                    wait = cooldown_s(resp.headers) if status == 429 else None
                     health.note(target, slot, verdict, wait)
-                    failure = _Failure(verdict, resp.status, data, wait)
+                    failure = _Failure(verdict, status, data, wait)
         tried.add(slot)
         rejection = table.repick(decision, tried)
         if rejection is not None:
             if isinstance(failure, _Failure) and failure.verdict in (Verdict.RATE_LIMITED, Verdict.QUOTA):
                 # The whole pool is out of capacity: say when it comes back.
-                error = error_json(rejection.message, rejection.type, rejection.code)
+                error = caller.error(429, rejection.type, rejection.code, rejection.message)
                 proto.response_bytes(429, [*base, JSON, *rejection_headers(rejection)], error)
                 return -1
             break
-    _answer_failure(proto, failure, target.provider, base)
+    _answer_failure(proto, failure, target.provider, caller, base)
     return -1
 
 
-def _answer_failure(proto: Any, failure: Any, provider: str, base: list[tuple[str, str]]) -> None:
+def _answer_failure(
+    proto: Any, failure: Any, provider: str, caller: Any, base: list[tuple[str, str]]
+) -> None:
+    if isinstance(failure, _Failure) and failure.verdict is Verdict.INVALID:
+        # aigw's provider keys were refused: not the caller's 401.
+        failure = errors.upstream_auth_failed(provider)
     if isinstance(failure, GatewayError):
-        proto.response_bytes(failure.status, [*base, JSON], failure.body())
+        body = caller.error(failure.status, failure.type, failure.code, failure.message, failure.param)
+        proto.response_bytes(failure.status, [*base, JSON], body)
         return
     assert isinstance(failure, _Failure)
-    if failure.verdict is Verdict.INVALID:
-        # aigw's provider keys were refused: not the caller's 401.
-        exc = errors.upstream_auth_failed(provider)
-        proto.response_bytes(exc.status, [*base, JSON], exc.body())
-        return
     headers = [*base, JSON]
     if failure.cooldown is not None:
         headers.append(("retry-after", str(max(1, round(failure.cooldown)))))
-    proto.response_bytes(failure.status, headers, failure.body)
+    status, body = caller.answer(failure.status, failure.body)
+    proto.response_bytes(status, headers, body)

@@ -6,7 +6,6 @@ deployment names another upstream model), so fields aigw does not know pass thro
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import Any
 
@@ -42,6 +41,7 @@ class Upstream:
 
 
 def rewrite_model(body: bytes, model: str) -> bytes:
+    """The caller's JSON with another `model`: everything else is kept as sent."""
     doc: dict[str, Any] = orjson.loads(body)
     doc["model"] = model
     return orjson.dumps(doc)
@@ -77,30 +77,14 @@ def cooldown_s(headers: Any) -> float | None:
     return None
 
 
-async def send(
-    upstream: Upstream, target: Target, endpoint: bytes, body: bytes, requested_model: str
-) -> Response:
-    """One attempt: the request goes out with this target's key; errors become GatewayErrors."""
-    if requested_model != target.upstream_model:
-        body = rewrite_model(body, target.upstream_model)
+async def send(upstream: Upstream, target: Target, path: bytes, header_block: bytes, body: bytes) -> Response:
+    """One attempt with this target's key; transport failures become GatewayErrors."""
     try:
         return await upstream.pool().request(
-            target.origin, b"POST", endpoint, target.header_block, body, read_timeout=target.timeout_s
+            target.origin, b"POST", path, header_block, body, read_timeout=target.timeout_s
         )
     except UpstreamError as exc:
         raise _failure(exc, target) from None
-
-
-async def relay(
-    proto: Any, resp: Response, target: Target, stream: bool, base_headers: list[tuple[str, str]]
-) -> int:
-    """Answer the caller with a successful upstream response; returns its total_tokens (-1: none)."""
-    if stream:
-        return await _relay_stream(proto, resp, target, base_headers)
-    data = await read(resp, target)
-    headers = [*base_headers, ("content-type", resp.headers.get("content-type", "application/json"))]
-    proto.response_bytes(resp.status, headers, data)
-    return total_tokens(data)
 
 
 def _failure(exc: UpstreamError, target: Target) -> errors.GatewayError:
@@ -118,27 +102,49 @@ async def read(resp: Response, target: Target) -> bytes:
         raise _failure(exc, target) from None
 
 
-async def _relay_stream(
-    proto: Any, resp: Response, target: Target, base_headers: list[tuple[str, str]]
+async def relay_stream(
+    proto: Any,
+    resp: Response,
+    target: Target,
+    to_openai: Any,
+    to_caller: Any,
+    base_headers: list[tuple[str, str]],
 ) -> int:
-    """Relay SSE bytes as they come; returns the usage's total_tokens if a chunk carried it."""
+    """Relay a stream as it comes, through the provider's translator to OpenAI chunks and the
+    caller's to its format (either may be None); returns the usage's total_tokens (-1: none)."""
     transport = proto.response_stream(200, [*base_headers, *SSE_HEADERS])
     tokens = -1
     try:
         async for chunk in resp:
-            if b'"total_tokens"' in chunk:
+            if to_openai is not None:
+                chunk = to_openai.feed(chunk)
+            elif b'"total_tokens"' in chunk:
                 tokens = total_tokens(chunk)
-            try:
-                await transport.send_bytes(chunk)
-            except Exception:
-                # The client went away: leaving the `async with` closes the upstream request.
-                return tokens
+            if to_caller is not None and chunk:
+                chunk = to_caller.feed(chunk)
+            if chunk and not await _send(transport, chunk):
+                return tokens  # the client went away: leaving closes the upstream request
     except UpstreamError as exc:
-        failure = _failure(exc, target)
+        failure: bytes | None = b"data: " + _failure(exc, target).body() + b"\n\n"
+        log.warning("stream from %s/%s broke: %s", target.provider, target.key_id, type(exc).__name__)
     else:
-        return tokens
-    # Headers are gone already: end the stream with an SSE error event the SDKs understand.
-    log.warning("stream from %s/%s broke: %s", target.provider, target.key_id, failure.code)
-    with contextlib.suppress(Exception):  # the client may be gone too
-        await transport.send_bytes(b"data: " + failure.body() + b"\n\n")
+        failure = None
+    # The end: translators emit their last events (or a well-formed error if the upstream was cut).
+    tail = failure if failure is not None and to_openai is None else b""
+    if to_openai is not None:
+        tail = to_openai.close()
+        if to_openai.usage is not None:
+            tokens = to_openai.usage.total_tokens
+    if to_caller is not None:
+        tail = (to_caller.feed(tail) if tail else b"") + to_caller.close()
+    if tail:
+        await _send(transport, tail)
     return tokens
+
+
+async def _send(transport: Any, data: bytes) -> bool:
+    try:
+        await transport.send_bytes(data)
+    except Exception:
+        return False
+    return True

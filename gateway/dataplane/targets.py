@@ -1,34 +1,56 @@
 """Upstream targets: one per (deployment, provider key), built once per worker from config.
 
 A target carries everything a request needs to go out — the parsed origin, the provider key in a
-pre-encoded header block, the upstream model name — so the hot path only looks things up.
+pre-encoded header block (OpenAI-format providers) or the adapter and its auth headers (others),
+the upstream model name — so the hot path only looks things up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from ..config.schema import Config, ProviderConfig
+from ..providers.base import adapter_for
 from ..upstream import Origin, encode_headers
+
+# Providers that speak OpenAI's format take the caller's bytes unchanged: the fast path.
+PASSTHROUGH_TYPES = frozenset({"openai", "mock"})
 
 
 class Target:
-    __slots__ = ("header_block", "key_id", "origin", "provider", "timeout_s", "upstream_model")
+    __slots__ = (
+        "adapter",
+        "base_url",
+        "chat_path",
+        "embeddings_path",
+        "header_block",
+        "key_headers",
+        "key_id",
+        "origin",
+        "provider",
+        "timeout_s",
+        "upstream_model",
+    )
 
     def __init__(self, provider: ProviderConfig, base_url: str, key_id: str, secret: str, model: str):
         self.provider = provider.name
+        self.base_url = base_url
         self.origin = Origin.from_url(base_url)
         self.key_id = key_id
         self.upstream_model = model
         self.timeout_s = provider.timeout_s
-        self.header_block = encode_headers(
-            [
-                *provider.headers.items(),
-                ("Authorization", f"Bearer {secret}"),
-                ("Content-Type", "application/json"),
-                ("User-Agent", "aigw"),
-            ]
-        )
+        self.chat_path = b"/chat/completions"
+        self.embeddings_path = b"/embeddings"
+        self.adapter: Any = None
+        self.key_headers: list[tuple[str, str]] = []
+        if provider.type in PASSTHROUGH_TYPES:
+            credentials = [("Authorization", f"Bearer {secret}"), ("Content-Type", "application/json")]
+        else:
+            self.adapter = adapter_for(provider.type, getattr(provider, provider.type, None))
+            self.key_headers = [*provider.headers.items(), *self.adapter.auth_headers(secret).items()]
+            credentials = []
+        self.header_block = encode_headers([*provider.headers.items(), *credentials, ("User-Agent", "aigw")])
 
     def __repr__(self) -> str:
         # Never the secret.

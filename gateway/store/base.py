@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
 
 from .records import App, ConsumerKey, LimitRecord, LimitRule, LimitScope, Snapshot, Tenant
+
+if TYPE_CHECKING:
+    from ..calllog.store import CallLog
 
 
 class NotFound(LookupError):
@@ -63,3 +67,8 @@ class Store(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def open_call_log(self) -> CallLog:
+        """A new handle on the call log and its rollups (gateway/calllog), with a connection of its
+        own; the caller closes it."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no call log")

@@ -9,12 +9,15 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import credentials
 from .base import Ambiguous, NotFound, Store
 from .migrations import MIGRATIONS
 from .records import ActiveKey, App, ConsumerKey, LimitRecord, LimitRule, LimitScope, Snapshot, Tenant
+
+if TYPE_CHECKING:
+    from ..calllog.store import CallLog
 
 T = TypeVar("T")
 
@@ -270,6 +273,12 @@ class SQLiteStore(Store):
             tenants = ", ".join(sorted(r[1] for r in rows))
             raise Ambiguous(f"app {app!r} exists in several tenants ({tenants}); name the tenant")
         return int(rows[0][0]), str(rows[0][1])
+
+    def open_call_log(self) -> CallLog:
+        # Imported here: the call log builds on this module's migrations, not the other way round.
+        from ..calllog.sqlite import SQLiteCallLog
+
+        return SQLiteCallLog(self.path)
 
 
 def _key_record(r: tuple[Any, ...]) -> ConsumerKey:

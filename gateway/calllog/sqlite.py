@@ -1,0 +1,264 @@
+"""The call log in the embedded SQLite store (tables from migration 3).
+
+Its own connection, apart from the store's config connection, so a batch insert in the
+recorder's writer thread never interleaves with a config read on the event loop. Call-log writes
+do not bump the store's generation: workers must not rebuild their tables for every batch.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from .record import FIELDS, Attempt, CallRecord
+from .rollup import (
+    DAY,
+    DIMENSIONS,
+    GRAINS,
+    HISTOGRAM_COLUMNS,
+    LATENCY_BOUNDS_MS,
+    MEASURES,
+    Dimension,
+    bucket_start,
+)
+from .store import Aggregate, CallFilter, CallLog, CallPage, Pruned, Retention
+
+_COLUMNS = tuple(f for f in FIELDS if f != "id")
+_ATTEMPTS = _COLUMNS.index("attempts")
+_INSERT = f"INSERT INTO calls ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_SELECT = f"SELECT id, {', '.join(_COLUMNS)} FROM calls"
+_encode_attempts = msgspec.json.Encoder().encode
+_decode_attempts = msgspec.json.Decoder(list[Attempt]).decode
+_PRUNE_CHUNK = 5000
+
+
+def _histogram_sums() -> list[str]:
+    """SUM(...) per latency bucket, the same bounds and inclusivity as rollup.latency_bucket()."""
+    bounds = [None, *LATENCY_BOUNDS_MS, None]
+    sums = []
+    for lower, upper in itertools.pairwise(bounds):
+        tests = [f"latency_ms > {lower!r}"] if lower is not None else []
+        tests += [f"latency_ms <= {upper!r}"] if upper is not None else []
+        sums.append(f"SUM({' AND '.join(tests)})")
+    return sums
+
+
+_DIMS = ", ".join(DIMENSIONS)
+_ROLLUP_COLUMNS = ("grain", "bucket", *DIMENSIONS, *MEASURES, *HISTOGRAM_COLUMNS)
+_SUMMED = (*MEASURES, *HISTOGRAM_COLUMNS)
+# Rolls the rows of one batch (ids above a mark) into one grain, in the batch's transaction.
+# CAST(ts / grain AS INTEGER) * grain is rollup.bucket_start(), bit for bit.
+_ROLLUP = f"""
+    INSERT INTO call_rollups ({", ".join(_ROLLUP_COLUMNS)})
+    SELECT :grain, CAST(ts / :grain AS INTEGER) * :grain AS b, {_DIMS},
+        COUNT(*), SUM(status >= 400), SUM(prompt_tokens), SUM(completion_tokens),
+        SUM(cached_tokens), TOTAL(cost), TOTAL(latency_ms), TOTAL(upstream_ms),
+        {", ".join(_histogram_sums())}
+    FROM calls WHERE id > :after
+    GROUP BY b, {_DIMS}
+    ON CONFLICT (grain, bucket, {_DIMS}) DO UPDATE SET
+        {", ".join(f"{c} = {c} + excluded.{c}" for c in _SUMMED)}
+"""
+
+
+class SQLiteCallLog(CallLog):
+    """Expects a store already migrated (open it through SQLiteStore.open_call_log())."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a power loss may drop the last commits, never corrupt the file.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._lock = threading.Lock()
+
+    # -- writes --------------------------------------------------------------------------------
+    def insert(self, records: Sequence[CallRecord]) -> None:
+        if not records:
+            return
+        rows = [_row(r) for r in records]
+        with self._transaction() as db:
+            mark = db.execute("SELECT COALESCE(MAX(id), 0) FROM calls").fetchone()[0]
+            db.executemany(_INSERT, rows)
+            # AUTOINCREMENT inside one write transaction: this batch holds exactly the ids > mark.
+            for grain in GRAINS.values():
+                db.execute(_ROLLUP, {"grain": grain, "after": mark})
+
+    def prune(self, retention: Retention, now: float) -> Pruned:
+        pruned = Pruned()
+        if retention.calls_days > 0:
+            cutoff = now - retention.calls_days * DAY
+            # In chunks, so writers waiting on the lock wait for one chunk, not the whole prune.
+            while True:
+                with self._transaction() as db:
+                    n = db.execute(
+                        "DELETE FROM calls WHERE id IN (SELECT id FROM calls WHERE ts < ? LIMIT ?)",
+                        (cutoff, _PRUNE_CHUNK),
+                    ).rowcount
+                pruned.calls += n
+                if n < _PRUNE_CHUNK:
+                    break
+        for grain, days in (
+            (GRAINS["minute"], retention.minute_days),
+            (GRAINS["hour"], retention.hour_days),
+            (GRAINS["day"], retention.day_days),
+        ):
+            if days > 0:
+                with self._transaction() as db:
+                    pruned.rollups += db.execute(
+                        "DELETE FROM call_rollups WHERE grain = ? AND bucket < ?",
+                        (grain, bucket_start(now - days * DAY, grain)),
+                    ).rowcount
+        return pruned
+
+    # -- reads ---------------------------------------------------------------------------------
+    def calls(self, where: CallFilter, *, cursor: str | None = None, limit: int = 100) -> CallPage:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        clauses, args = _call_filter(where)
+        if cursor is not None:
+            ts, row_id = parse_cursor(cursor)
+            clauses.append("ts <= ? AND (ts < ? OR id < ?)")
+            args += [ts, ts, row_id]
+        sql = _SELECT + _where(clauses) + " ORDER BY ts DESC, id DESC LIMIT ?"
+        with self._lock:
+            rows = self._db.execute(sql, [*args, limit + 1]).fetchall()
+        records = [_record(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return CallPage(calls=records, next_cursor=make_cursor(records[-1]) if more else None)
+
+    def tail(self, where: CallFilter, after_id: int, limit: int = 500) -> list[CallRecord]:
+        clauses, args = _call_filter(where)
+        clauses.append("id > ?")
+        sql = _SELECT + _where(clauses) + " ORDER BY id LIMIT ?"
+        with self._lock:
+            rows = self._db.execute(sql, [*args, after_id, limit]).fetchall()
+        return [_record(r) for r in rows]
+
+    def last_id(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COALESCE(MAX(id), 0) FROM calls").fetchone()[0])
+
+    def aggregate(
+        self, grain: int, where: CallFilter, group_by: Sequence[Dimension] = (), by_bucket: bool = False
+    ) -> list[Aggregate]:
+        unknown = [d for d in group_by if d not in DIMENSIONS]
+        if unknown:
+            raise ValueError(f"cannot group by {', '.join(unknown)}; choose from {', '.join(DIMENSIONS)}")
+        clauses, args = _dimension_filter(where)
+        clauses.insert(0, "grain = ?")
+        args.insert(0, grain)
+        if where.since is not None:
+            clauses.append("bucket >= ?")
+            args.append(bucket_start(where.since, grain))
+        if where.until is not None:
+            clauses.append("bucket < ?")
+            args.append(where.until)
+        keys = [*group_by, *(["bucket"] if by_bucket else [])]
+        sums = ", ".join(f"SUM({c})" for c in _SUMMED)
+        sql = f"SELECT {', '.join([*keys, sums])} FROM call_rollups" + _where(clauses)
+        if keys:
+            sql += f" GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}"
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        n, m = len(group_by), len(keys)
+        out = []
+        for r in rows:
+            if r[m] is None:  # SUM over no rows (no GROUP BY): nothing matched
+                continue
+            measures = dict(zip(MEASURES, r[m : m + len(MEASURES)], strict=True))
+            out.append(
+                Aggregate(
+                    group=tuple(r[:n]),
+                    bucket=r[n] if by_bucket else None,
+                    histogram=list(r[m + len(MEASURES) :]),
+                    **measures,
+                )
+            )
+        return out
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+
+def make_cursor(rec: CallRecord) -> str:
+    # The sort key of the last row shown: repr() round-trips a float exactly.
+    return f"{rec.ts!r}_{rec.id}"
+
+
+def parse_cursor(cursor: str) -> tuple[float, int]:
+    ts, sep, row_id = cursor.rpartition("_")
+    try:
+        if not sep:
+            raise ValueError
+        return float(ts), int(row_id)
+    except ValueError:
+        raise ValueError(f"invalid cursor {cursor!r}: pass back a next_cursor from a previous page") from None
+
+
+def _row(rec: CallRecord) -> tuple[Any, ...]:
+    values = msgspec.structs.astuple(rec)
+    return (*values[1 : _ATTEMPTS + 1], _encode_attempts(rec.attempts), *values[_ATTEMPTS + 2 :])
+
+
+def _record(row: tuple[Any, ...]) -> CallRecord:
+    fields = dict(zip(FIELDS, row, strict=True))
+    fields["attempts"] = _decode_attempts(fields["attempts"])
+    fields["streamed"] = bool(fields["streamed"])
+    return CallRecord(**fields)
+
+
+def _dimension_filter(where: CallFilter) -> tuple[list[str], list[Any]]:
+    """Clauses for the filters rollups can answer too (column names are ours, never a caller's)."""
+    clauses: list[str] = []
+    args: list[Any] = []
+    for column in ("tenant", "app", "key_id", "model", "provider", "upstream_key"):
+        value = getattr(where, column)
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            args.append(value)
+    if where.status_min is not None:
+        clauses.append("status >= ?")
+        args.append(where.status_min)
+    if where.status_max is not None:
+        clauses.append("status <= ?")
+        args.append(where.status_max)
+    return clauses, args
+
+
+def _call_filter(where: CallFilter) -> tuple[list[str], list[Any]]:
+    clauses, args = _dimension_filter(where)
+    if where.since is not None:
+        clauses.append("ts >= ?")
+        args.append(where.since)
+    if where.until is not None:
+        clauses.append("ts < ?")
+        args.append(where.until)
+    if where.request_id is not None:
+        clauses.append("request_id = ?")
+        args.append(where.request_id)
+    return clauses, args
+
+
+def _where(clauses: list[str]) -> str:
+    return " WHERE " + " AND ".join(clauses) if clauses else ""

@@ -1,0 +1,142 @@
+"""The node's side of metrics: the directory every worker publishes into, and the Prometheus text
+the admin listener serves from it (every worker summed, plus upstream key state read at scrape).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+from .._version import __version__
+from .names import KEY_STATES
+from .worker import ENV, PROCESS_PREFIX
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+def metrics_dir_path() -> str:
+    """Where a node's workers publish: tmpfs when there is one (the files are mmapped)."""
+    base = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
+    return os.path.join(base, f"aigw-{os.getpid()}.metrics")
+
+
+def prepare_dir(path: str) -> str:
+    """Create the directory, empty: a node's counters start at zero (Prometheus sees a restart)."""
+    os.makedirs(path, exist_ok=True)
+    for f in glob.glob(os.path.join(path, "*.db")):
+        os.remove(f)
+    return path
+
+
+def remove_dir(path: str) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def reap_dead_workers(path: str) -> int:
+    """Drop the gauges of worker processes that are gone (their counters stay: a counter's total
+    does not vanish with its process). Returns how many were reaped."""
+    reaped = 0
+    for f in glob.glob(os.path.join(path, f"gauge_live*_{PROCESS_PREFIX}*.db")):
+        ident = os.path.basename(f).rsplit("_", 1)[1][: -len(".db")]
+        pid = int(ident[len(PROCESS_PREFIX) :])
+        if not _alive(pid):
+            mark_process_dead(ident, path)
+            reaped += 1
+    return reaped
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class KeyStateLike(Protocol):
+    """One upstream key as the node sees it (gateway/admin/routes.py: UpstreamKeyState)."""
+
+    provider: str
+    key_id: str
+    state: str
+    in_flight: int
+    cooling_for_s: float | None
+
+
+class _KeyStateCollector:
+    """Upstream key gauges, read from the shared region at each scrape (node-wide already)."""
+
+    def __init__(self, states: Callable[[], Iterable[KeyStateLike]]):
+        self._states = states
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["provider", "key_id"]
+        state = GaugeMetricFamily(
+            "aigw_upstream_key_state", "1 for the state each upstream key is in", labels=[*labels, "state"]
+        )
+        in_flight = GaugeMetricFamily(
+            "aigw_upstream_key_in_flight", "Requests in flight on each upstream key", labels=labels
+        )
+        cooling = GaugeMetricFamily(
+            "aigw_upstream_key_cooldown_seconds", "Seconds until a cooling key is used again", labels=labels
+        )
+        headroom = GaugeMetricFamily(
+            "aigw_upstream_key_headroom_ratio",
+            "Remaining / limit the provider last reported, per kind (requests, tokens)",
+            labels=[*labels, "kind"],
+        )
+        for k in self._states():
+            ids = [k.provider, k.key_id]
+            for name in KEY_STATES:
+                state.add_metric([*ids, name], 1.0 if k.state == name else 0.0)
+            in_flight.add_metric(ids, float(k.in_flight))
+            cooling.add_metric(ids, float(k.cooling_for_s or 0.0))
+            # What the provider last reported, while it holds (None otherwise).
+            for kind in ("requests", "tokens"):
+                remaining = getattr(k, f"remaining_{kind}", None)
+                limit = getattr(k, f"limit_{kind}", None)
+                if remaining is not None and limit:
+                    headroom.add_metric([*ids, kind], remaining / limit)
+        yield from (state, in_flight, cooling, headroom)
+
+
+class _BuildInfo:
+    def collect(self) -> Iterator[Metric]:
+        info = GaugeMetricFamily("aigw_build_info", "aigw version of this node", labels=["version"])
+        info.add_metric([__version__], 1.0)
+        yield info
+
+
+class NodeMetrics:
+    """Renders the node's /metrics. `directory` None: only what the admin process itself knows."""
+
+    def __init__(self, directory: str | None, key_states: Callable[[], Iterable[KeyStateLike]] | None = None):
+        self.directory = directory
+        self.registry = CollectorRegistry(auto_describe=False)
+        if directory is not None:
+            MultiProcessCollector(self.registry, path=directory)
+        if key_states is not None:
+            self.registry.register(_KeyStateCollector(key_states))
+        self.registry.register(_BuildInfo())
+
+    @classmethod
+    def from_env(cls, key_states: Callable[[], Iterable[KeyStateLike]] | None = None) -> NodeMetrics:
+        directory = os.environ.get(ENV) or None
+        return cls(directory if directory and os.path.isdir(directory) else None, key_states)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition. Reads files: call it off the event loop."""
+        if self.directory is not None:
+            reap_dead_workers(self.directory)
+        out: bytes = generate_latest(self.registry)
+        return out
