@@ -10,9 +10,14 @@ from gateway.admission.spec import KIND_TOKENS as _KIND_TOKENS
 cdef object _sha256 = hashlib.sha256
 
 # Credentials recently seen by this table: callers reuse one key for many requests, and a dict
-# hit costs a fraction of a SHA-256. Bounded; dropped with the table, so a revocation (a new
-# table) empties it. Only known keys are kept.
-cdef Py_ssize_t _SEEN_MAX = 65536
+# hit costs a fraction of a SHA-256. Bounded (about 100 bytes an entry, so ~25 MB per worker at
+# most); dropped with the table, so a revocation (a new table) empties it. Only known keys.
+cdef Py_ssize_t _SEEN_MAX = 262144
+
+# headroom compares at most this many usable keys, starting after the last one picked: the scan
+# rotates through a large pool, so every key is weighed often, at a cost that does not grow
+# with the pool.
+cdef Py_ssize_t _CANDIDATES = 8
 
 
 cdef class _Limit:
@@ -60,14 +65,21 @@ cdef class _Consumer:
     cdef list limits
 
 
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+
+
 cdef class _Group:
     cdef str name
     cdef tuple targets
     cdef list slots
+    cdef int64_t *slot_array   # the same slots as C integers, for the scan in _pick
     cdef Py_ssize_t count
     cdef Py_ssize_t next_index
     cdef list limits
     cdef bint round_robin
+
+    def __dealloc__(self):
+        PyMem_Free(self.slot_array)
 
 
 cdef inline int64_t _take(int64_t *tat_p, int64_t now, int64_t inc, int64_t tolerance, int64_t *tat_out) nogil:
@@ -130,6 +142,11 @@ cdef class AdmissionTable:
             g.targets = tuple(gs.targets)
             g.slots = [region.key_slot(k) for k in gs.key_ids]
             g.count = len(g.targets)
+            g.slot_array = <int64_t *>PyMem_Malloc(max(1, g.count) * sizeof(int64_t))
+            if g.slot_array == NULL:
+                raise MemoryError()
+            for index in range(g.count):
+                g.slot_array[index] = g.slots[index]
             g.next_index = 0
             g.limits = [limits[i] for i in gs.limits]
             g.round_robin = gs.strategy == "round-robin"
@@ -202,22 +219,31 @@ cdef class AdmissionTable:
         return d
 
     cdef object _charge(self, Decision d, list first, list second, int64_t now):
+        # All or none: a refusal by any limit gives back what the others already took.
+        cdef object rejection = self._charge_list(d, first, now)
+        if rejection is None and second:
+            rejection = self._charge_list(d, second, now)
+            if rejection is not None:
+                self._refund_list(d, first, len(first))
+        return rejection
+
+    cdef object _charge_list(self, Decision d, list limits, int64_t now):
         cdef _Limit lim
         cdef int64_t cost, wait, tat = 0, remaining
-        cdef int charged = 0
-        d._token_limits = []
-        for lim in first + second if second else first:
+        cdef Py_ssize_t i
+        for i in range(len(limits)):
+            lim = <_Limit>limits[i]
             cost = d.estimated_tokens if lim.tokens else 1
             if cost <= 0:
-                charged += 1
                 continue
             wait = _take(&self._region.words[lim.word], now, cost * lim.emission, lim.tolerance, &tat)
             if wait:
-                self._refund_n(d, first, second, charged)
+                self._refund_list(d, limits, i)
                 return _rej.rate_limited(lim.name, lim.kind, lim.amount, lim.period_s, wait)
-            charged += 1
             remaining = (lim.tolerance - (tat - now)) // lim.emission
             if lim.tokens:
+                if d._token_limits is None:
+                    d._token_limits = []
                 d._token_limits.append(lim)
                 if d.tokens_limit < 0 or remaining < d.tokens_remaining:
                     d.tokens_limit, d.tokens_remaining, d.tokens_reset_ns = lim.amount, remaining, tat - now
@@ -226,13 +252,15 @@ cdef class AdmissionTable:
         return None
 
     cdef _refund(self, Decision d, list first, list second):
-        self._refund_n(d, first, second, len(first) + len(second))
+        self._refund_list(d, first, len(first))
+        self._refund_list(d, second, len(second))
 
-    cdef _refund_n(self, Decision d, list first, list second, int n):
-        # All or none: give back what this request already took, so a rejection costs nothing.
+    cdef _refund_list(self, Decision d, list limits, Py_ssize_t n):
         cdef _Limit lim
         cdef int64_t cost
-        for lim in (first + second)[:n]:
+        cdef Py_ssize_t i
+        for i in range(n):
+            lim = <_Limit>limits[i]
             cost = d.estimated_tokens if lim.tokens else 1
             if cost > 0:
                 aigw_add(&self._region.words[lim.word], -cost * lim.emission)
@@ -241,18 +269,21 @@ cdef class AdmissionTable:
         """The index of the key to use, or -1 when none can serve now.
 
         Only healthy keys that no process has found cooling, and that this request has not tried
-        (`exclude`: slots), are candidates. round-robin takes the next in turn. headroom takes the
-        most remaining capacity relative to the limit, as the provider last reported it (unknown
-        or past its reset counts as full), ties to the fewest in flight; a key whose known
-        remaining tokens cannot cover the estimate is taken only when no other key can serve.
+        (`exclude`: slots), are candidates. round-robin takes the next in turn. headroom takes,
+        among the next _CANDIDATES usable keys, the most remaining capacity relative to the
+        limit, as the provider last reported it (unknown or past its reset counts as full), ties
+        to the fewest in flight; a key whose known remaining tokens cannot cover the estimate is
+        taken only when no other key can serve.
         """
-        cdef Py_ssize_t i, index, best = -1, short = -1
+        cdef Py_ssize_t i, index, best = -1, short = -1, seen = 0
         cdef int64_t slot, in_flight, limit, remaining, best_in_flight = 0
         cdef double score, best_score = -1e300
         cdef int64_t *k
         for i in range(g.count):
+            if seen >= _CANDIDATES and best >= 0:
+                break
             index = (g.next_index + i) % g.count
-            slot = g.slots[index]
+            slot = g.slot_array[index]
             k = self._region._key(slot)
             if aigw_load(k + K_STATE) != 0 or aigw_load(k + K_COOL_UNTIL) > now:
                 continue
@@ -274,6 +305,7 @@ cdef class AdmissionTable:
                         short = index
                     continue
                 score = min(score, (remaining - tokens) / <double>limit)
+            seen += 1
             if best < 0 or score > best_score or (score == best_score and in_flight < best_in_flight):
                 best, best_score, best_in_flight = index, score, in_flight
         if best < 0:
@@ -331,6 +363,6 @@ cdef class AdmissionTable:
         d._finished = True
         if d.slot >= 0:
             self._region._add_in_flight(d.slot, -1)
-        if actual_tokens >= 0 and actual_tokens != d.estimated_tokens:
+        if d._token_limits and actual_tokens >= 0 and actual_tokens != d.estimated_tokens:
             for lim in d._token_limits:
                 aigw_add(&self._region.words[lim.word], (actual_tokens - d.estimated_tokens) * lim.emission)

@@ -63,11 +63,18 @@ def main() -> None:
     p.add_argument("--consumers", type=int, default=100_000)
     p.add_argument("--calls", type=int, default=200_000)
     p.add_argument("--repeat", type=int, default=5)
+    p.add_argument(
+        "--active",
+        type=int,
+        default=0,
+        help="draw calls from this many of the consumers (0: all of them, uniformly: the cache-hostile case)",
+    )
     args = p.parse_args()
     rng = random.Random(42)
     spec, keys = build_spec(args.consumers)
+    callers = keys[: args.active] if args.active else keys
     # A distinct str per call, as parsed from each request's headers (so no cached str hash).
-    calls = [((rng.choice(keys) + " ")[:-1], f"m{rng.randrange(GROUPS)}") for _ in range(args.calls)]
+    calls = [((rng.choice(callers) + " ")[:-1], f"m{rng.randrange(GROUPS)}") for _ in range(args.calls)]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, table_cls, region_cls, calls_used in (
@@ -86,7 +93,9 @@ def main() -> None:
             results[name] = sorted(measure(table, calls_used) for _ in range(args.repeat))[args.repeat // 2]
             region.close()
     keys = GROUPS * KEYS_PER_GROUP
-    print(f"admit()+finish(), {args.consumers:,} consumers, {keys:,} upstream keys, 3 limits per request")
+    active = f"{args.active:,} active" if args.active else "all active, uniformly"
+    print(f"admit()+finish(), {args.consumers:,} consumers ({active}), {keys:,} upstream keys")
+    print("three limits per request (app, key, model group); headroom selection")
     machine = platform.processor() or platform.machine()
     print(f"machine: {machine}, {os.cpu_count()} cores; python {platform.python_version()}")
     print(f"date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}; median of {args.repeat}")

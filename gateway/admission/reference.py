@@ -29,6 +29,10 @@ class _Limit:
     kind: str
 
 
+# Keys weighed per pick by the headroom strategy (the native core's _CANDIDATES).
+CANDIDATES = 8
+
+
 class Decision:
     def __init__(self, route: int, key_id: str, tenant: str, app: str, models: frozenset[str] | None):
         self.route = route
@@ -128,8 +132,10 @@ class AdmissionTable:
 
     def _pick(self, group: Any, slots: list[int], now: int, tokens: int, exclude: Any) -> int:
         r, start = self.region, self._next[group.name]
-        best, short, best_score, best_in_flight = -1, -1, 0.0, 0
+        best, short, best_score, best_in_flight, seen = -1, -1, 0.0, 0, 0
         for i in range(len(slots)):
+            if seen >= CANDIDATES and best >= 0:
+                break
             index = (start + i) % len(slots)
             slot = slots[index]
             if r.key(slot, L.K_STATE) != 0 or r.key(slot, L.K_COOL_UNTIL) > now:
@@ -151,6 +157,7 @@ class AdmissionTable:
                     short = index if short < 0 else short
                     continue
                 score = min(score, (remaining - tokens) / limit)
+            seen += 1
             if best < 0 or score > best_score or (score == best_score and in_flight < best_in_flight):
                 best, best_score, best_in_flight = index, score, in_flight
         best = short if best < 0 else best
