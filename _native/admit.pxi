@@ -77,6 +77,7 @@ cdef class _Group:
     cdef Py_ssize_t next_index
     cdef list limits
     cdef bint round_robin
+    cdef tuple fallbacks
 
     def __dealloc__(self):
         PyMem_Free(self.slot_array)
@@ -150,6 +151,7 @@ cdef class AdmissionTable:
             g.next_index = 0
             g.limits = [limits[i] for i in gs.limits]
             g.round_robin = gs.strategy == "round-robin"
+            g.fallbacks = tuple(gs.fallbacks)
             self._groups[gs.name] = g
 
     @property
@@ -207,10 +209,19 @@ cdef class AdmissionTable:
         rejection = self._charge(d, c.limits, g.limits, now)
         if rejection is not None:
             return rejection
+        cdef _Group serving = g
         cdef Py_ssize_t index = self._pick(g, now, estimated_tokens, None)
+        if index < 0:
+            # None of the group's keys can serve now: its fallback groups' keys may.
+            for name in g.fallbacks:
+                serving = self._groups[name]
+                index = self._pick(serving, now, estimated_tokens, None)
+                if index >= 0:
+                    break
         if index < 0:
             self._refund(d, c.limits, g.limits)
             return _rej.pool_exhausted(g.name, self._earliest_recovery(g, now) - now)
+        g = serving
         d._group = g
         d.target = g.targets[index]
         d.slot = g.slots[index]
@@ -335,12 +346,13 @@ cdef class AdmissionTable:
             best = now + 60 * 1000000000
         return best if best > now else now + 1000000
 
-    def repick(self, Decision d, object exclude=None, int64_t now=-1):
-        """Move `d` to another usable key of its group, none of the slots in `exclude`: None when
-        done, else the `Rejection` to answer (nothing left that can serve now)."""
+    def repick(self, Decision d, object exclude=None, int64_t now=-1, str group=None):
+        """Move `d` to another usable key of its group — or of `group`, a fallback — none of the
+        slots in `exclude`: None when done, else the `Rejection` to answer (nothing can serve)."""
         if now < 0:
             now = aigw_now_ns()
-        cdef _Group g = d._group
+        cdef _Group g = d._group if group is None else self._groups[group]
+        d._group = g
         if d.slot >= 0 and not d._finished:
             self._region._add_in_flight(d.slot, -1)
         cdef Py_ssize_t index = self._pick(g, now, d.estimated_tokens, exclude)

@@ -120,10 +120,17 @@ class AdmissionTable:
                 return rejection
             charged.append(lim)
         index = self._pick(group, slots, now, estimated_tokens, None)
+        serving = entry
+        for name in group.fallbacks if index < 0 else ():
+            serving = self._groups[name]
+            index = self._pick(serving[0], serving[1], now, estimated_tokens, None)
+            if index >= 0:
+                break
         if index < 0:
             self._refund(d, charged)
             return rej.pool_exhausted(group.name, self._earliest_recovery(slots, now) - now)
-        d.group_entry = entry
+        d.group_entry = serving
+        group, slots, _ = serving
         d.target = group.targets[index]
         d.slot = slots[index]
         d.finished = False
@@ -176,16 +183,20 @@ class AdmissionTable:
         best = min(times) if times else now + 60 * 1_000_000_000
         return best if best > now else now + 1_000_000
 
-    def repick(self, d: Decision, exclude: Any = None, now: int = -1) -> rej.Rejection | None:
+    def repick(
+        self, d: Decision, exclude: Any = None, now: int = -1, group: str | None = None
+    ) -> rej.Rejection | None:
         now = time.monotonic_ns() if now < 0 else now
-        group, slots, _ = d.group_entry
+        if group is not None:
+            d.group_entry = self._groups[group]
+        entry, slots, _ = d.group_entry
         if d.slot >= 0 and not d.finished:
             self.region.add_in_flight(d.slot, -1)
-        index = self._pick(group, slots, now, d.estimated_tokens, exclude)
+        index = self._pick(entry, slots, now, d.estimated_tokens, exclude)
         if index < 0:
             d.slot, d.target = -1, None
-            return rej.pool_exhausted(group.name, self._earliest_recovery(slots, now) - now)
-        d.target, d.slot = group.targets[index], slots[index]
+            return rej.pool_exhausted(entry.name, self._earliest_recovery(slots, now) - now)
+        d.target, d.slot = entry.targets[index], slots[index]
         if not d.finished:
             self.region.add_in_flight(d.slot, 1)
         return None

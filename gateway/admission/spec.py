@@ -59,6 +59,8 @@ class GroupSpec:
     limits: tuple[int, ...] = ()
     # "headroom": most remaining capacity first (default); "round-robin": each key in turn.
     strategy: str = "headroom"
+    # Groups whose keys serve this one's requests when none of its own can (in order).
+    fallbacks: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

@@ -104,6 +104,12 @@ def cross_check(cfg: Config) -> list[str]:
         for d, dep in enumerate(group.deployments):
             if dep.provider not in providers:
                 out.append(f"model_groups[{g}].deployments[{d}].provider: unknown provider {dep.provider!r}")
+    for g, group in enumerate(cfg.model_groups):
+        for f, fallback in enumerate(group.fallbacks):
+            if fallback not in groups or fallback == group.name:
+                out.append(f"model_groups[{g}].fallbacks[{f}]: not another model group: {fallback!r}")
+        if group.max_wait_s < 0 or group.max_queue < 0:
+            out.append(f"model_groups[{g}]: max_wait_s and max_queue cannot be negative")
     tenants: set[str] = set()
     for t, tenant in enumerate(cfg.tenants):
         if tenant.name in tenants:

@@ -107,8 +107,14 @@ class ModelGroup(_Strict, kw_only=True):
     deployments: list[Deployment]
     # headroom: the key with most capacity left (as providers report it); round-robin: in turn.
     strategy: Literal["headroom", "round-robin"] = "headroom"
-    # Attempts per request across the pool's keys before the last failure is answered.
+    # Attempts per request across the pool's keys (fallbacks included) before giving up.
     max_attempts: int = 3
+    # Model groups to try, in order, when no key of this one can serve (any provider).
+    fallbacks: list[str] = msgspec.field(default_factory=list)
+    # Queue mode: when no key can serve, wait up to this long for one to recover (0: answer 429).
+    max_wait_s: float = 0.0
+    # Requests one worker lets wait at once; past it, the 429 is immediate.
+    max_queue: int = 1000
     # None: limits are managed in the store (admin API); a list here replaces them at start.
     limits: list[Limit] | None = None
 

@@ -7,6 +7,7 @@ import itertools
 import json
 import logging
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +18,7 @@ from ..keypool.health import KeyHealth
 from ..providers.base import TranslationError
 from ..store import open_store
 from . import errors, wire
-from .attempts import serve
+from .attempts import Policy, WaitingRoom, serve
 from .caller import OPENAI, AnthropicCaller
 from .errors import GatewayError
 from .exchange import Exchange
@@ -75,7 +76,10 @@ class Gateway:
             {p.name: p.probe_interval_s for p in cfg.providers},
             {p.name: p.invalid_probe_interval_s for p in cfg.providers},
         )
-        self.max_attempts = {g.name: g.max_attempts for g in cfg.model_groups}
+        self.policies = {
+            g.name: Policy(g.name, g.max_attempts, tuple(g.fallbacks), g.max_wait_s) for g in cfg.model_groups
+        }
+        self.rooms = {g.name: WaitingRoom(g.max_queue) for g in cfg.model_groups}
         self.live.start(loop)
         self.upstream = Upstream(
             max(p.max_connections for p in cfg.providers), max(p.connect_timeout_s for p in cfg.providers)
@@ -140,6 +144,8 @@ class Gateway:
             estimate = len(body) // 4 + (getattr(request, "max_tokens", None) or 0)
         model = request.model if request is not None else None
         decision = table.admit(method, path, credential(headers), model, estimate)
+        if isinstance(decision, Rejection) and decision.code == "upstream_capacity_exhausted":
+            decision = await self._queue(table, method, path, credential(headers), model, estimate, decision)
         if isinstance(decision, Rejection):
             error = caller.error(
                 decision.status, decision.type, decision.code, decision.message, decision.param
@@ -177,11 +183,25 @@ class Gateway:
                 decision,
                 exchange,
                 caller,
-                self.max_attempts[model],
+                self.policies[model],
+                self.rooms[model],
                 [*base, *limit_headers(decision)],
             )
         finally:
             table.finish(decision, tokens)
+
+    async def _queue(
+        self, table: Any, method: str, path: str, key: Any, model: Any, estimate: int, rejection: Any
+    ) -> Any:
+        """Queue mode at admission: no key could serve, so wait for one (if the group allows)."""
+        policy = self.policies[model]
+        deadline = time.monotonic() + policy.max_wait_s
+        decision = rejection
+        while isinstance(decision, Rejection) and decision.code == "upstream_capacity_exhausted":
+            if not await self.rooms[model].wait(decision, deadline):
+                break
+            decision = table.admit(method, path, key, model, estimate)
+        return decision
 
     async def _read_body(self, proto: Any, headers: Any) -> bytes:
         declared = headers.get("content-length")

@@ -10,7 +10,9 @@ When nothing is left, the caller gets an honest 429 with the time the pool recov
 
 from __future__ import annotations
 
+import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from ..keypool.classify import RETRYABLE, Verdict, classify
@@ -23,6 +25,38 @@ from .limit_headers import rejection_headers
 from .proxy import Upstream, cooldown_s, read, relay_stream, send, total_tokens
 
 JSON = ("content-type", "application/json")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A model group's retry rules (config: model_groups[])."""
+
+    group: str
+    max_attempts: int
+    fallbacks: tuple[str, ...]
+    max_wait_s: float
+
+
+class WaitingRoom:
+    """Queue mode's bound: how many requests one worker lets wait for capacity at once."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.waiting = 0
+
+    async def wait(self, rejection: Any, deadline: float) -> bool:
+        """Sleep until the pool's announced recovery, if it comes before `deadline` and there is
+        room; False when the caller should get the 429 now. Sleepers wake in deadline order, and
+        among equal deadlines in arrival order (the event loop's timers): first come, first served."""
+        wait = rejection.retry_after_s
+        if wait is None or time.monotonic() + wait > deadline or self.waiting >= self.size:
+            return False
+        self.waiting += 1
+        try:
+            await asyncio.sleep(wait)
+        finally:
+            self.waiting -= 1
+        return True
 
 
 class _Failure:
@@ -45,14 +79,16 @@ async def serve(
     decision: Any,
     exchange: Exchange,
     caller: Any,
-    max_attempts: int,
+    policy: Policy,
+    room: WaitingRoom,
     base: list[tuple[str, str]],
 ) -> int:
     """Answer the caller; returns the usage's total_tokens (-1 when unknown)."""
     tried: set[int] = set()
     failure: _Failure | GatewayError | None = None
     target = decision.target
-    for _ in range(max_attempts):
+    deadline = time.monotonic() + policy.max_wait_s
+    for _ in range(policy.max_attempts):
         target, slot = decision.target, decision.slot
         try:
             path, header_block, body = exchange.call(target)
@@ -93,13 +129,22 @@ async def serve(
                     failure = _Failure(verdict, status, data, wait)
         tried.add(slot)
         rejection = table.repick(decision, tried)
-        if rejection is not None:
-            if isinstance(failure, _Failure) and failure.verdict in (Verdict.RATE_LIMITED, Verdict.QUOTA):
-                # The whole pool is out of capacity: say when it comes back.
-                error = caller.error(429, rejection.type, rejection.code, rejection.message)
-                proto.response_bytes(429, [*base, JSON, *rejection_headers(rejection)], error)
-                return -1
+        for fallback in policy.fallbacks:
+            if rejection is None:
+                break
+            rejection = table.repick(decision, tried, -1, fallback)  # possibly another provider
+        if rejection is None:
+            continue
+        if not (isinstance(failure, _Failure) and failure.verdict in (Verdict.RATE_LIMITED, Verdict.QUOTA)):
             break
+        # The whole pool is out of capacity: wait for it (queue mode), or say when it comes back.
+        if await room.wait(rejection, deadline):
+            tried.clear()
+            if table.repick(decision, None, -1, policy.group) is None:
+                continue
+        error = caller.error(429, rejection.type, rejection.code, rejection.message)
+        proto.response_bytes(429, [*base, JSON, *rejection_headers(rejection)], error)
+        return -1
     _answer_failure(proto, failure, target.provider, caller, base)
     return -1
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..admission import AdmissionSpec, AdmissionTable, ConsumerSpec, GroupSpec, LimitSpec
 from ..admission.layout import key_id
-from ..config.schema import Config
+from ..config.schema import Config, ModelGroup
 from ..store import Store
 from ..store.records import Snapshot
 from .targets import Target
@@ -20,7 +20,10 @@ log = logging.getLogger("aigw.tables")
 
 
 def build_table(
-    snapshot: Snapshot, pools: Mapping[str, tuple[Target, ...]], region: Any, strategies: Mapping[str, str]
+    snapshot: Snapshot,
+    pools: Mapping[str, tuple[Target, ...]],
+    region: Any,
+    configs: Mapping[str, ModelGroup],
 ) -> AdmissionTable:
     by_subject: dict[tuple[str, str], list[int]] = defaultdict(list)
     limits = []
@@ -49,7 +52,8 @@ def build_table(
             targets,
             tuple(key_id(t.provider, t.key_id) for t in targets),
             tuple(by_subject[("model", name)]),
-            strategies.get(name, "headroom"),
+            configs[name].strategy,
+            tuple(configs[name].fallbacks),
         )
         for name, targets in pools.items()
     ]
@@ -67,11 +71,11 @@ class LiveTable:
         self._store = store
         self._pools = pools
         self._region = region
-        self._strategies = {g.name: g.strategy for g in cfg.model_groups}
+        self._groups = {g.name: g for g in cfg.model_groups}
         self._interval = cfg.server.reload_interval_s
         snapshot = store.snapshot()
         self.generation = snapshot.generation
-        self.table = build_table(snapshot, pools, region, self._strategies)
+        self.table = build_table(snapshot, pools, region, self._groups)
         self._task: asyncio.Task[None] | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -89,7 +93,7 @@ class LiveTable:
                 # A generation check is one indexed read; the rebuild runs off the event loop.
                 if self._store.generation() != self.generation:
                     snapshot = await loop.run_in_executor(None, self._store.snapshot)
-                    self.table = build_table(snapshot, self._pools, self._region, self._strategies)
+                    self.table = build_table(snapshot, self._pools, self._region, self._groups)
                     self.generation = snapshot.generation
                     log.info(
                         "tables reloaded at generation %d (%d consumer keys)",

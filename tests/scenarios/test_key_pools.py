@@ -114,3 +114,68 @@ def test_when_every_key_is_out_the_caller_gets_429_with_the_time_the_pool_recove
     assert status == 429
     assert b"upstream_capacity_exhausted" in body and b"'chat'" in body
     assert 1 <= int(headers["retry-after"]) <= 1  # the next probe is 0.5 s away: ceil to 1 s
+
+
+def test_queue_mode_with_max_wait_above_the_recovery_time_serves_every_request(tmp_path):
+    mock, upstream = start_upstream_mock("--key", "solo=sk-solo", "--rpm", "3", "--window-s", "1")
+    config = pool_yaml(upstream, "solo").replace(
+        "    deployments: [{provider: upstream, model: gpt-4o-mini}]",
+        "    deployments: [{provider: upstream, model: gpt-4o-mini}]\n    max_wait_s: 3",
+    )
+    gw = Gateway(tmp_path, config, workers=2)
+    key = gw.new_key()
+    gw.start()
+    try:
+        answers = [call(gw.port, key) for _ in range(8)]
+        assert [status for status, _, _ in answers] == [200] * 8, [body for _, _, body in answers]
+        # The one key served all eight: the excess waited for its window instead of failing.
+        assert httpx.get(upstream + "/_mock/stats").json()["requests_by_key"]["solo"] >= 8
+    finally:
+        assert gw.stop() == 0
+        stop_upstream_mock(mock)
+
+
+def test_an_exhausted_openai_pool_falls_back_to_an_anthropic_deployment(tmp_path):
+    import subprocess
+    import sys
+
+    import openai
+
+    mock, upstream = start_upstream_mock("--key", "only=sk-only")
+    claude = subprocess.Popen(
+        [sys.executable, "-m", "tests.mocks.anthropic_server", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    claude_url = claude.stdout.readline().split("mock listening on ")[1].strip()
+    config = pool_yaml(upstream, "only").replace(
+        "model_groups:\n  - name: chat\n    deployments: [{provider: upstream, model: gpt-4o-mini}]",
+        "  - name: claude\n    type: anthropic\n    base_url: " + claude_url + "\n"
+        "    keys: [{id: claude-key, value: sk-ant-x}]\n"
+        "model_groups:\n  - name: chat\n    deployments: [{provider: upstream, model: gpt-4o-mini}]\n"
+        "    fallbacks: [claude]\n"
+        "  - name: claude\n    deployments: [{provider: claude, model: claude-haiku-4-5}]",
+    )
+    gw = Gateway(tmp_path, config, workers=2)
+    key = gw.new_key()
+    gw.start()
+    try:
+        httpx.post(upstream + "/_mock/keys/only", json={"state": "quota"})
+        client = openai.OpenAI(base_url=gw.base_url + "/v1", api_key=key, max_retries=0)
+        done = client.chat.completions.create(
+            model="chat", messages=[{"role": "user", "content": "fall back please"}]
+        )
+        assert done.object == "chat.completion" and "fall back please" in done.choices[0].message.content
+        assert done.model == "chat"  # answered under the name the caller asked for
+        streamed = client.chat.completions.create(
+            model="chat", messages=[{"role": "user", "content": "stream the fallback"}], stream=True
+        )
+        assert "stream the fallback" in "".join(
+            c.choices[0].delta.content or "" for c in streamed if c.choices
+        )
+    finally:
+        assert gw.stop() == 0
+        stop_upstream_mock(mock)
+        claude.terminate()
+        claude.wait(timeout=10)
+        claude.stdout.close()
