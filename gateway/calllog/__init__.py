@@ -1,9 +1,13 @@
-"""Call logging: one record per request, buffered per worker and written in batches with rollups."""
+"""Call logging: one record per request, buffered per worker and written in batches with rollups.
+
+The data plane holds one `accounting.Accounting` (imported from its module: it brings in metrics).
+"""
 
 from .pricing import DEFAULT_PRICES, ModelPrice, PriceTable, cost
 from .record import Attempt, CallRecord, limit_scope
 from .recorder import Recorder
 from .store import Aggregate, CallFilter, CallLog, CallPage, Retention
+from .trace import ResponseSpy, Trace
 
 __all__ = [
     "DEFAULT_PRICES",
@@ -16,7 +20,9 @@ __all__ = [
     "ModelPrice",
     "PriceTable",
     "Recorder",
+    "ResponseSpy",
     "Retention",
+    "Trace",
     "cost",
     "limit_scope",
 ]

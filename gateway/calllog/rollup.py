@@ -52,9 +52,11 @@ def latency_bucket(latency_ms: float) -> int:
 
 
 def bucket_start(ts: float, grain: int) -> int:
-    # Division then truncation, exactly as the SQL rollup computes it, so both agree on the
-    # bucket of a timestamp that sits a rounding error away from a boundary.
-    return int(ts / grain) * grain
+    """Start of the bucket `ts` falls in. Hours and days are derived from the minute, exactly as
+    the SQL rollup computes them, so every grain agrees on a timestamp a rounding error away from
+    a boundary."""
+    minute = int(ts / MINUTE) * MINUTE
+    return minute // grain * grain
 
 
 def is_error(status: int) -> bool:

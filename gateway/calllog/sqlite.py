@@ -26,6 +26,7 @@ from .rollup import (
     HISTOGRAM_COLUMNS,
     LATENCY_BOUNDS_MS,
     MEASURES,
+    MINUTE,
     Dimension,
     bucket_start,
 )
@@ -54,15 +55,27 @@ def _histogram_sums() -> list[str]:
 _DIMS = ", ".join(DIMENSIONS)
 _ROLLUP_COLUMNS = ("grain", "bucket", *DIMENSIONS, *MEASURES, *HISTOGRAM_COLUMNS)
 _SUMMED = (*MEASURES, *HISTOGRAM_COLUMNS)
-# Rolls the rows of one batch (ids above a mark) into one grain, in the batch's transaction.
-# CAST(ts / grain AS INTEGER) * grain is rollup.bucket_start(), bit for bit.
-_ROLLUP = f"""
-    INSERT INTO call_rollups ({", ".join(_ROLLUP_COLUMNS)})
-    SELECT :grain, CAST(ts / :grain AS INTEGER) * :grain AS b, {_DIMS},
+# A batch is rolled up in two steps, both in the batch's transaction. First its rows (ids above a
+# mark) are summed per minute and dimensions into a per-connection temp table, one pass over the
+# batch. Then that (usually much smaller) table is added into each grain's rows. The minute bucket
+# is rollup.bucket_start(): CAST(ts / 60 AS INTEGER) * 60, then integer division for hours/days.
+_BATCH_COLUMNS = ("bucket", *DIMENSIONS, *MEASURES, *HISTOGRAM_COLUMNS)
+_BATCH_TABLE = f"""
+    CREATE TEMP TABLE IF NOT EXISTS batch_rollup ({", ".join(_BATCH_COLUMNS)})
+"""
+_BATCH = f"""
+    INSERT INTO temp.batch_rollup ({", ".join(_BATCH_COLUMNS)})
+    SELECT CAST(ts / {MINUTE} AS INTEGER) * {MINUTE} AS b, {_DIMS},
         COUNT(*), SUM(status >= 400), SUM(prompt_tokens), SUM(completion_tokens),
         SUM(cached_tokens), TOTAL(cost), TOTAL(latency_ms), TOTAL(upstream_ms),
         {", ".join(_histogram_sums())}
     FROM calls WHERE id > :after
+    GROUP BY b, {_DIMS}
+"""
+_ROLLUP = f"""
+    INSERT INTO call_rollups ({", ".join(_ROLLUP_COLUMNS)})
+    SELECT :grain, bucket / :grain * :grain AS b, {_DIMS}, {", ".join(f"SUM({c})" for c in _SUMMED)}
+    FROM temp.batch_rollup WHERE true
     GROUP BY b, {_DIMS}
     ON CONFLICT (grain, bucket, {_DIMS}) DO UPDATE SET
         {", ".join(f"{c} = {c} + excluded.{c}" for c in _SUMMED)}
@@ -78,6 +91,7 @@ class SQLiteCallLog(CallLog):
         self._db.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode: a power loss may drop the last commits, never corrupt the file.
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(_BATCH_TABLE)
         self._lock = threading.Lock()
 
     # -- writes --------------------------------------------------------------------------------
@@ -88,9 +102,12 @@ class SQLiteCallLog(CallLog):
         with self._transaction() as db:
             mark = db.execute("SELECT COALESCE(MAX(id), 0) FROM calls").fetchone()[0]
             db.executemany(_INSERT, rows)
-            # AUTOINCREMENT inside one write transaction: this batch holds exactly the ids > mark.
+            # Ids only grow (AUTOINCREMENT): inside one write transaction, this batch holds exactly
+            # the ids above the mark.
+            db.execute("DELETE FROM temp.batch_rollup")
+            db.execute(_BATCH, {"after": mark})
             for grain in GRAINS.values():
-                db.execute(_ROLLUP, {"grain": grain, "after": mark})
+                db.execute(_ROLLUP, {"grain": grain})
 
     def prune(self, retention: Retention, now: float) -> Pruned:
         pruned = Pruned()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import time
 
 from ..analytics.params import call_filter
@@ -41,9 +42,9 @@ def sparkline(values: list[float], width: int = 40) -> str:
     top = max(values)
     if top <= 0:
         return " " * len(values)
-    return "".join(
-        " " if v <= 0 else SPARKS[min(int(v / top * len(SPARKS)), len(SPARKS) - 1)] for v in values
-    )
+    levels = len(SPARKS)
+    # ceil: the smallest non-zero value still shows, only the largest reaches the top.
+    return "".join(" " if v <= 0 else SPARKS[max(math.ceil(v / top * levels) - 1, 0)] for v in values)
 
 
 def count(n: float) -> str:

@@ -1,6 +1,14 @@
 """Prometheus metrics of a node: counted per worker (worker.py), summed at scrape (node.py)."""
 
-from .node import CONTENT_TYPE, NodeMetrics, metrics_dir_path, prepare_dir, reap_dead_workers, remove_dir
+from .node import (
+    CONTENT_TYPE,
+    NodeMetrics,
+    metrics_dir_path,
+    node_metrics_dir,
+    prepare_dir,
+    reap_dead_workers,
+    remove_dir,
+)
 from .worker import ENV, WorkerMetrics
 
 __all__ = [
@@ -9,6 +17,7 @@ __all__ = [
     "NodeMetrics",
     "WorkerMetrics",
     "metrics_dir_path",
+    "node_metrics_dir",
     "prepare_dir",
     "reap_dead_workers",
     "remove_dir",

@@ -9,6 +9,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -38,6 +39,17 @@ def prepare_dir(path: str) -> str:
 
 def remove_dir(path: str) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def node_metrics_dir() -> Iterator[str]:
+    """For the supervisor: a fresh directory for this node's workers, removed at exit. Put its
+    path in os.environ[ENV] before starting the data plane and the admin listener."""
+    path = prepare_dir(metrics_dir_path())
+    try:
+        yield path
+    finally:
+        remove_dir(path)
 
 
 def reap_dead_workers(path: str) -> int:

@@ -1,12 +1,13 @@
-"""One worker's metrics: counted in plain dicts on the hot path, published to the node's metrics
-directory every `flush_interval_s` in prometheus_client's multiprocess file format.
+"""One worker's metrics: counted in plain Python objects on the hot path, published to the node's
+metrics directory every `flush_interval_s` in prometheus_client's multiprocess file format.
 
 Why not prometheus_client's own multiprocess metric objects: each of their updates takes a lock
 and writes an mmap (measured ~4 us per counter increment, ~8 us per histogram observation on the
 dev machine), ~60 us per request for this set of metrics — most of a core's budget at 15k req/s.
-Here `observe()` costs a few dict updates, and the flush writes each series' running total once a
-second. The admin listener reads the files with prometheus_client's MultiProcessCollector, so the
-aggregation across workers, and dead workers' counters, follow prometheus_client's rules.
+Here `observe()` finds one accumulator per (route, model, provider, status) and adds into it;
+the flush fans those out into the exported families and writes each series' running total.
+The admin listener reads the files with prometheus_client's MultiProcessCollector, so the sum
+across workers, and dead workers' counters, follow prometheus_client's rules.
 A crashed worker loses at most one flush interval of its metrics.
 """
 
@@ -36,47 +37,48 @@ PROCESS_PREFIX = "aigw-"
 # Error codes after which the requested model name is the caller's text, not a configured model:
 # it must not become a label value (unbounded series).
 _UNRESOLVED_MODEL = frozenset({"model_not_found", "invalid_api_key", "missing_api_key", "unknown_url"})
+# Bucket bounds in ms, so the hot path compares the record's own numbers without dividing.
+_DURATION_MS = tuple(b * 1000 for b in names.DURATION_BUCKETS)
+_OVERHEAD_MS = tuple(b * 1000 for b in names.OVERHEAD_BUCKETS)
 
 Labels = tuple[Any, ...]
 
 
-class _Histogram:
-    """Per label set: a count per bucket (not cumulative; the collector accumulates) and the sum."""
+def _histogram(bounds: tuple[float, ...]) -> list[float]:
+    # A count per bucket (not cumulative: the collector accumulates), then the +Inf bucket, then
+    # the sum (ms).
+    return [0.0] * (len(bounds) + 2)
 
-    __slots__ = ("bounds", "series")
 
-    def __init__(self, bounds: tuple[float, ...]):
-        self.bounds = bounds
-        self.series: dict[Labels, list[float]] = {}
+class _Series:
+    """Everything counted for one (route, model, provider, status)."""
 
-    def observe(self, labels: Labels, value: float) -> None:
-        counts = self.series.get(labels)
-        if counts is None:
-            counts = self.series[labels] = [0.0] * (len(self.bounds) + 2)
-        counts[bisect_left(self.bounds, value)] += 1
-        counts[-1] += value
+    __slots__ = ("cached", "cost", "duration", "input", "output", "overhead", "requests", "ttfb", "upstream")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.input = self.output = self.cached = 0
+        self.cost = 0.0
+        self.duration = _histogram(_DURATION_MS)
+        self.upstream = _histogram(_DURATION_MS)
+        self.ttfb = _histogram(_DURATION_MS)
+        self.overhead = _histogram(_OVERHEAD_MS)
 
 
 class WorkerMetrics:
+    """One per process: its files are named after the process id."""
+
     def __init__(self, directory: str | None, *, flush_interval_s: float = 1.0, max_label_values: int = 512):
         # None: count but publish nothing (metrics off, or a process outside a node).
         self.directory = directory
         self._interval = flush_interval_s
+        self._series: dict[tuple[str, str, str, int], _Series] = {}
+        # Counters of events other than a request's end (rejections, retries, drops).
         self._counters: dict[str, dict[Labels, float]] = {
-            m.name: {} for m in names.WORKER_METRICS if m.kind == "counter"
-        }
-        self._histograms = {
-            m.name: _Histogram(m.buckets) for m in names.WORKER_METRICS if m.kind == "histogram"
+            m.name: {} for m in (names.LIMITER_REJECTIONS, names.UPSTREAM_RETRIES, names.CALLLOG_DROPPED)
         }
         self._gauges: dict[str, dict[Labels, float]] = {m: {} for m in names.GAUGES}
-        self._gauge_sources: list[tuple[str, Callable[[], float]]] = []
-        self._requests = self._counters[names.REQUESTS.name]
-        self._tokens = self._counters[names.TOKENS.name]
-        self._cost = self._counters[names.COST.name]
-        self._duration = self._histograms[names.REQUEST_DURATION.name]
-        self._upstream = self._histograms[names.UPSTREAM_DURATION.name]
-        self._ttfb = self._histograms[names.TIME_TO_FIRST_BYTE.name]
-        self._overhead = self._histograms[names.GATEWAY_OVERHEAD.name]
+        self._gauge_sources: list[tuple[str, Labels, Callable[[], float]]] = []
         # Model names become label values; past this many distinct ones they are counted as "other".
         self._models: set[str] = set()
         self._max_models = max_label_values
@@ -93,50 +95,50 @@ class WorkerMetrics:
     def observe(self, rec: CallRecord) -> None:
         """Count one finished request. Once per request; never raises."""
         try:
-            route, provider, status = rec.route, rec.provider, rec.status
-            model = self._model(rec)
-            requests = self._requests
-            key = (route, model, provider, status)
-            requests[key] = requests.get(key, 0) + 1
-            self._duration.observe((route, model), rec.latency_ms / 1000)
-            upstream_ms = rec.upstream_ms
-            if upstream_ms is not None:
-                self._upstream.observe((provider, model), upstream_ms / 1000)
-                self._overhead.observe((route,), max(rec.latency_ms - upstream_ms, 0.0) / 1000)
+            model = rec.model
+            if model not in self._models:
+                model = self._new_model(rec)
+            key = (rec.route, model, rec.provider, rec.status)
+            s = self._series.get(key)
+            if s is None:
+                s = self._series[key] = _Series()
+            s.requests += 1
+            latency = rec.latency_ms
+            h = s.duration
+            h[bisect_left(_DURATION_MS, latency)] += 1
+            h[-1] += latency
+            upstream = rec.upstream_ms
+            if upstream is not None:
+                h = s.upstream
+                h[bisect_left(_DURATION_MS, upstream)] += 1
+                h[-1] += upstream
+                overhead = latency - upstream if latency > upstream else 0.0
+                h = s.overhead
+                h[bisect_left(_OVERHEAD_MS, overhead)] += 1
+                h[-1] += overhead
             if rec.streamed and rec.ttfb_ms is not None:
-                self._ttfb.observe((route, model), rec.ttfb_ms / 1000)
-            if rec.prompt_tokens or rec.completion_tokens:
-                tokens = self._tokens
-                for direction, n in (
-                    ("input", rec.prompt_tokens),
-                    ("output", rec.completion_tokens),
-                    ("cached", rec.cached_tokens),
-                ):
-                    if n:
-                        series = (direction, model, provider)
-                        tokens[series] = tokens.get(series, 0) + n
-            if rec.cost:
-                priced = (model, provider)
-                self._cost[priced] = self._cost.get(priced, 0.0) + rec.cost
+                h = s.ttfb
+                h[bisect_left(_DURATION_MS, rec.ttfb_ms)] += 1
+                h[-1] += rec.ttfb_ms
+            s.input += rec.prompt_tokens
+            s.output += rec.completion_tokens
+            s.cached += rec.cached_tokens
+            s.cost += rec.cost
             if rec.limit_scope:
                 self.inc(names.LIMITER_REJECTIONS, (rec.limit_scope,))
-            attempts = rec.attempts
-            if len(attempts) > 1:
-                for a in attempts[:-1]:
+            if len(rec.attempts) > 1:
+                for a in rec.attempts[:-1]:
                     self.inc(names.UPSTREAM_RETRIES, (a.provider, a.outcome))
         except Exception:
             log.exception("metrics for request %s lost", getattr(rec, "request_id", "?"))
 
-    def _model(self, rec: CallRecord) -> str:
-        model = rec.model
-        if model in self._models:
-            return model
+    def _new_model(self, rec: CallRecord) -> str:
         if rec.error_code in _UNRESOLVED_MODEL:
             return ""
         if len(self._models) >= self._max_models:
             return "other"
-        self._models.add(model)
-        return model
+        self._models.add(rec.model)
+        return rec.model
 
     # -- other updates (the request path's own events; gauges) ----------------------------------
     def inc(self, metric: Metric, labels: Labels = (), amount: float = 1) -> None:
@@ -150,9 +152,10 @@ class WorkerMetrics:
     def set_gauge(self, metric: Metric, value: float, labels: Labels = ()) -> None:
         self._gauges[metric.name][labels] = value
 
-    def gauge_source(self, metric: Metric, read: Callable[[], float]) -> None:
-        """Read an unlabelled gauge at every flush (e.g. the recorder's buffered records)."""
-        self._gauge_sources.append((metric.name, read))
+    def gauge_source(self, metric: Metric, read: Callable[[], float], labels: Labels = ()) -> None:
+        """Read a gauge at every flush instead of setting it on the hot path (the recorder's
+        buffered records; a model group's waiting room: `lambda: room.waiting`, (group,))."""
+        self._gauge_sources.append((metric.name, labels, read))
 
     # -- publishing ----------------------------------------------------------------------------
     def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -166,24 +169,71 @@ class WorkerMetrics:
 
     def flush(self) -> None:
         """Write every series' current total to this process's files (memory writes: the files
-        live on the node's tmpfs directory and are mmapped)."""
+        are mmapped, on the node's tmpfs directory)."""
         if self.directory is None:
             return
         try:
             if os.getpid() != self._pid:  # forked: never write into the parent's files
                 self._close_files()
                 self._pid = os.getpid()
-            for name, read in self._gauge_sources:
-                self._gauges[name][()] = float(read())
-            for metric in names.WORKER_METRICS:
-                if metric.kind == "counter":
-                    self._write_counter(metric)
-                elif metric.kind == "histogram":
-                    self._write_histogram(metric)
-                else:
-                    self._write_gauge(metric)
+            for name, labels, read in self._gauge_sources:
+                self._gauges[name][labels] = float(read())
+            counters, histograms = self._fan_out()
+            out = self._file("counter")
+            for metric, series in counters:
+                for labels, value in series.items():
+                    out.write_value(self._key(metric, metric.name + "_total", labels), float(value), 0.0)
+            out = self._file("histogram")
+            for metric, hseries in histograms:
+                bounds = (*metric.buckets, float("inf"))
+                for labels, counts in hseries.items():
+                    out.write_value(self._key(metric, metric.name + "_sum", labels), counts[-1] / 1000, 0.0)
+                    for bound, count in zip(bounds, counts, strict=False):
+                        le = (*labels, floatToGoString(bound))
+                        out.write_value(self._key(metric, metric.name + "_bucket", le), count, 0.0)
+            out = self._file("gauge_livesum")
+            for metric in names.GAUGES.values():
+                for labels, value in self._gauges[metric.name].items():
+                    out.write_value(self._key(metric, metric.name, labels), value, 0.0)
         except Exception:
             log.exception("could not publish metrics to %s", self.directory)
+
+    def _fan_out(
+        self,
+    ) -> tuple[list[tuple[Metric, dict[Labels, float]]], list[tuple[Metric, dict[Labels, list[float]]]]]:
+        """The exported families, each summed over the labels it does not carry."""
+        requests: dict[Labels, float] = {}
+        tokens: dict[Labels, float] = {}
+        cost: dict[Labels, float] = {}
+        duration: dict[Labels, list[float]] = {}
+        upstream: dict[Labels, list[float]] = {}
+        ttfb: dict[Labels, list[float]] = {}
+        overhead: dict[Labels, list[float]] = {}
+        for (route, model, provider, status), s in self._series.items():
+            requests[(route, model, provider, status)] = s.requests
+            for direction, n in (("input", s.input), ("output", s.output), ("cached", s.cached)):
+                if n:
+                    _add(tokens, (direction, model, provider), n)
+            if s.cost:
+                _add(cost, (model, provider), s.cost)
+            _merge(duration, (route, model), s.duration)
+            _merge(ttfb, (route, model), s.ttfb)
+            _merge(upstream, (provider, model), s.upstream)
+            _merge(overhead, (route,), s.overhead)
+        counters = [
+            (names.REQUESTS, requests),
+            (names.TOKENS, tokens),
+            (names.COST, cost),
+            *((m, self._counters[m.name]) for m in (names.LIMITER_REJECTIONS, names.UPSTREAM_RETRIES)),
+            (names.CALLLOG_DROPPED, self._counters[names.CALLLOG_DROPPED.name]),
+        ]
+        histograms = [
+            (names.REQUEST_DURATION, duration),
+            (names.UPSTREAM_DURATION, upstream),
+            (names.TIME_TO_FIRST_BYTE, ttfb),
+            (names.GATEWAY_OVERHEAD, overhead),
+        ]
+        return counters, histograms
 
     def close(self) -> None:
         """Publish a last time and release the files (graceful shutdown)."""
@@ -193,32 +243,12 @@ class WorkerMetrics:
         self.flush()
         self._close_files()
 
-    def _write_counter(self, metric: Metric) -> None:
-        out = self._file("counter")
-        sample = metric.name + "_total"
-        for labels, value in self._counters[metric.name].items():
-            out.write_value(self._key(metric, sample, labels), float(value), 0.0)
-
-    def _write_histogram(self, metric: Metric) -> None:
-        out = self._file("histogram")
-        bounds = (*metric.buckets, float("inf"))
-        for labels, counts in self._histograms[metric.name].series.items():
-            out.write_value(self._key(metric, metric.name + "_sum", labels), counts[-1], 0.0)
-            for bound, count in zip(bounds, counts, strict=False):
-                le = (*labels, floatToGoString(bound))
-                out.write_value(self._key(metric, metric.name + "_bucket", le), count, 0.0)
-
-    def _write_gauge(self, metric: Metric) -> None:
-        out = self._file("gauge_livesum")
-        for labels, value in self._gauges[metric.name].items():
-            out.write_value(self._key(metric, metric.name, labels), value, 0.0)
-
     def _key(self, metric: Metric, sample: str, labels: Labels) -> str:
         cache_key = (metric.name, sample, labels)
         key = self._keys.get(cache_key)
         if key is None:
-            names_ = list(metric.labels) + (["le"] if sample.endswith("_bucket") else [])
-            key = mmap_key(metric.name, sample, names_, [str(v) for v in labels], metric.help)
+            label_names = list(metric.labels) + (["le"] if sample.endswith("_bucket") else [])
+            key = mmap_key(metric.name, sample, label_names, [str(v) for v in labels], metric.help)
             self._keys[cache_key] = key
         return key
 
@@ -235,3 +265,18 @@ class WorkerMetrics:
             with contextlib.suppress(Exception):
                 f.close()
         self._files.clear()
+
+
+def _add(series: dict[Labels, float], labels: Labels, n: float) -> None:
+    series[labels] = series.get(labels, 0) + n
+
+
+def _merge(series: dict[Labels, list[float]], labels: Labels, counts: list[float]) -> None:
+    if not any(counts):  # nothing observed (e.g. no streamed requests)
+        return
+    into = series.get(labels)
+    if into is None:
+        series[labels] = list(counts)
+    else:
+        for i, c in enumerate(counts):
+            into[i] += c

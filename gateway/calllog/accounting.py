@@ -1,0 +1,73 @@
+"""What one worker does with each finished request: price it, log it, count it. One object the
+data plane holds, so the request path makes one call per request and shutdown one more."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ..metrics.config import MetricsConfig
+from ..metrics.names import CALLLOG_BUFFERED
+from ..metrics.worker import WorkerMetrics
+from .config import CallLogConfig, PricingConfig
+from .record import CallRecord
+from .recorder import Recorder
+from .store import CallLog
+
+log = logging.getLogger("aigw.calllog")
+
+
+class Accounting:
+    def __init__(
+        self,
+        call_log: CallLog | None,
+        calllog: CallLogConfig | None = None,
+        metrics: MetricsConfig | None = None,
+        pricing: PricingConfig | None = None,
+        metrics_dir: str | None = None,
+    ):
+        calllog = calllog or CallLogConfig()
+        metrics = metrics or MetricsConfig()
+        self.prices = (pricing or PricingConfig()).table()
+        self.metrics = WorkerMetrics(
+            metrics_dir if metrics.enabled else None,
+            flush_interval_s=metrics.flush_interval_s,
+            max_label_values=metrics.max_model_labels,
+        )
+        self._call_log = call_log if calllog.enabled else None
+        self.recorder: Recorder | None = None
+        if self._call_log is not None:
+            self.recorder = Recorder(
+                self._call_log,
+                capacity=calllog.buffer_size,
+                flush_interval_s=calllog.flush_interval_s,
+                batch_size=calllog.batch_size,
+                on_drop=self.metrics.calllog_dropped,
+            )
+            recorder = self.recorder
+            self.metrics.gauge_source(CALLLOG_BUFFERED, lambda: recorder.pending)
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.recorder is not None:
+            self.recorder.start(loop)
+        self.metrics.start(loop)
+
+    def cost(self, model: str, prompt: int, completion: int, cached: int = 0) -> float:
+        return self.prices.cost(model, prompt, completion, cached)
+
+    def finish(self, rec: CallRecord) -> None:
+        """Once per request, after its last byte: buffer the record, count its metrics. Never
+        blocks, never raises."""
+        if self.recorder is not None:
+            self.recorder.record(rec)
+        self.metrics.observe(rec)
+
+    async def close(self) -> None:
+        """Graceful shutdown: every buffered record written, metrics published a last time."""
+        try:
+            if self.recorder is not None:
+                await self.recorder.close()
+        finally:
+            self.metrics.close()
+            if self._call_log is not None:
+                self._call_log.close()

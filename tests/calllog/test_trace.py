@@ -1,0 +1,77 @@
+"""Trace → CallRecord: what the request path notes becomes the record, with the response's
+status and first-byte time caught by the protocol spy."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from gateway.calllog.pricing import PriceTable
+from gateway.calllog.trace import ResponseSpy, Trace
+
+
+class FakeProto:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, int]] = []
+
+    def response_bytes(self, status: int, headers: Any, body: bytes) -> None:
+        self.sent.append(("bytes", status))
+
+    def response_stream(self, status: int, headers: Any) -> str:
+        self.sent.append(("stream", status))
+        return "transport"
+
+    async def __call__(self) -> bytes:
+        return b"body"
+
+    def client_disconnect(self) -> str:
+        return "passed through"
+
+
+def test_a_retried_streamed_call_becomes_a_full_record():
+    trace = Trace("req_1", client="10.0.0.1", user_agent="sdk/1")
+    trace.admitted("acme", "web", "key_a", "chat", "gpt-4o")
+    first = time.perf_counter()
+    trace.attempt("openai", "k1", "gpt-4o-2024-08-06", 429, "rate_limited", first)
+    second = time.perf_counter()
+    spy = ResponseSpy(FakeProto(), trace)
+    assert spy.response_stream(200, []) == "transport"
+    trace.attempt("openai", "k2", "gpt-4o-2024-08-06", 200, "ok", second)
+    trace.usage(1000, 200, cached=400)
+    rec = trace.record(PriceTable())
+
+    who = (rec.tenant, rec.app, rec.key_id, rec.route, rec.model)
+    assert who == ("acme", "web", "key_a", "chat", "gpt-4o")
+    assert [(a.key_id, a.outcome) for a in rec.attempts] == [("k1", "rate_limited"), ("k2", "ok")]
+    assert (rec.provider, rec.upstream_key, rec.served_model) == ("openai", "k2", "gpt-4o-2024-08-06")
+    assert rec.deployment == "openai/gpt-4o-2024-08-06"
+    assert rec.status == 200 and rec.streamed
+    assert rec.upstream_ms == pytest.approx(sum(a.latency_ms for a in rec.attempts))
+    assert rec.ttfb_ms is not None and rec.ttfb_ms <= rec.latency_ms
+    assert rec.ts_end == pytest.approx(rec.ts + rec.latency_ms / 1000)
+    assert rec.total_tokens == 1200
+    assert rec.cost == pytest.approx((600 * 2.50 + 400 * 1.25 + 200 * 10.0) / 1e6)
+    assert (rec.client, rec.user_agent) == ("10.0.0.1", "sdk/1")
+
+
+def test_a_rejection_names_its_limit_and_only_the_first_response_counts():
+    trace = Trace("req_2")
+    proto = FakeProto()
+    spy = ResponseSpy(proto, trace)
+    message = "Rate limit reached for app 'acme/web' on requests per minute: limit 10."
+    trace.failed("requests", "rate_limit_exceeded", message)
+    spy.response_bytes(429, [], b"{}")
+    spy.response_bytes(500, [], b"{}")  # a late error after the answer started: not the status
+    rec = trace.record(PriceTable())
+    assert (rec.status, rec.error_code, rec.limit_scope) == (429, "rate_limit_exceeded", "app")
+    assert rec.upstream_ms is None and rec.cost == 0.0 and rec.attempts == []
+    assert proto.sent == [("bytes", 429), ("bytes", 500)]
+
+
+def test_the_spy_passes_everything_else_through():
+    spy = ResponseSpy(FakeProto(), Trace("req_3"))
+    assert asyncio.run(spy()) == b"body"
+    assert spy.client_disconnect() == "passed through"
