@@ -53,7 +53,12 @@ def parse_config(text: str, source: str = "(config)") -> Config:
     problems += problems_for(raw, Config)
     if problems:
         raise ConfigError(source, problems)
-    cfg = msgspec.convert(raw, Config)
+    try:
+        cfg = msgspec.convert(raw, Config)
+    except msgspec.ValidationError as exc:
+        # Constraints (ranges) the per-field walk does not check: msgspec names the path.
+        message, _, where = str(exc).partition(" - at `$.")
+        raise ConfigError(source, [f"{where.rstrip('`') or '(top level)'}: {message}"]) from None
     problems = cross_check(cfg)
     if problems:
         raise ConfigError(source, problems)

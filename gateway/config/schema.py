@@ -9,6 +9,8 @@ from typing import Literal
 
 import msgspec
 
+from ..calllog.config import CallLogConfig, PricingConfig
+from ..metrics.config import MetricsConfig
 from ..providers.anthropic import AnthropicOptions
 from ..providers.azure import AzureOptions
 from ..providers.gemini import GeminiOptions
@@ -142,3 +144,7 @@ class Config(_Strict, kw_only=True):
     model_groups: list[ModelGroup]
     # Tenants and apps declared here are created (or updated) in the store at start.
     tenants: list[TenantConfig] = msgspec.field(default_factory=list)
+    # Call logs, metrics and prices: docs/observability.md.
+    calllog: CallLogConfig = msgspec.field(default_factory=CallLogConfig)
+    metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
+    pricing: PricingConfig = msgspec.field(default_factory=PricingConfig)

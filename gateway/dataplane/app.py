@@ -12,9 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 from ..admission import ROUTE_CHAT, ROUTE_MESSAGES, ROUTE_MODELS, Rejection, SharedRegion
+from ..calllog.accounting import Accounting
+from ..calllog.trace import ResponseSpy, Trace
 from ..config import load_config
 from ..ingress import anthropic as anthropic_ingress
 from ..keypool.health import KeyHealth
+from ..metrics.names import QUEUE_DEPTH
+from ..metrics.worker import ENV as METRICS_ENV
 from ..providers.base import TranslationError
 from ..store import open_store
 from . import errors, wire
@@ -41,6 +45,14 @@ def _messages_body(body: bytes) -> Any:
     except TranslationError as exc:
         raise wire.BodyError(exc.message, exc.param, malformed=False) from None
 
+
+# Route names in call records and metrics.
+ROUTE_NAMES = {
+    "/v1/chat/completions": "chat",
+    "/v1/embeddings": "embeddings",
+    "/v1/models": "models",
+    MESSAGES_PATH: "messages",
+}
 
 # Body readers by path, run before admission so the model is admitted in the same call.
 BODY_READERS: dict[str, Callable[[bytes], Any]] = {
@@ -84,12 +96,25 @@ class Gateway:
         self.upstream = Upstream(
             max(p.max_connections for p in cfg.providers), max(p.connect_timeout_s for p in cfg.providers)
         )
+        # Call records and metrics: batched off the request path (gateway/calllog, gateway/metrics).
+        self.accounting = Accounting(
+            self.store.open_call_log(),
+            cfg.calllog,
+            cfg.metrics,
+            cfg.pricing,
+            os.environ.get(METRICS_ENV) or None,
+        )
+        self.accounting.start(loop)
+        for group, room in self.rooms.items():
+            self.accounting.metrics.gauge_source(QUEUE_DEPTH, room.queued, (group,))
         self._ids = itertools.count(1)
         self._id_prefix = f"req_{os.getpid():x}_"
 
     def __rsgi_del__(self, loop: Any) -> None:
         self.live.stop()
         loop.run_until_complete(self.upstream.close())
+        # granian has let in-flight requests finish: every answered request is buffered; write it.
+        loop.run_until_complete(self.accounting.close())
         self.store.close()
         self.region.close()
 
@@ -99,15 +124,25 @@ class Gateway:
         rid = f"{self._id_prefix}{next(self._ids):x}"
         base = [("x-request-id", rid)]
         path = scope.path
+        if path == "/health":
+            body = b'{"status":"ok","generation":%d}' % self.live.generation
+            proto.response_bytes(200, [*base, JSON], body)
+            return
         caller = ANTHROPIC_ERRORS if path == MESSAGES_PATH else OPENAI
+        headers = scope.headers
+        trace = Trace(rid, scope.client or "", headers.get("user-agent") or "")
+        trace.route = ROUTE_NAMES.get(path, "")
+        proto = ResponseSpy(proto, trace)
         try:
-            await self._handle(scope, proto, path, caller, base)
+            await self._handle(scope, headers, proto, path, caller, trace, base)
         except GatewayError as exc:
+            trace.failed(exc.type, exc.code, exc.message)
             proto.response_bytes(
                 exc.status, [*base, JSON], caller.error(exc.status, exc.type, exc.code, exc.message)
             )
         except Exception:
             log.exception("request %s failed", rid)
+            trace.failed("api_error", "internal_error")
             message = (
                 f"The gateway failed to handle this request (request id {rid}). Retry; if it "
                 "persists, report the request id to the operator."
@@ -115,16 +150,20 @@ class Gateway:
             proto.response_bytes(
                 500, [*base, JSON], caller.error(500, "api_error", "internal_error", message)
             )
+        finally:
+            self.accounting.finish(trace.record(self.accounting.prices))
 
     async def _handle(
-        self, scope: Any, proto: Any, path: str, caller: Any, base: list[tuple[str, str]]
+        self,
+        scope: Any,
+        headers: Any,
+        proto: Any,
+        path: str,
+        caller: Any,
+        trace: Trace,
+        base: list[tuple[str, str]],
     ) -> None:
         method = scope.method
-        if path == "/health":
-            body = b'{"status":"ok","generation":%d}' % self.live.generation
-            proto.response_bytes(200, [*base, JSON], body)
-            return
-        headers = scope.headers
         reader = BODY_READERS.get(path) if method == "POST" else None
         body = b""
         request = None
@@ -143,6 +182,7 @@ class Gateway:
         if request is not None:
             estimate = len(body) // 4 + (getattr(request, "max_tokens", None) or 0)
         model = request.model if request is not None else None
+        trace.model = model or ""
         decision = table.admit(method, path, credential(headers), model, estimate)
         if isinstance(decision, Rejection) and decision.code == "upstream_capacity_exhausted":
             decision = await self._queue(table, method, path, credential(headers), model, estimate, decision)
@@ -152,8 +192,10 @@ class Gateway:
             )
             proto.response_bytes(decision.status, [*base, JSON, *rejection_headers(decision)], error)
             return
+        trace.admitted(decision.tenant, decision.app, decision.key_id, trace.route, model or "")
         if body_error is not None:
             code = "invalid_json" if body_error.malformed else "invalid_request"
+            trace.failed("invalid_request_error", code)
             error = caller.error(400, "invalid_request_error", code, body_error.message, body_error.param)
             proto.response_bytes(400, [*base, JSON], error)
             return
@@ -185,6 +227,7 @@ class Gateway:
                 caller,
                 self.policies[model],
                 self.rooms[model],
+                trace,
                 [*base, *limit_headers(decision)],
             )
         finally:

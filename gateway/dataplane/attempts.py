@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ..calllog.trace import Trace
+from ..calllog.usage import openai_usage
 from ..keypool.classify import RETRYABLE, Verdict, classify
 from ..keypool.health import KeyHealth
 from ..keypool.learn import openai_headroom
@@ -22,7 +24,7 @@ from . import errors
 from .errors import GatewayError
 from .exchange import Exchange
 from .limit_headers import rejection_headers
-from .proxy import Upstream, cooldown_s, read, relay_stream, send, total_tokens
+from .proxy import Upstream, cooldown_s, read, relay_stream, send
 
 JSON = ("content-type", "application/json")
 
@@ -43,6 +45,9 @@ class WaitingRoom:
     def __init__(self, size: int):
         self.size = size
         self.waiting = 0
+
+    def queued(self) -> int:
+        return self.waiting
 
     async def wait(self, rejection: Any, deadline: float) -> bool:
         """Sleep until the pool's announced recovery, if it comes before `deadline` and there is
@@ -81,20 +86,25 @@ async def serve(
     caller: Any,
     policy: Policy,
     room: WaitingRoom,
+    trace: Trace,
     base: list[tuple[str, str]],
 ) -> int:
-    """Answer the caller; returns the usage's total_tokens (-1 when unknown)."""
+    """Answer the caller; returns the usage's total_tokens (-1 when unknown). Every attempt and
+    the final outcome are noted on `trace` for the call log."""
     tried: set[int] = set()
     failure: _Failure | GatewayError | None = None
     target = decision.target
     deadline = time.monotonic() + policy.max_wait_s
     for _ in range(policy.max_attempts):
         target, slot = decision.target, decision.slot
+        started = time.perf_counter()
         try:
             path, header_block, body = exchange.call(target)
             resp = await send(upstream, target, path, header_block, body)
         except GatewayError as exc:
+            trace.attempt(target.provider, target.key_id, target.upstream_model, 0, exc.code, started)
             if exc.status == 400:  # the request cannot be expressed for any provider of this kind
+                trace.failed(exc.type, exc.code, exc.message)
                 proto.response_bytes(
                     400, [*base, JSON], caller.error(400, exc.type, exc.code, exc.message, exc.param)
                 )
@@ -107,20 +117,38 @@ async def serve(
                     health.region.learn(slot, *learned)
                 if resp.status == 200 and exchange.stream:
                     health.note(target, slot, Verdict.OK, None)
-                    return await relay_stream(
-                        proto, resp, target, exchange.translator(target), caller.stream(), base
-                    )
+                    try:
+                        return await relay_stream(
+                            proto, resp, target, exchange.translator(target), caller.stream(), trace, base
+                        )
+                    finally:  # the attempt lasted the whole stream
+                        trace.attempt(
+                            target.provider, target.key_id, target.upstream_model, 200, "ok", started
+                        )
                 try:
                     raw = await read(resp, target)
                 except GatewayError as exc:
+                    trace.attempt(
+                        target.provider, target.key_id, target.upstream_model, resp.status, exc.code, started
+                    )
                     failure = exc
                 else:
                     status, data = exchange.answer(target, resp.status, raw)
                     verdict = classify(status, data)
+                    trace.attempt(
+                        target.provider, target.key_id, target.upstream_model, status, verdict.value, started
+                    )
                     if verdict not in RETRYABLE:
                         # Success, or the caller's own mistake: theirs to see, in their format.
                         health.note(target, slot, verdict, None)
-                        tokens = total_tokens(data) if status == 200 else -1
+                        tokens = -1
+                        if status == 200:
+                            usage = openai_usage(data)
+                            if usage is not None:
+                                trace.usage(*usage)
+                                tokens = usage[0] + usage[1]
+                        else:
+                            trace.failed("provider_error", str(status))
                         status, data = caller.answer(status, data)
                         proto.response_bytes(status, [*base, JSON], data)
                         return tokens
@@ -138,28 +166,35 @@ async def serve(
         if not (isinstance(failure, _Failure) and failure.verdict in (Verdict.RATE_LIMITED, Verdict.QUOTA)):
             break
         # The whole pool is out of capacity: wait for it (queue mode), or say when it comes back.
-        if await room.wait(rejection, deadline):
+        while await room.wait(rejection, deadline):
+            # Another worker may have found the key busy again meanwhile: wait again, in line.
             tried.clear()
-            if table.repick(decision, None, -1, policy.group) is None:
-                continue
+            rejection = table.repick(decision, None, -1, policy.group)
+            if rejection is None:
+                break
+        if rejection is None:
+            continue
+        trace.failed(rejection.type, rejection.code, rejection.message)
         error = caller.error(429, rejection.type, rejection.code, rejection.message)
         proto.response_bytes(429, [*base, JSON, *rejection_headers(rejection)], error)
         return -1
-    _answer_failure(proto, failure, target.provider, caller, base)
+    _answer_failure(proto, failure, target.provider, caller, trace, base)
     return -1
 
 
 def _answer_failure(
-    proto: Any, failure: Any, provider: str, caller: Any, base: list[tuple[str, str]]
+    proto: Any, failure: Any, provider: str, caller: Any, trace: Trace, base: list[tuple[str, str]]
 ) -> None:
     if isinstance(failure, _Failure) and failure.verdict is Verdict.INVALID:
         # aigw's provider keys were refused: not the caller's 401.
         failure = errors.upstream_auth_failed(provider)
     if isinstance(failure, GatewayError):
+        trace.failed(failure.type, failure.code, failure.message)
         body = caller.error(failure.status, failure.type, failure.code, failure.message, failure.param)
         proto.response_bytes(failure.status, [*base, JSON], body)
         return
     assert isinstance(failure, _Failure)
+    trace.failed("provider_error", failure.verdict.value)
     headers = [*base, JSON]
     if failure.cooldown is not None:
         headers.append(("retry-after", str(max(1, round(failure.cooldown)))))

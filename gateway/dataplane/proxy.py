@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from ..calllog.usage import openai_usage
 from ..durations import parse_go_duration
 from ..upstream import ConnectError, Pool, Response, UpstreamError, UpstreamTimeout
 from . import errors
@@ -45,18 +46,6 @@ def rewrite_model(body: bytes, model: str) -> bytes:
     doc: dict[str, Any] = orjson.loads(body)
     doc["model"] = model
     return orjson.dumps(doc)
-
-
-def total_tokens(data: bytes) -> int:
-    """usage.total_tokens of an OpenAI response or SSE chunk, without decoding it (-1: none)."""
-    at = data.rfind(b'"total_tokens":')
-    if at < 0:
-        return -1
-    digits = data[at + 15 : at + 40].lstrip(b" ")
-    end = 0
-    while end < len(digits) and 48 <= digits[end] <= 57:
-        end += 1
-    return int(digits[:end]) if end else -1
 
 
 def cooldown_s(headers: Any) -> float | None:
@@ -108,10 +97,12 @@ async def relay_stream(
     target: Target,
     to_openai: Any,
     to_caller: Any,
+    trace: Any,
     base_headers: list[tuple[str, str]],
 ) -> int:
     """Relay a stream as it comes, through the provider's translator to OpenAI chunks and the
-    caller's to its format (either may be None); returns the usage's total_tokens (-1: none)."""
+    caller's to its format (either may be None). The usage goes on `trace`; returns its total
+    tokens (-1: none seen)."""
     transport = proto.response_stream(200, [*base_headers, *SSE_HEADERS])
     tokens = -1
     try:
@@ -119,7 +110,10 @@ async def relay_stream(
             if to_openai is not None:
                 chunk = to_openai.feed(chunk)
             elif b'"total_tokens"' in chunk:
-                tokens = total_tokens(chunk)
+                usage = openai_usage(chunk)
+                if usage is not None:
+                    trace.usage(*usage)
+                    tokens = usage[0] + usage[1]
             if to_caller is not None and chunk:
                 chunk = to_caller.feed(chunk)
             if chunk and not await _send(transport, chunk):
@@ -133,8 +127,11 @@ async def relay_stream(
     tail = failure if failure is not None and to_openai is None else b""
     if to_openai is not None:
         tail = to_openai.close()
-        if to_openai.usage is not None:
-            tokens = to_openai.usage.total_tokens
+        u = to_openai.usage
+        if u is not None:
+            cached = u.prompt_tokens_details.cached_tokens if u.prompt_tokens_details else 0
+            trace.usage(u.prompt_tokens, u.completion_tokens, cached or 0)
+            tokens = u.total_tokens
     if to_caller is not None:
         tail = (to_caller.feed(tail) if tail else b"") + to_caller.close()
     if tail:

@@ -13,6 +13,7 @@ log = logging.getLogger("aigw.keys")
 
 BACKOFF_BASE_S = 1.0
 BACKOFF_MAX_S = 60.0
+COOLDOWN_MARGIN_S = 0.02
 SECOND = 1_000_000_000
 
 
@@ -36,7 +37,9 @@ class KeyHealth:
                 # The provider gave no reset time: back off exponentially from the base.
                 streak = region.fail(slot)
                 cooldown_s = min(BACKOFF_BASE_S * 2 ** (streak - 1), BACKOFF_MAX_S)
-            region.cool(slot, now + int(cooldown_s * SECOND))
+            # A hair past the provider's reset: timers may fire early, and a request that arrives
+            # a moment too soon costs a whole new cooldown.
+            region.cool(slot, now + int((cooldown_s + COOLDOWN_MARGIN_S) * SECOND))
             log.info("key %s/%s cooling for %.3gs", target.provider, target.key_id, cooldown_s)
         elif verdict is Verdict.QUOTA:
             next_probe = now + int(self._probe[target.provider] * SECOND)

@@ -22,8 +22,11 @@ from aiohttp import web
 from .._version import __version__
 from ..admin.app import AdminAPI
 from ..admin.upstream_keys import UpstreamKeys
+from ..calllog.retention import prune_forever
 from ..config.schema import Config
 from ..keypool.prober import probes, run_prober
+from ..metrics.node import node_metrics_dir
+from ..metrics.worker import ENV as METRICS_ENV
 from ..store import Store, open_store
 from ..store.seed import seed
 from .children import start_dataplane, start_mock
@@ -58,8 +61,11 @@ async def serve(cfg: Config, config_path: str | None) -> int:
     store = open_store(cfg.store.path)
     try:
         seed(store, cfg)
-        async with node_region(cfg, workers) as region:
-            return await _run(cfg, config_path, workers, store, region)
+        # Workers publish their metrics here; the admin listener aggregates them for /metrics.
+        with node_metrics_dir() as metrics_dir:
+            os.environ[METRICS_ENV] = metrics_dir
+            async with node_region(cfg, workers) as region:
+                return await _run(cfg, config_path, workers, store, region)
     finally:
         store.close()
 
@@ -87,6 +93,10 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
             "AIGW_REGION": region.path,
         }
         background.append(asyncio.ensure_future(run_prober(region, probes(cfg, region, urls))))
+        if cfg.calllog.enabled:
+            background.append(
+                asyncio.ensure_future(prune_forever(store.open_call_log(), cfg.calllog.retention))
+            )
         dataplane = await start_dataplane(s.host, s.port, workers, s.shutdown_timeout_s, env)
         children.append(dataplane)
         dataplane_url = f"http://{_client_host(s.host)}:{s.port}"

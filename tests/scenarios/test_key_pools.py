@@ -120,14 +120,15 @@ def test_queue_mode_with_max_wait_above_the_recovery_time_serves_every_request(t
     mock, upstream = start_upstream_mock("--key", "solo=sk-solo", "--rpm", "3", "--window-s", "1")
     config = pool_yaml(upstream, "solo").replace(
         "    deployments: [{provider: upstream, model: gpt-4o-mini}]",
-        "    deployments: [{provider: upstream, model: gpt-4o-mini}]\n    max_wait_s: 3",
+        "    deployments: [{provider: upstream, model: gpt-4o-mini}]\n    max_wait_s: 5\n    max_attempts: 5",
     )
     gw = Gateway(tmp_path, config, workers=2)
     key = gw.new_key()
     gw.start()
     try:
         answers = [call(gw.port, key) for _ in range(8)]
-        assert [status for status, _, _ in answers] == [200] * 8, [body for _, _, body in answers]
+        refused = [body for status, _, body in answers if status != 200]
+        assert not refused, refused
         # The one key served all eight: the excess waited for its window instead of failing.
         assert httpx.get(upstream + "/_mock/stats").json()["requests_by_key"]["solo"] >= 8
     finally:
