@@ -40,6 +40,7 @@ cdef class Decision:
     cdef readonly object models      # frozenset of allowed groups, or None for all
     cdef readonly str group          # None for routes without a model
     cdef readonly object target      # the glue's upstream target, None without a model
+    cdef readonly object params      # {name: value} from a route's {param} segments, else None
     cdef readonly int64_t slot       # the upstream key's record in the region, -1 without a model
     cdef readonly int64_t estimated_tokens
     # The tightest limit of each kind after this request was charged; limit -1 when none applies.
@@ -55,6 +56,44 @@ cdef class Decision:
 
     def __repr__(self):
         return f"Decision(route={self.route}, app={self.app!r}, group={self.group!r})"
+
+
+cdef class _Pattern:
+    """A route with `{param}` segments or a trailing `/*` (any rest of the path)."""
+    cdef str method
+    cdef tuple segments      # literal strings, or None where a {param} stands
+    cdef tuple names         # the param names, in order
+    cdef bint prefix
+    cdef int route
+
+    cdef object match(self, list parts):
+        # parts: the request path split on "/"; returns the params dict, or None.
+        cdef Py_ssize_t n = len(self.segments), i
+        if len(parts) < n or (not self.prefix and len(parts) != n):
+            return None
+        params = {}
+        cdef Py_ssize_t k = 0
+        for i in range(n):
+            literal = self.segments[i]
+            if literal is None:
+                if not parts[i]:
+                    return None
+                params[self.names[k]] = parts[i]
+                k += 1
+            elif literal != parts[i]:
+                return None
+        return params
+
+
+cdef _Pattern _compile(str method, str pattern, int route):
+    cdef _Pattern p = _Pattern()
+    p.method = method
+    p.route = route
+    p.prefix = pattern.endswith("/*")
+    parts = (pattern[:-2] if p.prefix else pattern).split("/")
+    p.segments = tuple(None if s.startswith("{") and s.endswith("}") else s for s in parts)
+    p.names = tuple(s[1:-1] for s in parts if s.startswith("{") and s.endswith("}"))
+    return p
 
 
 cdef class _Consumer:
@@ -100,8 +139,9 @@ cdef inline int64_t _take(int64_t *tat_p, int64_t now, int64_t inc, int64_t tole
 cdef class AdmissionTable:
     """Tables built from an `AdmissionSpec` over the node's `SharedRegion`. Immutable: a config
     change builds a new table; the counters live in the region and survive the swap."""
-    cdef dict _routes          # (method, path) -> route id
-    cdef set _paths            # paths known under any method, to tell 405 from 404
+    cdef dict _routes          # (method, path) -> route id, exact paths
+    cdef set _paths            # exact paths known under any method, to tell 405 from 404
+    cdef list _patterns        # _Pattern routes
     cdef dict _consumers       # sha256 digest -> _Consumer
     cdef dict _groups          # name -> _Group
     cdef dict _seen            # credential -> _Consumer, see _SEEN_MAX
@@ -113,8 +153,10 @@ cdef class AdmissionTable:
         cdef _Limit lim
         self._region = region
         self._seen = {}
-        self._routes = dict(spec.routes)
-        self._paths = {path for (_, path) in spec.routes}
+        # Exact paths in a dict (one lookup); {param} and prefix routes tried in order after it.
+        self._routes = {k: v for k, v in spec.routes.items() if "{" not in k[1] and not k[1].endswith("/*")}
+        self._paths = {path for (_, path) in self._routes}
+        self._patterns = [_compile(m, p, r) for (m, p), r in spec.routes.items() if (m, p) not in self._routes]
         limits = {}
         for ls in spec.limits:
             lim = _Limit()
@@ -172,11 +214,14 @@ cdef class AdmissionTable:
         `model` is None where the route takes none or the body could not be read; then no limit
         is charged and no upstream key chosen. `now` (ns, CLOCK_MONOTONIC) is for tests.
         """
+        params = None
         route = self._routes.get((method, path))
         if route is None:
             if path in self._paths:
                 return _rej.wrong_method(method, path)
-            return _rej.unknown_route(method, path)
+            route, params = self._match(method, path)
+            if route is None:
+                return params  # the rejection
         if not credential:
             return _rej.missing_key()
         cdef _Consumer c = self._seen.get(credential)
@@ -189,6 +234,7 @@ cdef class AdmissionTable:
             self._seen[credential] = c
         cdef Decision d = Decision()
         d.route = route
+        d.params = params
         d.key_id = c.key_id
         d.tenant = c.tenant
         d.app = c.app
@@ -228,6 +274,20 @@ cdef class AdmissionTable:
         d._finished = False
         self._region._add_in_flight(d.slot, 1)
         return d
+
+    cdef tuple _match(self, str method, str path):
+        cdef _Pattern p
+        parts = path.split("/")
+        other_method = False
+        for p in self._patterns:
+            params = p.match(parts)
+            if params is not None:
+                if p.method == method:
+                    return p.route, params
+                other_method = True
+        if other_method:
+            return None, _rej.wrong_method(method, path)
+        return None, _rej.unknown_route(method, path)
 
     cdef object _charge(self, Decision d, list first, list second, int64_t now):
         # All or none: a refusal by any limit gives back what the others already took.

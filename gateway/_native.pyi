@@ -53,6 +53,7 @@ class Decision:
     models: frozenset[str] | None
     group: str | None
     target: Any
+    params: dict[str, str] | None
     slot: int
     estimated_tokens: int
     requests_limit: int

@@ -47,6 +47,7 @@ class Decision:
         self.requests_limit = self.tokens_limit = -1
         self.requests_remaining = self.requests_reset_ns = 0
         self.tokens_remaining = self.tokens_reset_ns = 0
+        self.params: dict[str, str] | None = None
         self.token_limits: list[_Limit] = []
         self.finished = True
         self.group_entry: Any = None
@@ -55,8 +56,9 @@ class Decision:
 class AdmissionTable:
     def __init__(self, spec: AdmissionSpec, region: ReferenceRegion):
         self.region = region
-        self._routes = dict(spec.routes)
-        self._paths = {path for (_, path) in spec.routes}
+        self._routes = {k: v for k, v in spec.routes.items() if "{" not in k[1] and not k[1].endswith("/*")}
+        self._paths = {path for (_, path) in self._routes}
+        self._patterns = [(m, p, r) for (m, p), r in spec.routes.items() if (m, p) not in self._routes]
         limits = {
             s.id: _Limit(
                 word=region.bucket(s.id),
@@ -94,8 +96,15 @@ class AdmissionTable:
         now: int = -1,
     ) -> Decision | rej.Rejection:
         route = self._routes.get((method, path))
+        params = None
         if route is None:
-            return rej.wrong_method(method, path) if path in self._paths else rej.unknown_route(method, path)
+            if path in self._paths:
+                return rej.wrong_method(method, path)
+            matches = [(m, r, bound) for m, p, r in self._patterns if (bound := _match(p, path)) is not None]
+            same = [(r, bound) for m, r, bound in matches if m == method]
+            if not same:
+                return rej.wrong_method(method, path) if matches else rej.unknown_route(method, path)
+            route, params = same[0]
         if not credential:
             return rej.missing_key()
         found = self._consumers.get(hashlib.sha256(credential.encode()).digest())
@@ -103,6 +112,7 @@ class AdmissionTable:
             return rej.invalid_key()
         consumer, consumer_limits = found
         d = Decision(route, consumer.key_id, consumer.tenant, consumer.app, consumer.models)
+        d.params = params
         if model is None:
             return d
         entry = self._groups.get(model)
@@ -236,3 +246,21 @@ class AdmissionTable:
         if actual_tokens >= 0 and actual_tokens != d.estimated_tokens:
             for lim in d.token_limits:
                 self.region.add(lim.word, (actual_tokens - d.estimated_tokens) * lim.emission)
+
+
+def _match(pattern: str, path: str) -> dict[str, str] | None:
+    """`/a/{x}/b` matches `/a/1/b` ({"x": "1"}); `/a/*` matches `/a` and anything below it."""
+    prefix = pattern.endswith("/*")
+    want = (pattern[:-2] if prefix else pattern).split("/")
+    got = path.split("/")
+    if len(got) < len(want) or (not prefix and len(got) != len(want)):
+        return None
+    params = {}
+    for w, g in zip(want, got, strict=False):
+        if w.startswith("{") and w.endswith("}"):
+            if not g:
+                return None
+            params[w[1:-1]] = g
+        elif w != g:
+            return None
+    return params

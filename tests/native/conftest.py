@@ -5,7 +5,7 @@ import pytest
 from gateway import _native
 from gateway.admission import reference, reference_region
 from gateway.admission.layout import key_id
-from gateway.admission.spec import AdmissionSpec, ConsumerSpec, GroupSpec, LimitSpec
+from gateway.admission.spec import OPENAI_ROUTES, AdmissionSpec, ConsumerSpec, GroupSpec, LimitSpec
 from gateway.credentials import digest
 
 IMPLEMENTATIONS = {
@@ -25,8 +25,16 @@ LIMITS = [
 ]
 
 
+EXTRA_ROUTES = {
+    ("GET", "/v1/things/{id}"): 10,
+    ("POST", "/v1/things/{id}/run"): 11,
+    ("GET", "/static/*"): 12,
+}
+
+
 def make_spec(limits: bool = True) -> AdmissionSpec:
     return AdmissionSpec(
+        routes={**OPENAI_ROUTES, **EXTRA_ROUTES},
         consumers=[
             ConsumerSpec(digest(k), *rest[:4], limits=rest[4] if limits else ()) for k, rest in KEYS.items()
         ],

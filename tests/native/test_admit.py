@@ -43,6 +43,19 @@ def test_rejections_in_the_order_a_caller_needs_them(table):
     assert rejected(table.admit(*CHAT, "aigw-all", "ghost"), 404, "model_not_found")
 
 
+def test_param_and_prefix_routes_match_whole_segments_and_name_their_params(table):
+    d = table.admit("GET", "/v1/things/42", "aigw-all", None)
+    assert (d.route, d.params) == (10, {"id": "42"})
+    assert table.admit("POST", "/v1/things/42/run", "aigw-all", None).params == {"id": "42"}
+    assert table.admit("GET", "/v1/models", "aigw-all", None).params is None
+    assert rejected(table.admit("POST", "/v1/things/42", "aigw-all", None), 405, "method_not_allowed")
+    assert rejected(table.admit("GET", "/v1/things/", "aigw-all", None), 404, "unknown_url")
+    assert rejected(table.admit("GET", "/v1/things/1/2", "aigw-all", None), 404, "unknown_url")
+    assert table.admit("GET", "/static/css/site.css", "aigw-all", None).route == 12
+    assert table.admit("GET", "/static", "aigw-all", None).route == 12
+    assert rejected(table.admit("GET", "/staticx", "aigw-all", None), 404, "unknown_url")
+
+
 def test_an_app_only_reaches_the_models_it_is_allowed(table):
     assert rejected(table.admit(*CHAT, "aigw-mini", "embed"), 404, "model_not_found")
     assert table.admit(*CHAT, "aigw-mini", "mini").group == "mini"
@@ -191,7 +204,17 @@ def test_repick_moves_a_request_to_an_untried_key_and_its_in_flight_count_with_i
 
 calls = st.tuples(
     st.sampled_from(["GET", "POST", "DELETE"]),
-    st.sampled_from(["/v1/chat/completions", "/v1/embeddings", "/v1/models", "/v2/x"]),
+    st.sampled_from(
+        [
+            "/v1/chat/completions",
+            "/v1/embeddings",
+            "/v1/models",
+            "/v2/x",
+            "/v1/things/7",
+            "/v1/things/7/run",
+            "/static/a",
+        ]
+    ),
     st.sampled_from([None, "", "aigw-all", "aigw-mini", "aigw-other"]),
     st.sampled_from([None, "mini", "embed", "ghost"]),
     st.integers(0, 400),
@@ -211,7 +234,8 @@ def outcome(result):
             result.retry_after_s,
         )
     return (
-        "admit", result.route, result.key_id, result.tenant, result.app, result.group, result.target,
+        "admit", result.route, result.params, result.key_id, result.tenant, result.app,
+        result.group, result.target,
         result.requests_limit, result.requests_remaining, result.requests_reset_ns,
         result.tokens_limit, result.tokens_remaining, result.tokens_reset_ns,
     )  # fmt: skip
