@@ -195,6 +195,8 @@ cdef class AdmissionTable:
             g.round_robin = gs.strategy == "round-robin"
             g.fallbacks = tuple(gs.fallbacks)
             self._groups[gs.name] = g
+            for alias in gs.aliases:
+                self._groups[alias] = g
 
     @property
     def consumer_count(self):
@@ -246,7 +248,7 @@ cdef class AdmissionTable:
         if model is None:
             return d
         cdef _Group g = self._groups.get(model)
-        if g is None or (c.models is not None and model not in c.models):
+        if g is None or (c.models is not None and g.name not in c.models):
             return _rej.unknown_model(model)
         if now < 0:
             now = aigw_now_ns()

@@ -77,6 +77,7 @@ class AdmissionTable:
             g.name: (g, [region.key_slot(k) for k in g.key_ids], [limits[i] for i in g.limits])
             for g in spec.groups
         }
+        self._groups.update({alias: self._groups[g.name] for g in spec.groups for alias in g.aliases})
         self._next = dict.fromkeys(self._groups, 0)
 
     @property
@@ -116,7 +117,7 @@ class AdmissionTable:
         if model is None:
             return d
         entry = self._groups.get(model)
-        if entry is None or (consumer.models is not None and model not in consumer.models):
+        if entry is None or (consumer.models is not None and entry[0].name not in consumer.models):
             return rej.unknown_model(model)
         group, slots, group_limits = entry
         now = time.monotonic_ns() if now < 0 else now

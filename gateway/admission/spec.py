@@ -61,6 +61,8 @@ class GroupSpec:
     strategy: str = "headroom"
     # Groups whose keys serve this one's requests when none of its own can (in order).
     fallbacks: tuple[str, ...] = ()
+    # Other public names for this group: same keys, limits and permissions.
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

@@ -97,7 +97,11 @@ def cross_check(cfg: Config) -> list[str]:
             if not name or any(c in name for c in "\r\n: ") or any(c in value for c in "\r\n"):
                 out.append(f"providers[{i}].headers.{name}: not a valid single-line HTTP header")
     groups: set[str] = set()
+    names = [group.name for group in cfg.model_groups]
     for g, group in enumerate(cfg.model_groups):
+        for a, alias in enumerate(group.aliases):
+            if alias in names or sum(alias in other.aliases for other in cfg.model_groups) > 1:
+                out.append(f"model_groups[{g}].aliases[{a}]: {alias!r} already names a model group")
         out += _limit_problems(group.limits, f"model_groups[{g}].limits")
         if group.name in groups:
             out.append(f"model_groups[{g}].name: duplicate model group {group.name!r}")

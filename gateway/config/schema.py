@@ -107,6 +107,8 @@ class Deployment(_Strict, kw_only=True):
 class ModelGroup(_Strict, kw_only=True):
     name: str
     deployments: list[Deployment]
+    # Other names callers may use for this group (same keys, limits and permissions).
+    aliases: list[str] = msgspec.field(default_factory=list)
     # headroom: the key with most capacity left (as providers report it); round-robin: in turn.
     strategy: Literal["headroom", "round-robin"] = "headroom"
     # Attempts per request across the pool's keys (fallbacks included) before giving up.

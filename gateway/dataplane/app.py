@@ -92,6 +92,7 @@ class Gateway:
             g.name: Policy(g.name, g.max_attempts, tuple(g.fallbacks), g.max_wait_s) for g in cfg.model_groups
         }
         self.rooms = {g.name: WaitingRoom(g.max_queue) for g in cfg.model_groups}
+        self.canonical = {alias: g.name for g in cfg.model_groups for alias in g.aliases}
         self.live.start(loop)
         self.upstream = Upstream(
             max(p.max_connections for p in cfg.providers), max(p.connect_timeout_s for p in cfg.providers)
@@ -203,11 +204,12 @@ class Gateway:
         route = decision.route
         if route == ROUTE_MODELS:
             allowed = decision.models
-            names = [n for n in table.group_names() if allowed is None or n in allowed]
+            names = [n for n in table.group_names() if allowed is None or self.canonical.get(n, n) in allowed]
             listing = wire.ModelList(data=[wire.ModelCard(id=n) for n in names])
             proto.response_bytes(200, [*base, JSON], wire.MODEL_LIST_ENCODER.encode(listing))
             return
         assert request is not None and model is not None
+        group = self.canonical.get(model, model)  # an alias has its group's retry rules
         if route == ROUTE_MESSAGES:
             exchange = Exchange(True, body, model, bool(request.stream), canonical=request)
             caller = AnthropicCaller(model)
@@ -225,8 +227,8 @@ class Gateway:
                 decision,
                 exchange,
                 caller,
-                self.policies[model],
-                self.rooms[model],
+                self.policies[group],
+                self.rooms[group],
                 trace,
                 [*base, *limit_headers(decision)],
             )
@@ -237,11 +239,11 @@ class Gateway:
         self, table: Any, method: str, path: str, key: Any, model: Any, estimate: int, rejection: Any
     ) -> Any:
         """Queue mode at admission: no key could serve, so wait for one (if the group allows)."""
-        policy = self.policies[model]
-        deadline = time.monotonic() + policy.max_wait_s
+        group = self.canonical.get(model, model)
+        deadline = time.monotonic() + self.policies[group].max_wait_s
         decision = rejection
         while isinstance(decision, Rejection) and decision.code == "upstream_capacity_exhausted":
-            if not await self.rooms[model].wait(decision, deadline):
+            if not await self.rooms[group].wait(decision, deadline):
                 break
             decision = table.admit(method, path, key, model, estimate)
         return decision

@@ -54,6 +54,7 @@ def build_table(
             tuple(by_subject[("model", name)]),
             configs[name].strategy,
             tuple(configs[name].fallbacks),
+            tuple(configs[name].aliases),
         )
         for name, targets in pools.items()
     ]

@@ -71,6 +71,8 @@ class _StreamOptions(msgspec.Struct):
 class _ChatRequest(msgspec.Struct):
     model: str
     messages: list[_Message]
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
     stream: bool | None = None
     stream_options: _StreamOptions | None = None
     max_tokens: int | None = None
@@ -543,6 +545,9 @@ def _chat(state: _State, req: _Request, label: str) -> bytes | _Stream:
     cid = "chatcmpl-" + state.next_id()
     created = int(time.time())
     extra = state.ratelimit_headers(label, now)
+    tool = _tool_to_call(body)
+    if tool is not None:
+        return _tool_call(state, req, body, tool, cid, created, prompt_tokens, stream, extra)
     if stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         usage = _usage(prompt_tokens, completion_tokens)
@@ -571,6 +576,92 @@ def _chat(state: _State, req: _Request, label: str) -> bytes | _Stream:
         state.chat_tails[key] = tail
     out = b'{"id":"%s","object":"chat.completion","created":%d,%s' % (cid.encode(), created, tail)
     return state.json_response(req, 200, out, extra)
+
+
+def _tool_to_call(body: _ChatRequest) -> dict[str, Any] | None:
+    """Offered tools and not told not to, and the last turn is not a tool result: call one (the
+    named one, else the first) — deterministic, like the answer text."""
+    if not body.tools or body.tool_choice == "none" or body.messages[-1].role == "tool":
+        return None
+    named = body.tool_choice.get("function", {}).get("name") if isinstance(body.tool_choice, dict) else None
+    functions = [t.get("function") or {} for t in body.tools]
+    return next((f for f in functions if f.get("name") == named), functions[0])
+
+
+def _tool_call(
+    state: _State,
+    req: _Request,
+    body: _ChatRequest,
+    function: dict[str, Any],
+    cid: str,
+    created: int,
+    prompt_tokens: int,
+    stream: bool,
+    extra: bytes,
+) -> bytes | _Stream:
+    # A placeholder value for each required property, so the arguments satisfy the schema's shape.
+    required = (function.get("parameters") or {}).get("required") or []
+    arguments = _encode({name: "mock" for name in required}).decode()
+    call_id = "call_" + state.next_id()[:24]
+    usage = _usage(prompt_tokens, max(1, len(required)))
+    name = function.get("name", "")
+    if not stream:
+        call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+        message = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [call],
+            "refusal": None,
+            "annotations": [],
+        }
+        answer = {
+            "id": cid,
+            "object": "chat.completion",
+            "created": created,
+            "model": body.model,
+            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "tool_calls"}],
+            "usage": usage,
+            "service_tier": "default",
+            "system_fingerprint": _FINGERPRINT,
+        }
+        return state.json_response(req, 200, _encode(answer), extra)
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        event: dict[str, Any] = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": body.model,
+            "service_tier": "default",
+            "system_fingerprint": _FINGERPRINT,
+            "choices": [choice],
+        }
+        if include_usage:
+            event["usage"] = None
+        return _frame(b"data: " + _encode(event) + b"\n\n")
+
+    opening = chunk({"role": "assistant", "content": None, "refusal": None})
+    start = {"index": 0, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}
+    steps = [
+        chunk({"tool_calls": [start]}),
+        chunk({"tool_calls": [{"index": 0, "function": {"arguments": arguments}}]}),
+    ]
+    tail = chunk({}, "tool_calls")
+    if include_usage:
+        final = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": body.model,
+            "service_tier": "default",
+            "system_fingerprint": _FINGERPRINT,
+            "choices": [],
+            "usage": usage,
+        }
+        tail += _frame(b"data: " + _encode(final) + b"\n\n")
+    return _Stream(_stream_head(state, req, extra), opening, steps, tail + _DONE + _END)
 
 
 def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
@@ -626,7 +717,11 @@ def _stream_plan(
     tail = events(b'{"index":%%d,"delta":{},"logprobs":null,"finish_reason":"%s"}' % finish.encode())
     if include_usage:
         tail += _frame(pre + b'],"usage":' + _encode(usage) + b"}\n\n")
-    head = b"".join(
+    return _Stream(_stream_head(state, req, extra), opening, steps, tail + _DONE + _END)
+
+
+def _stream_head(state: _State, req: _Request, extra: bytes) -> bytes:
+    return b"".join(
         (
             _SSE_HEAD,
             state.date(),
@@ -636,7 +731,6 @@ def _stream_plan(
             _KEEP if req.keep_alive else _CLOSE,
         )
     )
-    return _Stream(head, opening, steps, tail + _DONE + _END)
 
 
 def _embeddings(state: _State, req: _Request, label: str) -> bytes:

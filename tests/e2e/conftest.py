@@ -130,6 +130,7 @@ MODELS_YAML = """
 model_groups:
   - name: gpt-4o-mini
     deployments: [{provider: mock}]
+    aliases: [gpt-4o-mini-latest]
   - name: text-embedding-3-small
     deployments: [{provider: mock}]
 tenants:

@@ -46,7 +46,15 @@ def test_embeddings_float_and_base64(client):
 
 
 def test_model_list_shows_what_this_key_may_call(gateway, client):
-    assert sorted(m.id for m in client.models.list()) == ["gpt-4o-mini", "text-embedding-3-small"]
+    assert sorted(m.id for m in client.models.list()) == [
+        "gpt-4o-mini",
+        "gpt-4o-mini-latest",
+        "text-embedding-3-small",
+    ]
+    via_alias = client.chat.completions.create(
+        model="gpt-4o-mini-latest", messages=[{"role": "user", "content": "alias"}]
+    )
+    assert via_alias.choices[0].message.content == "Mock reply: alias"
     restricted = openai.OpenAI(
         base_url=gateway.base_url + "/v1", api_key=gateway.keys["embed-only"], max_retries=0
     )

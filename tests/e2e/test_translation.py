@@ -137,6 +137,28 @@ def test_anthropic_sdk_gets_messages_and_streams_from_an_openai_format_upstream(
     assert text == "Mock reply: stream it back" and final.stop_reason == "end_turn"
 
 
+def test_anthropic_sdk_gets_tool_use_from_an_openai_format_upstream(claude_sdk):
+    tool = {
+        "name": "get_weather",
+        "description": "Weather",
+        "input_schema": WEATHER_TOOL["function"]["parameters"],
+    }
+    ask = {
+        "model": "gpt-4o-mini",
+        "max_tokens": 64,
+        "tools": [tool],
+        "messages": [{"role": "user", "content": "weather?"}],
+    }
+    message = claude_sdk.messages.create(**ask)
+    use = next(b for b in message.content if b.type == "tool_use")
+    assert (use.name, use.input, message.stop_reason) == ("get_weather", {"city": "mock"}, "tool_use")
+    with claude_sdk.messages.stream(**ask) as stream:
+        final = stream.get_final_message()
+    uses = [b for b in final.content if b.type == "tool_use"]
+    assert [(u.name, u.input) for u in uses] == [("get_weather", {"city": "mock"})]
+    assert final.stop_reason == "tool_use"
+
+
 def test_anthropic_sdk_tool_use_round_trips_through_the_gateway(claude_sdk):
     tool = {
         "name": "get_weather",

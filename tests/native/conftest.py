@@ -44,6 +44,7 @@ def make_spec(limits: bool = True) -> AdmissionSpec:
                 ("t1", "t2", "t3"),
                 tuple(key_id("p", k) for k in ("k1", "k2", "k3")),
                 (3,) if limits else (),
+                aliases=("mini-latest",),
             ),
             GroupSpec("embed", ("e1",), (key_id("p", "e1"),)),
         ],

@@ -61,6 +61,11 @@ def test_an_app_only_reaches_the_models_it_is_allowed(table):
     assert table.admit(*CHAT, "aigw-mini", "mini").group == "mini"
 
 
+def test_an_alias_is_its_group_with_the_groups_permissions(table):
+    assert table.admit(*CHAT, "aigw-mini", "mini-latest").group == "mini"
+    assert "mini-latest" in table.group_names()
+
+
 def test_a_rejection_never_echoes_the_credential(table):
     r = table.admit(*CHAT, "aigw-secret-guess-123", "mini")
     assert "aigw-secret-guess-123" not in r.message
@@ -216,7 +221,7 @@ calls = st.tuples(
         ]
     ),
     st.sampled_from([None, "", "aigw-all", "aigw-mini", "aigw-other"]),
-    st.sampled_from([None, "mini", "embed", "ghost"]),
+    st.sampled_from([None, "mini", "mini-latest", "embed", "ghost"]),
     st.integers(0, 400),
     st.integers(0, 30 * SECOND),
 )

@@ -495,3 +495,55 @@ def test_go_duration_format() -> None:
         "6m0s",
         "1h2m3.5s",
     ]
+
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+
+
+def test_offered_tools_are_called_plain_and_streamed_in_openais_format(mock: MockThread) -> None:
+    with mock.client() as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model="gpt-4o-mini", messages=USER, tools=[WEATHER]
+        )
+        payload = raw.http_response.json()
+        ChatCompletion.model_validate(payload)
+        choice = payload["choices"][0]
+        assert choice["finish_reason"] == "tool_calls" and choice["message"]["content"] is None
+        call = choice["message"]["tool_calls"][0]
+        assert call["function"] == {"name": "get_weather", "arguments": '{"city":"mock"}'}
+
+        stream = client.chat.completions.with_raw_response.create(
+            model="gpt-4o-mini",
+            messages=USER,
+            tools=[WEATHER],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        payloads = _sse_payloads(stream.http_response.read())
+    chunks = [ChatCompletionChunk.model_validate(json.loads(p)) for p in payloads if p != "[DONE]"]
+    deltas = [d for c in chunks if c.choices for d in c.choices[0].delta.tool_calls or []]
+    assert deltas[0].function.name == "get_weather" and deltas[0].id
+    assert "".join(d.function.arguments or "" for d in deltas) == '{"city":"mock"}'
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "tool_calls"
+    assert chunks[-1].usage is not None
+
+
+def test_a_tool_result_turn_gets_a_plain_answer(mock: MockThread) -> None:
+    messages = [
+        {"role": "user", "content": "weather?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+        ]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+    ]  # fmt: skip
+    with mock.client() as client:
+        done = client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=[WEATHER])
+    assert (
+        done.choices[0].finish_reason == "stop" and done.choices[0].message.content == "Mock reply: weather?"
+    )
