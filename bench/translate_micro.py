@@ -1,6 +1,6 @@
 """Microbenchmark of the translation layer: µs per request, per response, per stream chunk.
 
-    .venv/bin/python -m tests.providers.bench_translate [--repeat 5]
+    .venv/bin/python -m bench.translate_micro [--repeat 5]
 
 Method: each case runs in a loop sized to take about 0.2 s; the best of `--repeat` runs is
 reported (the least disturbed by the machine). Payloads are the golden-test fixtures (OpenAI's
@@ -25,7 +25,8 @@ from gateway.ingress.anthropic_stream import MessagesStream
 from gateway.providers import adapter_for
 from gateway.providers.canonical import decode_chat
 
-FIXTURES = Path(__file__).parent / "fixtures"
+# The golden-test fixtures: run from a checkout (they are not installed with the package).
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "providers" / "fixtures"
 REPEATED = 1000
 
 
@@ -122,7 +123,7 @@ def cases() -> list[tuple[str, str, Callable[[], object], int]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.providers.bench_translate")
+    parser = argparse.ArgumentParser(prog="python -m bench.translate_micro")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
     cpu = next((line.split(":", 1)[1].strip() for line in _cpuinfo() if line.startswith("model name")), "?")
