@@ -107,19 +107,36 @@ cdef class _Consumer:
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 
 
+cdef enum:
+    STRATEGY_HEADROOM = 0
+    STRATEGY_ROUND_ROBIN = 1
+    STRATEGY_WEIGHTED = 2
+
+_STRATEGIES = {"headroom": STRATEGY_HEADROOM, "round-robin": STRATEGY_ROUND_ROBIN, "weighted": STRATEGY_WEIGHTED}
+
+
 cdef class _Group:
     cdef str name
     cdef tuple targets
     cdef list slots
-    cdef int64_t *slot_array   # the same slots as C integers, for the scan in _pick
     cdef Py_ssize_t count
-    cdef Py_ssize_t next_index
     cdef list limits
-    cdef bint round_robin
+    cdef int strategy
     cdef tuple fallbacks
+    # C arrays for the scan in _pick (freed with the group):
+    cdef int64_t *slot_array     # the key slots, in target order (sorted by priority tier)
+    cdef int64_t *weight_array   # each target's weight, for the weighted strategy
+    cdef int64_t *current        # smooth weighted round-robin state, per target
+    cdef Py_ssize_t tiers
+    cdef Py_ssize_t *tier_start  # tiers + 1 offsets into the targets
+    cdef Py_ssize_t *tier_next   # per tier: where the next scan starts
 
     def __dealloc__(self):
         PyMem_Free(self.slot_array)
+        PyMem_Free(self.weight_array)
+        PyMem_Free(self.current)
+        PyMem_Free(self.tier_start)
+        PyMem_Free(self.tier_next)
 
 
 cdef inline int64_t _take(int64_t *tat_p, int64_t now, int64_t inc, int64_t tolerance, int64_t *tat_out) nogil:
@@ -185,15 +202,27 @@ cdef class AdmissionTable:
             g.targets = tuple(gs.targets)
             g.slots = [region.key_slot(k) for k in gs.key_ids]
             g.count = len(g.targets)
+            g.limits = [limits[i] for i in gs.limits]
+            g.strategy = _STRATEGIES[gs.strategy]
+            g.fallbacks = tuple(gs.fallbacks)
+            sizes = list(gs.tier_sizes) or [g.count]
+            g.tiers = len(sizes)
             g.slot_array = <int64_t *>PyMem_Malloc(max(1, g.count) * sizeof(int64_t))
-            if g.slot_array == NULL:
+            g.weight_array = <int64_t *>PyMem_Malloc(max(1, g.count) * sizeof(int64_t))
+            g.current = <int64_t *>PyMem_Malloc(max(1, g.count) * sizeof(int64_t))
+            g.tier_start = <Py_ssize_t *>PyMem_Malloc((g.tiers + 1) * sizeof(Py_ssize_t))
+            g.tier_next = <Py_ssize_t *>PyMem_Malloc(g.tiers * sizeof(Py_ssize_t))
+            if not (g.slot_array and g.weight_array and g.current and g.tier_start and g.tier_next):
                 raise MemoryError()
+            weights = list(gs.weights) or [1] * g.count
             for index in range(g.count):
                 g.slot_array[index] = g.slots[index]
-            g.next_index = 0
-            g.limits = [limits[i] for i in gs.limits]
-            g.round_robin = gs.strategy == "round-robin"
-            g.fallbacks = tuple(gs.fallbacks)
+                g.weight_array[index] = weights[index]
+                g.current[index] = 0
+            g.tier_start[0] = 0
+            for index in range(g.tiers):
+                g.tier_start[index + 1] = g.tier_start[index] + sizes[index]
+                g.tier_next[index] = 0
             self._groups[gs.name] = g
             for alias in gs.aliases:
                 self._groups[alias] = g
@@ -341,30 +370,53 @@ cdef class AdmissionTable:
     cdef Py_ssize_t _pick(self, _Group g, int64_t now, int64_t tokens, object exclude):
         """The index of the key to use, or -1 when none can serve now.
 
-        Only healthy keys that no process has found cooling, and that this request has not tried
-        (`exclude`: slots), are candidates. round-robin takes the next in turn. headroom takes,
-        among the next _CANDIDATES usable keys, the most remaining capacity relative to the
-        limit, as the provider last reported it (unknown or past its reset counts as full), ties
-        to the fewest in flight; a key whose known remaining tokens cannot cover the estimate is
-        taken only when no other key can serve.
+        Keys are in priority tiers (lower first); a tier is used only when no earlier one has a
+        key that can serve. Within a tier only healthy keys that no process has found cooling,
+        and that this request has not tried (`exclude`: slots), are candidates.
+        round-robin takes the next in turn; weighted spreads by deployment weight (smooth weighted
+        round-robin); headroom takes, among the next _CANDIDATES usable keys, the most remaining
+        capacity relative to the limit, as the provider last reported it (unknown or past its
+        reset counts as full), ties to the fewest in flight. A key whose known remaining tokens
+        cannot cover the estimate is taken only when no key of any tier can serve.
         """
-        cdef Py_ssize_t i, index, best = -1, short = -1, seen = 0
-        cdef int64_t slot, in_flight, limit, remaining, best_in_flight = 0
+        cdef Py_ssize_t t, index, short = -1
+        for t in range(g.tiers):
+            index = self._pick_in(g, t, now, tokens, exclude, &short)
+            if index >= 0:
+                return index
+        return short
+
+    cdef Py_ssize_t _pick_in(self, _Group g, Py_ssize_t t, int64_t now, int64_t tokens, object exclude,
+                             Py_ssize_t *short):
+        cdef Py_ssize_t start = g.tier_start[t], n = g.tier_start[t + 1] - start
+        cdef Py_ssize_t i, index, best = -1, seen = 0
+        cdef int64_t slot, in_flight, limit, remaining, best_in_flight = 0, total = 0
         cdef double score, best_score = -1e300
         cdef int64_t *k
-        for i in range(g.count):
-            if seen >= _CANDIDATES and best >= 0:
+        for i in range(n):
+            if g.strategy == STRATEGY_HEADROOM and seen >= _CANDIDATES and best >= 0:
                 break
-            index = (g.next_index + i) % g.count
+            index = start + (g.tier_next[t] + i) % n
             slot = g.slot_array[index]
             k = self._region._key(slot)
             if aigw_load(k + K_STATE) != 0 or aigw_load(k + K_COOL_UNTIL) > now:
                 continue
             if exclude is not None and slot in exclude:
                 continue
-            if g.round_robin:
-                g.next_index = (index + 1) % g.count
+            limit = aigw_load(k + K_LIMIT_TOKENS)
+            if limit > 0 and aigw_load(k + K_RESET_TOKENS) > now and tokens > aigw_load(k + K_REMAINING_TOKENS):
+                if short[0] < 0:
+                    short[0] = index
+                continue
+            if g.strategy == STRATEGY_ROUND_ROBIN:
+                g.tier_next[t] = (index - start + 1) % n
                 return index
+            if g.strategy == STRATEGY_WEIGHTED:
+                g.current[index] += g.weight_array[index]
+                total += g.weight_array[index]
+                if best < 0 or g.current[index] > g.current[best]:
+                    best = index
+                continue
             in_flight = aigw_load(k + K_IN_FLIGHT)
             score = 1.0
             limit = aigw_load(k + K_LIMIT_REQUESTS)
@@ -373,19 +425,16 @@ cdef class AdmissionTable:
             limit = aigw_load(k + K_LIMIT_TOKENS)
             if limit > 0 and aigw_load(k + K_RESET_TOKENS) > now:
                 remaining = aigw_load(k + K_REMAINING_TOKENS)
-                if tokens > remaining:
-                    if short < 0:
-                        short = index
-                    continue
                 score = min(score, (remaining - tokens) / <double>limit)
             seen += 1
             if best < 0 or score > best_score or (score == best_score and in_flight < best_in_flight):
                 best, best_score, best_in_flight = index, score, in_flight
-        if best < 0:
-            best = short
         if best >= 0:
-            # Start the next scan after this key, so equal keys share the load.
-            g.next_index = (best + 1) % g.count
+            if g.strategy == STRATEGY_WEIGHTED:
+                g.current[best] -= total
+            else:
+                # Start the next scan after this key, so equal keys share the load.
+                g.tier_next[t] = (best - start + 1) % n
         return best
 
     cdef int64_t _earliest_recovery(self, _Group g, int64_t now):

@@ -78,7 +78,9 @@ class AdmissionTable:
             for g in spec.groups
         }
         self._groups.update({alias: self._groups[g.name] for g in spec.groups for alias in g.aliases})
-        self._next = dict.fromkeys(self._groups, 0)
+        # Per group, per tier: where the next scan starts; and the weighted strategy's state.
+        self._next: dict[str, dict[int, int]] = {}
+        self._current: dict[str, list[int]] = {}
 
     @property
     def consumer_count(self) -> int:
@@ -149,20 +151,58 @@ class AdmissionTable:
         return d
 
     def _pick(self, group: Any, slots: list[int], now: int, tokens: int, exclude: Any) -> int:
-        r, start = self.region, self._next[group.name]
-        best, short, best_score, best_in_flight, seen = -1, -1, 0.0, 0, 0
-        for i in range(len(slots)):
-            if seen >= CANDIDATES and best >= 0:
+        short: list[int] = []
+        start = 0
+        for tier, size in enumerate(group.tier_sizes or (len(slots),)):
+            index = self._pick_in(group, tier, start, size, slots, now, tokens, exclude, short)
+            if index >= 0:
+                return index
+            start += size
+        return short[0] if short else -1
+
+    def _pick_in(
+        self,
+        group: Any,
+        tier: int,
+        start: int,
+        n: int,
+        slots: list[int],
+        now: int,
+        tokens: int,
+        exclude: Any,
+        short: list[int],
+    ) -> int:
+        r = self.region
+        nexts = self._next.setdefault(group.name, {})
+        current = self._current.setdefault(group.name, [0] * len(slots))
+        weights = group.weights or (1,) * len(slots)
+        best, best_score, best_in_flight, seen, total = -1, 0.0, 0, 0, 0
+        for i in range(n):
+            if group.strategy == "headroom" and seen >= CANDIDATES and best >= 0:
                 break
-            index = (start + i) % len(slots)
+            index = start + (nexts.get(tier, 0) + i) % n
             slot = slots[index]
             if r.key(slot, L.K_STATE) != 0 or r.key(slot, L.K_COOL_UNTIL) > now:
                 continue
             if exclude is not None and slot in exclude:
                 continue
+            limit = r.key(slot, L.K_LIMIT_TOKENS)
+            if (
+                limit > 0
+                and r.key(slot, L.K_RESET_TOKENS) > now
+                and tokens > r.key(slot, L.K_REMAINING_TOKENS)
+            ):
+                short.append(index)
+                continue
             if group.strategy == "round-robin":
-                self._next[group.name] = (index + 1) % len(slots)
+                nexts[tier] = (index - start + 1) % n
                 return index
+            if group.strategy == "weighted":
+                current[index] += weights[index]
+                total += weights[index]
+                if best < 0 or current[index] > current[best]:
+                    best = index
+                continue
             in_flight = r.key(slot, L.K_IN_FLIGHT)
             score = 1.0
             limit = r.key(slot, L.K_LIMIT_REQUESTS)
@@ -170,17 +210,15 @@ class AdmissionTable:
                 score = (r.key(slot, L.K_REMAINING_REQUESTS) - in_flight) / limit
             limit = r.key(slot, L.K_LIMIT_TOKENS)
             if limit > 0 and r.key(slot, L.K_RESET_TOKENS) > now:
-                remaining = r.key(slot, L.K_REMAINING_TOKENS)
-                if tokens > remaining:
-                    short = index if short < 0 else short
-                    continue
-                score = min(score, (remaining - tokens) / limit)
+                score = min(score, (r.key(slot, L.K_REMAINING_TOKENS) - tokens) / limit)
             seen += 1
             if best < 0 or score > best_score or (score == best_score and in_flight < best_in_flight):
                 best, best_score, best_in_flight = index, score, in_flight
-        best = short if best < 0 else best
         if best >= 0:
-            self._next[group.name] = (best + 1) % len(slots)
+            if group.strategy == "weighted":
+                current[best] -= total
+            else:
+                nexts[tier] = (best - start + 1) % n
         return best
 
     def _earliest_recovery(self, slots: list[int], now: int) -> int:

@@ -57,12 +57,18 @@ class GroupSpec:
     # The shared-memory id of each target's upstream key (layout.key_id), parallel to targets.
     key_ids: tuple[int, ...]
     limits: tuple[int, ...] = ()
-    # "headroom": most remaining capacity first (default); "round-robin": each key in turn.
+    # "headroom": most remaining capacity first (default); "round-robin": each key in turn;
+    # "weighted": spread by `weights`.
     strategy: str = "headroom"
     # Groups whose keys serve this one's requests when none of its own can (in order).
     fallbacks: tuple[str, ...] = ()
     # Other public names for this group: same keys, limits and permissions.
     aliases: tuple[str, ...] = ()
+    # Priority tiers: targets come sorted by tier, these are the tiers' sizes (empty: one tier).
+    # A tier is used only when no earlier tier has a key that can serve.
+    tier_sizes: tuple[int, ...] = ()
+    # Each target's weight for the weighted strategy (empty: all 1).
+    weights: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)

@@ -111,6 +111,8 @@ def cross_check(cfg: Config) -> list[str]:
         if not group.deployments:
             out.append(f"model_groups[{g}].deployments: a model group needs at least one deployment")
         for d, dep in enumerate(group.deployments):
+            if dep.weight < 1:
+                out.append(f"model_groups[{g}].deployments[{d}].weight: must be at least 1")
             if dep.provider not in providers:
                 out.append(f"model_groups[{g}].deployments[{d}].provider: unknown provider {dep.provider!r}")
     for g, group in enumerate(cfg.model_groups):

@@ -102,6 +102,10 @@ class Deployment(_Strict, kw_only=True):
     provider: str
     # The model name sent upstream; empty means the model group's name.
     model: str = ""
+    # Lower tiers serve first; a higher tier only when no key of a lower one can.
+    priority: int = 0
+    # Share of requests under the weighted strategy.
+    weight: int = 1
 
 
 class ModelGroup(_Strict, kw_only=True):
@@ -110,7 +114,7 @@ class ModelGroup(_Strict, kw_only=True):
     # Other names callers may use for this group (same keys, limits and permissions).
     aliases: list[str] = msgspec.field(default_factory=list)
     # headroom: the key with most capacity left (as providers report it); round-robin: in turn.
-    strategy: Literal["headroom", "round-robin"] = "headroom"
+    strategy: Literal["headroom", "round-robin", "weighted"] = "headroom"
     # Attempts per request across the pool's keys (fallbacks included) before giving up.
     max_attempts: int = 3
     # Model groups to try, in order, when no key of this one can serve (any provider).

@@ -55,6 +55,8 @@ def build_table(
             configs[name].strategy,
             tuple(configs[name].fallbacks),
             tuple(configs[name].aliases),
+            _tier_sizes(targets),
+            tuple(t.weight for t in targets),
         )
         for name, targets in pools.items()
     ]
@@ -104,3 +106,13 @@ class LiveTable:
             except Exception:
                 # Keep serving on the tables we have; say so and try again next tick.
                 log.exception("reloading tables failed; serving generation %d", self.generation)
+
+
+def _tier_sizes(targets: tuple[Target, ...]) -> tuple[int, ...]:
+    """Sizes of the runs of equal priority in targets sorted by priority."""
+    sizes: list[int] = []
+    for i, target in enumerate(targets):
+        if i == 0 or target.priority != targets[i - 1].priority:
+            sizes.append(0)
+        sizes[-1] += 1
+    return tuple(sizes)

@@ -28,13 +28,26 @@ class Target:
         "key_headers",
         "key_id",
         "origin",
+        "priority",
         "provider",
         "timeout_s",
         "upstream_model",
+        "weight",
     )
 
-    def __init__(self, provider: ProviderConfig, base_url: str, key_id: str, secret: str, model: str):
+    def __init__(
+        self,
+        provider: ProviderConfig,
+        base_url: str,
+        key_id: str,
+        secret: str,
+        model: str,
+        priority: int = 0,
+        weight: int = 1,
+    ):
         self.provider = provider.name
+        self.priority = priority
+        self.weight = weight
         self.base_url = base_url
         self.origin = Origin.from_url(base_url)
         self.key_id = key_id
@@ -62,7 +75,7 @@ def provider_url(provider: ProviderConfig, overrides: Mapping[str, str]) -> str:
 
 
 def build_targets(cfg: Config, url_overrides: Mapping[str, str]) -> dict[str, tuple[Target, ...]]:
-    """Model group name -> its pool of targets, in selection order."""
+    """Model group name -> its pool of targets, in priority tiers."""
     providers = {p.name: p for p in cfg.providers}
     pools: dict[str, tuple[Target, ...]] = {}
     for group in cfg.model_groups:
@@ -70,6 +83,8 @@ def build_targets(cfg: Config, url_overrides: Mapping[str, str]) -> dict[str, tu
         for dep in group.deployments:
             p = providers[dep.provider]
             url = provider_url(p, url_overrides)
-            pool += [Target(p, url, k.id, k.value, dep.model or group.name) for k in p.keys]
-        pools[group.name] = tuple(pool)
+            model = dep.model or group.name
+            pool += [Target(p, url, k.id, k.value, model, dep.priority, dep.weight) for k in p.keys]
+        # Sorted by priority tier (stable: config order within a tier), as admission expects.
+        pools[group.name] = tuple(sorted(pool, key=lambda t: t.priority))
     return pools

@@ -47,6 +47,20 @@ def make_spec(limits: bool = True) -> AdmissionSpec:
                 aliases=("mini-latest",),
             ),
             GroupSpec("embed", ("e1",), (key_id("p", "e1"),)),
+            # Two primary keys, one backup tier.
+            GroupSpec(
+                "tiered",
+                ("p1", "p2", "b1"),
+                tuple(key_id("q", k) for k in ("p1", "p2", "b1")),
+                tier_sizes=(2, 1),
+            ),
+            GroupSpec(
+                "weighted",
+                ("w1", "w2"),
+                tuple(key_id("w", k) for k in ("w1", "w2")),
+                strategy="weighted",
+                weights=(3, 1),
+            ),
         ],
         limits=LIMITS if limits else [],
     )

@@ -191,6 +191,20 @@ def test_exhausted_invalid_and_disabled_keys_are_never_picked(table, region):
     assert rejected(r, 429, "upstream_capacity_exhausted") and r.retry_after_s == 7.0
 
 
+def test_a_lower_priority_tier_serves_only_when_no_key_of_the_first_can(table, region):
+    now = 10**12
+    assert {table.admit(*CHAT, "aigw-all", "tiered", 0, now).target for _ in range(6)} == {"p1", "p2"}
+    for k in ("p1", "p2"):
+        region.cool(region.key_slot(key_id("q", k)), now + SECOND)
+    assert table.admit(*CHAT, "aigw-all", "tiered", 0, now).target == "b1"
+    assert table.admit(*CHAT, "aigw-all", "tiered", 0, now + SECOND).target in ("p1", "p2")
+
+
+def test_weighted_spreads_by_deployment_weight(table):
+    picked = [table.admit(*CHAT, "aigw-all", "weighted").target for _ in range(8)]
+    assert (picked.count("w1"), picked.count("w2")) == (6, 2)
+
+
 def test_repick_moves_a_request_to_an_untried_key_and_its_in_flight_count_with_it(table, region):
     now = 10**12
     d = table.admit(*CHAT, "aigw-all", "mini", 0, now)
@@ -221,7 +235,7 @@ calls = st.tuples(
         ]
     ),
     st.sampled_from([None, "", "aigw-all", "aigw-mini", "aigw-other"]),
-    st.sampled_from([None, "mini", "mini-latest", "embed", "ghost"]),
+    st.sampled_from([None, "mini", "mini-latest", "embed", "tiered", "weighted", "ghost"]),
     st.integers(0, 400),
     st.integers(0, 30 * SECOND),
 )
