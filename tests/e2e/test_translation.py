@@ -194,3 +194,12 @@ def test_a_provider_error_reaches_the_openai_caller_in_openais_format(oai):
     with pytest.raises(openai.BadRequestError) as info:
         oai.chat.completions.create(model="claude", messages=[{"role": "user", "content": "mock:error=400"}])
     assert info.value.status_code == 400
+
+
+def test_a_cut_upstream_stream_ends_the_callers_stream_with_an_error_not_a_hang(oai):
+    stream = oai.chat.completions.create(
+        model="claude", messages=[{"role": "user", "content": "mock:truncate"}], stream=True
+    )
+    with pytest.raises(openai.APIError):
+        for _ in stream:
+            pass
