@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("key_id")
     revoke.add_argument("--config")
+    status = keys.add_parser("status", help="provider keys on the running node: state, headroom, until when")
+    status.add_argument("--config")
+    status.add_argument("--admin-url", help="default: the config's admin listener")
 
     apps = sub.add_parser("apps", help="apps").add_subparsers(dest="action", required=True)
     apps_list = apps.add_parser("list", help="list apps")
@@ -94,6 +97,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"{args.file}: OK")
         return 0
     cfg = load_config(getattr(args, "config", None))
+    if args.command == "keys" and args.action == "status":
+        from .upstream_status import run_status
+
+        return run_status(cfg, args.admin_url)
     store = open_store(cfg.store.path)
     seed(store, cfg)  # so apps the config declares can get keys before the first `serve`
     try:

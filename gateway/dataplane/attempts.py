@@ -19,7 +19,7 @@ from ..calllog.trace import Trace
 from ..calllog.usage import openai_usage
 from ..keypool.classify import RETRYABLE, Verdict, classify
 from ..keypool.health import KeyHealth
-from ..keypool.learn import openai_headroom
+from ..keypool.learn import headroom
 from . import errors
 from .errors import GatewayError
 from .exchange import Exchange
@@ -112,7 +112,7 @@ async def serve(
             failure = exc
         else:
             async with resp:
-                learned = openai_headroom(resp.headers, time.monotonic_ns())
+                learned = headroom(resp.headers, time.monotonic_ns())
                 if learned is not None:
                     health.region.learn(slot, *learned)
                 if resp.status == 200 and exchange.stream:

@@ -72,6 +72,7 @@ class Gateway:
             capture_output=True,
             text=True,
             check=True,
+            env={**os.environ, "AIGW_ADMIN_TOKEN": ADMIN_TOKEN},
         )
         return out.stdout.strip()
 
