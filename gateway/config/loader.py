@@ -143,6 +143,9 @@ def cross_check(cfg: Config) -> list[str]:
         out.append("server.workers: must be 0 (one per core) or more")
     if s.max_body_bytes < 1024:
         out.append("server.max_body_bytes: must be at least 1024")
+    for w, url in enumerate(cfg.events.webhooks):
+        if not url.startswith(("http://", "https://")):
+            out.append(f"events.webhooks[{w}]: must start with http:// or https://")
     if s.limit_buckets < 1024:
         out.append("server.limit_buckets: must be at least 1024")
     return out

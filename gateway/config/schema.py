@@ -142,6 +142,11 @@ class TenantConfig(_Strict, kw_only=True):
     limits: list[Limit] | None = None
 
 
+class EventsConfig(_Strict, kw_only=True):
+    # URLs that receive every key-health event (JSON POST, retried with backoff).
+    webhooks: list[str] = msgspec.field(default_factory=list)
+
+
 class Config(_Strict, kw_only=True):
     version: Literal[1] = 1
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
@@ -154,3 +159,4 @@ class Config(_Strict, kw_only=True):
     calllog: CallLogConfig = msgspec.field(default_factory=CallLogConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     pricing: PricingConfig = msgspec.field(default_factory=PricingConfig)
+    events: EventsConfig = msgspec.field(default_factory=EventsConfig)

@@ -24,6 +24,7 @@ from ..admin.app import AdminAPI
 from ..admin.upstream_keys import UpstreamKeys
 from ..calllog.retention import prune_forever
 from ..config.schema import Config
+from ..keypool.events import watch_keys
 from ..keypool.prober import probes, run_prober
 from ..metrics.node import node_metrics_dir
 from ..metrics.worker import ENV as METRICS_ENV
@@ -93,6 +94,7 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
             "AIGW_REGION": region.path,
         }
         background.append(asyncio.ensure_future(run_prober(region, probes(cfg, region, urls))))
+        background.append(asyncio.ensure_future(watch_keys(cfg, region)))
         if cfg.calllog.enabled:
             background.append(
                 asyncio.ensure_future(prune_forever(store.open_call_log(), cfg.calllog.retention))

@@ -3,6 +3,10 @@ answers with OpenAI's real headers and error bodies. The mock's "minute" is scal
 WINDOW_S seconds so the suite stays fast; rates below are per scaled minute."""
 
 import http.client
+import http.server
+import json
+import queue
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,17 +21,49 @@ KEYS = ("key-a", "key-b", "key-c")
 BODY = b'{"model": "chat", "messages": [{"role": "user", "content": "hello pool"}]}'
 
 
+class Webhook:
+    """A receiver for key-health events (what an operator's alerting endpoint would be)."""
+
+    def __init__(self) -> None:
+        self.events: queue.Queue[dict] = queue.Queue()
+        events = self.events
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                events.put(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/events"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def next_for(self, key: str) -> dict:
+        while True:
+            event = self.events.get(timeout=10)
+            if event["key_id"] == key:
+                return event
+
+
 @pytest.fixture
-def pool(tmp_path):
+def webhook():
+    hook = Webhook()
+    yield hook
+    hook.server.shutdown()
+    hook.server.server_close()
+
+
+@pytest.fixture
+def pool(tmp_path, webhook):
     args = [a for k in KEYS for a in ("--key", f"{k}=sk-{k}")]
     mock, upstream = start_upstream_mock(*args, "--rpm", str(RPM), "--window-s", str(WINDOW_S))
-    gw = Gateway(
-        tmp_path,
-        pool_yaml(upstream, *KEYS).replace(
-            "    keys:\n", "    probe_interval_s: 0.5\n    invalid_probe_interval_s: 0.5\n    keys:\n", 1
-        ),
-        workers=2,
+    config = pool_yaml(upstream, *KEYS).replace(
+        "    keys:\n", "    probe_interval_s: 0.5\n    invalid_probe_interval_s: 0.5\n    keys:\n", 1
     )
+    gw = Gateway(tmp_path, config + f"events: {{webhooks: [{webhook.url}]}}\n", workers=2)
     key = gw.new_key()
     gw.start()
     yield gw, upstream, key
@@ -76,7 +112,7 @@ def test_three_keys_at_60_rpm_under_a_steady_150_rpm_give_the_caller_no_error(po
     assert all(served[k] > 0 for k in KEYS)
 
 
-def test_a_key_revoked_mid_run_is_never_used_again_after_its_first_401(pool):
+def test_a_key_revoked_mid_run_is_never_used_again_after_its_first_401(pool, webhook):
     gw, upstream, key = pool
     for _ in range(6):
         assert call(gw.port, key)[0] == 200
@@ -87,6 +123,9 @@ def test_a_key_revoked_mid_run_is_never_used_again_after_its_first_401(pool):
     assert statuses == [200] * 30  # the caller never sees the 401
     assert after - before == 1  # one request found out; no worker sent another
     assert key_states(gw)["key-b"] == "invalid"
+    event = webhook.next_for("key-b")  # the operator hears of it
+    assert (event["event"], event["provider"]) == ("invalid", "upstream")
+    assert "sk-key-b" not in json.dumps(event)
 
 
 def test_a_quota_exhausted_key_is_back_within_one_probe_interval_of_being_restored(pool):

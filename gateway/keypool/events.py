@@ -1,0 +1,89 @@
+"""Key-health events: the supervisor watches every key's record in the node's shared region and
+reports transitions — cooling, exhausted, invalid, disabled, recovered — in the log and to the
+configured webhooks (JSON POST, retried with backoff), whichever worker caused them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import aiohttp
+import msgspec
+
+from ..admission.layout import STATE_HEALTHY, STATE_NAMES, key_id
+from ..config.schema import Config
+
+log = logging.getLogger("aigw.keys")
+
+TICK_S = 0.25
+RETRIES = 5
+
+
+class KeyEvent(msgspec.Struct, kw_only=True):
+    """What a webhook receives. Never the key itself: its id in the config."""
+
+    event: str  # cooling, exhausted, invalid, disabled, recovered
+    provider: str
+    key_id: str
+    at: float  # Unix time
+    until_s: float | None = None  # cooling: seconds until the key is used again
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def _status(record: dict[str, int], now: int) -> str:
+    if record["state"] != STATE_HEALTHY:
+        return STATE_NAMES.get(record["state"], "unknown")
+    return "cooling" if record["cool_until"] > now else "healthy"
+
+
+async def watch_keys(cfg: Config, region: Any) -> None:
+    keys = [(p.name, k.id, region.key_slot(key_id(p.name, k.id))) for p in cfg.providers for k in p.keys]
+    last = {slot: "healthy" for _, _, slot in keys}
+    hooks = cfg.events.webhooks
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) if hooks else None
+    pending: set[asyncio.Task[None]] = set()
+    try:
+        while True:
+            await asyncio.sleep(TICK_S)
+            now = time.monotonic_ns()
+            for provider, key, slot in keys:
+                record = region.record(slot)
+                status = _status(record, now)
+                if status == last[slot]:
+                    continue
+                event = KeyEvent(
+                    event="recovered" if status == "healthy" else status,
+                    provider=provider,
+                    key_id=key,
+                    at=time.time(),
+                    until_s=round((record["cool_until"] - now) / 1e9, 3) if status == "cooling" else None,
+                )
+                last[slot] = status
+                log.info("key event: %s %s/%s", event.event, provider, key)
+                if session is not None:
+                    body = _encoder.encode(event)
+                    for url in hooks:
+                        task = asyncio.ensure_future(_deliver(session, url, body))
+                        pending.add(task)
+                        task.add_done_callback(pending.discard)
+    finally:
+        for task in pending:
+            task.cancel()
+        if session is not None:
+            await session.close()
+
+
+async def _deliver(session: aiohttp.ClientSession, url: str, body: bytes) -> None:
+    for attempt in range(RETRIES):
+        try:
+            async with session.post(url, data=body, headers={"content-type": "application/json"}) as resp:
+                if resp.status < 300:
+                    return
+        except (aiohttp.ClientError, TimeoutError):
+            pass
+        await asyncio.sleep(0.5 * 2**attempt)
+    log.warning("key event webhook %s failed %d times; dropped", url, RETRIES)
