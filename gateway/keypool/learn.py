@@ -30,22 +30,6 @@ def _reset_at(headers: Any, name: str, now_ns: int) -> int:
     return -1 if seconds is None else now_ns + int(seconds * 1e9)
 
 
-def openai_headroom(headers: Any, now_ns: int) -> tuple[int, int, int, int, int, int] | None:
-    """(remaining, reset_at, limit) for requests then tokens, or None when the answer had none."""
-    remaining_requests = _int(headers, "x-ratelimit-remaining-requests")
-    remaining_tokens = _int(headers, "x-ratelimit-remaining-tokens")
-    if remaining_requests < 0 and remaining_tokens < 0:
-        return None
-    return (
-        remaining_requests,
-        _reset_at(headers, "x-ratelimit-reset-requests", now_ns) if remaining_requests >= 0 else -1,
-        _int(headers, "x-ratelimit-limit-requests"),
-        remaining_tokens,
-        _reset_at(headers, "x-ratelimit-reset-tokens", now_ns) if remaining_tokens >= 0 else -1,
-        _int(headers, "x-ratelimit-limit-tokens"),
-    )
-
-
 def _rfc3339_at(headers: Any, name: str, now_ns: int) -> int:
     # Anthropic gives resets as wall-clock times; the key record runs on the monotonic clock.
     value = headers.get(name)
@@ -58,22 +42,22 @@ def _rfc3339_at(headers: Any, name: str, now_ns: int) -> int:
     return now_ns + max(0, int((at - time.time()) * 1e9))
 
 
-def anthropic_headroom(headers: Any, now_ns: int) -> tuple[int, int, int, int, int, int] | None:
-    """The same, from anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset}."""
-    remaining_requests = _int(headers, "anthropic-ratelimit-requests-remaining")
-    remaining_tokens = _int(headers, "anthropic-ratelimit-tokens-remaining")
-    if remaining_requests < 0 and remaining_tokens < 0:
-        return None
-    return (
-        remaining_requests,
-        _rfc3339_at(headers, "anthropic-ratelimit-requests-reset", now_ns) if remaining_requests >= 0 else -1,
-        _int(headers, "anthropic-ratelimit-requests-limit"),
-        remaining_tokens,
-        _rfc3339_at(headers, "anthropic-ratelimit-tokens-reset", now_ns) if remaining_tokens >= 0 else -1,
-        _int(headers, "anthropic-ratelimit-tokens-limit"),
+Headroom = tuple[int, int, int, int, int, int]
+
+
+def _read(headers: Any, now_ns: int, requests: str, tokens: str, reset_at: Any) -> Headroom | None:
+    """(remaining, reset_at, limit) for requests then tokens; `requests`/`tokens` are header
+    name patterns with {} for limit/remaining/reset."""
+    out: list[int] = []
+    for pattern in (requests, tokens):
+        remaining = _int(headers, pattern.format("remaining"))
+        reset = reset_at(headers, pattern.format("reset"), now_ns) if remaining >= 0 else -1
+        out += [remaining, reset, _int(headers, pattern.format("limit"))]
+    return None if out[0] < 0 and out[3] < 0 else (out[0], out[1], out[2], out[3], out[4], out[5])
+
+
+def headroom(headers: Any, now_ns: int) -> Headroom | None:
+    """What the answer says about the key's headroom, in OpenAI's or Anthropic's headers."""
+    return _read(headers, now_ns, "x-ratelimit-{}-requests", "x-ratelimit-{}-tokens", _reset_at) or _read(
+        headers, now_ns, "anthropic-ratelimit-requests-{}", "anthropic-ratelimit-tokens-{}", _rfc3339_at
     )
-
-
-def headroom(headers: Any, now_ns: int) -> tuple[int, int, int, int, int, int] | None:
-    """Whatever the answer says about the key's headroom, in OpenAI's or Anthropic's headers."""
-    return openai_headroom(headers, now_ns) or anthropic_headroom(headers, now_ns)

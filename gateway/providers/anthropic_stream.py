@@ -10,26 +10,20 @@ however long the stream.
 
 from __future__ import annotations
 
-import time
-
 import msgspec
 
 from ..dataplane.errors import error_json
 from . import anthropic_wire as wire
 from . import errors
 from .canonical import (
-    ENCODER,
     SSE_DONE,
-    ChatCompletionChunk,
-    ChunkChoice,
     Delta,
     FinishReason,
     FunctionDelta,
     ToolCallDelta,
-    Usage,
     sse,
 )
-from .sse import SSEDecoder, SSEError
+from .chunk_stream import ChunkStream
 
 PROVIDER = "anthropic"
 
@@ -38,46 +32,24 @@ PROVIDER = "anthropic"
 TEXT, TOOL, JSON, SKIP = 0, 1, 2, 3
 
 
-class AnthropicStream:
+class AnthropicStream(ChunkStream):
+    provider = PROVIDER
+
     __slots__ = (
         "_block",
-        "_created",
-        "_done",
-        "_failed",
         "_finish",
-        "_id",
-        "_include_usage",
         "_input",
-        "_model",
-        "_sse",
         "_tool",
         "_tools",
-        "usage",
     )
 
     def __init__(self, public_model: str, include_usage: bool) -> None:
-        self._model = public_model
-        self._include_usage = include_usage
-        self._sse = SSEDecoder()
-        self._id = ""
-        self._created = int(time.time())
+        super().__init__(public_model, include_usage)
         self._block = SKIP
         self._tool = -1  # OpenAI index of the open tool call
         self._tools = 0  # tool calls so far
         self._input: wire.Usage | None = None  # message_start's usage; message_delta adds to it
         self._finish: FinishReason | None = None
-        self._done = False
-        self._failed = False
-        self.usage: Usage | None = None
-
-    def feed(self, data: bytes) -> bytes:
-        if self._done or self._failed:
-            return b""
-        try:
-            payloads = self._sse.feed(data)
-        except SSEError:
-            return self._fail(errors.malformed(PROVIDER))
-        return self._events(payloads)
 
     def close(self) -> bytes:
         if self._done or self._failed:
@@ -189,28 +161,3 @@ class AnthropicStream:
         return self._chunk(Delta(), self._finish)
 
     # ----------------------------------------------------------------- output
-
-    def _chunk(self, delta: Delta, finish: FinishReason | None = None) -> bytes:
-        chunk = ChatCompletionChunk(
-            id=self._id,
-            object="chat.completion.chunk",
-            created=self._created,
-            model=self._model,
-            choices=[ChunkChoice(index=0, delta=delta, finish_reason=finish)],
-        )
-        return sse(ENCODER.encode(chunk))
-
-    def _usage_chunk(self) -> bytes:
-        chunk = ChatCompletionChunk(
-            id=self._id,
-            object="chat.completion.chunk",
-            created=self._created,
-            model=self._model,
-            choices=[],
-            usage=self.usage,
-        )
-        return sse(ENCODER.encode(chunk))
-
-    def _fail(self, event: bytes) -> bytes:
-        self._failed = True
-        return event

@@ -11,7 +11,6 @@ State: a few scalars per candidate (n of them), whatever the stream's length.
 from __future__ import annotations
 
 import secrets
-import time
 
 import msgspec
 
@@ -21,16 +20,12 @@ from . import gemini_wire as wire
 from .canonical import (
     ENCODER,
     SSE_DONE,
-    ChatCompletionChunk,
-    ChunkChoice,
     Delta,
-    FinishReason,
     FunctionDelta,
     ToolCallDelta,
-    Usage,
     sse,
 )
-from .sse import SSEDecoder, SSEError
+from .chunk_stream import ChunkStream
 
 PROVIDER = "gemini"
 
@@ -43,38 +38,14 @@ class _Candidate:
         self.tools = 0  # tool calls so far
 
 
-class GeminiStream:
-    __slots__ = (
-        "_candidates",
-        "_created",
-        "_done",
-        "_failed",
-        "_id",
-        "_include_usage",
-        "_model",
-        "_sse",
-        "usage",
-    )
+class GeminiStream(ChunkStream):
+    provider = PROVIDER
+
+    __slots__ = ("_candidates",)
 
     def __init__(self, public_model: str, include_usage: bool) -> None:
-        self._model = public_model
-        self._include_usage = include_usage
-        self._sse = SSEDecoder()
-        self._id = ""
-        self._created = int(time.time())
+        super().__init__(public_model, include_usage)
         self._candidates: dict[int, _Candidate] = {}
-        self._done = False
-        self._failed = False
-        self.usage: Usage | None = None
-
-    def feed(self, data: bytes) -> bytes:
-        if self._done or self._failed:
-            return b""
-        try:
-            payloads = self._sse.feed(data)
-        except SSEError:
-            return self._fail(errors.malformed(PROVIDER))
-        return self._events(payloads)
 
     def close(self) -> bytes:
         if self._done or self._failed:
@@ -87,7 +58,7 @@ class GeminiStream:
             return out + self._fail(errors.truncated(PROVIDER))
         self._done = True
         tail = [
-            self._chunk(index, Delta(), wire.finish_reason(c.finish, c.tools > 0))
+            self._chunk(Delta(), wire.finish_reason(c.finish, c.tools > 0), index)
             for index, c in sorted(self._candidates.items())
         ]
         if self._include_usage and self.usage is not None:
@@ -121,13 +92,13 @@ class GeminiStream:
             state = self._candidates.get(candidate.index)
             if state is None:
                 state = self._candidates[candidate.index] = _Candidate()
-                out.append(self._chunk(candidate.index, Delta(role="assistant", content="")))
+                out.append(self._chunk(Delta(role="assistant", content=""), None, candidate.index))
             state.finish = candidate.finish_reason
             for part in candidate.content.parts if candidate.content else ():
                 if part.function_call is not None:
                     out.append(self._tool_call(candidate.index, state, part))
                 elif part.text and not part.thought:
-                    out.append(self._chunk(candidate.index, Delta(content=part.text)))
+                    out.append(self._chunk(Delta(content=part.text), None, candidate.index))
         return b"".join(out)
 
     def _tool_call(self, index: int, state: _Candidate, part: wire.Part) -> bytes:
@@ -141,29 +112,4 @@ class GeminiStream:
             function=FunctionDelta(name=fn.name, arguments=arguments),
         )
         state.tools += 1
-        return self._chunk(index, Delta(tool_calls=[call]))
-
-    def _chunk(self, index: int, delta: Delta, finish: FinishReason | None = None) -> bytes:
-        chunk = ChatCompletionChunk(
-            id=self._id,
-            object="chat.completion.chunk",
-            created=self._created,
-            model=self._model,
-            choices=[ChunkChoice(index=index, delta=delta, finish_reason=finish)],
-        )
-        return sse(ENCODER.encode(chunk))
-
-    def _usage_chunk(self) -> bytes:
-        chunk = ChatCompletionChunk(
-            id=self._id,
-            object="chat.completion.chunk",
-            created=self._created,
-            model=self._model,
-            choices=[],
-            usage=self.usage,
-        )
-        return sse(ENCODER.encode(chunk))
-
-    def _fail(self, event: bytes) -> bytes:
-        self._failed = True
-        return event
+        return self._chunk(Delta(tool_calls=[call]), None, index)
