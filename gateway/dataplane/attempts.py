@@ -109,6 +109,7 @@ async def serve(
                     400, [*base, JSON], caller.error(400, exc.type, exc.code, exc.message, exc.param)
                 )
                 return -1
+            health.note(target, slot, Verdict.SERVER, None)  # unreachable, timeout, reset
             failure = exc
         else:
             async with resp:

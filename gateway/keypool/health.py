@@ -13,6 +13,11 @@ log = logging.getLogger("aigw.keys")
 
 BACKOFF_BASE_S = 1.0
 BACKOFF_MAX_S = 60.0
+# Circuit breaker: after this many server failures in a row (5xx, timeouts, resets) a key rests
+# for BREAKER_BASE_S, doubling with each further failure; its next request is the half-open probe.
+BREAKER_FAILURES = 3
+BREAKER_BASE_S = 1.0
+BREAKER_MAX_S = 30.0
 COOLDOWN_MARGIN_S = 0.02
 SECOND = 1_000_000_000
 
@@ -41,6 +46,18 @@ class KeyHealth:
             # a moment too soon costs a whole new cooldown.
             region.cool(slot, now + int((cooldown_s + COOLDOWN_MARGIN_S) * SECOND))
             log.info("key %s/%s cooling for %.3gs", target.provider, target.key_id, cooldown_s)
+        elif verdict is Verdict.SERVER:
+            streak = region.fail(slot)
+            if streak >= BREAKER_FAILURES:
+                rest = min(BREAKER_BASE_S * 2 ** (streak - BREAKER_FAILURES), BREAKER_MAX_S)
+                region.cool(slot, now + int(rest * SECOND))
+                log.warning(
+                    "key %s/%s failed %d times in a row; resting %.3gs",
+                    target.provider,
+                    target.key_id,
+                    streak,
+                    rest,
+                )
         elif verdict is Verdict.QUOTA:
             next_probe = now + int(self._probe[target.provider] * SECOND)
             if region.set_state(slot, STATE_EXHAUSTED, now, next_probe) != STATE_EXHAUSTED:

@@ -426,6 +426,8 @@ class _State:
             return self.json_response(req, 401, _REVOKED)
         if state == "quota" and path != b"/v1/models":
             return self.json_response(req, 429, _QUOTA)
+        if state == "error":
+            return self.json_response(req, 500, _error_body(_MSG_SERVER, "server_error"))
         try:
             return handler(self, req, label)
         except Exception:  # a mock must answer like OpenAI, never drop the connection
@@ -456,7 +458,7 @@ class _State:
 
     def _control(self, req: _Request) -> bytes:
         if req.path.startswith(b"/_mock/keys/") and req.method == b"POST":
-            # Test control: {"state": "ok" | "quota" | "revoked"} for the key with this label.
+            # Test control: {"state": "ok" | "quota" | "revoked" | "error"} for the key with this label.
             label = req.path[len(b"/_mock/keys/") :].decode()
             state = msgspec.json.decode(req.body or b"{}").get("state", "ok")
             self.key_states[label] = state

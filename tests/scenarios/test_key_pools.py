@@ -219,3 +219,16 @@ def test_an_exhausted_openai_pool_falls_back_to_an_anthropic_deployment(tmp_path
         claude.terminate()
         claude.wait(timeout=10)
         claude.stdout.close()
+
+
+def test_a_key_answering_5xx_is_rested_after_three_failures_and_callers_see_none(pool):
+    gw, upstream, key = pool
+    httpx.post(upstream + "/_mock/keys/key-a", json={"state": "error"})
+    before = httpx.get(upstream + "/_mock/stats").json()["requests_by_key"]["key-a"]
+    statuses = [call(gw.port, key)[0] for _ in range(12)]
+    after = httpx.get(upstream + "/_mock/stats").json()["requests_by_key"]["key-a"]
+    assert statuses == [200] * 12  # each failure moved on to another key
+    # The breaker opened after three failures in a row and rests the key 1 s: the rest of the run
+    # left it alone, but for one half-open probe if a slow machine took longer than the rest.
+    assert 3 <= after - before <= 4
+    assert key_states(gw)["key-a"] == "cooling"
