@@ -275,7 +275,3 @@ cdef class SharedRegion:
         for name, index in _KEY_FIELDS:
             out[name] = aigw_load(k + index)
         return out
-
-    def tat(self, int64_t word):
-        """The theoretical arrival time stored at a bucket's word index (for tests and stats)."""
-        return aigw_load(&self.words[word])

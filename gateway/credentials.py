@@ -1,4 +1,4 @@
-"""Consumer API keys: how they are made, hashed, shown and redacted.
+"""Consumer API keys: how they are made, hashed and shown.
 
 A key is shown once at creation; only its SHA-256 digest is stored. A short visible prefix lets
 people tell keys apart in listings without revealing them.
@@ -27,10 +27,3 @@ def digest(key: str) -> bytes:
 
 def visible_prefix(key: str) -> str:
     return key[:VISIBLE_CHARS]
-
-
-def redact(secret: str) -> str:
-    """What may be shown of any secret: enough to recognise it, never enough to use it."""
-    if len(secret) <= 8:
-        return "***"
-    return f"{secret[:4]}…{secret[-2:]}"

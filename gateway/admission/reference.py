@@ -14,7 +14,7 @@ from typing import Any
 from . import layout as L
 from . import rejections as rej
 from .reference_region import ReferenceRegion
-from .spec import KIND_TOKENS, AdmissionSpec
+from .spec import KIND_TOKENS, AdmissionSpec, LimitSpec
 
 
 @dataclass
@@ -31,6 +31,20 @@ class _Limit:
 
 # Keys weighed per pick by the headroom strategy (the native core's _CANDIDATES).
 CANDIDATES = 8
+
+
+def _limit(s: LimitSpec, region: ReferenceRegion) -> _Limit:
+    emission = -(-s.period_s * 1_000_000_000 // s.amount)  # rounded up: never over-admit
+    return _Limit(
+        word=region.bucket(s.id),
+        emission=emission,
+        tolerance=s.burst * emission,
+        tokens=s.kind == KIND_TOKENS,
+        amount=s.amount,
+        period_s=s.period_s,
+        name=s.name,
+        kind=s.kind,
+    )
 
 
 class Decision:
@@ -59,19 +73,7 @@ class AdmissionTable:
         self._routes = {k: v for k, v in spec.routes.items() if "{" not in k[1] and not k[1].endswith("/*")}
         self._paths = {path for (_, path) in self._routes}
         self._patterns = [(m, p, r) for (m, p), r in spec.routes.items() if (m, p) not in self._routes]
-        limits = {
-            s.id: _Limit(
-                word=region.bucket(s.id),
-                emission=-(-s.period_s * 1_000_000_000 // s.amount),
-                tolerance=s.burst * -(-s.period_s * 1_000_000_000 // s.amount),
-                tokens=s.kind == KIND_TOKENS,
-                amount=s.amount,
-                period_s=s.period_s,
-                name=s.name,
-                kind=s.kind,
-            )
-            for s in spec.limits
-        }
+        limits = {s.id: _limit(s, region) for s in spec.limits}
         self._consumers = {c.digest: (c, [limits[i] for i in c.limits]) for c in spec.consumers}
         self._groups = {
             g.name: (g, [region.key_slot(k) for k in g.key_ids], [limits[i] for i in g.limits])

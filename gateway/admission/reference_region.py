@@ -209,6 +209,3 @@ class ReferenceRegion:
     def record(self, slot: int) -> dict[str, int]:
         fields = [(n[2:].lower(), getattr(L, n)) for n in dir(L) if n.startswith("K_") and n != "K_ID"]
         return {name: self.key(slot, index) for name, index in fields}
-
-    def tat(self, word: int) -> int:
-        return int(self.words[word])

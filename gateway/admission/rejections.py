@@ -32,13 +32,6 @@ class Rejection:
     def __repr__(self) -> str:
         return f"Rejection({self.status}, {self.code!r})"
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Rejection) and all(
-            getattr(self, s) == getattr(other, s) for s in self.__slots__
-        )
-
-    __hash__ = None  # type: ignore[assignment]
-
 
 def missing_key() -> Rejection:
     return Rejection(

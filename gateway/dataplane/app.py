@@ -184,9 +184,10 @@ class Gateway:
             estimate = len(body) // 4 + (getattr(request, "max_tokens", None) or 0)
         model = request.model if request is not None else None
         trace.model = model or ""
-        decision = table.admit(method, path, credential(headers), model, estimate)
+        key = credential(headers)
+        decision = table.admit(method, path, key, model, estimate)
         if isinstance(decision, Rejection) and decision.code == "upstream_capacity_exhausted":
-            decision = await self._queue(table, method, path, credential(headers), model, estimate, decision)
+            decision = await self._queue(table, method, path, key, model, estimate, decision)
         if isinstance(decision, Rejection):
             error = caller.error(
                 decision.status, decision.type, decision.code, decision.message, decision.param
