@@ -93,10 +93,11 @@ class Gateway:
         return code
 
 
-def start_upstream_mock(*args: str) -> tuple[subprocess.Popen[str], str]:
-    """A mock OpenAI provider of our own (so tests can read its per-key counters)."""
+def start_upstream_mock(*args: str, module: str = "gateway.mock") -> tuple[subprocess.Popen[str], str]:
+    """A mock provider of our own (so tests can read its counters): the OpenAI one by default, or
+    another module that prints the same `mock listening on URL` line."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway.mock", "--port", "0", *args], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", module, "--port", "0", *args], stdout=subprocess.PIPE, text=True
     )
     assert proc.stdout is not None
     return proc, proc.stdout.readline().split("mock listening on ")[1].strip()

@@ -2,14 +2,12 @@
 Anthropic- and Gemini-format upstreams, and the official anthropic SDK on the Messages ingress."""
 
 import json
-import subprocess
-import sys
 
 import anthropic
 import openai
 import pytest
 
-from .conftest import Gateway
+from .conftest import Gateway, start_upstream_mock, stop_upstream_mock
 
 WEATHER_TOOL = {
     "type": "function",
@@ -21,16 +19,10 @@ WEATHER_TOOL = {
 }
 
 
-def start_test_mock(module: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, "-m", module, "--port", "0"], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    return proc, proc.stdout.readline().split("mock listening on ")[1].strip()
-
-
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory):
-    claude, claude_url = start_test_mock("tests.mocks.anthropic_server")
-    gemini, gemini_url = start_test_mock("tests.mocks.gemini_server")
+    claude, claude_url = start_upstream_mock(module="tests.mocks.anthropic_server")
+    gemini, gemini_url = start_upstream_mock(module="tests.mocks.gemini_server")
     gw = Gateway(
         tmp_path_factory.mktemp("translation"),
         f"""
@@ -59,9 +51,7 @@ tenants:
     yield gw
     assert gw.stop() == 0
     for proc in (claude, gemini):
-        proc.terminate()
-        proc.wait(timeout=10)
-        proc.stdout.close()
+        stop_upstream_mock(proc)
 
 
 @pytest.fixture

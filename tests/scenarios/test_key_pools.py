@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import openai
 import pytest
 
 from tests.e2e.conftest import Gateway, pool_yaml, start_upstream_mock, stop_upstream_mock
@@ -176,18 +177,8 @@ def test_queue_mode_with_max_wait_above_the_recovery_time_serves_every_request(t
 
 
 def test_an_exhausted_openai_pool_falls_back_to_an_anthropic_deployment(tmp_path):
-    import subprocess
-    import sys
-
-    import openai
-
     mock, upstream = start_upstream_mock("--key", "only=sk-only")
-    claude = subprocess.Popen(
-        [sys.executable, "-m", "tests.mocks.anthropic_server", "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    claude_url = claude.stdout.readline().split("mock listening on ")[1].strip()
+    claude, claude_url = start_upstream_mock(module="tests.mocks.anthropic_server")
     config = pool_yaml(upstream, "only").replace(
         "model_groups:\n  - name: chat\n    deployments: [{provider: upstream, model: gpt-4o-mini}]",
         "  - name: claude\n    type: anthropic\n    base_url: " + claude_url + "\n"
@@ -216,9 +207,7 @@ def test_an_exhausted_openai_pool_falls_back_to_an_anthropic_deployment(tmp_path
     finally:
         assert gw.stop() == 0
         stop_upstream_mock(mock)
-        claude.terminate()
-        claude.wait(timeout=10)
-        claude.stdout.close()
+        stop_upstream_mock(claude)
 
 
 def test_a_key_answering_5xx_is_rested_after_three_failures_and_callers_see_none(pool):
