@@ -38,6 +38,7 @@ cdef class Decision:
     cdef readonly str tenant
     cdef readonly str app
     cdef readonly object models      # frozenset of allowed groups, or None for all
+    cdef readonly object services    # frozenset of the gated groups (services) it may call
     cdef readonly str group          # None for routes without a model
     cdef readonly object target      # the glue's upstream target, None without a model
     cdef readonly object params      # {name: value} from a route's {param} segments, else None
@@ -285,6 +286,7 @@ cdef class AdmissionTable:
         d.tenant = c.tenant
         d.app = c.app
         d.models = c.models
+        d.services = c.services
         d.slot = -1
         d.requests_limit = -1
         d.tokens_limit = -1

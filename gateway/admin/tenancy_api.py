@@ -14,7 +14,7 @@ from typing import Annotated
 import msgspec
 from aiohttp import web
 
-from ..store import NotFound, Store
+from ..store import Conflict, NotFound, Store
 from ..store.records import App, ConsumerKey, LimitRecord, Tenant
 from ..store.tenancy_records import (
     SERVED_STATES,
@@ -430,6 +430,8 @@ class TenancyAPI:
     async def create_service(self, request: web.Request) -> web.Response:
         body: NewService = await decode(request, NewService)
         self._require(request, body.tenant, DEVELOP)
+        if body.name in self.model_groups:
+            raise Conflict(f"{body.name!r} is a model group's name; callers could not tell them apart")
         return json_response(self.store.create_service(body), 201)
 
     async def list_services(self, request: web.Request) -> web.Response:

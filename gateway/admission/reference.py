@@ -62,6 +62,7 @@ class Decision:
         self.requests_remaining = self.requests_reset_ns = 0
         self.tokens_remaining = self.tokens_reset_ns = 0
         self.params: dict[str, str] | None = None
+        self.services: frozenset[str] = frozenset()
         self.token_limits: list[_Limit] = []
         self.finished = True
         self.group_entry: Any = None
@@ -120,6 +121,7 @@ class AdmissionTable:
         if consumer.expires_ns and now >= consumer.expires_ns:
             return rej.key_expired(consumer.expired)
         d = Decision(route, consumer.key_id, consumer.tenant, consumer.app, consumer.models)
+        d.services = consumer.services
         d.params = params
         if model is None:
             return d

@@ -231,8 +231,7 @@ class Gateway:
             )
         route = decision.route
         if route == ROUTE_MODELS:
-            allowed = decision.models
-            names = [n for n in table.group_names() if allowed is None or self.canonical.get(n, n) in allowed]
+            names = self._model_names(table, decision)
             listing = wire.ModelList(data=[wire.ModelCard(id=n) for n in names])
             proto.response_bytes(200, [*base, JSON], wire.MODEL_LIST_ENCODER.encode(listing))
             return
@@ -272,6 +271,19 @@ class Gateway:
             )
         finally:
             table.finish(decision, tokens)
+
+    def _model_names(self, table: Any, decision: Any) -> list[str]:
+        """The models this key may call: its app's model groups and its subscribed services."""
+        allowed, services = decision.models, decision.services
+        aliases = self.live.services.aliases
+        names = []
+        for name in table.group_names():
+            if name in self.live.services.routes or name in aliases:
+                if aliases.get(name, name) in services:
+                    names.append(name)
+            elif allowed is None or self.canonical.get(name, name) in allowed:
+                names.append(name)
+        return names
 
     @staticmethod
     def _render(route: Any, body: bytes) -> Any:
