@@ -9,6 +9,7 @@ token.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import aiohttp
@@ -41,6 +42,13 @@ SCOPES = ("tenant", "app", "key", "model", "service")
 
 def _forbidden(exc: Forbidden) -> web.Response:
     return _error(403, "forbidden", str(exc), "permission_error")
+
+
+def _formats(e: Endpoint) -> tuple[str, ...]:
+    """The media types an analytics endpoint's `format` parameter selects."""
+    if e.path.endswith("/export"):
+        return ("text/csv", "application/x-ndjson")
+    return ("text/csv",) if any(p.name == "format" for p in e.params) else ()
 
 
 class AdminAPI:
@@ -146,7 +154,11 @@ class AdminAPI:
         ]
         self.tenancy = TenancyAPI(store, model_groups)
         self.endpoints += self.tenancy.endpoints()
-        self.endpoints += self.observability.endpoints()
+        # Calls and stats filter by tenant: a tenant token sees its own only.
+        self.endpoints += [
+            dataclasses.replace(e, tenant_query=True, alternatives=_formats(e))
+            for e in self.observability.endpoints()
+        ]
         self.openapi = msgspec.json.encode(openapi_document(self.endpoints))
 
     def application(self) -> web.Application:
@@ -321,8 +333,8 @@ class AdminAPI:
         if scope == "model" and subject not in self.model_groups:
             return _error(404, "not_found", f"no model group {subject!r}")
         tenant = self.tenancy.subject_tenant(scope, subject)
-        request[AUDIT_TENANT] = tenant or ""
         principal(request).require(tenant, MANAGE)
+        request[AUDIT_TENANT] = tenant or ""
         try:
             rules = msgspec.json.decode(await request.read(), type=list[LimitRule])
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:

@@ -104,3 +104,5 @@ class Endpoint:
     # A tenant token's requests get `?tenant=` set to its tenant (asking for another is 403):
     # listings and queries filtered by tenant are scoped by this alone.
     tenant_query: bool = False
+    # Other media types the endpoint may answer in (by its `format` parameter), besides JSON.
+    alternatives: tuple[str, ...] = ()

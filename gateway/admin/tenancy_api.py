@@ -108,9 +108,10 @@ class TenancyAPI:
 
     # -- authorization helpers, also used by the core endpoints ------------------------------------
     def _require(self, request: web.Request, tenant: str | None, least: str) -> Principal:
-        request[AUDIT_TENANT] = tenant or ""
         who = principal(request)
         who.require(tenant, least)
+        # Filed under the tenant acted on once allowed; a refusal stays with the caller's tenant.
+        request[AUDIT_TENANT] = tenant or ""
         return who
 
     def _require_scope(self, request: web.Request, tenant: str | None, least: str) -> None:
