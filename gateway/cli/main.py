@@ -13,6 +13,7 @@ from .._version import __version__
 from ..config import Config, ConfigError, load_config
 from ..store import Ambiguous, NotFound, Store, open_store
 from ..store.seed import seed
+from . import tenancy
 from .logs import add_logs_parser, run_logs
 from .stats import add_stats_parser, run_stats
 
@@ -61,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("bench", help="load-test aigw, nginx and any URL (python -m bench; docs/benchmarks.md)")
     add_logs_parser(sub)
     add_stats_parser(sub)
+    tenancy.add_parsers(sub, keys)
     return p
 
 
@@ -97,6 +99,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"{args.file}: OK")
         return 0
     cfg = load_config(getattr(args, "config", None))
+    if getattr(args, "admin_command", None) is not None:
+        return tenancy.run(args, cfg)
     if args.command == "keys" and args.action == "status":
         from .upstream_status import run_status
 
