@@ -62,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("bench", help="load-test aigw, nginx and any URL (python -m bench; docs/benchmarks.md)")
     add_logs_parser(sub)
     add_stats_parser(sub)
-    tenancy.add_parsers(sub, keys)
+    tenancy.add_parsers(sub, keys, apps)
     return p
 
 

@@ -113,6 +113,10 @@ COMMANDS: tuple[Command, ...] = (
             lambda a: {"role": a.role}),
     Command("members", "remove", "remove a member (owner)", "DELETE",
             "/admin/tenants/{tenant}/members/{user}", (_a("tenant"), _a("user"))),
+    Command("apps", "create", "create an app (or change the model groups it may call)", "POST", "/admin/apps",
+            (_a("name"), _a("--tenant", required=True),
+             _a("--models", default="*", help="comma-separated model groups it may call; * for all")),
+            lambda a: {"tenant": a.tenant, "name": a.name, "models": _csv(a.models) or []}),
     Command("tokens", "create", "an admin token for a member (or a global one); printed once", "POST",
             "/admin/tokens", (_a("--user", required=True), TENANT, _a("--ttl", help="e.g. 30d")),
             lambda a: {"user": a.user, "tenant": a.tenant, **({"ttl_s": span(a.ttl)} if a.ttl else {})}),
@@ -167,11 +171,13 @@ COMMANDS: tuple[Command, ...] = (
 GROUPS = ("tenants", "members", "tokens", "services", "catalog", "subscriptions", "audit")
 
 
-def add_parsers(sub: Any, keys: Any) -> None:
-    """Add the commands to `aigw`'s subparsers (`keys`: the `aigw keys` subparsers)."""
+def add_parsers(sub: Any, keys: Any, apps: Any) -> None:
+    """Add the commands to `aigw`'s subparsers (`keys`, `apps`: those groups' subparsers, which
+    have store commands of their own in main.py)."""
     groups = {g: sub.add_parser(g, help=f"{g} (admin API)").add_subparsers(dest="action", required=True)
               for g in GROUPS}  # fmt: skip
     groups["keys"] = keys
+    groups["apps"] = apps
     for command in COMMANDS:
         p = groups[command.group].add_parser(command.action, help=command.help)
         for arg in command.args:

@@ -99,8 +99,8 @@ class ServiceTables:
 
 
 def _refusal(service: str, owner: str, tenant: str, app: str, state: str, reason: str) -> str:
-    who = f"App '{tenant}/{app}'"
+    which = f"The subscription of app '{tenant}/{app}' to service '{service}'"
     if state == "pending":
-        return f"{who}'s subscription to service '{service}' is pending approval by tenant '{owner}'."
+        return f"{which} is pending approval by tenant '{owner}'."
     because = f": {reason}" if reason else "."
-    return f"{who}'s subscription to service '{service}' was {state}{because}"
+    return f"{which} was {state}{because}"
