@@ -452,6 +452,8 @@ class TenancyAPI:
             raise msgspec.ValidationError(
                 "a prompt version needs `prompt`, a model version must not have one"
             )
+        if body.kind == "prompt" and body.defaults is not None:
+            raise msgspec.ValidationError("`defaults` are for model routes; a prompt sets its own")
         return json_response(self.store.add_version(service.name, body), 201)
 
     async def transition(self, request: web.Request) -> web.Response:

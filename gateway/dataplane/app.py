@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from ..admission import ROUTE_CHAT, ROUTE_MESSAGES, ROUTE_MODELS, ROUTE_PROMPT, Rejection, SharedRegion
 from ..calllog.accounting import Accounting
 from ..calllog.trace import ResponseSpy, Trace
@@ -22,7 +24,7 @@ from ..metrics.names import QUEUE_DEPTH
 from ..metrics.worker import ENV as METRICS_ENV
 from ..providers.base import TranslationError
 from ..store import open_store
-from . import errors, prompt, wire
+from . import errors, prompt, services, wire
 from .attempts import Policy, WaitingRoom, serve
 from .caller import OPENAI, AnthropicCaller
 from .errors import GatewayError
@@ -241,6 +243,11 @@ class Gateway:
             # A service has its model group's retry rules; a deprecated one says so in headers.
             group = service.model_group
             base = [*base, *service.headers]
+            if service.defaults and route == ROUTE_CHAT:
+                body = services.with_defaults(body, service.defaults)
+            elif service.defaults and route == ROUTE_MESSAGES:
+                unset = {k: v for k, v in service.defaults.items() if getattr(request, k, 0) is None}
+                request = msgspec.structs.replace(request, **unset)
         else:
             group = self.canonical.get(model, model)  # an alias has its group's retry rules
         if route == ROUTE_PROMPT:

@@ -10,6 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from email.utils import formatdate
+from typing import Any
+
+import msgspec
+import orjson
 
 from ..store.records import Snapshot
 from ..store.tenancy_records import SERVED_STATES, PromptSpec, ServedVersion
@@ -22,6 +26,8 @@ class ServiceRoute:
     kind: str  # "model" or "prompt"
     model_group: str
     prompt: PromptSpec | None
+    # A model route's default parameters (only those set), for requests that leave them out.
+    defaults: dict[str, Any]
     # Sent with every answer: Deprecation and Sunset while the version is deprecated.
     headers: tuple[tuple[str, str], ...]
 
@@ -68,8 +74,9 @@ class ServiceTables:
                 continue
             if v.model_group not in known_groups:
                 continue  # its model group left the config; nothing can serve it
+            defaults = msgspec.to_builtins(v.spec.defaults) if v.spec.defaults is not None else {}
             routes[name] = ServiceRoute(
-                v.service, v.version, v.kind, v.model_group, v.prompt, lifecycle_headers(v)
+                v.service, v.version, v.kind, v.model_group, v.spec.prompt, defaults, lifecycle_headers(v)
             )
             aliases[v.service] = name  # versions come in order: the last one wins
             groups_of[v.service].append(name)
@@ -104,3 +111,12 @@ def _refusal(service: str, owner: str, tenant: str, app: str, state: str, reason
         return f"{which} is pending approval by tenant '{owner}'."
     because = f": {reason}" if reason else "."
     return f"{which} was {state}{because}"
+
+
+def with_defaults(body: bytes, defaults: dict[str, Any]) -> bytes:
+    """The caller's OpenAI JSON with a model route's defaults where the caller set nothing."""
+    doc: dict[str, Any] = orjson.loads(body)
+    for name, value in defaults.items():
+        if doc.get(name) is None:
+            doc[name] = value
+    return orjson.dumps(doc)

@@ -24,11 +24,11 @@ from .tenancy_records import (
     Member,
     NewService,
     NewVersion,
-    PromptSpec,
     ServedVersion,
     Service,
     ServiceVersion,
     Subscription,
+    VersionSpec,
 )
 
 T = TypeVar("T")
@@ -55,7 +55,7 @@ _TOKEN_COLUMNS = """
     SELECT k.id, k.prefix, k.user, t.name, k.created_at, k.expires_at, k.revoked_at
     FROM admin_tokens k LEFT JOIN tenants t ON t.id = k.tenant_id
 """
-_prompt = msgspec.json.Decoder(PromptSpec)
+_spec = msgspec.json.Decoder(VersionSpec)
 
 
 class TenancyMixin:
@@ -254,7 +254,8 @@ class TenancyMixin:
                     kind=v[1],
                     state=v[2],
                     model_group=v[3],
-                    prompt=_prompt_spec(v[4]),
+                    prompt=_spec.decode(v[4]).prompt,
+                    defaults=_spec.decode(v[4]).defaults,
                     deprecated_at=v[5],
                     sunset_at=v[6],
                     created_at=v[7],
@@ -267,7 +268,7 @@ class TenancyMixin:
         service = self.service(name)
         version = max((v.version for v in service.versions), default=0) + 1
         now = time.time()
-        spec = msgspec.json.encode(new.prompt).decode()
+        spec = msgspec.json.encode(VersionSpec(new.prompt, new.defaults)).decode()
         self._write(
             lambda: self._db.execute(
                 "INSERT INTO service_versions (service_id, version, kind, state, model_group, spec, "
@@ -375,7 +376,7 @@ class TenancyMixin:
                 r[3],
                 r[4],
                 r[5],
-                _prompt_spec(r[6]),
+                _spec.decode(r[6]),
                 r[7],
                 r[8],
             )
@@ -385,10 +386,6 @@ class TenancyMixin:
             Grant(r[1], r[3], r[4], r[5], r[6]) for r in self._db.execute(_SUBSCRIPTION_COLUMNS).fetchall()
         ]
         return served, grants
-
-
-def _prompt_spec(text: str) -> PromptSpec | None:
-    return _prompt.decode(text) if text != "null" else None
 
 
 def _token(r: tuple[Any, ...]) -> AdminToken:

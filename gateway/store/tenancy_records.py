@@ -78,6 +78,24 @@ class PromptSpec(_Strict):
     streaming: bool = False
 
 
+class ModelDefaults(_Strict):
+    """Parameters a model route applies to requests that do not set them."""
+
+    temperature: Annotated[float, msgspec.Meta(ge=0, le=2)] | None = None
+    top_p: Annotated[float, msgspec.Meta(ge=0, le=1)] | None = None
+    max_tokens: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    presence_penalty: Annotated[float, msgspec.Meta(ge=-2, le=2)] | None = None
+    frequency_penalty: Annotated[float, msgspec.Meta(ge=-2, le=2)] | None = None
+    seed: int | None = None
+
+
+class VersionSpec(msgspec.Struct, omit_defaults=True):
+    """What a version stores beside its kind and model group."""
+
+    prompt: PromptSpec | None = None
+    defaults: ModelDefaults | None = None
+
+
 class NewService(_Strict):
     tenant: str
     name: ServiceName
@@ -92,6 +110,8 @@ class NewVersion(_Strict):
     model_group: str
     # Required for a prompt API.
     prompt: PromptSpec | None = None
+    # A model route's default parameters.
+    defaults: ModelDefaults | None = None
 
 
 class Transition(_Strict):
@@ -107,6 +127,7 @@ class ServiceVersion(msgspec.Struct, kw_only=True):
     state: ServiceState
     model_group: str
     prompt: PromptSpec | None = None
+    defaults: ModelDefaults | None = None
     deprecated_at: float | None = None
     sunset_at: float | None = None
     created_at: float
@@ -156,7 +177,7 @@ class ServedVersion(msgspec.Struct, array_like=True):
     kind: str
     state: str
     model_group: str
-    prompt: PromptSpec | None
+    spec: VersionSpec
     deprecated_at: float | None
     sunset_at: float | None
 

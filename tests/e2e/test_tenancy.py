@@ -142,6 +142,8 @@ def test_subscription_approval_flow_through_the_openai_sdk(
                 client.chat.completions.create(model="chatty", messages=messages)  # type: ignore[arg-type]
             except openai.PermissionDeniedError as exc:
                 return saying in str(exc)
+            except openai.NotFoundError:  # the workers have not loaded the service yet
+                return False
             return False
 
         return check
@@ -308,3 +310,40 @@ def test_the_cli_drives_the_same_api(gw: Gateway, tmp_path) -> None:
     assert refused.stderr.strip() == expected
     audit = aigw(carol, "audit", "list")
     assert "carol" in audit and "/admin/services/haiku/versions/1/publish" in audit
+
+
+def test_model_route_defaults_and_service_limits(gw: Gateway, alice: Admin, bob: Admin, web_key: str) -> None:
+    alice.ok("POST", "/admin/services", json={"tenant": "acme", "name": "terse"})
+    version = {"kind": "model", "model_group": "gpt-4o-mini", "defaults": {"max_tokens": 2}}
+    alice.ok("POST", "/admin/services/terse/versions", json=version)
+    alice.ok("POST", "/admin/services/terse/versions/1/publish")
+    bob.ok("POST", "/admin/subscriptions", json={"service": "terse", "app": "web"})
+    client = sdk(gw, web_key)
+    messages = [{"role": "user", "content": "a longer question than two words"}]
+
+    def served() -> Any:
+        try:
+            return client.chat.completions.create(model="terse/v1", messages=messages)  # type: ignore[arg-type]
+        except (openai.NotFoundError, openai.PermissionDeniedError):  # until the workers reload
+            return None
+
+    # The route's default max_tokens applies where the caller sets none (the mock cuts at it)...
+    cut = until(served, "the subscription is live")
+    assert (cut.choices[0].message.content, cut.choices[0].finish_reason) == ("Mock reply:", "length")
+    # ...and the caller's own value wins.
+    full = client.chat.completions.create(model="terse", messages=messages, max_tokens=50)  # type: ignore[arg-type]
+    assert full.choices[0].message.content == "Mock reply: a longer question than two words"
+
+    # A service's limits are charged to every caller of the service, on top of their own.
+    alice.ok("PUT", "/admin/limits/service/terse", json=[{"kind": "requests", "amount": 2, "period_s": 3600}])
+
+    def limited() -> openai.RateLimitError | None:
+        try:
+            client.chat.completions.create(model="terse", messages=messages)  # type: ignore[arg-type]
+        except openai.RateLimitError as exc:
+            return exc
+        return None
+
+    refusal = until(limited, "429 from the service's limit")
+    assert "service 'terse'" in refusal.message
+    assert bob("PUT", "/admin/limits/service/terse", json=[]).status_code == 403  # not bob's service
