@@ -17,6 +17,7 @@ from .._version import __version__
 from ..analytics.admin_api import ObservabilityAPI
 from ..store import Ambiguous, NotFound, Store
 from ..store.records import App, ConsumerKey, LimitRecord, LimitRule, Tenant
+from .budgets import BudgetAPI
 from .openapi import openapi_document
 from .routes import (
     AdminError,
@@ -51,6 +52,7 @@ class AdminAPI:
         dataplane_url: str,
         model_groups: frozenset[str],
         upstream_keys: UpstreamKeys,
+        region: Any = None,
     ):
         self.store = store
         self.model_groups = model_groups
@@ -142,6 +144,8 @@ class AdminAPI:
                 params=(Param("key_id", "path", "The key's id"),),
             ),
         ]
+        # Budgets, with what each used of its period (read from the node's region when given).
+        self.endpoints += BudgetAPI(store, region).endpoints()
         self.endpoints += self.observability.endpoints()
         self.openapi = _encoder.encode(openapi_document(self.endpoints))
 

@@ -94,12 +94,16 @@ class Trace:
             self.status = status
             self.streamed = streamed
 
+    def cost(self, prices: PriceTable) -> float:
+        """USD at `prices` for the usage so far, priced by the model that served."""
+        if not (self.prompt_tokens or self.completion_tokens):
+            return 0.0
+        model = self.served_model or self.model
+        return prices.cost(model, self.prompt_tokens, self.completion_tokens, self.cached_tokens)
+
     def record(self, prices: PriceTable | None = None) -> CallRecord:
         latency = self.elapsed_ms()
-        cost = 0.0
-        if prices is not None and (self.prompt_tokens or self.completion_tokens):
-            model = self.served_model or self.model
-            cost = prices.cost(model, self.prompt_tokens, self.completion_tokens, self.cached_tokens)
+        cost = 0.0 if prices is None else self.cost(prices)
         return CallRecord(
             request_id=self.request_id,
             ts=self.ts,

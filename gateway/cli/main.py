@@ -13,6 +13,7 @@ from .._version import __version__
 from ..config import Config, ConfigError, load_config
 from ..store import Ambiguous, NotFound, Store, open_store
 from ..store.seed import seed
+from .budgets import add_budgets_parser, run_budgets
 from .logs import add_logs_parser, run_logs
 from .stats import add_stats_parser, run_stats
 
@@ -61,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("bench", help="load-test aigw, nginx and any URL (python -m bench; docs/benchmarks.md)")
     add_logs_parser(sub)
     add_stats_parser(sub)
+    add_budgets_parser(sub)
     return p
 
 
@@ -110,6 +112,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return run_stats(args, store)
         if args.command == "keys":
             return _keys(args, store)
+        if args.command == "budgets":
+            return run_budgets(args, store)
         for app in store.list_apps(args.tenant):
             print(f"{app.tenant}/{app.name}\tmodels: {', '.join(app.models)}")
         return 0

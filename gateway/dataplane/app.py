@@ -189,6 +189,10 @@ class Gateway:
         if isinstance(decision, Rejection) and decision.code == "upstream_capacity_exhausted":
             decision = await self._queue(table, method, path, key, model, estimate, decision)
         if isinstance(decision, Rejection):
+            if decision.consumer is not None:
+                key_id, tenant, app = decision.consumer
+                trace.admitted(tenant, app, key_id, trace.route, model or "")
+            trace.failed(decision.type, decision.code, decision.message)
             error = caller.error(
                 decision.status, decision.type, decision.code, decision.message, decision.param
             )
@@ -234,7 +238,9 @@ class Gateway:
                 [*base, *limit_headers(decision)],
             )
         finally:
-            table.finish(decision, tokens)
+            # Cost budgets settle with what the call cost (micro-USD), priced as its record is.
+            cost = trace.cost(self.accounting.prices) if tokens > 0 else 0.0
+            table.finish(decision, tokens, round(cost * 1_000_000))
 
     async def _queue(
         self, table: Any, method: str, path: str, key: Any, model: Any, estimate: int, rejection: Any

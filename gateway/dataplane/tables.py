@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from ..admission import AdmissionSpec, AdmissionTable, ConsumerSpec, GroupSpec, LimitSpec
+from ..admission import AdmissionSpec, AdmissionTable, BudgetSpec, ConsumerSpec, GroupSpec, LimitSpec
 from ..admission.layout import key_id
 from ..config.schema import Config, ModelGroup
 from ..store import Store
@@ -31,6 +31,11 @@ def build_table(
         by_subject[(rec.scope, rec.subject)].append(rec.id)
         name = f"{rec.scope} '{rec.subject}'"
         limits.append(LimitSpec(rec.id, name, rec.kind, rec.amount, rec.period_s, rec.burst))
+    budgets_of: dict[tuple[str, str], list[int]] = defaultdict(list)
+    budgets = []
+    for b in snapshot.budgets:
+        budgets_of[(b.scope, b.subject)].append(b.id)
+        budgets.append(BudgetSpec(b.id, f"{b.scope} '{b.subject}'", b.kind, b.amount, b.period))
     consumers = [
         ConsumerSpec(
             digest=k.digest,
@@ -42,6 +47,11 @@ def build_table(
                 *by_subject[("tenant", k.tenant)],
                 *by_subject[("app", f"{k.tenant}/{k.app}")],
                 *by_subject[("key", k.id)],
+            ),
+            budgets=(
+                *budgets_of[("tenant", k.tenant)],
+                *budgets_of[("app", f"{k.tenant}/{k.app}")],
+                *budgets_of[("key", k.id)],
             ),
         )
         for k in snapshot.keys
@@ -60,7 +70,8 @@ def build_table(
         )
         for name, targets in pools.items()
     ]
-    return AdmissionTable(AdmissionSpec(consumers=consumers, groups=groups, limits=limits), region)
+    spec = AdmissionSpec(consumers=consumers, groups=groups, limits=limits, budgets=budgets)
+    return AdmissionTable(spec, region)
 
 
 class LiveTable:

@@ -5,7 +5,18 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
-from .records import App, ConsumerKey, LimitRecord, LimitRule, LimitScope, Snapshot, Tenant
+from .records import (
+    App,
+    BudgetRecord,
+    BudgetRule,
+    BudgetScope,
+    ConsumerKey,
+    LimitRecord,
+    LimitRule,
+    LimitScope,
+    Snapshot,
+    Tenant,
+)
 
 if TYPE_CHECKING:
     from ..calllog.store import CallLog
@@ -60,6 +71,16 @@ class Store(ABC):
     def list_limits(
         self, scope: LimitScope | None = None, subject: str | None = None
     ) -> list[LimitRecord]: ...
+
+    @abstractmethod
+    def set_budgets(self, scope: BudgetScope, subject: str, rules: list[BudgetRule]) -> list[BudgetRecord]:
+        """Make `rules` the budgets of `subject`. A rule of the same kind and period keeps its id
+        (and so what was used of it), whatever its new amount; others are added or removed."""
+
+    @abstractmethod
+    def list_budgets(
+        self, scope: BudgetScope | None = None, subject: str | None = None
+    ) -> list[BudgetRecord]: ...
 
     @abstractmethod
     def snapshot(self) -> Snapshot:

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from ..admission.layout import BUDGET_MAX
+
 
 class Tenant(msgspec.Struct, kw_only=True):
     id: int
@@ -68,7 +70,33 @@ class LimitRecord(msgspec.Struct, kw_only=True):
     burst: int
 
 
+BudgetScope = Literal["tenant", "app", "key"]
+BudgetKind = Literal["requests", "tokens", "cost"]
+BudgetPeriod = Literal["day", "month", "lifetime"]
+
+
+class BudgetRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A budget as set: `amount` requests, tokens or micro-USD (cost; 1,000,000 = $1) per UTC
+    `period` (day, month, or lifetime: never resets)."""
+
+    kind: BudgetKind
+    amount: Annotated[int, msgspec.Meta(ge=1, le=BUDGET_MAX)]
+    period: BudgetPeriod
+
+
+class BudgetRecord(msgspec.Struct, kw_only=True):
+    """A stored budget. `subject`: a tenant name, 'tenant/app' or a consumer key id."""
+
+    id: int
+    scope: BudgetScope
+    subject: str
+    kind: BudgetKind
+    amount: int
+    period: BudgetPeriod
+
+
 class Snapshot(msgspec.Struct, kw_only=True):
     generation: int
     keys: list[ActiveKey]
     limits: list[LimitRecord]
+    budgets: list[BudgetRecord] = msgspec.field(default_factory=list)

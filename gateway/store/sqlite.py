@@ -14,7 +14,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .. import credentials
 from .base import Ambiguous, NotFound, Store
 from .migrations import MIGRATIONS
-from .records import ActiveKey, App, ConsumerKey, LimitRecord, LimitRule, LimitScope, Snapshot, Tenant
+from .records import (
+    ActiveKey,
+    App,
+    BudgetRecord,
+    BudgetRule,
+    BudgetScope,
+    ConsumerKey,
+    LimitRecord,
+    LimitRule,
+    LimitScope,
+    Snapshot,
+    Tenant,
+)
 
 if TYPE_CHECKING:
     from ..calllog.store import CallLog
@@ -189,7 +201,45 @@ class SQLiteStore(Store):
             self._write(replace)
         return self.list_limits(scope, subject)
 
-    def _check_subject(self, scope: LimitScope, subject: str) -> None:
+    def set_budgets(self, scope: BudgetScope, subject: str, rules: list[BudgetRule]) -> list[BudgetRecord]:
+        self._check_subject(scope, subject)
+        wanted = {(r.kind, r.period): r.amount for r in rules}
+        if len(wanted) != len(rules):
+            raise ValueError("give at most one budget of each kind per period")
+        current = {(r.kind, r.period): r for r in self.list_budgets(scope, subject)}
+
+        def replace() -> None:
+            for (kind, period), amount in wanted.items():
+                if (kind, period) in current:
+                    self._db.execute(
+                        "UPDATE budgets SET amount = ? WHERE id = ?", (amount, current[kind, period].id)
+                    )
+                else:
+                    self._db.execute(
+                        "INSERT INTO budgets (scope, subject, kind, period, amount) VALUES (?, ?, ?, ?, ?)",
+                        (scope, subject, kind, period, amount),
+                    )
+            for key, record in current.items():
+                if key not in wanted:
+                    self._db.execute("DELETE FROM budgets WHERE id = ?", (record.id,))
+
+        # Skip writes (and generation bumps) that would change nothing.
+        if {key: r.amount for key, r in current.items()} != wanted:
+            self._write(replace)
+        return self.list_budgets(scope, subject)
+
+    def list_budgets(
+        self, scope: BudgetScope | None = None, subject: str | None = None
+    ) -> list[BudgetRecord]:
+        where, args = _where({"scope": scope, "subject": subject})
+        sql = "SELECT id, scope, subject, kind, amount, period FROM budgets"
+        sql += where + " ORDER BY scope, subject, kind, period"
+        return [
+            BudgetRecord(id=r[0], scope=r[1], subject=r[2], kind=r[3], amount=r[4], period=r[5])
+            for r in self._db.execute(sql, args).fetchall()
+        ]
+
+    def _check_subject(self, scope: LimitScope | BudgetScope, subject: str) -> None:
         if scope == "tenant":
             found = self._db.execute("SELECT 1 FROM tenants WHERE name = ?", (subject,)).fetchone()
         elif scope == "app":
@@ -244,10 +294,11 @@ class SQLiteStore(Store):
                 "WHERE k.revoked_at IS NULL"
             ).fetchall()
             limits = self.list_limits()
+            budgets = self.list_budgets()
         finally:
             self._db.execute("COMMIT")
         keys = [ActiveKey(r[0], bytes(r[1]), r[2], r[3], json.loads(r[4])) for r in rows]
-        return Snapshot(generation=generation, keys=keys, limits=limits)
+        return Snapshot(generation=generation, keys=keys, limits=limits, budgets=budgets)
 
     def close(self) -> None:
         self._db.close()
