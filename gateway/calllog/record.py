@@ -69,6 +69,9 @@ class CallRecord(msgspec.Struct, kw_only=True, gc=False):
     streamed: bool = False
     client: str = ""
     user_agent: str = ""
+    # Captured bodies (redacted, size-capped; gateway/calllog/capture.py); "" when not captured.
+    request_body: str = ""
+    response_body: str = ""
 
 
 FIELDS: tuple[str, ...] = CallRecord.__struct_fields__

@@ -9,6 +9,7 @@ from typing import Literal
 
 import msgspec
 
+from ..calllog.capture import CaptureConfig
 from ..calllog.config import CallLogConfig, PricingConfig
 from ..metrics.config import MetricsConfig
 from ..providers.anthropic import AnthropicOptions
@@ -147,6 +148,8 @@ class ModelGroup(_Strict, kw_only=True):
     max_queue: int = 1000
     # None: limits are managed in the store (admin API); a list here replaces them at start.
     limits: list[Limit] | None = None
+    # Body capture for this group's calls; None: `calllog.capture`.
+    capture: CaptureConfig | None = None
 
 
 class AppConfig(_Strict, kw_only=True):

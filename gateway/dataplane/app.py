@@ -13,6 +13,7 @@ from typing import Any
 
 from ..admission import ROUTE_CHAT, ROUTE_MESSAGES, ROUTE_MODELS, Rejection, SharedRegion
 from ..calllog.accounting import Accounting
+from ..calllog.capture import Capture
 from ..calllog.trace import ResponseSpy, Trace
 from ..config import load_config
 from ..ingress import anthropic as anthropic_ingress
@@ -93,6 +94,12 @@ class Gateway:
         }
         self.rooms = {g.name: WaitingRoom(g.max_queue) for g in cfg.model_groups}
         self.canonical = {alias: g.name for g in cfg.model_groups for alias in g.aliases}
+        # Body capture per model group: its own `capture:`, else calllog.capture.
+        self.captures = {
+            g.name: Capture(c)
+            for g in cfg.model_groups
+            if (c := g.capture or cfg.calllog.capture).enabled and cfg.calllog.enabled
+        }
         self.live.start(loop)
         self.upstream = Upstream(
             max(p.max_connections for p in cfg.providers), max(p.connect_timeout_s for p in cfg.providers)
@@ -207,6 +214,9 @@ class Gateway:
             return
 
         route = decision.route
+        capture = self.captures.get(decision.group) if decision.group is not None else None
+        if capture is not None:
+            trace.capturing(capture, body)
         if route == ROUTE_MODELS:
             allowed = decision.models
             names = [n for n in table.group_names() if allowed is None or self.canonical.get(n, n) in allowed]
