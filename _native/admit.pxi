@@ -4,6 +4,7 @@
 import hashlib
 
 from gateway.admission import rejections as _rej
+from gateway.admission import spec as _spec
 from gateway.admission.spec import KIND_TOKENS as _KIND_TOKENS
 
 # Pre-bound once so the hot path does no attribute lookups (uvloop's habit).
@@ -31,6 +32,75 @@ cdef class _Limit:
     cdef str kind
 
 
+cdef enum:
+    BUDGET_REQUESTS = 0
+    BUDGET_TOKENS = 1
+    BUDGET_COST = 2
+    PERIOD_LIFETIME = 0
+    PERIOD_DAY = 1
+    PERIOD_MONTH = 2
+
+_BUDGET_KINDS = {_spec.KIND_REQUESTS: BUDGET_REQUESTS, _spec.KIND_TOKENS: BUDGET_TOKENS, _spec.KIND_COST: BUDGET_COST}
+_PERIODS = {_spec.PERIOD_LIFETIME: PERIOD_LIFETIME, _spec.PERIOD_DAY: PERIOD_DAY, _spec.PERIOD_MONTH: PERIOD_MONTH}
+
+
+cdef class _Budget:
+    cdef int64_t word         # index of the budget's counter in the region
+    cdef int kind             # BUDGET_*
+    cdef int period           # PERIOD_*
+    cdef int64_t amount
+    cdef str name
+    cdef str kind_name
+    cdef str period_name
+    cdef str used_up          # a temporary key's cap: refused with this (401) once used up
+
+
+cdef inline int64_t _month_of(int64_t days) nogil:
+    """UTC months since 1970-01 of the day `days` since 1970-01-01 (H. Hinnant's civil_from_days)."""
+    cdef int64_t z = days + 719468
+    cdef int64_t era = (z if z >= 0 else z - 146096) // 146097
+    cdef int64_t doe = z - era * 146097
+    cdef int64_t yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    cdef int64_t doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    cdef int64_t mp = (5 * doy + 2) // 153
+    cdef int64_t month = mp + 3 if mp < 10 else mp - 9
+    cdef int64_t year = yoe + era * 400 + (1 if month <= 2 else 0)
+    return (year - 1970) * 12 + month - 1
+
+
+def period_index(str period, int64_t wall_s):
+    """The native twin of gateway.admission.budgets.period_index (the tests compare them)."""
+    cdef int code = _PERIODS[period]
+    if code == PERIOD_DAY:
+        return wall_s // 86400
+    if code == PERIOD_MONTH:
+        return _month_of(wall_s // 86400)
+    return 0
+
+
+cdef inline bint _budget_take(int64_t *p, int64_t index, int64_t amount, int64_t charge) nogil:
+    """Charge `charge` to period `index` unless the budget is used up; one CAS, rollover included."""
+    cdef int64_t word, used
+    while True:
+        word = aigw_load(p)
+        used = _budget_used(word, index)
+        if used >= amount:
+            return False
+        if aigw_cas(p, word, _budget_pack(index, used + charge)):
+            return True
+
+
+cdef inline void _budget_settle(int64_t *p, int64_t index, int64_t delta) nogil:
+    """Add `delta` (may be negative) to period `index`; nothing once that period is over."""
+    cdef int64_t word
+    while True:
+        word = aigw_load(p)
+        if (word >> BUDGET_SHIFT) != index:
+            return
+        if aigw_cas(p, word, _budget_pack(index, _budget_used(word, index) + delta)):
+            return
+
+
 cdef class Decision:
     """Admission said yes: where the request goes, on whose behalf, and the limit state."""
     cdef readonly int route
@@ -52,6 +122,9 @@ cdef class Decision:
     cdef readonly int64_t tokens_remaining
     cdef readonly int64_t tokens_reset_ns
     cdef list _token_limits
+    cdef list _budgets              # the _Budgets charged (all the consumer's), or None
+    cdef int64_t _day               # UTC day and month of admission: the budgets' periods
+    cdef int64_t _month
     cdef bint _finished
     cdef _Group _group
 
@@ -107,6 +180,7 @@ cdef class _Consumer:
     cdef dict refusals
     cdef int64_t expires_ns   # 0: never
     cdef str expired
+    cdef list budgets
 
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
@@ -174,6 +248,7 @@ cdef class AdmissionTable:
         cdef _Consumer c
         cdef _Group g
         cdef _Limit lim
+        cdef _Budget b
         self._region = region
         self._seen = {}
         # Exact paths in a dict (one lookup); {param} and prefix routes tried in order after it.
@@ -192,6 +267,18 @@ cdef class AdmissionTable:
             lim.name = ls.name
             lim.kind = ls.kind
             limits[ls.id] = lim
+        budgets = {}
+        for bs in spec.budgets:
+            b = _Budget()
+            b.word = region.budget_word(bs.id)
+            b.kind = _BUDGET_KINDS[bs.kind]
+            b.period = _PERIODS[bs.period]
+            b.amount = bs.amount
+            b.name = bs.name
+            b.kind_name = bs.kind
+            b.period_name = bs.period
+            b.used_up = bs.used_up
+            budgets[bs.id] = b
         self._consumers = {}
         for cs in spec.consumers:
             c = _Consumer()
@@ -204,6 +291,7 @@ cdef class AdmissionTable:
             c.refusals = cs.refusals
             c.expires_ns = cs.expires_ns
             c.expired = cs.expired
+            c.budgets = [budgets[i] for i in cs.budgets]
             self._consumers[cs.digest] = c
         self._groups = {}
         for gs in spec.groups:
@@ -250,11 +338,12 @@ cdef class AdmissionTable:
         return sorted(self._groups)
 
     def admit(self, str method, str path, str credential, str model, int64_t estimated_tokens=0,
-              int64_t now=-1):
+              int64_t now=-1, int64_t wall=-1):
         """Return a `Decision`, or a `Rejection` saying why not.
 
         `model` is None where the route takes none or the body could not be read; then no limit
-        is charged and no upstream key chosen. `now` (ns, CLOCK_MONOTONIC) is for tests.
+        or budget is charged and no upstream key chosen. `now` (ns, CLOCK_MONOTONIC) and `wall`
+        (Unix seconds, which budget periods follow) are for tests.
         """
         params = None
         route = self._routes.get((method, path))
@@ -307,7 +396,12 @@ cdef class AdmissionTable:
         d.estimated_tokens = estimated_tokens
         rejection = self._charge(d, c.limits, g.limits, now)
         if rejection is not None:
-            return rejection
+            return _refused(rejection, c)
+        if c.budgets:
+            rejection = self._charge_budgets(d, c.budgets, aigw_wall_s() if wall < 0 else wall)
+            if rejection is not None:
+                self._refund(d, c.limits, g.limits)
+                return _refused(rejection, c)
         cdef _Group serving = g
         cdef Py_ssize_t index = self._pick(g, now, estimated_tokens, None)
         if index < 0:
@@ -319,7 +413,9 @@ cdef class AdmissionTable:
                     break
         if index < 0:
             self._refund(d, c.limits, g.limits)
-            return _rej.pool_exhausted(g.name, self._earliest_recovery(g, now) - now)
+            if d._budgets:
+                self._refund_budgets(d, d._budgets, len(d._budgets))
+            return _refused(_rej.pool_exhausted(g.name, self._earliest_recovery(g, now) - now), c)
         g = serving
         d._group = g
         d.target = g.targets[index]
@@ -388,6 +484,36 @@ cdef class AdmissionTable:
             cost = d.estimated_tokens if lim.tokens else 1
             if cost > 0:
                 aigw_add(&self._region.words[lim.word], -cost * lim.emission)
+
+    cdef object _charge_budgets(self, Decision d, list budgets, int64_t wall):
+        # A budget admits while it is not used up: requests cost 1, tokens the estimate, cost
+        # nothing until finish() knows it. All or none, like the limits.
+        cdef _Budget b
+        cdef int64_t index
+        cdef Py_ssize_t i
+        d._day = wall // 86400
+        d._month = _month_of(d._day)
+        for i in range(len(budgets)):
+            b = <_Budget>budgets[i]
+            index = _period(b, d)
+            if not _budget_take(&self._region.words[b.word], index, b.amount, _budget_charge(b, d)):
+                self._refund_budgets(d, budgets, i)
+                if b.used_up:
+                    return _rej.key_used_up(b.used_up)
+                return _rej.budget_exhausted(b.name, b.kind_name, b.amount, b.period_name, index, wall)
+        d._budgets = budgets
+        return None
+
+    cdef _refund_budgets(self, Decision d, list budgets, Py_ssize_t n):
+        cdef _Budget b
+        cdef int64_t charge
+        cdef Py_ssize_t i
+        for i in range(n):
+            b = <_Budget>budgets[i]
+            charge = _budget_charge(b, d)
+            if charge:
+                _budget_settle(&self._region.words[b.word], _period(b, d), -charge)
+        d._budgets = None
 
     cdef Py_ssize_t _pick(self, _Group g, int64_t now, int64_t tokens, object exclude):
         """The index of the key to use, or -1 when none can serve now.
@@ -499,10 +625,12 @@ cdef class AdmissionTable:
             self._region._add_in_flight(d.slot, 1)
         return None
 
-    def finish(self, Decision d, int64_t actual_tokens=-1):
-        """The request is over: release its in-flight count and settle token limits with the
-        real usage (-1: usage unknown, keep the estimate). Idempotent."""
+    def finish(self, Decision d, int64_t actual_tokens=-1, int64_t cost_micros=-1):
+        """The request is over: release its in-flight count; settle token limits and token
+        budgets with the real usage (-1: usage unknown, keep the estimate) and cost budgets with
+        the real cost in micro-USD. Idempotent."""
         cdef _Limit lim
+        cdef _Budget b
         if d._finished:
             return
         d._finished = True
@@ -511,3 +639,23 @@ cdef class AdmissionTable:
         if d._token_limits and actual_tokens >= 0 and actual_tokens != d.estimated_tokens:
             for lim in d._token_limits:
                 aigw_add(&self._region.words[lim.word], (actual_tokens - d.estimated_tokens) * lim.emission)
+        if d._budgets:
+            for b in d._budgets:
+                if b.kind == BUDGET_TOKENS and actual_tokens >= 0 and actual_tokens != d.estimated_tokens:
+                    _budget_settle(&self._region.words[b.word], _period(b, d), actual_tokens - d.estimated_tokens)
+                elif b.kind == BUDGET_COST and cost_micros > 0:
+                    _budget_settle(&self._region.words[b.word], _period(b, d), cost_micros)
+
+
+cdef inline int64_t _period(_Budget b, Decision d):
+    return d._day if b.period == PERIOD_DAY else d._month if b.period == PERIOD_MONTH else 0
+
+
+cdef inline int64_t _budget_charge(_Budget b, Decision d):
+    return 1 if b.kind == BUDGET_REQUESTS else d.estimated_tokens if b.kind == BUDGET_TOKENS else 0
+
+
+cdef inline object _refused(object rejection, _Consumer c):
+    # Who was refused, for the call log: the key was good, a limit or budget said no.
+    rejection.consumer = (c.key_id, c.tenant, c.app)
+    return rejection

@@ -11,10 +11,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from . import budgets
 from . import layout as L
 from . import rejections as rej
 from .reference_region import ReferenceRegion
-from .spec import KIND_TOKENS, AdmissionSpec, LimitSpec
+from .spec import KIND_COST, KIND_REQUESTS, KIND_TOKENS, AdmissionSpec, BudgetSpec, ConsumerSpec, LimitSpec
 
 
 @dataclass
@@ -27,6 +28,12 @@ class _Limit:
     period_s: int
     name: str
     kind: str
+
+
+@dataclass
+class _Budget:
+    word: int
+    spec: BudgetSpec
 
 
 # Keys weighed per pick by the headroom strategy (the native core's _CANDIDATES).
@@ -64,6 +71,8 @@ class Decision:
         self.params: dict[str, str] | None = None
         self.services: frozenset[str] = frozenset()
         self.token_limits: list[_Limit] = []
+        # (budget, period index, amount charged at admission) for each budget charged.
+        self.budget_charges: list[tuple[_Budget, int, int]] = []
         self.finished = True
         self.group_entry: Any = None
 
@@ -75,7 +84,11 @@ class AdmissionTable:
         self._paths = {path for (_, path) in self._routes}
         self._patterns = [(m, p, r) for (m, p), r in spec.routes.items() if (m, p) not in self._routes]
         limits = {s.id: _limit(s, region) for s in spec.limits}
-        self._consumers = {c.digest: (c, [limits[i] for i in c.limits]) for c in spec.consumers}
+        budget_table = {b.id: _Budget(region.budget_word(b.id), b) for b in spec.budgets}
+        self._consumers = {
+            c.digest: (c, [limits[i] for i in c.limits], [budget_table[i] for i in c.budgets])
+            for c in spec.consumers
+        }
         self._groups = {
             g.name: (g, [region.key_slot(k) for k in g.key_ids], [limits[i] for i in g.limits])
             for g in spec.groups
@@ -100,6 +113,7 @@ class AdmissionTable:
         model: str | None,
         estimated_tokens: int = 0,
         now: int = -1,
+        wall: int = -1,
     ) -> Decision | rej.Rejection:
         route = self._routes.get((method, path))
         params = None
@@ -116,7 +130,7 @@ class AdmissionTable:
         found = self._consumers.get(hashlib.sha256(credential.encode()).digest())
         if found is None:
             return rej.invalid_key()
-        consumer, consumer_limits = found
+        consumer, consumer_limits, consumer_budgets = found
         now = time.monotonic_ns() if now < 0 else now
         if consumer.expires_ns and now >= consumer.expires_ns:
             return rej.key_expired(consumer.expired)
@@ -142,8 +156,13 @@ class AdmissionTable:
             rejection = self._take(d, lim, now)
             if rejection is not None:
                 self._refund(d, charged)
-                return rejection
+                return _refused(rejection, consumer)
             charged.append(lim)
+        if consumer_budgets:
+            rejection = self._charge_budgets(d, consumer_budgets, int(time.time()) if wall < 0 else wall)
+            if rejection is not None:
+                self._refund(d, charged)
+                return _refused(rejection, consumer)
         index = self._pick(group, slots, now, estimated_tokens, None)
         serving = entry
         for name in group.fallbacks if index < 0 else ():
@@ -153,7 +172,10 @@ class AdmissionTable:
                 break
         if index < 0:
             self._refund(d, charged)
-            return rej.pool_exhausted(group.name, self._earliest_recovery(slots, now) - now)
+            self._refund_budgets(d)
+            return _refused(
+                rej.pool_exhausted(group.name, self._earliest_recovery(slots, now) - now), consumer
+            )
         d.group_entry = serving
         group, slots, _ = serving
         d.target = group.targets[index]
@@ -288,7 +310,32 @@ class AdmissionTable:
             if cost > 0:
                 self.region.add(lim.word, -cost * lim.emission)
 
-    def finish(self, d: Decision, actual_tokens: int = -1) -> None:
+    def _charge_budgets(
+        self, d: Decision, consumer_budgets: list[_Budget], wall: int
+    ) -> rej.Rejection | None:
+        # A budget admits while it is not used up: requests cost 1, tokens the estimate, cost
+        # nothing until finish() knows it.
+        for b in consumer_budgets:
+            s = b.spec
+            index = budgets.period_index(s.period, wall)
+            charge = 1 if s.kind == KIND_REQUESTS else d.estimated_tokens if s.kind == KIND_TOKENS else 0
+            if not self.region.charge_budget(b.word, index, s.amount, charge):
+                self._refund_budgets(d)
+                if s.used_up:
+                    return rej.key_used_up(s.used_up)
+                return rej.budget_exhausted(s.name, s.kind, s.amount, s.period, index, wall)
+            d.budget_charges.append((b, index, charge))
+        return None
+
+    def _refund_budgets(self, d: Decision) -> None:
+        for b, index, charge in d.budget_charges:
+            if charge:
+                self.region.settle_budget(b.word, index, -charge)
+        d.budget_charges = []
+
+    def finish(self, d: Decision, actual_tokens: int = -1, cost_micros: int = -1) -> None:
+        """Release the in-flight count; settle token limits and token budgets with the real usage
+        (-1: unknown, keep the estimate) and cost budgets with the real cost in micro-USD."""
         if d.finished:
             return
         d.finished = True
@@ -297,6 +344,17 @@ class AdmissionTable:
         if actual_tokens >= 0 and actual_tokens != d.estimated_tokens:
             for lim in d.token_limits:
                 self.region.add(lim.word, (actual_tokens - d.estimated_tokens) * lim.emission)
+        for b, index, charge in d.budget_charges:
+            if b.spec.kind == KIND_TOKENS and actual_tokens >= 0 and actual_tokens != charge:
+                self.region.settle_budget(b.word, index, actual_tokens - charge)
+            elif b.spec.kind == KIND_COST and cost_micros > 0:
+                self.region.settle_budget(b.word, index, cost_micros)
+
+
+def _refused(rejection: rej.Rejection, consumer: ConsumerSpec) -> rej.Rejection:
+    # Who was refused, for the call log: the key was good, a limit or budget said no.
+    rejection.consumer = (consumer.key_id, consumer.tenant, consumer.app)
+    return rejection
 
 
 def _match(pattern: str, path: str) -> dict[str, str] | None:

@@ -14,6 +14,7 @@ from ..config import Config, ConfigError, load_config
 from ..store import Ambiguous, NotFound, Store, open_store
 from ..store.seed import seed
 from . import tenancy
+from .budgets import add_budgets_parser, run_budgets
 from .logs import add_logs_parser, run_logs
 from .stats import add_stats_parser, run_stats
 
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     add_logs_parser(sub)
     add_stats_parser(sub)
     tenancy.add_parsers(sub, keys, apps)
+    add_budgets_parser(sub)
     return p
 
 
@@ -114,6 +116,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return run_stats(args, store)
         if args.command == "keys":
             return _keys(args, store)
+        if args.command == "budgets":
+            return run_budgets(args, store)
         for app in store.list_apps(args.tenant):
             print(f"{app.tenant}/{app.name}\tmodels: {', '.join(app.models)}")
         return 0

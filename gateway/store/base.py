@@ -5,7 +5,19 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import TYPE_CHECKING
 
-from .records import Allowed, App, ConsumerKey, LimitRecord, LimitRule, LimitScope, Snapshot, Tenant
+from .records import (
+    Allowed,
+    App,
+    BudgetRecord,
+    BudgetRule,
+    BudgetScope,
+    ConsumerKey,
+    LimitRecord,
+    LimitRule,
+    LimitScope,
+    Snapshot,
+    Tenant,
+)
 from .tenancy_base import TenancyStore
 
 if TYPE_CHECKING:
@@ -76,6 +88,16 @@ class Store(TenancyStore):
     def list_limits(
         self, scope: LimitScope | None = None, subject: str | None = None
     ) -> list[LimitRecord]: ...
+
+    @abstractmethod
+    def set_budgets(self, scope: BudgetScope, subject: str, rules: list[BudgetRule]) -> list[BudgetRecord]:
+        """Make `rules` the budgets of `subject`. A rule of the same kind and period keeps its id
+        (and so what was used of it), whatever its new amount; others are added or removed."""
+
+    @abstractmethod
+    def list_budgets(
+        self, scope: BudgetScope | None = None, subject: str | None = None
+    ) -> list[BudgetRecord]: ...
 
     @abstractmethod
     def snapshot(self) -> Snapshot:
