@@ -166,6 +166,20 @@ tenants:
 """
 
 
+# Two tenants for the tenancy tests: acme's `tools` may call every model group, beta's `web`
+# none (it reaches acme's services through subscriptions).
+TENANCY_YAML = """
+model_groups:
+  - name: gpt-4o-mini
+    deployments: [{provider: mock}]
+tenants:
+  - name: acme
+    apps: [{name: tools}]
+  - name: beta
+    apps: [{name: web, models: []}]
+"""
+
+
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory) -> Iterator[Gateway]:
     gw = Gateway(tmp_path_factory.mktemp("gw"), MODELS_YAML)

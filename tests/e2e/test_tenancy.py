@@ -16,18 +16,7 @@ import httpx
 import openai
 import pytest
 
-from .conftest import ADMIN_TOKEN, Gateway, admitted_by_every_worker
-
-CONFIG = """
-model_groups:
-  - name: gpt-4o-mini
-    deployments: [{provider: mock}]
-tenants:
-  - name: acme
-    apps: [{name: tools}]
-  - name: beta
-    apps: [{name: web, models: []}]
-"""
+from .conftest import ADMIN_TOKEN, TENANCY_YAML, Gateway, admitted_by_every_worker
 
 # Workers reload within reload_interval_s (0.25 s) of a change; "within 1 s" is the promise.
 RELOAD_DEADLINE_S = 10.0
@@ -64,7 +53,7 @@ class Admin:
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory) -> Iterator[Gateway]:
-    gateway = Gateway(tmp_path_factory.mktemp("tenancy"), CONFIG)
+    gateway = Gateway(tmp_path_factory.mktemp("tenancy"), TENANCY_YAML)
     gateway.start()
     yield gateway
     assert gateway.stop() == 0
