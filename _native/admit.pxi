@@ -153,6 +153,16 @@ cdef inline int64_t _take(int64_t *tat_p, int64_t now, int64_t inc, int64_t tole
             return 0
 
 
+cdef inline bint _short(int64_t *k, int64_t now, int64_t tokens) noexcept nogil:
+    """The provider said, and its word still holds, that this key has no request left or fewer
+    tokens than the estimate: a request sent now would most likely be refused."""
+    if aigw_load(k + K_LIMIT_REQUESTS) > 0 and aigw_load(k + K_RESET_REQUESTS) > now and \
+            aigw_load(k + K_REMAINING_REQUESTS) <= 0:
+        return True
+    return aigw_load(k + K_LIMIT_TOKENS) > 0 and aigw_load(k + K_RESET_TOKENS) > now and \
+        tokens > aigw_load(k + K_REMAINING_TOKENS)
+
+
 cdef class AdmissionTable:
     """Tables built from an `AdmissionSpec` over the node's `SharedRegion`. Immutable: a config
     change builds a new table; the counters live in the region and survive the swap."""
@@ -403,8 +413,7 @@ cdef class AdmissionTable:
                 continue
             if exclude is not None and slot in exclude:
                 continue
-            limit = aigw_load(k + K_LIMIT_TOKENS)
-            if limit > 0 and aigw_load(k + K_RESET_TOKENS) > now and tokens > aigw_load(k + K_REMAINING_TOKENS):
+            if _short(k, now, tokens):
                 if short[0] < 0:
                     short[0] = index
                 continue

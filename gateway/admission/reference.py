@@ -188,12 +188,7 @@ class AdmissionTable:
                 continue
             if exclude is not None and slot in exclude:
                 continue
-            limit = r.key(slot, L.K_LIMIT_TOKENS)
-            if (
-                limit > 0
-                and r.key(slot, L.K_RESET_TOKENS) > now
-                and tokens > r.key(slot, L.K_REMAINING_TOKENS)
-            ):
+            if _short(r, slot, now, tokens):
                 short.append(index)
                 continue
             if group.strategy == "round-robin":
@@ -287,6 +282,22 @@ class AdmissionTable:
         if actual_tokens >= 0 and actual_tokens != d.estimated_tokens:
             for lim in d.token_limits:
                 self.region.add(lim.word, (actual_tokens - d.estimated_tokens) * lim.emission)
+
+
+def _short(r: ReferenceRegion, slot: int, now: int, tokens: int) -> bool:
+    """The provider said, and its word still holds, that this key has no request left or fewer
+    tokens than the estimate: a request sent now would most likely be refused."""
+    if (
+        r.key(slot, L.K_LIMIT_REQUESTS) > 0
+        and r.key(slot, L.K_RESET_REQUESTS) > now
+        and r.key(slot, L.K_REMAINING_REQUESTS) <= 0
+    ):
+        return True
+    return (
+        r.key(slot, L.K_LIMIT_TOKENS) > 0
+        and r.key(slot, L.K_RESET_TOKENS) > now
+        and tokens > r.key(slot, L.K_REMAINING_TOKENS)
+    )
 
 
 def _match(pattern: str, path: str) -> dict[str, str] | None:

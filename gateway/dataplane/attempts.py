@@ -67,13 +67,12 @@ class WaitingRoom:
 class _Failure:
     """The last upstream failure (already in OpenAI's format), to answer if nothing is left."""
 
-    __slots__ = ("body", "cooldown", "status", "verdict")
+    __slots__ = ("body", "status", "verdict")
 
-    def __init__(self, verdict: Verdict, status: int, body: bytes, cooldown: float | None):
+    def __init__(self, verdict: Verdict, status: int, body: bytes):
         self.verdict = verdict
         self.status = status
         self.body = body
-        self.cooldown = cooldown
 
 
 async def serve(
@@ -155,7 +154,7 @@ async def serve(
                         return tokens
                     wait = cooldown_s(resp.headers) if status == 429 else None
                     health.note(target, slot, verdict, wait)
-                    failure = _Failure(verdict, status, data, wait)
+                    failure = _Failure(verdict, status, data)
         tried.add(slot)
         rejection = table.repick(decision, tried)
         for fallback in policy.fallbacks:
@@ -197,7 +196,9 @@ def _answer_failure(
     assert isinstance(failure, _Failure)
     trace.failed("provider_error", failure.verdict.value)
     headers = [*base, JSON]
-    if failure.cooldown is not None:
-        headers.append(("retry-after", str(max(1, round(failure.cooldown)))))
+    if failure.verdict in (Verdict.RATE_LIMITED, Verdict.QUOTA):
+        # The attempts ran out while the pool still had a usable key (else the caller got the
+        # pool's 429): capacity is there now, so the honest wait is the shortest one.
+        headers.append(("retry-after", "1"))
     status, body = caller.answer(failure.status, failure.body)
     proto.response_bytes(status, headers, body)

@@ -179,6 +179,19 @@ def test_a_key_that_cannot_cover_the_token_estimate_is_used_only_as_a_last_resor
     assert table.admit(*CHAT, "aigw-all", "mini", 1000, now).target in ("t1", "t3")
 
 
+def test_a_key_the_provider_said_has_no_request_left_is_used_only_as_a_last_resort(table, region):
+    now = 10**12
+    slots = slots_of(region)
+    for t in ("t1", "t2"):
+        region.learn(slots[t], 0, now + SECOND, 60, -1, -1, -1)
+    assert {table.admit(*CHAT, "aigw-all", "mini", 0, now).target for _ in range(4)} == {"t3"}
+    region.cool(slots["t3"], now + 2 * SECOND)
+    assert table.admit(*CHAT, "aigw-all", "mini", 0, now).target in ("t1", "t2")
+    # Past the reset the provider announced, its word no longer holds: the key counts as full.
+    region.cool(slots["t2"], now + 2 * SECOND)
+    assert table.admit(*CHAT, "aigw-all", "mini", 0, now + SECOND).target == "t1"
+
+
 def test_exhausted_invalid_and_disabled_keys_are_never_picked(table, region):
     now = 10**12
     slots = slots_of(region)

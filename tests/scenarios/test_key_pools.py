@@ -4,11 +4,13 @@ WINDOW_S seconds so the suite stays fast; rates below are per scaled minute."""
 
 import http.client
 import http.server
+import itertools
 import json
 import queue
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import httpx
 import openai
@@ -81,9 +83,25 @@ def call(port: int, key: str) -> tuple[int, dict[str, str], bytes]:
     return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
 
 
-def steady_load(port: int, key: str, per_window: int, windows: float) -> list[int]:
+class Answer(NamedTuple):
+    sent: float  # time.monotonic() just before the request went out
+    received: float  # ... and once its answer was read
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def timed_call(port: int, key: str) -> Answer:
+    sent = time.monotonic()
+    status, headers, body = call(port, key)
+    return Answer(sent, time.monotonic(), status, headers, body)
+
+
+def steady_load(
+    port: int, key: str, per_window: int, windows: float, window_s: float = WINDOW_S
+) -> list[Answer]:
     """`per_window` requests per scaled minute, evenly spaced, for `windows` minutes."""
-    interval = WINDOW_S / per_window
+    interval = window_s / per_window
     start = time.monotonic()
     futures = []
     with ThreadPoolExecutor(max_workers=32) as pool:
@@ -92,8 +110,8 @@ def steady_load(port: int, key: str, per_window: int, windows: float) -> list[in
             delay = start + i * interval - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            futures.append(pool.submit(call, port, key))
-        return [f.result()[0] for f in futures]
+            futures.append(pool.submit(timed_call, port, key))
+        return [f.result() for f in futures]
 
 
 def key_states(gw: Gateway) -> dict[str, str]:
@@ -106,7 +124,7 @@ def key_states(gw: Gateway) -> dict[str, str]:
 
 def test_three_keys_at_60_rpm_under_a_steady_150_rpm_give_the_caller_no_error(pool):
     gw, upstream, key = pool
-    statuses = steady_load(gw.port, key, per_window=150, windows=3)
+    statuses = [a.status for a in steady_load(gw.port, key, per_window=150, windows=3)]
     assert statuses.count(200) == len(statuses), {s: statuses.count(s) for s in set(statuses)}
     served = httpx.get(upstream + "/_mock/stats").json()["requests_by_key"]
     # The load was spread over the pool, not piled on one key.
@@ -221,3 +239,69 @@ def test_a_key_answering_5xx_is_rested_after_three_failures_and_callers_see_none
     # left it alone, but for one half-open probe if a slow machine took longer than the rest.
     assert 3 <= after - before <= 4
     assert key_states(gw)["key-a"] == "cooling"
+
+
+# The 300-RPM run uses a longer scaled minute than the rest, so the load generator's 75 requests a
+# second stay well within what a small shared machine sustains.
+OVERLOAD_WINDOW_S = 4.0
+# How much later than the true recovery a precise wait (retry-after-ms) may be: the gateway cools a
+# key 20 ms past the provider's reset, and the provider's answer takes a moment to reach it.
+LATE_S = 0.25
+
+
+def true_recovery(windows: dict[str, list[list]], window_s: float, at: float) -> float:
+    """When the mock next admits a request on some key, as of `at`: a key whose window's RPM is used
+    up admits again when that window ends; any other key admits at once."""
+    return min(
+        (
+            next(
+                (
+                    start + window_s
+                    for start, _, full in wins
+                    if full is not None and full <= at < start + window_s
+                ),
+                at,
+            )
+            for wins in windows.values()
+        ),
+        default=at,
+    )
+
+
+def test_at_300_rpm_the_pool_serves_its_capacity_and_each_429_says_truly_when_to_retry(tmp_path):
+    args = [a for k in KEYS for a in ("--key", f"{k}=sk-{k}")]
+    mock, upstream = start_upstream_mock(*args, "--rpm", str(RPM), "--window-s", str(OVERLOAD_WINDOW_S))
+    gw = Gateway(tmp_path, pool_yaml(upstream, *KEYS), workers=2)
+    key = gw.new_key()
+    gw.start()
+    try:
+        answers = steady_load(gw.port, key, per_window=300, windows=3, window_s=OVERLOAD_WINDOW_S)
+        stats = httpx.get(upstream + "/_mock/stats").json()
+    finally:
+        assert gw.stop() == 0
+        stop_upstream_mock(mock)
+    windows = stats["windows"]
+    assert sorted(windows) == sorted(KEYS)  # every key served
+
+    # The served rate is the pool's capacity: every answer the mock admitted reached the caller,
+    # each key served at least the run's three windows, every window but its last used up, and
+    # the gateway came back to a key as soon as its window ended (within a quarter window on a
+    # slow machine; ~20 ms when idle).
+    ok = [a for a in answers if a.status == 200]
+    assert len(ok) == sum(n for wins in windows.values() for _, n, _ in wins)
+    for label, wins in windows.items():
+        assert all(n == RPM for _, n, _ in wins[:-1]), (label, wins)
+        gaps = [b[0] - (a[0] + OVERLOAD_WINDOW_S) for a, b in itertools.pairwise(wins)]
+        assert len(wins) >= 3 and max(gaps) < OVERLOAD_WINDOW_S / 4, (label, gaps)
+
+    # Everything else is the pool's honest 429: Retry-After (whole seconds) no earlier than the
+    # true recovery and at most 1 s later; retry-after-ms as precise as the provider's reset.
+    refused = [a for a in answers if a.status != 200]
+    assert refused and {a.status for a in refused} == {429}
+    for a in refused:
+        assert b"upstream_capacity_exhausted" in a.body, a.body
+        earliest = true_recovery(windows, OVERLOAD_WINDOW_S, a.sent)
+        latest = true_recovery(windows, OVERLOAD_WINDOW_S, a.received)
+        after_s, after_ms = int(a.headers["retry-after"]), int(a.headers["retry-after-ms"]) / 1000
+        assert a.received + after_s >= earliest and a.sent + after_s <= latest + 1 + LATE_S, (a, earliest)
+        assert a.received + after_ms >= earliest and a.sent + after_ms <= latest + LATE_S, (a, earliest)
