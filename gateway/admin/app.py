@@ -7,7 +7,7 @@ endpoint and says how to enable it. /health, /ready, /metrics and the OpenAPI do
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import msgspec
@@ -15,10 +15,11 @@ from aiohttp import web
 
 from .._version import __version__
 from ..analytics.admin_api import ObservabilityAPI
-from ..store import Ambiguous, NotFound, Store
-from ..store.records import App, ConsumerKey, LimitRecord, LimitRule, Tenant
+from ..store import Ambiguous, Conflict, NotFound, Store
+from ..store.records import App, ConsumerKey, LimitRecord, LimitRule, Tenant, UpstreamKeyRecord
 from .openapi import openapi_document
 from .routes import (
+    AddUpstreamKey,
     AdminError,
     AdminErrorBody,
     CreatedKey,
@@ -27,11 +28,13 @@ from .routes import (
     Health,
     Param,
     Ready,
+    RotateUpstreamKey,
     UpstreamKeyState,
 )
 from .upstream_keys import ACTIONS, UpstreamKeys
 
 _encoder = msgspec.json.Encoder()
+T = TypeVar("T")
 SCOPES = ("tenant", "app", "key", "model")
 
 
@@ -41,6 +44,17 @@ def _json(value: Any, status: int = 200) -> web.Response:
 
 def _error(status: int, code: str, message: str, type: str = "invalid_request_error") -> web.Response:
     return _json(AdminError(AdminErrorBody(message=message, type=type, code=code)), status)
+
+
+async def _decode(request: web.Request, typ: type[T]) -> T | web.Response:
+    """The request body as `typ`, or the 400 to answer. The message names the field at fault,
+    never its value (a secret may be in it)."""
+    try:
+        return msgspec.json.decode(await request.read(), type=typ)
+    except msgspec.ValidationError as exc:
+        return _error(400, "invalid_request", f"Invalid request body: {exc}")
+    except msgspec.DecodeError:
+        return _error(400, "invalid_request", "Invalid request body: not JSON")
 
 
 class AdminAPI:
@@ -107,6 +121,40 @@ class AdminAPI:
                     Param("provider", "path", "The provider's name"),
                     Param("key_id", "path", "The key's id in the config"),
                     Param("action", "path", "disable, enable or reset"),
+                ),
+            ),
+            Endpoint(
+                "POST",
+                "/admin/upstream-keys/{provider}",
+                "Add a key to a provider without a restart (every worker within 1 s); the secret is "
+                "stored encrypted and never shown again",
+                UpstreamKeyRecord,
+                self.add_upstream_key,
+                request=AddUpstreamKey,
+                status=201,
+                params=(Param("provider", "path", "The provider's name in the config"),),
+            ),
+            Endpoint(
+                "PUT",
+                "/admin/upstream-keys/{provider}/{key_id}",
+                "Rotate a key added at runtime: a new secret under the same id (its state starts afresh)",
+                UpstreamKeyRecord,
+                self.rotate_upstream_key,
+                request=RotateUpstreamKey,
+                params=(
+                    Param("provider", "path", "The provider's name"),
+                    Param("key_id", "path", "The key's id"),
+                ),
+            ),
+            Endpoint(
+                "DELETE",
+                "/admin/upstream-keys/{provider}/{key_id}",
+                "Remove a key added at runtime (no worker sends with it after 1 s)",
+                UpstreamKeyRecord,
+                self.remove_upstream_key,
+                params=(
+                    Param("provider", "path", "The provider's name"),
+                    Param("key_id", "path", "The key's id"),
                 ),
             ),
             Endpoint(
@@ -184,6 +232,8 @@ class AdminAPI:
             return _error(404, "not_found", str(exc))
         except Ambiguous as exc:
             return _error(409, "ambiguous", str(exc))
+        except Conflict as exc:
+            return _error(409, "conflict", str(exc))
 
     async def openapi_json(self, request: web.Request) -> web.Response:
         return web.Response(body=self.openapi, content_type="application/json")
@@ -245,6 +295,24 @@ class AdminAPI:
         except KeyError as exc:
             return _error(404, "not_found", str(exc.args[0]))
         return _json(state)
+
+    async def add_upstream_key(self, request: web.Request) -> web.Response:
+        body = await _decode(request, AddUpstreamKey)
+        if isinstance(body, web.Response):
+            return body
+        record = self.upstream_keys.add(request.match_info["provider"], body.key_id, body.secret)
+        return _json(record, 201)
+
+    async def rotate_upstream_key(self, request: web.Request) -> web.Response:
+        body = await _decode(request, RotateUpstreamKey)
+        if isinstance(body, web.Response):
+            return body
+        m = request.match_info
+        return _json(self.upstream_keys.rotate(m["provider"], m["key_id"], body.secret))
+
+    async def remove_upstream_key(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        return _json(self.upstream_keys.remove(m["provider"], m["key_id"]))
 
     async def list_limits(self, request: web.Request) -> web.Response:
         scope = request.query.get("scope")

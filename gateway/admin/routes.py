@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -53,6 +53,28 @@ class UpstreamKeyState(msgspec.Struct, kw_only=True):
     limit_requests: int | None = None
     remaining_tokens: int | None = None
     limit_tokens: int | None = None
+
+
+# A provider key's secret goes into a request header: printable, no spaces at its ends, no breaks.
+Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=4096, pattern=r"^[!-~](?:[ -~]*[!-~])?$")]
+KeyId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+
+
+class AddUpstreamKey(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A provider key to add at runtime: stored encrypted, never shown again."""
+
+    key_id: KeyId
+    secret: Secret
+
+    def __repr__(self) -> str:
+        return f"AddUpstreamKey(key_id={self.key_id!r}, secret='***')"
+
+
+class RotateUpstreamKey(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    secret: Secret
+
+    def __repr__(self) -> str:
+        return "RotateUpstreamKey(secret='***')"
 
 
 class AdminErrorBody(msgspec.Struct):

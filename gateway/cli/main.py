@@ -15,6 +15,7 @@ from ..store import Ambiguous, NotFound, Store, open_store
 from ..store.seed import seed
 from .logs import add_logs_parser, run_logs
 from .stats import add_stats_parser, run_stats
+from .upstream_keys import add_upstream_keys_parser, run_upstream_keys
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("bench", help="load-test aigw, nginx and any URL (python -m bench; docs/benchmarks.md)")
     add_logs_parser(sub)
     add_stats_parser(sub)
+    add_upstream_keys_parser(sub)
     return p
 
 
@@ -101,6 +103,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .upstream_status import run_status
 
         return run_status(cfg, args.admin_url)
+    if args.command == "upstream-keys":
+        return run_upstream_keys(args, cfg)
     store = open_store(cfg.store.path)
     seed(store, cfg)  # so apps the config declares can get keys before the first `serve`
     try:

@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import os
 import sys
-import urllib.error
-import urllib.request
 
 from ..config.schema import Config
+from .admin_client import AdminCallFailed, admin_url, call
 
 
-def run_status(cfg: Config, admin_url: str | None) -> int:
-    s = cfg.server
-    host = "127.0.0.1" if s.admin_host in ("0.0.0.0", "::", "") else s.admin_host
-    url = (admin_url or f"http://{host}:{s.admin_port}").rstrip("/") + "/admin/upstream-keys"
-    request = urllib.request.Request(
-        url, headers={"Authorization": f"Bearer {os.environ.get('AIGW_ADMIN_TOKEN', '')}"}
-    )
+def run_status(cfg: Config, url: str | None) -> int:
     try:
-        with urllib.request.urlopen(request, timeout=10) as resp:
-            keys = json.load(resp)
-    except urllib.error.HTTPError as exc:
-        print(
-            f"aigw: the admin API answered {exc.code}: set AIGW_ADMIN_TOKEN to the node's token",
-            file=sys.stderr,
-        )
-        return 1
-    except OSError as exc:
-        print(f"aigw: no node answers at {url} ({exc}); is `aigw serve` running?", file=sys.stderr)
+        keys = call("GET", admin_url(cfg, url) + "/admin/upstream-keys")
+    except AdminCallFailed as exc:
+        print(f"aigw: {exc}", file=sys.stderr)
         return 1
     header = ("provider/key", "state", "in flight", "requests left", "tokens left")
     print(f"{header[0]:<32} {header[1]:<10} {header[2]:>9} {header[3]:>14} {header[4]:>12}  until")

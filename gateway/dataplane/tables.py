@@ -14,7 +14,7 @@ from ..admission.layout import key_id
 from ..config.schema import Config, ModelGroup
 from ..store import Store
 from ..store.records import Snapshot
-from .targets import Target
+from .targets import Target, build_targets
 
 log = logging.getLogger("aigw.tables")
 
@@ -67,18 +67,22 @@ class LiveTable:
     """Holds the current table and swaps in a new one when the store changes.
 
     Bounded staleness: a change is visible after at most `interval` plus one rebuild — the
-    documented "within 1 s" for key revocation and limit changes.
+    documented "within 1 s" for key revocation, limit changes and provider keys added, rotated or
+    removed (the pools are rebuilt then; a key's health stays with its id in the region).
     """
 
-    def __init__(self, cfg: Config, store: Store, pools: Mapping[str, tuple[Target, ...]], region: Any):
+    def __init__(self, cfg: Config, store: Store, url_overrides: Mapping[str, str], region: Any):
+        self._cfg = cfg
         self._store = store
-        self._pools = pools
+        self._urls = url_overrides
         self._region = region
         self._groups = {g.name: g for g in cfg.model_groups}
         self._interval = cfg.server.reload_interval_s
         snapshot = store.snapshot()
+        self._stored = snapshot.upstream_keys
+        self._pools = build_targets(cfg, url_overrides, self._stored)
         self.generation = snapshot.generation
-        self.table = build_table(snapshot, pools, region, self._groups)
+        self.table = build_table(snapshot, self._pools, region, self._groups)
         self._task: asyncio.Task[None] | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -96,6 +100,9 @@ class LiveTable:
                 # A generation check is one indexed read; the rebuild runs off the event loop.
                 if self._store.generation() != self.generation:
                     snapshot = await loop.run_in_executor(None, self._store.snapshot)
+                    if snapshot.upstream_keys != self._stored:
+                        self._stored = snapshot.upstream_keys
+                        self._pools = build_targets(self._cfg, self._urls, self._stored)
                     self.table = build_table(snapshot, self._pools, self._region, self._groups)
                     self.generation = snapshot.generation
                     log.info(

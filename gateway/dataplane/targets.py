@@ -7,11 +7,13 @@ the upstream model name — so the hot path only looks things up.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..config.schema import Config, ProviderConfig
+from ..keypool.directory import all_keys
 from ..providers.base import adapter_for
+from ..store.records import UpstreamSecret
 from ..upstream import Origin, encode_headers
 
 # Providers that speak OpenAI's format take the caller's bytes unchanged: the fast path.
@@ -74,17 +76,22 @@ def provider_url(provider: ProviderConfig, overrides: Mapping[str, str]) -> str:
     return overrides.get(provider.name) or provider.base_url
 
 
-def build_targets(cfg: Config, url_overrides: Mapping[str, str]) -> dict[str, tuple[Target, ...]]:
-    """Model group name -> its pool of targets, in priority tiers."""
-    providers = {p.name: p for p in cfg.providers}
+def build_targets(
+    cfg: Config, url_overrides: Mapping[str, str], stored: Sequence[UpstreamSecret] = ()
+) -> dict[str, tuple[Target, ...]]:
+    """Model group name -> its pool of targets, in priority tiers: every key of every deployment's
+    provider, from the config and the store (`stored`: keys added at runtime)."""
+    keys = all_keys(cfg, stored)
     pools: dict[str, tuple[Target, ...]] = {}
     for group in cfg.model_groups:
         pool: list[Target] = []
         for dep in group.deployments:
-            p = providers[dep.provider]
-            url = provider_url(p, url_overrides)
             model = dep.model or group.name
-            pool += [Target(p, url, k.id, k.value, model, dep.priority, dep.weight) for k in p.keys]
+            pool += [
+                Target(p, provider_url(p, url_overrides), k.id, k.value, model, dep.priority, dep.weight)
+                for p, k in keys
+                if p.name == dep.provider
+            ]
         # Sorted by priority tier (stable: config order within a tier), as admission expects.
         pools[group.name] = tuple(sorted(pool, key=lambda t: t.priority))
     return pools

@@ -13,7 +13,7 @@ import aiohttp
 import msgspec
 
 from ..admission.layout import STATE_HEALTHY, STATE_NAMES, key_id
-from ..config.schema import Config
+from .directory import KeyDirectory
 
 log = logging.getLogger("aigw.keys")
 
@@ -40,20 +40,21 @@ def _status(record: dict[str, int], now: int) -> str:
     return "cooling" if record["cool_until"] > now else "healthy"
 
 
-async def watch_keys(cfg: Config, region: Any) -> None:
-    keys = [(p.name, k.id, region.key_slot(key_id(p.name, k.id))) for p in cfg.providers for k in p.keys]
-    last = {slot: "healthy" for _, _, slot in keys}
-    hooks = cfg.events.webhooks
+async def watch_keys(directory: KeyDirectory, region: Any) -> None:
+    hooks = directory.cfg.events.webhooks
+    last: dict[int, str] = {}  # slot -> status; a key added at runtime starts healthy
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) if hooks else None
     pending: set[asyncio.Task[None]] = set()
     try:
         while True:
             await asyncio.sleep(TICK_S)
             now = time.monotonic_ns()
-            for provider, key, slot in keys:
+            for p, k in directory.current():
+                provider, key = p.name, k.id
+                slot = region.key_slot(key_id(provider, key))
                 record = region.record(slot)
                 status = _status(record, now)
-                if status == last[slot]:
+                if status == last.get(slot, "healthy"):
                     continue
                 event = KeyEvent(
                     event="recovered" if status == "healthy" else status,

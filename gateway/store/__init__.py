@@ -1,7 +1,7 @@
-from .base import Ambiguous, NotFound, Store
+from .base import Ambiguous, Conflict, NotFound, Store
 from .sqlite import SQLiteStore, default_store_path
 
-__all__ = ["Ambiguous", "NotFound", "SQLiteStore", "Store", "default_store_path"]
+__all__ = ["Ambiguous", "Conflict", "NotFound", "SQLiteStore", "Store", "default_store_path"]
 
 
 def open_store(path: str = "") -> Store:

@@ -5,7 +5,17 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
-from .records import App, ConsumerKey, LimitRecord, LimitRule, LimitScope, Snapshot, Tenant
+from .records import (
+    App,
+    ConsumerKey,
+    LimitRecord,
+    LimitRule,
+    LimitScope,
+    Snapshot,
+    Tenant,
+    UpstreamKeyRecord,
+    UpstreamSecret,
+)
 
 if TYPE_CHECKING:
     from ..calllog.store import CallLog
@@ -17,6 +27,10 @@ class NotFound(LookupError):
 
 class Ambiguous(LookupError):
     """An app name that several tenants use, given without its tenant."""
+
+
+class Conflict(ValueError):
+    """The thing to create exists already."""
 
 
 class Store(ABC):
@@ -60,6 +74,24 @@ class Store(ABC):
     def list_limits(
         self, scope: LimitScope | None = None, subject: str | None = None
     ) -> list[LimitRecord]: ...
+
+    @abstractmethod
+    def add_upstream_key(self, provider: str, key_id: str, secret: str) -> UpstreamKeyRecord:
+        """Store a provider key, its secret encrypted (Conflict if the id is taken)."""
+
+    @abstractmethod
+    def rotate_upstream_key(self, provider: str, key_id: str, secret: str) -> UpstreamKeyRecord:
+        """Replace a stored provider key's secret; the id, and so its health record, stay."""
+
+    @abstractmethod
+    def remove_upstream_key(self, provider: str, key_id: str) -> UpstreamKeyRecord: ...
+
+    @abstractmethod
+    def list_upstream_keys(self) -> list[UpstreamKeyRecord]: ...
+
+    @abstractmethod
+    def upstream_secrets(self) -> list[UpstreamSecret]:
+        """Every stored provider key, decrypted (for the supervisor's prober)."""
 
     @abstractmethod
     def snapshot(self) -> Snapshot:

@@ -110,4 +110,15 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (grain, bucket, tenant, app, key_id, model, provider, deployment, upstream_key, status)
     ) WITHOUT ROWID;
     """,
+    # 4: provider keys added at runtime; the secret AES-GCM sealed (gateway/store/sealing.py).
+    """
+    CREATE TABLE upstream_keys (
+        provider TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        sealed BLOB NOT NULL,
+        created_at REAL NOT NULL,
+        rotated_at REAL,
+        PRIMARY KEY (provider, key_id)
+    );
+    """,
 ]
