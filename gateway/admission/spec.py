@@ -69,6 +69,9 @@ class GroupSpec:
     tier_sizes: tuple[int, ...] = ()
     # Each target's weight for the weighted strategy (empty: all 1).
     weights: tuple[int, ...] = ()
+    # Each target's key's configured limits, ids into AdmissionSpec.limits (empty: none). A key
+    # over one is not picked; the request is charged to them when the key is.
+    key_limits: tuple[tuple[int, ...], ...] = ()
 
 
 @dataclass(slots=True)

@@ -46,6 +46,9 @@ def build_table(
         )
         for k in snapshot.keys
     ]
+    # Upstream keys' configured limits, one bucket each however many groups share the key.
+    budgets = {spec.id: spec for targets in pools.values() for t in targets for spec in _budget_specs(t)}
+    limits += budgets.values()
     groups = [
         GroupSpec(
             name,
@@ -57,6 +60,7 @@ def build_table(
             tuple(configs[name].aliases),
             _tier_sizes(targets),
             tuple(t.weight for t in targets),
+            tuple(tuple(spec.id for spec in _budget_specs(t)) for t in targets),
         )
         for name, targets in pools.items()
     ]
@@ -113,6 +117,24 @@ class LiveTable:
             except Exception:
                 # Keep serving on the tables we have; say so and try again next tick.
                 log.exception("reloading tables failed; serving generation %d", self.generation)
+
+
+def _budget_specs(t: Target) -> list[LimitSpec]:
+    """A key's configured limits as admission charges them. A bucket's id is derived from the key
+    and the rate, so every worker finds the same bucket, and a changed rate starts afresh (as
+    store limits do); a changed burst keeps the state."""
+    name = f"upstream key '{t.provider}/{t.key_id}'"
+    return [
+        LimitSpec(
+            key_id(t.provider, f"{t.key_id}\0{rule.kind}\0{rule.amount}/{rule.period_s}"),
+            name,
+            rule.kind,
+            rule.amount,
+            rule.period_s,
+            rule.burst or rule.amount,
+        )
+        for rule in t.budgets
+    ]
 
 
 def _tier_sizes(targets: tuple[Target, ...]) -> tuple[int, ...]:

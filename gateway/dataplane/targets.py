@@ -13,7 +13,8 @@ from typing import Any
 from ..config.schema import Config, ProviderConfig
 from ..keypool.directory import all_keys
 from ..providers.base import adapter_for
-from ..store.records import UpstreamSecret
+from ..store.records import LimitRule, UpstreamSecret
+from ..store.seed import limit_rules
 from ..upstream import Origin, encode_headers
 
 # Providers that speak OpenAI's format take the caller's bytes unchanged: the fast path.
@@ -24,6 +25,7 @@ class Target:
     __slots__ = (
         "adapter",
         "base_url",
+        "budgets",
         "chat_path",
         "embeddings_path",
         "header_block",
@@ -46,8 +48,11 @@ class Target:
         model: str,
         priority: int = 0,
         weight: int = 1,
+        budgets: tuple[LimitRule, ...] = (),
     ):
         self.provider = provider.name
+        # The key's configured limits (its own, else the provider's key_limits).
+        self.budgets = budgets
         self.priority = priority
         self.weight = weight
         self.base_url = base_url
@@ -88,7 +93,16 @@ def build_targets(
         for dep in group.deployments:
             model = dep.model or group.name
             pool += [
-                Target(p, provider_url(p, url_overrides), k.id, k.value, model, dep.priority, dep.weight)
+                Target(
+                    p,
+                    provider_url(p, url_overrides),
+                    k.id,
+                    k.value,
+                    model,
+                    dep.priority,
+                    dep.weight,
+                    tuple(limit_rules(p.key_limits if k.limits is None else k.limits)),
+                )
                 for p, k in keys
                 if p.name == dep.provider
             ]

@@ -305,3 +305,29 @@ def test_at_300_rpm_the_pool_serves_its_capacity_and_each_429_says_truly_when_to
         after_s, after_ms = int(a.headers["retry-after"]), int(a.headers["retry-after-ms"]) / 1000
         assert a.received + after_s >= earliest and a.sent + after_s <= latest + 1 + LATE_S, (a, earliest)
         assert a.received + after_ms >= earliest and a.sent + after_ms <= latest + LATE_S, (a, earliest)
+
+
+def test_configured_key_limits_hold_for_a_provider_that_sends_no_rate_limit_headers(tmp_path):
+    # No --rpm: this mock says nothing about limits, like many OpenAI-compatible servers.
+    mock, upstream = start_upstream_mock("--key", "key-a=sk-key-a", "--key", "key-b=sk-key-b")
+    config = pool_yaml(upstream, "key-a", "key-b").replace(
+        "    keys:\n      - {id: key-a, value: sk-key-a}\n      - {id: key-b, value: sk-key-b}\n",
+        "    key_limits: [{requests: 3, per: minute}]\n    keys:\n      - {id: key-a, value: sk-key-a}\n"
+        "      - {id: key-b, value: sk-key-b, limits: [{requests: 2, per: minute}]}\n",
+    )
+    gw = Gateway(tmp_path, config, workers=2)
+    key = gw.new_key()
+    gw.start()
+    try:
+        answers = [call(gw.port, key) for _ in range(7)]
+        served_by = httpx.get(upstream + "/_mock/stats").json()["requests_by_key"]
+    finally:
+        assert gw.stop() == 0
+        stop_upstream_mock(mock)
+    assert [status for status, _, _ in answers] == [200] * 5 + [429] * 2
+    # Each key took exactly its own limit; nothing over it was sent.
+    assert served_by == {"key-a": 3, "key-b": 2}
+    for _, headers, body in answers[5:]:
+        assert b"upstream_capacity_exhausted" in body
+        # key-a has room again 60 s / 3 after its first request (key-b only after 30 s).
+        assert 15 <= int(headers["retry-after"]) <= 20
