@@ -72,7 +72,7 @@ class AdminAPI:
         self.token = token
         self.dataplane_url = dataplane_url
         # Call log, analytics and /metrics (gateway/analytics/admin_api.py).
-        self.observability = ObservabilityAPI(store, upstream_keys.states)
+        self.observability = ObservabilityAPI(store, upstream_keys.states, upstream_keys.pool_headroom)
         self.endpoints = [
             Endpoint("GET", "/health", "Liveness of the supervisor", Health, self.health, auth=False),
             Endpoint(

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..admission.layout import STATE_DISABLED, STATE_HEALTHY, STATE_NAMES, key_id
 from ..keypool.directory import KeyDirectory
+from ..keypool.pools import pool_headroom
 from ..store import Conflict, NotFound, Store
 from ..store.records import UpstreamKeyRecord
 from .routes import UpstreamKeyState
@@ -32,6 +33,11 @@ class UpstreamKeys:
     def states(self) -> list[UpstreamKeyState]:
         now = time.monotonic_ns()
         return [self._state(provider, key, slot, now) for (provider, key), slot in self._slots().items()]
+
+    def pool_headroom(self) -> dict[str, float]:
+        return pool_headroom(
+            self._directory.cfg, self._directory.current(), self._region, time.monotonic_ns()
+        )
 
     def add(self, provider: str, key: str, secret: str) -> UpstreamKeyRecord:
         """A new key for `provider`, used by every worker within `reload_interval_s`."""

@@ -150,6 +150,8 @@ def cross_check(cfg: Config) -> list[str]:
             out.append(f"events.webhooks[{w}]: must start with http:// or https://")
     if s.limit_buckets < 1024:
         out.append("server.limit_buckets: must be at least 1024")
+    if not 0 <= cfg.events.pool_low_headroom <= 1:
+        out.append("events.pool_low_headroom: must be between 0 and 1")
     return out
 
 

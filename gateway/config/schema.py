@@ -151,6 +151,9 @@ class TenantConfig(_Strict, kw_only=True):
 class EventsConfig(_Strict, kw_only=True):
     # URLs that receive every key-health event (JSON POST, retried with backoff).
     webhooks: list[str] = msgspec.field(default_factory=list)
+    # A model group's pool is "low" when the mean share of capacity its keys have left falls
+    # under this (0..1; 0 turns the event off).
+    pool_low_headroom: float = 0.1
 
 
 class Config(_Strict, kw_only=True):

@@ -45,9 +45,12 @@ class Webhook:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def next_for(self, key: str) -> dict:
+        return self.next_where(lambda event: event.get("key_id") == key)
+
+    def next_where(self, wanted) -> dict:
         while True:
             event = self.events.get(timeout=10)
-            if event["key_id"] == key:
+            if wanted(event):
                 return event
 
 
@@ -172,6 +175,23 @@ def test_when_every_key_is_out_the_caller_gets_429_with_the_time_the_pool_recove
     assert status == 429
     assert b"upstream_capacity_exhausted" in body and b"'chat'" in body
     assert 1 <= int(headers["retry-after"]) <= 1  # the next probe is 0.5 s away: ceil to 1 s
+
+
+def test_a_pool_running_low_and_recovering_is_reported(pool, webhook):
+    gw, upstream, key = pool
+    for k in KEYS:
+        httpx.post(upstream + "/_mock/keys/" + k, json={"state": "quota"})
+    assert call(gw.port, key)[0] == 429  # the request found every key out of quota
+    event = webhook.next_where(lambda e: e["event"].startswith("pool_"))
+    assert (event["event"], event["model_group"], event["headroom"]) == ("pool_low", "chat", 0.0)
+    metrics = gw.admin("GET", "/metrics").text
+    assert 'aigw_pool_headroom_ratio{model_group="chat"} 0.0' in metrics
+    for k in KEYS:
+        httpx.post(upstream + "/_mock/keys/" + k, json={"state": "ok"})
+    # The prober brings the keys back; the pool's headroom with them.
+    event = webhook.next_where(lambda e: e["event"].startswith("pool_"))
+    assert (event["event"], event["model_group"]) == ("pool_recovered", "chat")
+    assert event["headroom"] >= event["threshold"] == 0.1
 
 
 def test_queue_mode_with_max_wait_above_the_recovery_time_serves_every_request(tmp_path):
