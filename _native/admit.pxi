@@ -38,6 +38,7 @@ cdef class Decision:
     cdef readonly str tenant
     cdef readonly str app
     cdef readonly object models      # frozenset of allowed groups, or None for all
+    cdef readonly object services    # frozenset of the gated groups (services) it may call
     cdef readonly str group          # None for routes without a model
     cdef readonly object target      # the glue's upstream target, None without a model
     cdef readonly object params      # {name: value} from a route's {param} segments, else None
@@ -103,6 +104,10 @@ cdef class _Consumer:
     cdef str app
     cdef object models
     cdef list limits
+    cdef object services      # frozenset of gated groups (services) it may call
+    cdef dict refusals
+    cdef int64_t expires_ns   # 0: never
+    cdef str expired
 
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
@@ -132,6 +137,7 @@ cdef class _Group:
     cdef list limits
     cdef int strategy
     cdef tuple fallbacks
+    cdef bint gated
     # C arrays for the scan in _pick (freed with the group):
     cdef int64_t *slot_array     # the key slots, in target order (sorted by priority tier)
     cdef int64_t *weight_array   # each target's weight, for the weighted strategy
@@ -254,6 +260,10 @@ cdef class AdmissionTable:
             c.app = cs.app
             c.models = cs.models
             c.limits = [limits[i] for i in cs.limits]
+            c.services = cs.services
+            c.refusals = cs.refusals
+            c.expires_ns = cs.expires_ns
+            c.expired = cs.expired
             self._consumers[cs.digest] = c
         self._groups = {}
         for gs in spec.groups:
@@ -265,6 +275,7 @@ cdef class AdmissionTable:
             g.limits = [limits[i] for i in gs.limits]
             g.strategy = _STRATEGIES[gs.strategy]
             g.fallbacks = tuple(gs.fallbacks)
+            g.gated = gs.gated
             sizes = list(gs.tier_sizes) or [g.count]
             g.tiers = len(sizes)
             g.slot_array = <int64_t *>PyMem_Malloc(max(1, g.count) * sizeof(int64_t))
@@ -334,6 +345,11 @@ cdef class AdmissionTable:
             if len(self._seen) >= _SEEN_MAX:
                 self._seen.clear()
             self._seen[credential] = c
+        if c.expires_ns:
+            if now < 0:
+                now = aigw_now_ns()
+            if now >= c.expires_ns:
+                return _rej.key_expired(c.expired)
         cdef Decision d = Decision()
         d.route = route
         d.params = params
@@ -341,6 +357,7 @@ cdef class AdmissionTable:
         d.tenant = c.tenant
         d.app = c.app
         d.models = c.models
+        d.services = c.services
         d.slot = -1
         d.requests_limit = -1
         d.tokens_limit = -1
@@ -348,7 +365,12 @@ cdef class AdmissionTable:
         if model is None:
             return d
         cdef _Group g = self._groups.get(model)
-        if g is None or (c.models is not None and g.name not in c.models):
+        if g is None:
+            return _rej.unknown_model(model)
+        if g.gated:
+            if g.name not in c.services:
+                return _rej.not_subscribed(model, c.tenant, c.app, c.refusals.get(g.name))
+        elif c.models is not None and g.name not in c.models:
             return _rej.unknown_model(model)
         if now < 0:
             now = aigw_now_ns()

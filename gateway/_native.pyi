@@ -50,6 +50,7 @@ class Decision:
     tenant: str
     app: str
     models: frozenset[str] | None
+    services: frozenset[str]
     group: str | None
     target: Any
     params: dict[str, str] | None

@@ -1,6 +1,9 @@
-"""Durations as OpenAI writes them in x-ratelimit-reset-* headers (Go's format)."""
+"""Durations: as OpenAI writes them in x-ratelimit-reset-* headers (Go's format), and as people
+type them on the command line and in query strings ("15m", "2h", "7d")."""
 
 from __future__ import annotations
+
+import re
 
 
 def go_duration(seconds: float) -> str:
@@ -38,3 +41,21 @@ def parse_go_duration(text: str) -> float | None:
             return None
         number, i = "", i + len(unit)
     return total if not number and text else None
+
+
+_SPAN = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?$")
+_SPAN_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_span(text: str) -> float | None:
+    """Seconds in "90", "15m", "2h", "7d" or "1w"; None when it is not one."""
+    match = _SPAN.match(text.strip())
+    return float(match.group(1)) * _SPAN_UNITS[match.group(2) or "s"] if match else None
+
+
+def span(text: str) -> float:
+    """parse_span for argparse: a clear error instead of None."""
+    seconds = parse_span(text)
+    if seconds is None:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 90, 15m, 2h, 7d)")
+    return seconds

@@ -1,13 +1,16 @@
 """The admin listener (aiohttp.web, in the supervisor process, off the hot path).
 
-Bearer-token auth with AIGW_ADMIN_TOKEN; without it the API answers 503 on every authenticated
-endpoint and says how to enable it. /health, /ready, /metrics and the OpenAPI document need no token.
+Bearer-token auth: AIGW_ADMIN_TOKEN is the operator's; stored admin tokens act globally or for one
+tenant with their user's role (gateway/admin/access.py, docs/tenancy.md). Every authenticated
+request is written to the audit log. Without AIGW_ADMIN_TOKEN and without stored tokens the API
+answers 503 and says how to enable it. /health, /ready, /metrics and the OpenAPI document need no
+token.
 """
 
 from __future__ import annotations
 
-import hmac
-from typing import Any, TypeVar
+import dataclasses
+from typing import Any
 
 import aiohttp
 import msgspec
@@ -17,11 +20,11 @@ from .._version import __version__
 from ..analytics.admin_api import ObservabilityAPI
 from ..store import Ambiguous, Conflict, NotFound, Store
 from ..store.records import App, ConsumerKey, LimitRecord, LimitRule, Tenant, UpstreamKeyRecord
+from .access import DEVELOP, MANAGE, OWN, Forbidden, Principal, Unauthorized, bootstrap_principal
 from .openapi import openapi_document
+from .responses import AUDIT_TENANT, PRINCIPAL, error_response, json_response, principal
 from .routes import (
     AddUpstreamKey,
-    AdminError,
-    AdminErrorBody,
     CreatedKey,
     CreateKey,
     Endpoint,
@@ -31,30 +34,23 @@ from .routes import (
     RotateUpstreamKey,
     UpstreamKeyState,
 )
+from .tenancy_api import TenancyAPI
 from .upstream_keys import ACTIONS, UpstreamKeys
 
-_encoder = msgspec.json.Encoder()
-T = TypeVar("T")
-SCOPES = ("tenant", "app", "key", "model")
+_json = json_response
+_error = error_response
+SCOPES = ("tenant", "app", "key", "model", "service")
 
 
-def _json(value: Any, status: int = 200) -> web.Response:
-    return web.Response(body=_encoder.encode(value), status=status, content_type="application/json")
+def _forbidden(exc: Forbidden) -> web.Response:
+    return _error(403, "forbidden", str(exc), "permission_error")
 
 
-def _error(status: int, code: str, message: str, type: str = "invalid_request_error") -> web.Response:
-    return _json(AdminError(AdminErrorBody(message=message, type=type, code=code)), status)
-
-
-async def _decode(request: web.Request, typ: type[T]) -> T | web.Response:
-    """The request body as `typ`, or the 400 to answer. The message names the field at fault,
-    never its value (a secret may be in it)."""
-    try:
-        return msgspec.json.decode(await request.read(), type=typ)
-    except msgspec.ValidationError as exc:
-        return _error(400, "invalid_request", f"Invalid request body: {exc}")
-    except msgspec.DecodeError:
-        return _error(400, "invalid_request", "Invalid request body: not JSON")
+def _formats(e: Endpoint) -> tuple[str, ...]:
+    """The media types an analytics endpoint's `format` parameter selects."""
+    if e.path.endswith("/export"):
+        return ("text/csv", "application/x-ndjson")
+    return ("text/csv",) if any(p.name == "format" for p in e.params) else ()
 
 
 class AdminAPI:
@@ -86,6 +82,7 @@ class AdminAPI:
                 list[App],
                 self.list_apps,
                 params=(Param("tenant", "query", "Only this tenant's apps"),),
+                tenant_query=True,
             ),
             Endpoint(
                 "GET",
@@ -94,6 +91,7 @@ class AdminAPI:
                 list[ConsumerKey],
                 self.list_keys,
                 params=(Param("tenant", "query", "Only this tenant"), Param("app", "query", "Only this app")),
+                tenant_query=True,
             ),
             Endpoint(
                 "POST",
@@ -190,17 +188,23 @@ class AdminAPI:
                 params=(Param("key_id", "path", "The key's id"),),
             ),
         ]
-        self.endpoints += self.observability.endpoints()
-        self.openapi = _encoder.encode(openapi_document(self.endpoints))
+        self.tenancy = TenancyAPI(store, model_groups)
+        self.endpoints += self.tenancy.endpoints()
+        # Calls and stats filter by tenant: a tenant token sees its own only.
+        self.endpoints += [
+            dataclasses.replace(e, tenant_query=True, alternatives=_formats(e))
+            for e in self.observability.endpoints()
+        ]
+        self.openapi = msgspec.json.encode(openapi_document(self.endpoints))
 
     def application(self) -> web.Application:
         app = web.Application(middlewares=[self._guard], client_max_size=1024 * 1024)
+        self._by_route: dict[Any, Endpoint] = {}
         for e in self.endpoints:
-            app.router.add_route(e.method, e.path, e.handler)
+            self._by_route[app.router.add_route(e.method, e.path, e.handler)] = e
         app.router.add_get("/admin/openapi.json", self.openapi_json)
         # Prometheus text, not a JSON endpoint: outside the OpenAPI table; scraped without a token.
         app.router.add_get("/metrics", self.observability.metrics_text)
-        self._public = {e.path for e in self.endpoints if not e.auth} | {"/admin/openapi.json", "/metrics"}
         app.on_cleanup.append(self._close_session)
         app.on_cleanup.append(self.observability.close)
         self._session: aiohttp.ClientSession | None = None
@@ -208,32 +212,79 @@ class AdminAPI:
 
     @web.middleware
     async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        route = request.match_info.route.resource
-        if route is not None and route.canonical not in self._public:
-            if not self.token:
+        endpoint = self._by_route.get(request.match_info.route)
+        if endpoint is None or not endpoint.auth:
+            return await self._answer(request, handler)
+        try:
+            principal = self._principal(request)
+        except Unauthorized as exc:
+            if not self.token and not self.store.list_admin_tokens():
                 return _error(
                     503,
                     "admin_disabled",
                     "The admin API is disabled: start aigw with AIGW_ADMIN_TOKEN set.",
                     "api_error",
                 )
-            scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), self.token):
-                return _error(
-                    401,
-                    "invalid_admin_token",
-                    "Send the admin token as 'Authorization: Bearer $AIGW_ADMIN_TOKEN'.",
-                )
+            return _error(401, "invalid_admin_token", str(exc))
+        if endpoint.tenant_query and principal.tenant is not None:
+            asked = request.query.get("tenant")
+            if asked is not None and asked != principal.tenant:
+                refused = _forbidden(Forbidden(f"this token acts for tenant {principal.tenant!r} only"))
+                self._audit(request, principal, refused.status)
+                return refused
+            request = request.clone(rel_url=request.rel_url.update_query(tenant=principal.tenant))
+        request[PRINCIPAL] = principal
+        response = await self._answer(request, handler)
+        self._audit(request, principal, response.status)
+        return response
+
+    def _principal(self, request: web.Request) -> Principal:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        given = given.strip()
+        if scheme.lower() != "bearer" or not given:
+            raise Unauthorized("Send an admin token as 'Authorization: Bearer <token>'.")
+        principal = bootstrap_principal(given, self.token)
+        if principal is not None:
+            return principal
+        token = self.store.admin_token_by_secret(given)
+        if token is None:
+            raise Unauthorized("This admin token is not valid (unknown, revoked or expired).")
+        if token.tenant is None:
+            return Principal(user=token.user, token_id=token.id, tenant=None, role="operator")
+        member = self.store.member(token.tenant, token.user)
+        if member is None:
+            raise Unauthorized(f"{token.user!r} is no longer a member of tenant {token.tenant!r}.")
+        return Principal(user=token.user, token_id=token.id, tenant=token.tenant, role=member.role)
+
+    def _audit(self, request: web.Request, principal: Principal, status: int) -> None:
+        # Who, what, when, from where: every authenticated read and change.
+        tenant = request.get(AUDIT_TENANT) or principal.tenant or ""
+        self.store.audit(
+            principal.user,
+            principal.token_id,
+            tenant,
+            request.method,
+            request.path_qs,
+            status,
+            request.remote or "",
+        )
+
+    async def _answer(self, request: web.Request, handler: Any) -> web.StreamResponse:
         try:
-            return await handler(request)
+            response: web.StreamResponse = await handler(request)
+            return response
         except web.HTTPException as exc:
             return _error(exc.status, "not_found" if exc.status == 404 else "http_error", exc.reason)
+        except Forbidden as exc:
+            return _forbidden(exc)
         except NotFound as exc:
             return _error(404, "not_found", str(exc))
         except Ambiguous as exc:
             return _error(409, "ambiguous", str(exc))
         except Conflict as exc:
             return _error(409, "conflict", str(exc))
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            return _error(400, "invalid_request", f"Invalid request body: {exc}")
 
     async def openapi_json(self, request: web.Request) -> web.Response:
         return web.Response(body=self.openapi, content_type="application/json")
@@ -265,7 +316,8 @@ class AdminAPI:
             await self._session.close()
 
     async def list_tenants(self, request: web.Request) -> web.Response:
-        return _json(self.store.list_tenants())
+        viewer = principal(request)
+        return _json([t for t in self.store.list_tenants() if viewer.tenant in (None, t.name)])
 
     async def list_apps(self, request: web.Request) -> web.Response:
         return _json(self.store.list_apps(request.query.get("tenant")))
@@ -278,13 +330,16 @@ class AdminAPI:
             body = msgspec.json.decode(await request.read(), type=CreateKey)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             return _error(400, "invalid_request", f"Invalid request body: {exc}")
+        self.tenancy.require_app(request, body.app, body.tenant, DEVELOP)
         record, secret = self.store.create_key(body.app, body.tenant, body.name)
         return _json(CreatedKey(record=record, key=secret), 201)
 
     async def list_upstream_keys(self, request: web.Request) -> web.Response:
+        principal(request).require(None, OWN)
         return _json(self.upstream_keys.states())
 
     async def act_on_upstream_key(self, request: web.Request) -> web.Response:
+        principal(request).require(None, OWN)
         action = request.match_info["action"]
         if action not in ACTIONS:
             return _error(400, "invalid_action", f"action must be one of {', '.join(ACTIONS)}")
@@ -297,20 +352,20 @@ class AdminAPI:
         return _json(state)
 
     async def add_upstream_key(self, request: web.Request) -> web.Response:
-        body = await _decode(request, AddUpstreamKey)
-        if isinstance(body, web.Response):
-            return body
+        principal(request).require(None, OWN)
+        # A bad body is answered by _guard; msgspec's message names the field, never its value.
+        body = msgspec.json.decode(await request.read(), type=AddUpstreamKey)
         record = self.upstream_keys.add(request.match_info["provider"], body.key_id, body.secret)
         return _json(record, 201)
 
     async def rotate_upstream_key(self, request: web.Request) -> web.Response:
-        body = await _decode(request, RotateUpstreamKey)
-        if isinstance(body, web.Response):
-            return body
+        principal(request).require(None, OWN)
+        body = msgspec.json.decode(await request.read(), type=RotateUpstreamKey)
         m = request.match_info
         return _json(self.upstream_keys.rotate(m["provider"], m["key_id"], body.secret))
 
     async def remove_upstream_key(self, request: web.Request) -> web.Response:
+        principal(request).require(None, OWN)
         m = request.match_info
         return _json(self.upstream_keys.remove(m["provider"], m["key_id"]))
 
@@ -318,7 +373,11 @@ class AdminAPI:
         scope = request.query.get("scope")
         if scope is not None and scope not in SCOPES:
             return _error(400, "invalid_scope", f"scope must be one of {', '.join(SCOPES)}")
-        return _json(self.store.list_limits(scope, request.query.get("subject")))  # type: ignore[arg-type]
+        viewer = principal(request)
+        limits = self.store.list_limits(scope, request.query.get("subject"))  # type: ignore[arg-type]
+        if viewer.tenant is not None:
+            limits = [r for r in limits if self.tenancy.subject_tenant(r.scope, r.subject) == viewer.tenant]
+        return _json(limits)
 
     async def set_limits(self, request: web.Request) -> web.Response:
         scope = request.match_info["scope"]
@@ -327,6 +386,9 @@ class AdminAPI:
             return _error(400, "invalid_scope", f"scope must be one of {', '.join(SCOPES)}")
         if scope == "model" and subject not in self.model_groups:
             return _error(404, "not_found", f"no model group {subject!r}")
+        tenant = self.tenancy.subject_tenant(scope, subject)
+        principal(request).require(tenant, MANAGE)
+        request[AUDIT_TENANT] = tenant or ""
         try:
             rules = msgspec.json.decode(await request.read(), type=list[LimitRule])
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
@@ -334,4 +396,5 @@ class AdminAPI:
         return _json(self.store.set_limits(scope, subject, rules))  # type: ignore[arg-type]
 
     async def revoke_key(self, request: web.Request) -> web.Response:
-        return _json(self.store.revoke_key(request.match_info["key_id"]))
+        key = self.tenancy.require_key(request, request.match_info["key_id"], DEVELOP)
+        return _json(self.store.revoke_key(key.id))

@@ -29,19 +29,27 @@ def openapi_document(endpoints: list[Endpoint]) -> dict[str, Any]:
             "responses": {
                 str(e.status): {
                     "description": e.summary,
-                    "content": {"application/json": {"schema": by_type[e.response]}},
+                    "content": {
+                        "application/json": {"schema": by_type[e.response]},
+                        **{media: {"schema": {"type": "string"}} for media in e.alternatives},
+                    },
                 },
             },
         }
         if e.auth:
             op["security"] = [{"bearer": []}]
             op["responses"]["401"] = {"description": "Missing or wrong admin token", **error}
+            op["responses"]["403"] = {"description": "The token's tenant or role may not do this", **error}
+            op["responses"]["503"] = {"description": "The admin API is disabled (no token set)", **error}
         if e.request is not None:
             op["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": by_type[e.request]}},
             }
-            op["responses"]["400"] = {"description": "Invalid request body", **error}
+        if e.request is not None or e.params:
+            op["responses"]["400"] = {"description": "Invalid request body or parameter", **error}
+        if e.request is not None or e.method != "GET":
+            op["responses"]["409"] = {"description": "Conflicts with the current state", **error}
         if e.params:
             op["parameters"] = [
                 {

@@ -9,13 +9,31 @@ from typing import Annotated, Any
 
 import msgspec
 
-from ..store.records import ConsumerKey
+from ..store.records import Allowed, ConsumerKey
 
 
 class CreateKey(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     app: str
     tenant: str | None = None
     name: str | None = None
+
+
+class CreateTemporaryKey(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A key that expires after `ttl_s` and may be capped in requests and tokens (lifetime)."""
+
+    app: str
+    tenant: str | None = None
+    name: str | None = None
+    ttl_s: Annotated[float, msgspec.Meta(gt=0, le=366 * 86400)]
+    max_requests: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    max_tokens: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    allowed: Allowed | None = None
+
+
+class RotateKey(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The old key keeps working for `overlap_s` seconds after the new one is made."""
+
+    overlap_s: Annotated[float, msgspec.Meta(ge=0, le=90 * 86400)] = 3600.0
 
 
 class CreatedKey(msgspec.Struct, kw_only=True):
@@ -105,3 +123,8 @@ class Endpoint:
     params: tuple[Param, ...] = ()
     status: int = 200
     auth: bool = True
+    # A tenant token's requests get `?tenant=` set to its tenant (asking for another is 403):
+    # listings and queries filtered by tenant are scoped by this alone.
+    tenant_query: bool = False
+    # Other media types the endpoint may answer in (by its `format` parameter), besides JSON.
+    alternatives: tuple[str, ...] = ()

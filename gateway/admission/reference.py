@@ -62,6 +62,7 @@ class Decision:
         self.requests_remaining = self.requests_reset_ns = 0
         self.tokens_remaining = self.tokens_reset_ns = 0
         self.params: dict[str, str] | None = None
+        self.services: frozenset[str] = frozenset()
         self.token_limits: list[_Limit] = []
         self.finished = True
         self.group_entry: Any = None
@@ -122,15 +123,24 @@ class AdmissionTable:
         if found is None:
             return rej.invalid_key()
         consumer, consumer_limits = found
+        now = time.monotonic_ns() if now < 0 else now
+        if consumer.expires_ns and now >= consumer.expires_ns:
+            return rej.key_expired(consumer.expired)
         d = Decision(route, consumer.key_id, consumer.tenant, consumer.app, consumer.models)
+        d.services = consumer.services
         d.params = params
         if model is None:
             return d
         entry = self._groups.get(model)
-        if entry is None or (consumer.models is not None and entry[0].name not in consumer.models):
+        if entry is None:
+            return rej.unknown_model(model)
+        if entry[0].gated:
+            if entry[0].name not in consumer.services:
+                refusal = consumer.refusals.get(entry[0].name)
+                return rej.not_subscribed(model, consumer.tenant, consumer.app, refusal)
+        elif consumer.models is not None and entry[0].name not in consumer.models:
             return rej.unknown_model(model)
         group, slots, group_limits = entry
-        now = time.monotonic_ns() if now < 0 else now
         d.group = group.name
         d.estimated_tokens = estimated_tokens
         charged: list[_Limit] = []

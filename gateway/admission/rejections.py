@@ -53,6 +53,22 @@ def invalid_key() -> Rejection:
     )
 
 
+def key_expired(message: str) -> Rejection:
+    return Rejection(401, "invalid_request_error", "expired_api_key", message)
+
+
+def not_subscribed(service: str, tenant: str, app: str, refusal: str | None) -> Rejection:
+    return Rejection(
+        403,
+        "permission_error",
+        "subscription_required",
+        refusal
+        or f"App '{tenant}/{app}' has no subscription to service '{service}'. Subscribe to it first "
+        "(POST /admin/subscriptions, or 'aigw subscriptions create').",
+        "model",
+    )
+
+
 def unknown_route(method: str, path: str) -> Rejection:
     return Rejection(
         404,

@@ -11,12 +11,14 @@ ROUTE_CHAT = 1
 ROUTE_EMBEDDINGS = 2
 ROUTE_MODELS = 3
 ROUTE_MESSAGES = 4  # the Anthropic Messages ingress
+ROUTE_PROMPT = 5  # prompt APIs: POST /apis/<service>/v<n> (docs/tenancy.md)
 
 OPENAI_ROUTES: dict[tuple[str, str], int] = {
     ("POST", "/v1/chat/completions"): ROUTE_CHAT,
     ("POST", "/v1/embeddings"): ROUTE_EMBEDDINGS,
     ("GET", "/v1/models"): ROUTE_MODELS,
     ("POST", "/v1/messages"): ROUTE_MESSAGES,
+    ("POST", "/apis/{service}/{version}"): ROUTE_PROMPT,
 }
 
 KIND_REQUESTS = "requests"
@@ -47,6 +49,14 @@ class ConsumerSpec:
     models: frozenset[str] | None
     # Ids of the limits every admitted request of this consumer is charged to (tenant, app, key).
     limits: tuple[int, ...] = ()
+    # Gated groups (services) this consumer may call: its app's approved subscriptions.
+    services: frozenset[str] = frozenset()
+    # Why a gated group is refused, where there is more to say than "not subscribed" (pending,
+    # rejected, revoked), by group name.
+    refusals: dict[str, str] = field(default_factory=dict)
+    # CLOCK_MONOTONIC ns after which the key is refused as expired (0: never), and the message.
+    expires_ns: int = 0
+    expired: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +79,8 @@ class GroupSpec:
     tier_sizes: tuple[int, ...] = ()
     # Each target's weight for the weighted strategy (empty: all 1).
     weights: tuple[int, ...] = ()
+    # A service's group: callable only by consumers that list it in `services`.
+    gated: bool = False
     # Each target's key's configured limits, ids into AdmissionSpec.limits (empty: none). A key
     # over one is not picked; the request is charged to them when the key is.
     key_limits: tuple[tuple[int, ...], ...] = ()

@@ -11,9 +11,8 @@ from typing import cast
 
 from ..calllog.rollup import DIMENSIONS, GRAINS, Dimension
 from ..calllog.store import CallFilter
+from ..durations import parse_span
 
-_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _STATUS_CLASS = re.compile(r"^([1-5])xx$")
 # Filters that match a field exactly; "key" is accepted for key_id.
 _EXACT = ("tenant", "app", "key_id", "model", "provider", "upstream_key", "request_id")
@@ -23,9 +22,10 @@ def parse_time(text: str, now: float | None = None) -> float:
     """'15m', '2h', '7d' (that long ago), Unix seconds, or an ISO 8601 time (UTC unless it says)."""
     now = time.time() if now is None else now
     text = text.strip()
-    match = _RELATIVE.match(text)
-    if match:
-        return now - float(match.group(1)) * _UNITS[match.group(2)]
+    if not text.replace(".", "", 1).isdigit():  # a bare number is a Unix time, not a span
+        ago = parse_span(text)
+        if ago is not None:
+            return now - ago
     try:
         return float(text)
     except ValueError:

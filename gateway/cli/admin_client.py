@@ -1,10 +1,12 @@
-"""Calls from the `aigw` CLI to a running node's admin API (token from AIGW_ADMIN_TOKEN)."""
+"""The CLI's way to a running node's admin API: URL from the config (or --admin-url /
+AIGW_ADMIN_URL), token from AIGW_ADMIN_TOKEN. Errors come back as one readable line."""
 
 from __future__ import annotations
 
 import json
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -12,35 +14,35 @@ from ..config.schema import Config
 
 
 class AdminCallFailed(Exception):
-    """What to tell the operator: the node is not there, or it refused the call."""
+    """The admin API refused or could not be reached; the message says why and what to do."""
 
 
-def admin_url(cfg: Config, override: str | None) -> str:
+def admin_url(cfg: Config, given: str | None) -> str:
+    if given or os.environ.get("AIGW_ADMIN_URL"):
+        return (given or os.environ["AIGW_ADMIN_URL"]).rstrip("/")
     s = cfg.server
     host = "127.0.0.1" if s.admin_host in ("0.0.0.0", "::", "") else s.admin_host
-    return (override or f"http://{host}:{s.admin_port}").rstrip("/")
+    return f"http://{host}:{s.admin_port}"
 
 
-def call(method: str, url: str, body: Any = None) -> Any:
-    """The decoded JSON answer, or AdminCallFailed naming what went wrong (the API's own message)."""
-    headers = {"Authorization": f"Bearer {os.environ.get('AIGW_ADMIN_TOKEN', '')}"}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+def call(base: str, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None) -> Any:
+    """One admin request; the decoded JSON answer."""
+    given = {k: v for k, v in (query or {}).items() if v is not None}
+    url = base + urllib.parse.quote(path) + (f"?{urllib.parse.urlencode(given)}" if given else "")
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Authorization", f"Bearer {os.environ.get('AIGW_ADMIN_TOKEN', '')}")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(request, timeout=10) as resp:
+        with urllib.request.urlopen(request, timeout=30) as resp:
             return json.load(resp)
     except urllib.error.HTTPError as exc:
-        if exc.code in (401, 503):
-            raise AdminCallFailed(
-                f"the admin API answered {exc.code}: set AIGW_ADMIN_TOKEN to the node's token"
-            ) from None
         try:
             message = json.load(exc)["error"]["message"]
         except (ValueError, KeyError, TypeError):
-            message = f"HTTP {exc.code}"
-        raise AdminCallFailed(message) from None
+            message = exc.reason
+        hint = " (set AIGW_ADMIN_TOKEN to an admin token)" if exc.code == 401 else ""
+        raise AdminCallFailed(f"the admin API answered {exc.code}: {message}{hint}") from None
     except OSError as exc:
-        raise AdminCallFailed(f"no node answers at {url} ({exc}); is `aigw serve` running?") from None
+        raise AdminCallFailed(f"no node answers at {base} ({exc}); is `aigw serve` running?") from None

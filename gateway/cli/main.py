@@ -13,6 +13,7 @@ from .._version import __version__
 from ..config import Config, ConfigError, load_config
 from ..store import Ambiguous, NotFound, Store, open_store
 from ..store.seed import seed
+from . import tenancy
 from .logs import add_logs_parser, run_logs
 from .stats import add_stats_parser, run_stats
 from .upstream_keys import add_upstream_keys_parser, run_upstream_keys
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     add_logs_parser(sub)
     add_stats_parser(sub)
     add_upstream_keys_parser(sub)
+    tenancy.add_parsers(sub, keys, apps)
     return p
 
 
@@ -99,6 +101,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"{args.file}: OK")
         return 0
     cfg = load_config(getattr(args, "config", None))
+    if getattr(args, "admin_command", None) is not None:
+        return tenancy.run(args, cfg)
     if args.command == "keys" and args.action == "status":
         from .upstream_status import run_status
 

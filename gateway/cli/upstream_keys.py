@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import urllib.parse
 from typing import Any
 
 from ..config.schema import Config
@@ -37,19 +36,17 @@ def add_upstream_keys_parser(sub: Any) -> None:
 
 
 def run_upstream_keys(args: argparse.Namespace, cfg: Config) -> int:
-    base = (
-        admin_url(cfg, args.admin_url) + "/admin/upstream-keys/" + urllib.parse.quote(args.provider, safe="")
-    )
-    key = urllib.parse.quote(args.key_id, safe="")
+    base = admin_url(cfg, args.admin_url)
+    path = f"/admin/upstream-keys/{args.provider}"
     try:
         if args.action == "remove":
-            call("DELETE", f"{base}/{key}")
+            call(base, "DELETE", f"{path}/{args.key_id}")
         else:
             secret = _secret(args.from_env)
             if args.action == "add":
-                call("POST", base, {"key_id": args.key_id, "secret": secret})
+                call(base, "POST", path, {"key_id": args.key_id, "secret": secret})
             else:
-                call("PUT", f"{base}/{key}", {"secret": secret})
+                call(base, "PUT", f"{path}/{args.key_id}", {"secret": secret})
     except AdminCallFailed as exc:
         print(f"aigw: {exc}", file=sys.stderr)
         return 1

@@ -8,9 +8,9 @@ from ..config.schema import Config
 from .admin_client import AdminCallFailed, admin_url, call
 
 
-def run_status(cfg: Config, url: str | None) -> int:
+def run_status(cfg: Config, given_url: str | None) -> int:
     try:
-        keys = call("GET", admin_url(cfg, url) + "/admin/upstream-keys")
+        keys = call(admin_url(cfg, given_url), "GET", "/admin/upstream-keys")
     except AdminCallFailed as exc:
         print(f"aigw: {exc}", file=sys.stderr)
         return 1

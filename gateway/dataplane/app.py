@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import itertools
 import json
 import logging
@@ -11,7 +12,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..admission import ROUTE_CHAT, ROUTE_MESSAGES, ROUTE_MODELS, Rejection, SharedRegion
+import msgspec
+
+from ..admission import ROUTE_CHAT, ROUTE_MESSAGES, ROUTE_MODELS, ROUTE_PROMPT, Rejection, SharedRegion
 from ..calllog.accounting import Accounting
 from ..calllog.trace import ResponseSpy, Trace
 from ..config import load_config
@@ -21,7 +24,7 @@ from ..metrics.names import QUEUE_DEPTH
 from ..metrics.worker import ENV as METRICS_ENV
 from ..providers.base import TranslationError
 from ..store import open_store
-from . import errors, wire
+from . import errors, prompt, services, wire
 from .attempts import Policy, WaitingRoom, serve
 from .caller import OPENAI, AnthropicCaller
 from .errors import GatewayError
@@ -131,7 +134,7 @@ class Gateway:
         caller = ANTHROPIC_ERRORS if path == MESSAGES_PATH else OPENAI
         headers = scope.headers
         trace = Trace(rid, scope.client or "", headers.get("user-agent") or "")
-        trace.route = ROUTE_NAMES.get(path, "")
+        trace.route = ROUTE_NAMES.get(path) or ("prompt" if path.startswith(prompt.PREFIX) else "")
         proto = ResponseSpy(proto, trace)
         try:
             await self._handle(scope, headers, proto, path, caller, trace, base)
@@ -168,12 +171,21 @@ class Gateway:
         body = b""
         request = None
         body_error = None
+        prompt_api = retired = None
+        if reader is None and method == "POST" and path.startswith(prompt.PREFIX):
+            # A prompt API: its variables become a chat request on the service's group.
+            prompt_api, retired = prompt.lookup(self.live.services, path)
+            if prompt_api is not None:
+                reader = functools.partial(self._render, prompt_api)
         if reader is not None:
             body = await self._read_body(proto, headers)
             try:
                 request = reader(body)
             except wire.BodyError as exc:
                 body_error = exc
+            if prompt_api is not None and request is not None:
+                body = request.body
+                request = request.chat
 
         table = self.live.table
         # Token limits admit on an estimate (body size for the prompt, plus the output cap) and
@@ -188,6 +200,8 @@ class Gateway:
         if isinstance(decision, Rejection) and decision.code == "upstream_capacity_exhausted":
             decision = await self._queue(table, method, path, key, model, estimate, decision)
         if isinstance(decision, Rejection):
+            if decision.code == "model_not_found" and model in self.live.services.retired:
+                raise errors.gone(self.live.services.retired[model])
             error = caller.error(
                 decision.status, decision.type, decision.code, decision.message, decision.param
             )
@@ -202,15 +216,44 @@ class Gateway:
             return
 
         route = decision.route
+        if route == ROUTE_PROMPT and decision.group is None:
+            # Authenticated, but no prompt API is served at this path.
+            if retired is not None:
+                raise errors.gone(retired)
+            raise GatewayError(404, "invalid_request_error", "unknown_url", f"No prompt API at {path}.")
+        nets = self.live.networks.get(decision.key_id)
+        if nets is not None and not _from(scope.client, nets):
+            table.finish(decision, 0)
+            raise GatewayError(
+                403,
+                "permission_error",
+                "network_not_allowed",
+                f"This API key may not be used from {scope.client or 'this address'}.",
+            )
+        route = decision.route
         if route == ROUTE_MODELS:
-            allowed = decision.models
-            names = [n for n in table.group_names() if allowed is None or self.canonical.get(n, n) in allowed]
+            names = self._model_names(table, decision)
             listing = wire.ModelList(data=[wire.ModelCard(id=n) for n in names])
             proto.response_bytes(200, [*base, JSON], wire.MODEL_LIST_ENCODER.encode(listing))
             return
         assert request is not None and model is not None
-        group = self.canonical.get(model, model)  # an alias has its group's retry rules
-        if route == ROUTE_MESSAGES:
+        service = self.live.services.routes.get(decision.group or "")
+        if service is not None:
+            # A service has its model group's retry rules; a deprecated one says so in headers.
+            group = service.model_group
+            base = [*base, *service.headers]
+            if service.defaults and route == ROUTE_CHAT:
+                body = services.with_defaults(body, service.defaults)
+            elif service.defaults and route == ROUTE_MESSAGES:
+                unset = {k: v for k, v in service.defaults.items() if getattr(request, k, 0) is None}
+                request = msgspec.structs.replace(request, **unset)
+        else:
+            group = self.canonical.get(model, model)  # an alias has its group's retry rules
+        if route == ROUTE_PROMPT:
+            assert prompt_api is not None
+            exchange = Exchange(True, body, model, bool(request.stream))
+            caller = prompt.PromptCaller(prompt_api)
+        elif route == ROUTE_MESSAGES:
             exchange = Exchange(True, body, model, bool(request.stream), canonical=request)
             caller = AnthropicCaller(model)
         else:
@@ -234,6 +277,24 @@ class Gateway:
             )
         finally:
             table.finish(decision, tokens)
+
+    def _model_names(self, table: Any, decision: Any) -> list[str]:
+        """The models this key may call: its app's model groups and its subscribed services."""
+        allowed, services = decision.models, decision.services
+        aliases = self.live.services.aliases
+        names = []
+        for name in table.group_names():
+            if name in self.live.services.routes or name in aliases:
+                if aliases.get(name, name) in services:
+                    names.append(name)
+            elif allowed is None or self.canonical.get(name, name) in allowed:
+                names.append(name)
+        return names
+
+    @staticmethod
+    def _render(route: Any, body: bytes) -> Any:
+        rendered = prompt.render(route, body)
+        return _Rendered(rendered, wire.decode(wire.CHAT_DECODER, rendered))
 
     async def _queue(
         self, table: Any, method: str, path: str, key: Any, model: Any, estimate: int, rejection: Any
@@ -271,6 +332,30 @@ class Gateway:
                 raise errors.body_too_large(self.max_body)
             parts.append(chunk)
         return b"".join(parts)
+
+
+class _Rendered:
+    """A prompt API's request: the chat request's bytes and their decoded view."""
+
+    __slots__ = ("body", "chat")
+
+    def __init__(self, body: bytes, chat: Any):
+        self.body = body
+        self.chat = chat
+
+
+def _from(client: str | None, networks: tuple[Any, ...]) -> bool:
+    """Whether the client's address lies in one of `networks` (a temporary key's allowance)."""
+    host = client or ""
+    if host.startswith("["):  # [v6]:port
+        host = host[1 : host.find("]")]
+    elif host.count(":") == 1:  # v4:port
+        host = host.rpartition(":")[0]
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
 
 
 app = Gateway()

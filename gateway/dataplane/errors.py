@@ -77,6 +77,11 @@ def upstream_auth_failed(provider: str) -> GatewayError:
     )
 
 
+def gone(message: str) -> GatewayError:
+    """A service version (or a whole service) that was retired: 410, and it will not return."""
+    return GatewayError(410, "invalid_request_error", "service_retired", message)
+
+
 def body_too_large(limit: int) -> GatewayError:
     return GatewayError(
         413,

@@ -4,19 +4,24 @@ region, rebuilt when the store's generation moves (a key created or revoked, a l
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from ..admission import AdmissionSpec, AdmissionTable, ConsumerSpec, GroupSpec, LimitSpec
 from ..admission.layout import key_id
 from ..config.schema import Config, ModelGroup
 from ..store import Store
-from ..store.records import Snapshot
+from ..store.records import ActiveKey, Snapshot
+from .services import ServiceTables
 from .targets import Target, build_targets
 
 log = logging.getLogger("aigw.tables")
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def build_table(
@@ -24,47 +29,100 @@ def build_table(
     pools: Mapping[str, tuple[Target, ...]],
     region: Any,
     configs: Mapping[str, ModelGroup],
-) -> AdmissionTable:
+) -> tuple[AdmissionTable, ServiceTables, dict[str, tuple[IPNetwork, ...]]]:
     by_subject: dict[tuple[str, str], list[int]] = defaultdict(list)
     limits = []
     for rec in snapshot.limits:
         by_subject[(rec.scope, rec.subject)].append(rec.id)
         name = f"{rec.scope} '{rec.subject}'"
         limits.append(LimitSpec(rec.id, name, rec.kind, rec.amount, rec.period_s, rec.burst))
-    consumers = [
-        ConsumerSpec(
-            digest=k.digest,
-            key_id=k.id,
-            tenant=k.tenant,
-            app=k.app,
-            models=None if "*" in k.models else frozenset(k.models),
-            limits=(
-                *by_subject[("tenant", k.tenant)],
-                *by_subject[("app", f"{k.tenant}/{k.app}")],
-                *by_subject[("key", k.id)],
-            ),
-        )
-        for k in snapshot.keys
-    ]
     # Upstream keys' configured limits, one bucket each however many groups share the key.
     budgets = {spec.id: spec for targets in pools.values() for t in targets for spec in _budget_specs(t)}
     limits += budgets.values()
+    services = ServiceTables.build(snapshot, set(pools))
+    consumers = [_consumer(k, by_subject, services) for k in snapshot.keys]
     groups = [
-        GroupSpec(
-            name,
-            targets,
-            tuple(key_id(t.provider, t.key_id) for t in targets),
-            tuple(by_subject[("model", name)]),
-            configs[name].strategy,
-            tuple(configs[name].fallbacks),
-            tuple(configs[name].aliases),
-            _tier_sizes(targets),
-            tuple(t.weight for t in targets),
-            tuple(tuple(spec.id for spec in _budget_specs(t)) for t in targets),
-        )
-        for name, targets in pools.items()
+        _group(name, name, pools[name], configs[name], tuple(by_subject[("model", name)]), ())
+        for name in pools
     ]
-    return AdmissionTable(AdmissionSpec(consumers=consumers, groups=groups, limits=limits), region)
+    for name, route in services.routes.items():
+        # A service version is its model group's pool, gated, charged the service's limits too.
+        group_limits = (*by_subject[("service", route.service)], *by_subject[("model", route.model_group)])
+        aliases = (route.service,) if services.aliases.get(route.service) == name else ()
+        config = configs[route.model_group]
+        groups.append(
+            _group(name, route.model_group, pools[route.model_group], config, group_limits, aliases)
+        )
+    spec = AdmissionSpec(consumers=consumers, groups=groups, limits=limits)
+    return AdmissionTable(spec, region), services, _networks(snapshot)
+
+
+def _networks(snapshot: Snapshot) -> dict[str, tuple[IPNetwork, ...]]:
+    """Client networks by consumer key id, for the keys that are limited to some."""
+    return {
+        k.id: tuple(ipaddress.ip_network(n, strict=False) for n in k.allowed.networks)
+        for k in snapshot.keys
+        if k.allowed is not None and k.allowed.networks is not None
+    }
+
+
+def _group(
+    name: str,
+    pool: str,
+    targets: tuple[Target, ...],
+    config: ModelGroup,
+    limits: tuple[int, ...],
+    service_aliases: tuple[str, ...],
+) -> GroupSpec:
+    return GroupSpec(
+        name,
+        targets,
+        tuple(key_id(t.provider, t.key_id) for t in targets),
+        limits,
+        config.strategy,
+        tuple(config.fallbacks),
+        service_aliases or tuple(config.aliases),
+        _tier_sizes(targets),
+        tuple(t.weight for t in targets),
+        gated=name != pool,
+        key_limits=tuple(tuple(spec.id for spec in _budget_specs(t)) for t in targets),
+    )
+
+
+def _consumer(
+    k: ActiveKey, by_subject: Mapping[tuple[str, str], list[int]], services: ServiceTables
+) -> ConsumerSpec:
+    models = None if "*" in k.models else frozenset(k.models)
+    reachable = services.allowed.get((k.tenant, k.app), set()) | services.own(k.tenant)
+    allowed = k.allowed
+    if allowed is not None and allowed.models is not None:
+        models = frozenset(allowed.models) if models is None else models & frozenset(allowed.models)
+    if allowed is not None and allowed.services is not None:
+        reachable = {n for n in reachable if n.partition("/v")[0] in allowed.services}
+    expires_ns = 0
+    expired = ""
+    if k.expires_at is not None:
+        # Wall-clock expiry as a CLOCK_MONOTONIC deadline, which admission compares against.
+        expires_ns = time.monotonic_ns() + int((k.expires_at - time.time()) * 1e9)
+        when = datetime.fromtimestamp(k.expires_at, UTC).isoformat(timespec="seconds")
+        kind = "temporary API key" if k.temporary else "API key (rotated)"
+        expired = f"This {kind} expired at {when}. Ask its owner for a new one."
+    return ConsumerSpec(
+        digest=k.digest,
+        key_id=k.id,
+        tenant=k.tenant,
+        app=k.app,
+        models=models,
+        limits=(
+            *by_subject[("tenant", k.tenant)],
+            *by_subject[("app", f"{k.tenant}/{k.app}")],
+            *by_subject[("key", k.id)],
+        ),
+        services=frozenset(reachable),
+        refusals=services.refusals.get((k.tenant, k.app), {}),
+        expires_ns=max(expires_ns, 1) if k.expires_at is not None else 0,
+        expired=expired,
+    )
 
 
 class LiveTable:
@@ -86,7 +144,7 @@ class LiveTable:
         self._stored = snapshot.upstream_keys
         self._pools = build_targets(cfg, url_overrides, self._stored)
         self.generation = snapshot.generation
-        self.table = build_table(snapshot, self._pools, region, self._groups)
+        self.table, self.services, self.networks = build_table(snapshot, self._pools, region, self._groups)
         self._task: asyncio.Task[None] | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -107,7 +165,9 @@ class LiveTable:
                     if snapshot.upstream_keys != self._stored:
                         self._stored = snapshot.upstream_keys
                         self._pools = build_targets(self._cfg, self._urls, self._stored)
-                    self.table = build_table(snapshot, self._pools, self._region, self._groups)
+                    self.table, self.services, self.networks = build_table(
+                        snapshot, self._pools, self._region, self._groups
+                    )
                     self.generation = snapshot.generation
                     log.info(
                         "tables reloaded at generation %d (%d consumer keys)",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from typing import TYPE_CHECKING
 
 from .records import (
+    Allowed,
     App,
     ConsumerKey,
     LimitRecord,
@@ -16,6 +17,7 @@ from .records import (
     UpstreamKeyRecord,
     UpstreamSecret,
 )
+from .tenancy_base import TenancyStore
 
 if TYPE_CHECKING:
     from ..calllog.store import CallLog
@@ -30,10 +32,10 @@ class Ambiguous(LookupError):
 
 
 class Conflict(ValueError):
-    """The thing to create exists already."""
+    """The change contradicts the current state (a name taken, a lifecycle step out of order)."""
 
 
-class Store(ABC):
+class Store(TenancyStore):
     """Durable state. Every change bumps `generation()` in the same transaction, which is how
     workers learn that their tables are stale."""
 
@@ -54,10 +56,21 @@ class Store(ABC):
 
     @abstractmethod
     def create_key(
-        self, app: str, tenant: str | None = None, name: str | None = None
+        self,
+        app: str,
+        tenant: str | None = None,
+        name: str | None = None,
+        *,
+        expires_at: float | None = None,
+        temporary: bool = False,
+        max_requests: int | None = None,
+        max_tokens: int | None = None,
+        allowed: Allowed | None = None,
     ) -> tuple[ConsumerKey, str]:
         """Create a consumer key for `app` (of `tenant`, needed only when the app name is not
-        unique); returns its record and the key itself, which is never stored."""
+        unique); returns its record and the key itself, which is never stored. A temporary key
+        expires at `expires_at` and may be capped and limited to some services, models and
+        client networks."""
 
     @abstractmethod
     def revoke_key(self, key_id: str) -> ConsumerKey: ...

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from .tenancy_records import Grant, ServedVersion
+
 
 class Tenant(msgspec.Struct, kw_only=True):
     id: int
@@ -32,6 +34,21 @@ class ConsumerKey(msgspec.Struct, kw_only=True):
     name: str | None = None
     created_at: float
     revoked_at: float | None = None
+    # Set on a rotated key (its overlap window) and on every temporary key.
+    expires_at: float | None = None
+    temporary: bool = False
+    max_requests: int | None = None
+    max_tokens: int | None = None
+    allowed: Allowed | None = None
+
+
+class Allowed(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """What a temporary key may reach; None: whatever its app may."""
+
+    services: list[str] | None = None
+    models: list[str] | None = None
+    # Client networks in CIDR notation ("10.0.0.0/8", "2001:db8::/32").
+    networks: list[str] | None = None
 
 
 class ActiveKey(msgspec.Struct, array_like=True):
@@ -42,9 +59,14 @@ class ActiveKey(msgspec.Struct, array_like=True):
     tenant: str
     app: str
     models: list[str]
+    expires_at: float | None = None
+    temporary: bool = False
+    max_requests: int | None = None
+    max_tokens: int | None = None
+    allowed: Allowed | None = None
 
 
-LimitScope = Literal["tenant", "app", "key", "model"]
+LimitScope = Literal["tenant", "app", "key", "model", "service"]
 
 
 class LimitRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -93,4 +115,6 @@ class Snapshot(msgspec.Struct, kw_only=True):
     generation: int
     keys: list[ActiveKey]
     limits: list[LimitRecord]
-    upstream_keys: list[UpstreamSecret] = msgspec.field(default_factory=list)
+    services: list[ServedVersion] = []
+    grants: list[Grant] = []
+    upstream_keys: list[UpstreamSecret] = []

@@ -11,11 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import msgspec
+
 from .. import credentials
 from .base import Ambiguous, Conflict, NotFound, Store
 from .migrations import MIGRATIONS
 from .records import (
     ActiveKey,
+    Allowed,
     App,
     ConsumerKey,
     LimitRecord,
@@ -27,14 +30,18 @@ from .records import (
     UpstreamSecret,
 )
 from .sealing import Sealer
+from .sqlite_tenancy import TenancyMixin
 
 if TYPE_CHECKING:
     from ..calllog.store import CallLog
 
 T = TypeVar("T")
+# How long an expired key stays in the data plane's tables, so its caller is told it expired.
+EXPIRED_KEPT_S = 86400.0
 
 _KEY_COLUMNS = """
-    SELECT k.id, t.name, a.name, k.prefix, k.name, k.created_at, k.revoked_at
+    SELECT k.id, t.name, a.name, k.prefix, k.name, k.created_at, k.revoked_at, k.expires_at,
+           k.temporary, k.max_requests, k.max_tokens, k.allowed
     FROM consumer_keys k JOIN apps a ON a.id = k.app_id JOIN tenants t ON t.id = a.tenant_id
 """
 
@@ -44,7 +51,7 @@ def default_store_path() -> Path:
     return Path(home) / "aigw.db" if home else Path("var") / "aigw.db"
 
 
-class SQLiteStore(Store):
+class SQLiteStore(TenancyMixin, Store):
     def __init__(self, path: str | os.PathLike[str] | None = None):
         self.path = Path(path) if path else default_store_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -128,24 +135,59 @@ class SQLiteStore(Store):
         return self._write(upsert)
 
     def create_key(
-        self, app: str, tenant: str | None = None, name: str | None = None
+        self,
+        app: str,
+        tenant: str | None = None,
+        name: str | None = None,
+        *,
+        expires_at: float | None = None,
+        temporary: bool = False,
+        max_requests: int | None = None,
+        max_tokens: int | None = None,
+        allowed: Allowed | None = None,
     ) -> tuple[ConsumerKey, str]:
-        app_id, tenant_name = self._resolve_app(app, tenant)
+        app_id, _ = self.resolve_app(app, tenant)
         secret = credentials.new_key()
         key_id = credentials.new_key_id()
         now = time.time()
-        prefix = credentials.visible_prefix(secret)
+        allowed_text = json.dumps(msgspec.to_builtins(allowed)) if allowed is not None else None
 
         def insert() -> None:
             self._db.execute(
-                "INSERT INTO consumer_keys (id, app_id, digest, prefix, name, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (key_id, app_id, credentials.digest(secret), prefix, name, now),
+                "INSERT INTO consumer_keys (id, app_id, digest, prefix, name, created_at, expires_at, "
+                "temporary, max_requests, max_tokens, allowed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key_id,
+                    app_id,
+                    credentials.digest(secret),
+                    credentials.visible_prefix(secret),
+                    name,
+                    now,
+                    expires_at,
+                    int(temporary),
+                    max_requests,
+                    max_tokens,
+                    allowed_text,
+                ),
             )
 
         self._write(insert)
-        record = ConsumerKey(id=key_id, tenant=tenant_name, app=app, prefix=prefix, name=name, created_at=now)
-        return record, secret
+        return self.get_key(key_id), secret
+
+    def rotate_key(self, key_id: str, overlap_s: float) -> tuple[ConsumerKey, str]:
+        """A new key for the same app; the old one keeps working for `overlap_s` seconds."""
+        old = self.get_key(key_id)
+        if old.revoked_at is not None or old.temporary:
+            raise Conflict(f"consumer key {key_id!r} is {'revoked' if old.revoked_at else 'temporary'}")
+        new = self.create_key(old.app, old.tenant, old.name)
+        until = time.time() + overlap_s
+        self._write(
+            lambda: self._db.execute(
+                "UPDATE consumer_keys SET expires_at = MIN(COALESCE(expires_at, ?), ?) WHERE id = ?",
+                (until, until, key_id),
+            )
+        )
+        return new
 
     def revoke_key(self, key_id: str) -> ConsumerKey:
         def update() -> None:
@@ -160,7 +202,7 @@ class SQLiteStore(Store):
                 raise NotFound(f"no consumer key with id {key_id!r}")
 
         self._write(update)
-        return self._key(key_id)
+        return self.get_key(key_id)
 
     def set_limits(self, scope: LimitScope, subject: str, rules: list[LimitRule]) -> list[LimitRecord]:
         self._check_subject(scope, subject)
@@ -213,6 +255,8 @@ class SQLiteStore(Store):
             ).fetchone()
         elif scope == "key":
             found = self._db.execute("SELECT 1 FROM consumer_keys WHERE id = ?", (subject,)).fetchone()
+        elif scope == "service":
+            found = self._db.execute("SELECT 1 FROM services WHERE name = ?", (subject,)).fetchone()
         else:
             found = True  # model groups live in the config, which the caller checked
         if not found:
@@ -320,29 +364,45 @@ class SQLiteStore(Store):
         self._db.execute("BEGIN")
         try:
             generation = self.generation()
+            # Keys that expired within the last day stay, so their callers hear "expired".
             rows = self._db.execute(
-                "SELECT k.id, k.digest, t.name, a.name, a.models FROM consumer_keys k "
+                "SELECT k.id, k.digest, t.name, a.name, a.models, k.expires_at, k.temporary, "
+                "k.max_requests, k.max_tokens, k.allowed FROM consumer_keys k "
                 "JOIN apps a ON a.id = k.app_id JOIN tenants t ON t.id = a.tenant_id "
-                "WHERE k.revoked_at IS NULL"
+                "WHERE k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)",
+                (time.time() - EXPIRED_KEPT_S,),
             ).fetchall()
             limits = self.list_limits()
+            services, grants = self._served()
             upstream = self.upstream_secrets()
         finally:
             self._db.execute("COMMIT")
-        keys = [ActiveKey(r[0], bytes(r[1]), r[2], r[3], json.loads(r[4])) for r in rows]
-        return Snapshot(generation=generation, keys=keys, limits=limits, upstream_keys=upstream)
+        keys = [
+            ActiveKey(
+                r[0], bytes(r[1]), r[2], r[3], json.loads(r[4]), r[5], bool(r[6]), r[7], r[8], _allowed(r[9])
+            )
+            for r in rows
+        ]
+        return Snapshot(
+            generation=generation,
+            keys=keys,
+            limits=limits,
+            services=services,
+            grants=grants,
+            upstream_keys=upstream,
+        )
 
     def close(self) -> None:
         self._db.close()
 
     # -- helpers -------------------------------------------------------------------------------
-    def _key(self, key_id: str) -> ConsumerKey:
+    def get_key(self, key_id: str) -> ConsumerKey:
         row = self._db.execute(_KEY_COLUMNS + " WHERE k.id = ?", (key_id,)).fetchone()
         if row is None:
             raise NotFound(f"no consumer key with id {key_id!r}")
         return _key_record(row)
 
-    def _resolve_app(self, app: str, tenant: str | None) -> tuple[int, str]:
+    def resolve_app(self, app: str, tenant: str | None) -> tuple[int, str]:
         sql = "SELECT a.id, t.name FROM apps a JOIN tenants t ON t.id = a.tenant_id WHERE a.name = ?"
         args: tuple[str, ...] = (app,)
         if tenant is not None:
@@ -366,8 +426,23 @@ class SQLiteStore(Store):
 
 def _key_record(r: tuple[Any, ...]) -> ConsumerKey:
     return ConsumerKey(
-        id=r[0], tenant=r[1], app=r[2], prefix=r[3], name=r[4], created_at=r[5], revoked_at=r[6]
+        id=r[0],
+        tenant=r[1],
+        app=r[2],
+        prefix=r[3],
+        name=r[4],
+        created_at=r[5],
+        revoked_at=r[6],
+        expires_at=r[7],
+        temporary=bool(r[8]),
+        max_requests=r[9],
+        max_tokens=r[10],
+        allowed=_allowed(r[11]),
     )
+
+
+def _allowed(text: str | None) -> Allowed | None:
+    return msgspec.json.decode(text, type=Allowed) if text else None
 
 
 def _where(filters: dict[str, str | None]) -> tuple[str, list[str]]:

@@ -1,0 +1,349 @@
+"""Tenancy end to end (docs/tenancy.md): tenant-scoped admin tokens, a service published by one
+tenant and subscribed to by another's app with approval, a prompt API through its lifecycle, and
+temporary keys — against a real 2-worker gateway, called through the official openai SDK."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from .conftest import ADMIN_TOKEN, Gateway
+
+CONFIG = """
+model_groups:
+  - name: gpt-4o-mini
+    deployments: [{provider: mock}]
+tenants:
+  - name: acme
+    apps: [{name: tools}]
+  - name: beta
+    apps: [{name: web, models: []}]
+"""
+
+# Workers reload within reload_interval_s (0.25 s) of a change; "within 1 s" is the promise.
+RELOAD_DEADLINE_S = 10.0
+
+
+def until(check: Callable[[], Any], what: str) -> Any:
+    """Poll `check` until it returns something truthy: waits for the workers' reload, never for a
+    fixed time."""
+    deadline = time.monotonic() + RELOAD_DEADLINE_S
+    while True:
+        result = check()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.02)
+
+
+class Admin:
+    """The admin API as one principal."""
+
+    def __init__(self, url: str, token: str):
+        self.url = url
+        self.token = token
+
+    def __call__(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        return httpx.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+
+    def ok(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self(method, path, **kwargs)
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory) -> Iterator[Gateway]:
+    gateway = Gateway(tmp_path_factory.mktemp("tenancy"), CONFIG)
+    gateway.start()
+    yield gateway
+    assert gateway.stop() == 0
+
+
+@pytest.fixture(scope="module")
+def operator(gw: Gateway) -> Admin:
+    return Admin(gw.admin_url, ADMIN_TOKEN)
+
+
+def member_token(operator: Admin, tenant: str, user: str, role: str = "owner") -> Admin:
+    operator.ok("PUT", f"/admin/tenants/{tenant}/members/{user}", json={"role": role})
+    created = operator.ok("POST", "/admin/tokens", json={"user": user, "tenant": tenant})
+    assert created["token"].startswith("aigw-admin-") and created["record"]["tenant"] == tenant
+    return Admin(operator.url, created["token"])
+
+
+@pytest.fixture(scope="module")
+def alice(operator: Admin) -> Admin:
+    return member_token(operator, "acme", "alice")
+
+
+@pytest.fixture(scope="module")
+def bob(operator: Admin) -> Admin:
+    return member_token(operator, "beta", "bob")
+
+
+@pytest.fixture(scope="module")
+def web_key(bob: Admin) -> str:
+    created = bob.ok("POST", "/admin/keys", json={"app": "web"})
+    assert created["record"]["tenant"] == "beta"
+    return str(created["key"])
+
+
+def sdk(gw: Gateway, key: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=gw.base_url + "/v1", api_key=key, max_retries=0)
+
+
+def test_roles_limit_what_a_member_may_do(operator: Admin, alice: Admin) -> None:
+    viewer = member_token(operator, "acme", "victor", "viewer")
+    me = viewer.ok("GET", "/admin/whoami")
+    assert (me["user"], me["tenant"], me["role"]) == ("victor", "acme", "viewer")
+    assert [a["name"] for a in viewer.ok("GET", "/admin/apps")] == ["tools"]
+    refused = viewer("POST", "/admin/keys", json={"app": "tools"})
+    assert refused.status_code == 403 and "developer role" in refused.json()["error"]["message"]
+    # A promotion applies on the next request: the token acts with the member's current role.
+    alice.ok("PUT", "/admin/tenants/acme/members/victor", json={"role": "developer"})
+    assert viewer("POST", "/admin/keys", json={"app": "tools"}).status_code == 201
+    alice.ok("DELETE", "/admin/tenants/acme/members/victor")
+    assert viewer("GET", "/admin/apps").status_code == 401
+    # Every one of those requests is in the audit log, filed under acme, with who and from where.
+    audit = alice.ok("GET", "/admin/audit")
+    mine = [e for e in audit if e["actor"] == "victor"]
+    assert {(e["method"], e["status"]) for e in mine} >= {("POST", 403), ("POST", 201), ("GET", 200)}
+    assert all(e["tenant"] == "acme" and e["client"] == "127.0.0.1" for e in mine)
+
+
+def test_subscription_approval_flow_through_the_openai_sdk(
+    gw: Gateway, alice: Admin, bob: Admin, web_key: str
+) -> None:
+    alice.ok("POST", "/admin/services", json={"tenant": "acme", "name": "chatty", "approval": True})
+    alice.ok("POST", "/admin/services/chatty/versions", json={"kind": "model", "model_group": "gpt-4o-mini"})
+    alice.ok("POST", "/admin/services/chatty/versions/1/publish")
+    listed = bob.ok("GET", "/admin/catalog")
+    assert [(e["name"], e["tenant"], e["approval"]) for e in listed] == [("chatty", "acme", True)]
+
+    client = sdk(gw, web_key)
+    messages = [{"role": "user", "content": "hello service"}]
+    subscription = bob.ok("POST", "/admin/subscriptions", json={"service": "chatty", "app": "web"})
+    assert subscription["state"] == "pending"
+
+    def refused(saying: str) -> Callable[[], bool]:
+        def check() -> bool:
+            try:
+                client.chat.completions.create(model="chatty", messages=messages)  # type: ignore[arg-type]
+            except openai.PermissionDeniedError as exc:
+                return saying in str(exc)
+            except openai.NotFoundError:  # the workers have not loaded the service yet
+                return False
+            return False
+
+        return check
+
+    until(refused("pending approval by tenant 'acme'"), "403 while pending")
+    # Only the service's tenant decides: bob cannot approve his own subscription.
+    assert bob("POST", f"/admin/subscriptions/{subscription['id']}/approve").status_code == 403
+    alice.ok("POST", f"/admin/subscriptions/{subscription['id']}/approve", json={"reason": "ok"})
+
+    def served() -> Any:
+        try:
+            return client.chat.completions.create(model="chatty", messages=messages)  # type: ignore[arg-type]
+        except openai.PermissionDeniedError:
+            return None
+
+    completion = until(served, "200 after approval")
+    assert completion.choices[0].message.content == "Mock reply: hello service"
+    assert "chatty" in [m.id for m in client.models.list()]
+
+    alice.ok("POST", f"/admin/subscriptions/{subscription['id']}/revoke", json={"reason": "contract ended"})
+    until(refused("to service 'chatty' was revoked: contract ended"), "403 after revocation")
+
+
+def test_prompt_api_and_its_lifecycle(gw: Gateway, alice: Admin, bob: Admin, web_key: str) -> None:
+    alice.ok("POST", "/admin/services", json={"tenant": "acme", "name": "summarize"})
+    prompt = {
+        "system": "You summarise.",
+        "template": "Summarize in {{words}} words: {{text}}",
+        "variables": [{"name": "text", "max_length": 200}, {"name": "words", "type": "integer"}],
+        "streaming": True,
+    }
+    body = {"kind": "prompt", "model_group": "gpt-4o-mini", "prompt": prompt}
+    alice.ok("POST", "/admin/services/summarize/versions", json=body)
+    url = gw.base_url + "/apis/summarize/v1"
+    auth = {"Authorization": f"Bearer {web_key}"}
+    # A draft is not served.
+    assert httpx.post(url, json={"text": "x", "words": 3}, headers=auth).status_code == 404
+    alice.ok("POST", "/admin/services/summarize/versions/1/publish")
+    bob.ok("POST", "/admin/subscriptions", json={"service": "summarize", "app": "web"})  # no approval
+
+    def answer() -> httpx.Response | None:
+        response = httpx.post(url, json={"text": "the long story", "words": 3}, headers=auth)
+        return response if response.status_code == 200 else None
+
+    ok = until(answer, "the prompt API answers")
+    assert ok.json()["output"] == "Mock reply: Summarize in 3 words: the long story"
+    assert ok.json()["service"] == "summarize" and ok.json()["version"] == 1
+    assert ok.json()["usage"]["total_tokens"] > 0
+    assert "deprecation" not in ok.headers
+
+    wrong = httpx.post(url, json={"text": "x", "words": "three"}, headers=auth)
+    assert wrong.status_code == 400 and wrong.json()["error"]["param"] == "words"
+    unknown = httpx.post(url, json={"text": "x", "words": 3, "tone": "dry"}, headers=auth)
+    assert unknown.status_code == 400 and "Unknown variable 'tone'" in unknown.json()["error"]["message"]
+
+    with httpx.stream("POST", url, json={"text": "abc", "words": 2, "stream": True}, headers=auth) as s:
+        events = [line[6:] for line in s.iter_lines() if line.startswith("data: ")]
+    assert events[-1].startswith('{"done":true')
+    assert "".join(httpx.Response(200, content=e).json().get("delta", "") for e in events[:-1]) == (
+        "Mock reply: Summarize in 2 words: abc"
+    )
+
+    sunset = 1893456000  # 2030-01-01
+    alice.ok("POST", "/admin/services/summarize/versions/1/deprecate", json={"sunset_at": sunset})
+
+    def call() -> httpx.Response:
+        return httpx.post(url, json={"text": "a", "words": 1}, headers=auth)
+
+    deprecated = until(lambda: (r := call()).headers.get("deprecation") and r, "deprecation headers")
+    assert deprecated.status_code == 200 and deprecated.headers["deprecation"].startswith("@")
+    assert parsedate_to_datetime(deprecated.headers["sunset"]).timestamp() == sunset
+
+    alice.ok("POST", "/admin/services/summarize/versions/1/retire")
+    gone = until(lambda: (r := call()).status_code == 410 and r, "410 once retired")
+    assert "retired" in gone.json()["error"]["message"]
+    # Retired is final.
+    assert alice("POST", "/admin/services/summarize/versions/1/publish").status_code == 409
+
+
+def test_temporary_key_expires_with_a_message_saying_so(gw: Gateway, bob: Admin) -> None:
+    bob.ok("PUT", "/admin/tenants/beta/members/bob", json={"role": "owner"})
+    created = bob.ok("POST", "/admin/temporary-keys", json={"app": "web", "ttl_s": 1.5})
+    assert created["record"]["temporary"] is True and created["record"]["expires_at"] is not None
+    client = sdk(gw, created["key"])
+    # Allowed model groups of `web` are none: /v1/models answers, so the key itself works.
+    until(lambda: _lists(client), "the new key is admitted")
+
+    def expired() -> openai.AuthenticationError | None:
+        try:
+            client.models.list()
+        except openai.AuthenticationError as exc:
+            return exc
+        return None
+
+    refusal = until(expired, "401 after the TTL")
+    assert refusal.code == "expired_api_key" and "temporary API key expired at" in refusal.message
+
+
+def test_temporary_key_limited_to_a_network(gw: Gateway, bob: Admin) -> None:
+    body = {"app": "web", "ttl_s": 600, "allowed": {"networks": ["10.0.0.0/8"]}}
+    created = bob.ok("POST", "/admin/temporary-keys", json=body)
+    auth = {"Authorization": f"Bearer {created['key']}"}
+
+    def refused() -> httpx.Response | None:
+        response = httpx.get(gw.base_url + "/v1/models", headers=auth)
+        return response if response.status_code == 403 else None
+
+    response = until(refused, "403 from outside the network")
+    assert response.json()["error"]["code"] == "network_not_allowed"
+    bad = bob("POST", "/admin/temporary-keys", json={**body, "allowed": {"networks": ["nonsense"]}})
+    assert bad.status_code == 400 and "networks[0]" in bad.json()["error"]["message"]
+
+
+def test_rotation_keeps_the_old_key_for_the_overlap(gw: Gateway, bob: Admin, web_key: str) -> None:
+    keys = bob.ok("GET", "/admin/keys")
+    old = next(k for k in keys if not k["temporary"] and k["expires_at"] is None)
+    rotated = bob.ok("POST", f"/admin/keys/{old['id']}/rotate", json={"overlap_s": 3600})
+    assert rotated["record"]["app"] == "web" and rotated["key"] != web_key
+    listed = {k["id"]: k for k in bob.ok("GET", "/admin/keys")}
+    assert listed[old["id"]]["expires_at"] == pytest.approx(time.time() + 3600, abs=60)
+    for key in (web_key, rotated["key"]):
+        until(lambda k=key: _lists(sdk(gw, k)), "both keys work during the overlap")
+
+
+def _lists(client: openai.OpenAI) -> bool:
+    try:
+        client.models.list()
+    except openai.AuthenticationError:
+        return False
+    return True
+
+
+def test_the_cli_drives_the_same_api(gw: Gateway, tmp_path) -> None:
+    def aigw(token: str, *args: str) -> str:
+        env = {**os.environ, "AIGW_ADMIN_TOKEN": token}
+        command = [sys.executable, "-m", "gateway", *args, "--config", str(gw.config)]
+        done = subprocess.run(command, capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    aigw(ADMIN_TOKEN, "tenants", "create", "gamma")
+    aigw(ADMIN_TOKEN, "members", "set", "gamma", "carol", "owner")
+    carol = aigw(ADMIN_TOKEN, "tokens", "create", "--user", "carol", "--tenant", "gamma").strip()
+    assert carol.startswith("aigw-admin-")
+    aigw(carol, "services", "create", "haiku", "--tenant", "gamma", "--description", "Poems")
+    spec = tmp_path / "haiku.json"
+    spec.write_text('{"template": "A haiku about {{topic}}", "variables": [{"name": "topic"}]}')
+    aigw(carol, "services", "add-version", "haiku", "--model-group", "gpt-4o-mini", "--prompt", str(spec))
+    aigw(carol, "services", "publish", "haiku", "1")
+    catalog = aigw(carol, "catalog", "list")
+    assert any(line.split()[:2] == ["haiku", "gamma"] and "Poems" in line for line in catalog.splitlines())
+    services = aigw(carol, "services", "list")
+    assert "v1 published" in services and "acme" not in services
+    # A tenant token cannot act for another tenant from the CLI either: one clear line, exit 1.
+    env = {**os.environ, "AIGW_ADMIN_TOKEN": carol}
+    refused = subprocess.run(
+        [sys.executable, "-m", "gateway", "members", "list", "acme", "--config", str(gw.config)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert refused.returncode == 1
+    expected = "aigw: the admin API answered 403: this token acts for tenant 'gamma' only"
+    assert refused.stderr.strip() == expected
+    audit = aigw(carol, "audit", "list")
+    assert "carol" in audit and "/admin/services/haiku/versions/1/publish" in audit
+
+
+def test_model_route_defaults_and_service_limits(gw: Gateway, alice: Admin, bob: Admin, web_key: str) -> None:
+    alice.ok("POST", "/admin/services", json={"tenant": "acme", "name": "terse"})
+    version = {"kind": "model", "model_group": "gpt-4o-mini", "defaults": {"max_tokens": 2}}
+    alice.ok("POST", "/admin/services/terse/versions", json=version)
+    alice.ok("POST", "/admin/services/terse/versions/1/publish")
+    bob.ok("POST", "/admin/subscriptions", json={"service": "terse", "app": "web"})
+    client = sdk(gw, web_key)
+    messages = [{"role": "user", "content": "a longer question than two words"}]
+
+    def served() -> Any:
+        try:
+            return client.chat.completions.create(model="terse/v1", messages=messages)  # type: ignore[arg-type]
+        except (openai.NotFoundError, openai.PermissionDeniedError):  # until the workers reload
+            return None
+
+    # The route's default max_tokens applies where the caller sets none (the mock cuts at it)...
+    cut = until(served, "the subscription is live")
+    assert (cut.choices[0].message.content, cut.choices[0].finish_reason) == ("Mock reply:", "length")
+    # ...and the caller's own value wins.
+    full = client.chat.completions.create(model="terse", messages=messages, max_tokens=50)  # type: ignore[arg-type]
+    assert full.choices[0].message.content == "Mock reply: a longer question than two words"
+
+    # A service's limits are charged to every caller of the service, on top of their own.
+    alice.ok("PUT", "/admin/limits/service/terse", json=[{"kind": "requests", "amount": 2, "period_s": 3600}])
+
+    def limited() -> openai.RateLimitError | None:
+        try:
+            client.chat.completions.create(model="terse", messages=messages)  # type: ignore[arg-type]
+        except openai.RateLimitError as exc:
+            return exc
+        return None
+
+    refusal = until(limited, "429 from the service's limit")
+    assert "service 'terse'" in refusal.message
+    assert bob("PUT", "/admin/limits/service/terse", json=[]).status_code == 403  # not bob's service
