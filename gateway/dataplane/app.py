@@ -89,6 +89,7 @@ class Gateway:
             self.region,
             {p.name: p.probe_interval_s for p in cfg.providers},
             {p.name: p.invalid_probe_interval_s for p in cfg.providers},
+            self.live.keys_of,
         )
         self.policies = {
             g.name: Policy(g.name, g.max_attempts, tuple(g.fallbacks), g.max_wait_s) for g in cfg.model_groups

@@ -142,10 +142,22 @@ class LiveTable:
         self._interval = cfg.server.reload_interval_s
         snapshot = store.snapshot()
         self._stored = snapshot.upstream_keys
-        self._pools = build_targets(cfg, url_overrides, self._stored)
+        self._use_pools(build_targets(cfg, url_overrides, self._stored))
         self.generation = snapshot.generation
         self.table, self.services, self.networks = build_table(snapshot, self._pools, region, self._groups)
         self._task: asyncio.Task[None] | None = None
+
+    def _use_pools(self, pools: dict[str, tuple[Target, ...]]) -> None:
+        self._pools = pools
+        by_provider: dict[str, set[int]] = defaultdict(set)
+        for targets in pools.values():
+            for t in targets:
+                by_provider[t.provider].add(self._region.key_slot(key_id(t.provider, t.key_id)))
+        self._slots_by_provider = {p: tuple(slots) for p, slots in by_provider.items()}
+
+    def keys_of(self, provider: str) -> tuple[int, ...]:
+        """The region slots of every key of `provider` in the current pools."""
+        return self._slots_by_provider.get(provider, ())
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._task = loop.create_task(self._watch())
@@ -164,7 +176,7 @@ class LiveTable:
                     snapshot = await loop.run_in_executor(None, self._store.snapshot)
                     if snapshot.upstream_keys != self._stored:
                         self._stored = snapshot.upstream_keys
-                        self._pools = build_targets(self._cfg, self._urls, self._stored)
+                        self._use_pools(build_targets(self._cfg, self._urls, self._stored))
                     self.table, self.services, self.networks = build_table(
                         snapshot, self._pools, self._region, self._groups
                     )

@@ -351,3 +351,34 @@ def test_configured_key_limits_hold_for_a_provider_that_sends_no_rate_limit_head
         assert b"upstream_capacity_exhausted" in body
         # key-a has room again 60 s / 3 after its first request (key-b only after 30 s).
         assert 15 <= int(headers["retry-after"]) <= 20
+
+
+def test_a_provider_failing_on_every_key_is_rested_whole_and_its_fallback_serves(tmp_path):
+    dead_keys = ("d1", "d2", "d3", "d4")
+    mock, upstream = start_upstream_mock(*[a for k in dead_keys for a in ("--key", f"{k}=sk-{k}")])
+    spare, spare_url = start_upstream_mock("--key", "spare=sk-spare")
+    config = pool_yaml(upstream, *dead_keys).replace(
+        "model_groups:\n  - name: chat\n    deployments: [{provider: upstream, model: gpt-4o-mini}]",
+        "  - name: spare\n    type: openai\n    base_url: " + spare_url + "/v1\n"
+        "    keys: [{id: spare, value: sk-spare}]\n"
+        "model_groups:\n  - name: chat\n    deployments: [{provider: upstream, model: gpt-4o-mini}]\n"
+        "    fallbacks: [backup]\n    max_attempts: 6\n"
+        "  - name: backup\n    deployments: [{provider: spare, model: gpt-4o-mini}]",
+    )
+    gw = Gateway(tmp_path, config, workers=2)
+    key = gw.new_key()
+    gw.start()
+    try:
+        for k in dead_keys:
+            httpx.post(upstream + "/_mock/keys/" + k, json={"state": "error"})
+        statuses = [call(gw.port, key)[0] for _ in range(12)]
+        failed = sum(httpx.get(upstream + "/_mock/stats").json()["requests_by_key"].values())
+    finally:
+        assert gw.stop() == 0
+        stop_upstream_mock(mock)
+        stop_upstream_mock(spare)
+    assert statuses == [200] * 12  # every request reached the fallback
+    # Five failures in a row across the provider's keys rested all four at once: resting them one
+    # by one (three failures each) would have cost twelve. A slow machine may let the 1 s rest,
+    # then the 2 s one, run out: one half-open probe each.
+    assert 5 <= failed <= 7, failed
