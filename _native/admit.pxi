@@ -466,12 +466,14 @@ cdef class AdmissionTable:
 
         Keys are in priority tiers (lower first); a tier is used only when no earlier one has a
         key that can serve. Within a tier only healthy keys that no process has found cooling,
-        and that this request has not tried (`exclude`: slots), are candidates.
+        whose configured limits can take the request, and that this request has not tried
+        (`exclude`: slots), are candidates.
         round-robin takes the next in turn; weighted spreads by deployment weight (smooth weighted
         round-robin); headroom takes, among the next _CANDIDATES usable keys, the most remaining
         capacity relative to the limit, as the provider last reported it (unknown or past its
-        reset counts as full), ties to the fewest in flight. A key whose known remaining tokens
-        cannot cover the estimate is taken only when no key of any tier can serve.
+        reset counts as full) and as its configured limits have left, ties to the fewest in
+        flight. A key the provider said has no request left, or fewer tokens than the estimate,
+        is taken only when no key of any tier can serve. Nothing is charged here: see _choose.
         """
         cdef Py_ssize_t t, index, short = -1
         for t in range(g.tiers):

@@ -83,10 +83,11 @@ async def watch_keys(directory: KeyDirectory, region: Any) -> None:
                 if status == last.get(slot, "healthy"):
                     continue
                 last[slot] = status
-                log.info("key event: %s %s/%s", "recovered" if status == "healthy" else status, provider, key)
+                name = "recovered" if status == "healthy" else status
+                log.info("key event: %s %s/%s", name, provider, key)
                 emit(
                     KeyEvent(
-                        event="recovered" if status == "healthy" else status,
+                        event=name,
                         provider=provider,
                         key_id=key,
                         at=time.time(),
@@ -98,8 +99,12 @@ async def watch_keys(directory: KeyDirectory, region: Any) -> None:
             for group, headroom in pool_headroom(cfg, keys, region, now).items():
                 if (headroom < threshold) == (group in low):
                     continue
-                event = "pool_low" if headroom < threshold else "pool_recovered"
-                low.symmetric_difference_update((group,))
+                if headroom < threshold:
+                    event = "pool_low"
+                    low.add(group)
+                else:
+                    event = "pool_recovered"
+                    low.discard(group)
                 log.warning(
                     "pool event: %s %s (headroom %.2f, threshold %.2f)", event, group, headroom, threshold
                 )

@@ -61,8 +61,9 @@ async def run_prober(region: Any, directory: KeyDirectory, urls: Mapping[str, st
     try:
         while True:
             await asyncio.sleep(TICK_S)
-            if directory.current() is not keys:  # a key was added, rotated or removed
-                keys = directory.current()
+            current = directory.current()
+            if current is not keys:  # a key was added, rotated or removed
+                keys = current
                 targets = [
                     _Probe(
                         p,
