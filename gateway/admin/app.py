@@ -33,6 +33,7 @@ from .routes import (
     Ready,
     RotateUpstreamKey,
     UpstreamKeyState,
+    decode_key_change,
 )
 from .tenancy_api import TenancyAPI
 from .upstream_keys import ACTIONS, UpstreamKeys
@@ -353,14 +354,14 @@ class AdminAPI:
 
     async def add_upstream_key(self, request: web.Request) -> web.Response:
         principal(request).require(None, OWN)
-        # A bad body is answered by _guard; msgspec's message names the field, never its value.
-        body = msgspec.json.decode(await request.read(), type=AddUpstreamKey)
+        # A bad body is answered by _guard; the message names the field, never its value.
+        body = decode_key_change(await request.read(), AddUpstreamKey)
         record = self.upstream_keys.add(request.match_info["provider"], body.key_id, body.secret)
         return _json(record, 201)
 
     async def rotate_upstream_key(self, request: web.Request) -> web.Response:
         principal(request).require(None, OWN)
-        body = msgspec.json.decode(await request.read(), type=RotateUpstreamKey)
+        body = decode_key_change(await request.read(), RotateUpstreamKey)
         m = request.match_info
         return _json(self.upstream_keys.rotate(m["provider"], m["key_id"], body.secret))
 

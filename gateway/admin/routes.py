@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 
@@ -93,6 +93,25 @@ class RotateUpstreamKey(msgspec.Struct, forbid_unknown_fields=True, kw_only=True
 
     def __repr__(self) -> str:
         return "RotateUpstreamKey(secret='***')"
+
+
+_KEY_RULES = {
+    "$.secret": "the secret must be printable ASCII without spaces at its ends (it goes into a header)",
+    "$.key_id": "key_id must be up to 64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+}
+KeyChange = TypeVar("KeyChange", AddUpstreamKey, RotateUpstreamKey)
+
+
+def decode_key_change(raw: bytes, typ: type[KeyChange]) -> KeyChange:
+    """The body of an upstream-key change. A field that breaks its pattern gets a message that
+    says what it must be (not the regex); like every msgspec message, never the value."""
+    try:
+        return msgspec.json.decode(raw, type=typ)
+    except msgspec.ValidationError as exc:
+        where = str(exc).rpartition(" - at `")[2].rstrip("`")
+        if "matching regex" in str(exc) and where in _KEY_RULES:
+            raise msgspec.ValidationError(f"{_KEY_RULES[where]} - at `{where}`") from None
+        raise
 
 
 class AdminErrorBody(msgspec.Struct):
