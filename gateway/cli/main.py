@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from .._version import __version__
 from ..config import Config, ConfigError, load_config
 from ..store import Ambiguous, NotFound, Store, open_store
+from ..store.sealing import SealingError
 from ..store.seed import seed
 from . import tenancy
 from .logs import add_logs_parser, run_logs
@@ -84,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (NotFound, Ambiguous) as exc:
         print(f"aigw: {exc.args[0]}", file=sys.stderr)
         return 1
+    except SealingError as exc:
+        print(f"aigw: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -127,3 +127,27 @@ def test_bad_runtime_key_changes_are_refused_clearly_and_never_echo_the_secret(t
         assert out.returncode == 1 and "comes from the config file" in out.stderr
     finally:
         assert gw.stop() == 0
+
+
+def test_a_node_that_cannot_open_its_stored_keys_refuses_to_start_and_says_why(tmp_path):
+    gw = Gateway(tmp_path, pool_yaml("http://127.0.0.1:9", "key-a"))
+    gw.start()
+    try:
+        assert (
+            gw.admin(
+                "POST", "/admin/upstream-keys/upstream", json={"key_id": "x", "secret": "sk-x"}
+            ).status_code
+            == 201
+        )
+    finally:
+        assert gw.stop() == 0
+    wrong = "a2V5LWZyb20tYW5vdGhlci1ub2RlLTMyLWJ5dGVzISE="  # 32 bytes, not this store's data key
+    out = subprocess.run(
+        [sys.executable, "-m", "gateway", "serve", "--config", str(gw.config)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AIGW_SECRET_KEY": wrong},
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert "not the one it was stored with" in out.stderr and "Traceback" not in out.stderr
