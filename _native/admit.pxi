@@ -388,9 +388,14 @@ cdef class AdmissionTable:
                 index = self._choose(serving, now, estimated_tokens, None)
                 if index >= 0:
                     break
+        cdef int64_t recovery
         if index < 0:
             self._refund(d, c.limits, g.limits)
-            return _rej.pool_exhausted(g.name, self._earliest_recovery(g, now, estimated_tokens) - now)
+            # The caller may retry when the group or any of its fallbacks has a key back.
+            recovery = self._earliest_recovery(g, now, estimated_tokens)
+            for name in g.fallbacks:
+                recovery = min(recovery, self._earliest_recovery(self._groups[name], now, estimated_tokens))
+            return _rej.pool_exhausted(g.name, recovery - now)
         g = serving
         d._group = g
         d._index = index

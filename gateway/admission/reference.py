@@ -159,9 +159,12 @@ class AdmissionTable:
                 break
         if index < 0:
             self._refund(d, charged)
-            return rej.pool_exhausted(
-                group.name, self._earliest_recovery(group, slots, now, estimated_tokens) - now
+            # The caller may retry when the group or any of its fallbacks has a key back.
+            recovery = min(
+                self._earliest_recovery(g, s, now, estimated_tokens)
+                for g, s, _ in [entry, *(self._groups[name] for name in group.fallbacks)]
             )
+            return rej.pool_exhausted(group.name, recovery - now)
         d.group_entry = serving
         d.index = index
         group, slots, _ = serving

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ..admission.rejections import pool_exhausted
 from ..calllog.trace import Trace
 from ..calllog.usage import openai_usage
 from ..keypool.classify import RETRYABLE, Verdict, classify
@@ -157,12 +158,17 @@ async def serve(
                     failure = _Failure(verdict, status, data)
         tried.add(slot)
         rejection = table.repick(decision, tried)
+        refusals = [rejection]
         for fallback in policy.fallbacks:
             if rejection is None:
                 break
             rejection = table.repick(decision, tried, -1, fallback)  # possibly another provider
+            refusals.append(rejection)
         if rejection is None:
             continue
+        # Nothing left anywhere: the caller may retry when the first of these groups has a key back.
+        wait_s = min(r.retry_after_s for r in refusals if r is not None and r.retry_after_s is not None)
+        rejection = pool_exhausted(policy.group, int(wait_s * 1e9))
         if not (isinstance(failure, _Failure) and failure.verdict in (Verdict.RATE_LIMITED, Verdict.QUOTA)):
             break
         # The whole pool is out of capacity: wait for it (queue mode), or say when it comes back.

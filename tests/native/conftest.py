@@ -67,6 +67,7 @@ def make_spec(limits: bool = True) -> AdmissionSpec:
                 strategy="weighted",
                 weights=(3, 1),
             ),
+            GroupSpec("with-backup", ("x1",), (key_id("x", "x1"),), fallbacks=("embed",)),
             GroupSpec(
                 "budgeted",
                 ("b1", "b2"),

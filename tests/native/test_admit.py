@@ -208,6 +208,16 @@ def test_a_key_over_its_configured_limits_is_not_picked_and_the_pool_says_when_o
     assert table.admit(*CHAT, "aigw-all", "budgeted", 0, now).target == "b2"
 
 
+def test_a_pool_with_fallbacks_says_when_the_first_of_them_has_a_key_back(table, region):
+    now = 10**12
+    region.cool(region.key_slot(key_id("x", "x1")), now + 10 * SECOND)
+    assert table.admit(*CHAT, "aigw-all", "with-backup", 0, now).target == "e1"  # the fallback serves
+    region.cool(region.key_slot(key_id("p", "e1")), now + 3 * SECOND)
+    r = table.admit(*CHAT, "aigw-all", "with-backup", 0, now)
+    assert rejected(r, 429, "upstream_capacity_exhausted") and r.retry_after_s == 3.0
+    assert "'with-backup'" in r.message  # named as the caller asked, though the fallback recovers first
+
+
 def test_exhausted_invalid_and_disabled_keys_are_never_picked(table, region):
     now = 10**12
     slots = slots_of(region)
@@ -264,7 +274,9 @@ calls = st.tuples(
         ]
     ),
     st.sampled_from([None, "", "aigw-all", "aigw-mini", "aigw-other"]),
-    st.sampled_from([None, "mini", "mini-latest", "embed", "tiered", "weighted", "budgeted", "ghost"]),
+    st.sampled_from(
+        [None, "mini", "mini-latest", "embed", "tiered", "weighted", "budgeted", "with-backup", "ghost"]
+    ),
     st.integers(0, 400),
     st.integers(0, 30 * SECOND),
 )
