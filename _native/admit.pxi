@@ -4,6 +4,7 @@
 import hashlib
 
 from gateway.admission import rejections as _rej
+from gateway.admission import spec as _spec
 from gateway.admission.spec import KIND_TOKENS as _KIND_TOKENS
 
 # Pre-bound once so the hot path does no attribute lookups (uvloop's habit).
@@ -31,6 +32,75 @@ cdef class _Limit:
     cdef str kind
 
 
+cdef enum:
+    BUDGET_REQUESTS = 0
+    BUDGET_TOKENS = 1
+    BUDGET_COST = 2
+    PERIOD_LIFETIME = 0
+    PERIOD_DAY = 1
+    PERIOD_MONTH = 2
+
+_BUDGET_KINDS = {_spec.KIND_REQUESTS: BUDGET_REQUESTS, _spec.KIND_TOKENS: BUDGET_TOKENS, _spec.KIND_COST: BUDGET_COST}
+_PERIODS = {_spec.PERIOD_LIFETIME: PERIOD_LIFETIME, _spec.PERIOD_DAY: PERIOD_DAY, _spec.PERIOD_MONTH: PERIOD_MONTH}
+
+
+cdef class _Budget:
+    cdef int64_t word         # index of the budget's counter in the region
+    cdef int kind             # BUDGET_*
+    cdef int period           # PERIOD_*
+    cdef int64_t amount
+    cdef str name
+    cdef str kind_name
+    cdef str period_name
+    cdef str used_up          # a temporary key's cap: refused with this (401) once used up
+
+
+cdef inline int64_t _month_of(int64_t days) nogil:
+    """UTC months since 1970-01 of the day `days` since 1970-01-01 (H. Hinnant's civil_from_days)."""
+    cdef int64_t z = days + 719468
+    cdef int64_t era = (z if z >= 0 else z - 146096) // 146097
+    cdef int64_t doe = z - era * 146097
+    cdef int64_t yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    cdef int64_t doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    cdef int64_t mp = (5 * doy + 2) // 153
+    cdef int64_t month = mp + 3 if mp < 10 else mp - 9
+    cdef int64_t year = yoe + era * 400 + (1 if month <= 2 else 0)
+    return (year - 1970) * 12 + month - 1
+
+
+def period_index(str period, int64_t wall_s):
+    """The native twin of gateway.admission.budgets.period_index (the tests compare them)."""
+    cdef int code = _PERIODS[period]
+    if code == PERIOD_DAY:
+        return wall_s // 86400
+    if code == PERIOD_MONTH:
+        return _month_of(wall_s // 86400)
+    return 0
+
+
+cdef inline bint _budget_take(int64_t *p, int64_t index, int64_t amount, int64_t charge) nogil:
+    """Charge `charge` to period `index` unless the budget is used up; one CAS, rollover included."""
+    cdef int64_t word, used
+    while True:
+        word = aigw_load(p)
+        used = _budget_used(word, index)
+        if used >= amount:
+            return False
+        if aigw_cas(p, word, _budget_pack(index, used + charge)):
+            return True
+
+
+cdef inline void _budget_settle(int64_t *p, int64_t index, int64_t delta) nogil:
+    """Add `delta` (may be negative) to period `index`; nothing once that period is over."""
+    cdef int64_t word
+    while True:
+        word = aigw_load(p)
+        if (word >> BUDGET_SHIFT) != index:
+            return
+        if aigw_cas(p, word, _budget_pack(index, _budget_used(word, index) + delta)):
+            return
+
+
 cdef class Decision:
     """Admission said yes: where the request goes, on whose behalf, and the limit state."""
     cdef readonly int route
@@ -52,9 +122,12 @@ cdef class Decision:
     cdef readonly int64_t tokens_remaining
     cdef readonly int64_t tokens_reset_ns
     cdef list _token_limits
+    cdef list _budgets              # the _Budgets charged (all the consumer's), or None
+    cdef int64_t _day               # UTC day and month of admission: the budgets' periods
+    cdef int64_t _month
     cdef bint _finished
     cdef _Group _group
-    cdef Py_ssize_t _index           # the key's place in _group, for its budgets
+    cdef Py_ssize_t _index           # the key's place in _group, for its configured limits
 
     def __repr__(self):
         return f"Decision(route={self.route}, app={self.app!r}, group={self.group!r})"
@@ -108,6 +181,7 @@ cdef class _Consumer:
     cdef dict refusals
     cdef int64_t expires_ns   # 0: never
     cdef str expired
+    cdef list budgets
 
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
@@ -121,7 +195,7 @@ cdef enum:
 _STRATEGIES = {"headroom": STRATEGY_HEADROOM, "round-robin": STRATEGY_ROUND_ROBIN, "weighted": STRATEGY_WEIGHTED}
 
 
-cdef struct _Budget:
+cdef struct _KeyLimit:
     # A key's configured limit (GCRA, like _Limit), for providers that send no rate-limit headers.
     int64_t word
     int64_t emission
@@ -145,12 +219,12 @@ cdef class _Group:
     cdef Py_ssize_t tiers
     cdef Py_ssize_t *tier_start  # tiers + 1 offsets into the targets
     cdef Py_ssize_t *tier_next   # per tier: where the next scan starts
-    cdef _Budget *budgets        # every key's configured limits, key after key
-    cdef Py_ssize_t *budget_start  # count + 1 offsets into budgets
+    cdef _KeyLimit *key_limits   # every key's configured limits, key after key
+    cdef Py_ssize_t *key_limit_start  # count + 1 offsets into key_limits
 
     def __dealloc__(self):
-        PyMem_Free(self.budgets)
-        PyMem_Free(self.budget_start)
+        PyMem_Free(self.key_limits)
+        PyMem_Free(self.key_limit_start)
         PyMem_Free(self.slot_array)
         PyMem_Free(self.weight_array)
         PyMem_Free(self.current)
@@ -182,15 +256,15 @@ cdef inline bint _short(int64_t *k, int64_t now, int64_t tokens) noexcept nogil:
         tokens > aigw_load(k + K_REMAINING_TOKENS)
 
 
-cdef inline double _budget_left(_Group g, Py_ssize_t index, int64_t *words, int64_t now, int64_t tokens) noexcept:
+cdef inline double _key_limits_left(_Group g, Py_ssize_t index, int64_t *words, int64_t now, int64_t tokens) noexcept:
     """What the key's configured limits would have left after this request, as a share of their
     burst (the smallest over them; 1.0 without any), or -1 when one cannot take it now."""
     cdef double left = 1.0
     cdef int64_t cost, after
     cdef Py_ssize_t i
-    cdef _Budget *b
-    for i in range(g.budget_start[index], g.budget_start[index + 1]):
-        b = &g.budgets[i]
+    cdef _KeyLimit *b
+    for i in range(g.key_limit_start[index], g.key_limit_start[index + 1]):
+        b = &g.key_limits[i]
         cost = tokens if b.tokens else 1
         if cost <= 0:
             continue
@@ -201,14 +275,14 @@ cdef inline double _budget_left(_Group g, Py_ssize_t index, int64_t *words, int6
     return left
 
 
-cdef inline int64_t _budget_wait(_Group g, Py_ssize_t index, int64_t *words, int64_t now, int64_t tokens) noexcept:
+cdef inline int64_t _key_limits_wait(_Group g, Py_ssize_t index, int64_t *words, int64_t now, int64_t tokens) noexcept:
     """ns until the key's configured limits can take this request (0: now; -1: never, it is
     larger than a limit's burst)."""
     cdef int64_t cost, inc, wait = 0
     cdef Py_ssize_t i
-    cdef _Budget *b
-    for i in range(g.budget_start[index], g.budget_start[index + 1]):
-        b = &g.budgets[i]
+    cdef _KeyLimit *b
+    for i in range(g.key_limit_start[index], g.key_limit_start[index + 1]):
+        b = &g.key_limits[i]
         cost = tokens if b.tokens else 1
         if cost <= 0:
             continue
@@ -234,6 +308,7 @@ cdef class AdmissionTable:
         cdef _Consumer c
         cdef _Group g
         cdef _Limit lim
+        cdef _Budget b
         self._region = region
         self._seen = {}
         # Exact paths in a dict (one lookup); {param} and prefix routes tried in order after it.
@@ -252,6 +327,18 @@ cdef class AdmissionTable:
             lim.name = ls.name
             lim.kind = ls.kind
             limits[ls.id] = lim
+        budgets = {}
+        for bs in spec.budgets:
+            b = _Budget()
+            b.word = region.budget_word(bs.id)
+            b.kind = _BUDGET_KINDS[bs.kind]
+            b.period = _PERIODS[bs.period]
+            b.amount = bs.amount
+            b.name = bs.name
+            b.kind_name = bs.kind
+            b.period_name = bs.period
+            b.used_up = bs.used_up
+            budgets[bs.id] = b
         self._consumers = {}
         for cs in spec.consumers:
             c = _Consumer()
@@ -264,6 +351,7 @@ cdef class AdmissionTable:
             c.refusals = cs.refusals
             c.expires_ns = cs.expires_ns
             c.expired = cs.expired
+            c.budgets = [budgets[i] for i in cs.budgets]
             self._consumers[cs.digest] = c
         self._groups = {}
         for gs in spec.groups:
@@ -284,18 +372,18 @@ cdef class AdmissionTable:
             g.tier_start = <Py_ssize_t *>PyMem_Malloc((g.tiers + 1) * sizeof(Py_ssize_t))
             g.tier_next = <Py_ssize_t *>PyMem_Malloc(g.tiers * sizeof(Py_ssize_t))
             key_limits = list(gs.key_limits) or [()] * g.count
-            g.budgets = <_Budget *>PyMem_Malloc(max(1, sum(len(ids) for ids in key_limits)) * sizeof(_Budget))
-            g.budget_start = <Py_ssize_t *>PyMem_Malloc((g.count + 1) * sizeof(Py_ssize_t))
+            g.key_limits = <_KeyLimit *>PyMem_Malloc(max(1, sum(len(ids) for ids in key_limits)) * sizeof(_KeyLimit))
+            g.key_limit_start = <Py_ssize_t *>PyMem_Malloc((g.count + 1) * sizeof(Py_ssize_t))
             if not (g.slot_array and g.weight_array and g.current and g.tier_start and g.tier_next
-                    and g.budgets and g.budget_start):
+                    and g.key_limits and g.key_limit_start):
                 raise MemoryError()
-            g.budget_start[0] = 0
+            g.key_limit_start[0] = 0
             for index in range(g.count):
-                g.budget_start[index + 1] = g.budget_start[index]
+                g.key_limit_start[index + 1] = g.key_limit_start[index]
                 for limit_id in key_limits[index]:
                     lim = limits[limit_id]
-                    g.budgets[g.budget_start[index + 1]] = _Budget(lim.word, lim.emission, lim.tolerance, lim.tokens)
-                    g.budget_start[index + 1] += 1
+                    g.key_limits[g.key_limit_start[index + 1]] = _KeyLimit(lim.word, lim.emission, lim.tolerance, lim.tokens)
+                    g.key_limit_start[index + 1] += 1
             weights = list(gs.weights) or [1] * g.count
             for index in range(g.count):
                 g.slot_array[index] = g.slots[index]
@@ -321,11 +409,12 @@ cdef class AdmissionTable:
         return sorted(self._groups)
 
     def admit(self, str method, str path, str credential, str model, int64_t estimated_tokens=0,
-              int64_t now=-1):
+              int64_t now=-1, int64_t wall=-1):
         """Return a `Decision`, or a `Rejection` saying why not.
 
         `model` is None where the route takes none or the body could not be read; then no limit
-        is charged and no upstream key chosen. `now` (ns, CLOCK_MONOTONIC) is for tests.
+        or budget is charged and no upstream key chosen. `now` (ns, CLOCK_MONOTONIC) and `wall`
+        (Unix seconds, which budget periods follow) are for tests.
         """
         params = None
         route = self._routes.get((method, path))
@@ -378,7 +467,12 @@ cdef class AdmissionTable:
         d.estimated_tokens = estimated_tokens
         rejection = self._charge(d, c.limits, g.limits, now)
         if rejection is not None:
-            return rejection
+            return _refused(rejection, c)
+        if c.budgets:
+            rejection = self._charge_budgets(d, c.budgets, aigw_wall_s() if wall < 0 else wall)
+            if rejection is not None:
+                self._refund(d, c.limits, g.limits)
+                return _refused(rejection, c)
         cdef _Group serving = g
         cdef Py_ssize_t index = self._choose(g, now, estimated_tokens, None)
         if index < 0:
@@ -391,11 +485,13 @@ cdef class AdmissionTable:
         cdef int64_t recovery
         if index < 0:
             self._refund(d, c.limits, g.limits)
+            if d._budgets:
+                self._refund_budgets(d, d._budgets, len(d._budgets))
             # The caller may retry when the group or any of its fallbacks has a key back.
             recovery = self._earliest_recovery(g, now, estimated_tokens)
             for name in g.fallbacks:
                 recovery = min(recovery, self._earliest_recovery(self._groups[name], now, estimated_tokens))
-            return _rej.pool_exhausted(g.name, recovery - now)
+            return _refused(_rej.pool_exhausted(g.name, recovery - now), c)
         g = serving
         d._group = g
         d._index = index
@@ -466,6 +562,36 @@ cdef class AdmissionTable:
             if cost > 0:
                 aigw_add(&self._region.words[lim.word], -cost * lim.emission)
 
+    cdef object _charge_budgets(self, Decision d, list budgets, int64_t wall):
+        # A budget admits while it is not used up: requests cost 1, tokens the estimate, cost
+        # nothing until finish() knows it. All or none, like the limits.
+        cdef _Budget b
+        cdef int64_t index
+        cdef Py_ssize_t i
+        d._day = wall // 86400
+        d._month = _month_of(d._day)
+        for i in range(len(budgets)):
+            b = <_Budget>budgets[i]
+            index = _period(b, d)
+            if not _budget_take(&self._region.words[b.word], index, b.amount, _budget_charge(b, d)):
+                self._refund_budgets(d, budgets, i)
+                if b.used_up:
+                    return _rej.key_used_up(b.used_up)
+                return _rej.budget_exhausted(b.name, b.kind_name, b.amount, b.period_name, index, wall)
+        d._budgets = budgets
+        return None
+
+    cdef _refund_budgets(self, Decision d, list budgets, Py_ssize_t n):
+        cdef _Budget b
+        cdef int64_t charge
+        cdef Py_ssize_t i
+        for i in range(n):
+            b = <_Budget>budgets[i]
+            charge = _budget_charge(b, d)
+            if charge:
+                _budget_settle(&self._region.words[b.word], _period(b, d), -charge)
+        d._budgets = None
+
     cdef Py_ssize_t _pick(self, _Group g, int64_t now, int64_t tokens, object exclude):
         """The index of the key to use, or -1 when none can serve now.
 
@@ -492,7 +618,7 @@ cdef class AdmissionTable:
         cdef Py_ssize_t start = g.tier_start[t], n = g.tier_start[t + 1] - start
         cdef Py_ssize_t i, index, best = -1, seen = 0
         cdef int64_t slot, in_flight, limit, remaining, best_in_flight = 0, total = 0
-        cdef double score, budget, best_score = -1e300
+        cdef double score, room, best_score = -1e300
         cdef int64_t *k
         for i in range(n):
             if g.strategy == STRATEGY_HEADROOM and seen >= _CANDIDATES and best >= 0:
@@ -504,8 +630,8 @@ cdef class AdmissionTable:
                 continue
             if exclude is not None and slot in exclude:
                 continue
-            budget = _budget_left(g, index, self._region.words, now, tokens)
-            if budget < 0:
+            room = _key_limits_left(g, index, self._region.words, now, tokens)
+            if room < 0:
                 continue  # its configured limits cannot take this request now
             if _short(k, now, tokens):
                 if short[0] < 0:
@@ -529,7 +655,7 @@ cdef class AdmissionTable:
             if limit > 0 and aigw_load(k + K_RESET_TOKENS) > now:
                 remaining = aigw_load(k + K_REMAINING_TOKENS)
                 score = min(score, (remaining - tokens) / <double>limit)
-            score = min(score, budget)
+            score = min(score, room)
             seen += 1
             if best < 0 or score > best_score or (score == best_score and in_flight < best_in_flight):
                 best, best_score, best_in_flight = index, score, in_flight
@@ -552,7 +678,7 @@ cdef class AdmissionTable:
             k = self._region._key(g.slot_array[index])
             state = aigw_load(k + K_STATE)
             if state == 0:
-                wait = _budget_wait(g, index, self._region.words, now, tokens)
+                wait = _key_limits_wait(g, index, self._region.words, now, tokens)
                 if wait < 0:
                     continue  # this request is larger than the key's limit allows at all
                 at = max(aigw_load(k + K_COOL_UNTIL), now + wait)
@@ -572,34 +698,34 @@ cdef class AdmissionTable:
         cdef Py_ssize_t index
         while True:
             index = self._pick(g, now, tokens, exclude)
-            if index < 0 or self._charge_budgets(g, index, now, tokens):
+            if index < 0 or self._charge_key_limits(g, index, now, tokens):
                 return index
             exclude = set(exclude) if exclude is not None else set()
             exclude.add(g.slot_array[index])
 
-    cdef bint _charge_budgets(self, _Group g, Py_ssize_t index, int64_t now, int64_t tokens):
+    cdef bint _charge_key_limits(self, _Group g, Py_ssize_t index, int64_t now, int64_t tokens):
         cdef Py_ssize_t i, j
         cdef int64_t cost, tat = 0
-        cdef _Budget *b
-        for i in range(g.budget_start[index], g.budget_start[index + 1]):
-            b = &g.budgets[i]
+        cdef _KeyLimit *b
+        for i in range(g.key_limit_start[index], g.key_limit_start[index + 1]):
+            b = &g.key_limits[i]
             cost = tokens if b.tokens else 1
             if cost > 0 and _take(&self._region.words[b.word], now, cost * b.emission, b.tolerance, &tat):
-                for j in range(g.budget_start[index], i):
-                    b = &g.budgets[j]
+                for j in range(g.key_limit_start[index], i):
+                    b = &g.key_limits[j]
                     cost = tokens if b.tokens else 1
                     if cost > 0:
                         aigw_add(&self._region.words[b.word], -cost * b.emission)
                 return False
         return True
 
-    cdef _settle_budgets(self, Decision d, int64_t actual_tokens):
+    cdef _settle_key_limits(self, Decision d, int64_t actual_tokens):
         # Token limits of the key were charged the estimate: settle them with what was used.
         cdef _Group g = d._group
         cdef Py_ssize_t i
-        cdef _Budget *b
-        for i in range(g.budget_start[d._index], g.budget_start[d._index + 1]):
-            b = &g.budgets[i]
+        cdef _KeyLimit *b
+        for i in range(g.key_limit_start[d._index], g.key_limit_start[d._index + 1]):
+            b = &g.key_limits[i]
             if b.tokens:
                 aigw_add(&self._region.words[b.word], (actual_tokens - d.estimated_tokens) * b.emission)
 
@@ -610,7 +736,7 @@ cdef class AdmissionTable:
             now = aigw_now_ns()
         if d.slot >= 0 and not d._finished:
             self._region._add_in_flight(d.slot, -1)
-            self._settle_budgets(d, 0)  # the key that failed used no tokens
+            self._settle_key_limits(d, 0)  # the key that failed used no tokens
         cdef _Group g = d._group if group is None else self._groups[group]
         d._group = g
         cdef Py_ssize_t index = self._choose(g, now, d.estimated_tokens, exclude)
@@ -625,17 +751,39 @@ cdef class AdmissionTable:
             self._region._add_in_flight(d.slot, 1)
         return None
 
-    def finish(self, Decision d, int64_t actual_tokens=-1):
-        """The request is over: release its in-flight count and settle token limits with the
-        real usage (-1: usage unknown, keep the estimate). Idempotent."""
+    def finish(self, Decision d, int64_t actual_tokens=-1, int64_t cost_micros=-1):
+        """The request is over: release its in-flight count; settle token limits and token
+        budgets with the real usage (-1: usage unknown, keep the estimate) and cost budgets with
+        the real cost in micro-USD. Idempotent."""
         cdef _Limit lim
+        cdef _Budget b
         if d._finished:
             return
         d._finished = True
         if d.slot >= 0:
             self._region._add_in_flight(d.slot, -1)
             if actual_tokens >= 0:
-                self._settle_budgets(d, actual_tokens)
+                self._settle_key_limits(d, actual_tokens)
         if d._token_limits and actual_tokens >= 0 and actual_tokens != d.estimated_tokens:
             for lim in d._token_limits:
                 aigw_add(&self._region.words[lim.word], (actual_tokens - d.estimated_tokens) * lim.emission)
+        if d._budgets:
+            for b in d._budgets:
+                if b.kind == BUDGET_TOKENS and actual_tokens >= 0 and actual_tokens != d.estimated_tokens:
+                    _budget_settle(&self._region.words[b.word], _period(b, d), actual_tokens - d.estimated_tokens)
+                elif b.kind == BUDGET_COST and cost_micros > 0:
+                    _budget_settle(&self._region.words[b.word], _period(b, d), cost_micros)
+
+
+cdef inline int64_t _period(_Budget b, Decision d):
+    return d._day if b.period == PERIOD_DAY else d._month if b.period == PERIOD_MONTH else 0
+
+
+cdef inline int64_t _budget_charge(_Budget b, Decision d):
+    return 1 if b.kind == BUDGET_REQUESTS else d.estimated_tokens if b.kind == BUDGET_TOKENS else 0
+
+
+cdef inline object _refused(object rejection, _Consumer c):
+    # Who was refused, for the call log: the key was good, a limit or budget said no.
+    rejection.consumer = (c.key_id, c.tenant, c.app)
+    return rejection

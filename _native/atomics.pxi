@@ -17,12 +17,18 @@ cdef extern from *:
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
     }
+    static inline int64_t aigw_wall_s(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec;
+    }
     """
     int64_t aigw_load(int64_t *p) nogil
     void aigw_store(int64_t *p, int64_t v) nogil
     bint aigw_cas(int64_t *p, int64_t expected, int64_t desired) nogil
     int64_t aigw_add(int64_t *p, int64_t v) nogil
     int64_t aigw_now_ns() nogil
+    int64_t aigw_wall_s() nogil
 
 
 def now_ns():

@@ -13,6 +13,7 @@ from gateway.admission import layout as _layout
 cdef int64_t _H_MAGIC = _layout.H_MAGIC
 cdef int64_t _MAGIC = _layout.MAGIC
 cdef int64_t _VERSION = _layout.LAYOUT_VERSION
+cdef int64_t _BUDGET_TAG = _layout.BUDGET_TAG
 
 # C copies of the layout constants the hot path indexes with; checked against layout.py at import.
 cdef enum:
@@ -30,6 +31,12 @@ cdef enum:
     K_FAILURES = 10
     K_CHANGED = 11
     K_NEXT_PROBE = 12
+    BUDGET_SHIFT = 47
+
+cdef int64_t BUDGET_USED_MAX = (1LL << BUDGET_SHIFT) - 1
+
+if BUDGET_SHIFT != _layout.BUDGET_SHIFT:
+    raise ImportError("gateway._native was built against another shared-memory layout; rebuild it")
 
 if (BUCKET_WORDS, KEY_WORDS, K_STATE, K_COOL_UNTIL, K_IN_FLIGHT, K_REMAINING_REQUESTS, K_RESET_REQUESTS,
         K_LIMIT_REQUESTS, K_REMAINING_TOKENS, K_RESET_TOKENS, K_LIMIT_TOKENS, K_FAILURES, K_CHANGED,
@@ -44,6 +51,19 @@ if (BUCKET_WORDS, KEY_WORDS, K_STATE, K_COOL_UNTIL, K_IN_FLIGHT, K_REMAINING_REQ
 _KEY_FIELDS = [
     (name[2:].lower(), getattr(_layout, name)) for name in dir(_layout) if name.startswith("K_") and name != "K_ID"
 ]
+
+
+cdef inline int64_t _budget_used(int64_t word, int64_t index) nogil:
+    # A counter of another period holds nothing of this one: that is the rollover.
+    return word & BUDGET_USED_MAX if (word >> BUDGET_SHIFT) == index else 0
+
+
+cdef inline int64_t _budget_pack(int64_t index, int64_t used) nogil:
+    if used < 0:
+        used = 0
+    elif used > BUDGET_USED_MAX:
+        used = BUDGET_USED_MAX
+    return (index << BUDGET_SHIFT) | used
 
 
 cdef inline bint _alive(int64_t pid):
@@ -156,6 +176,25 @@ cdef class SharedRegion:
             raise ValueError("limit ids are positive")
         i = self._find(self.off_buckets, self.bucket_capacity, BUCKET_WORDS, limit_id)
         return self.off_buckets + i * BUCKET_WORDS + 1
+
+    # -- budget counters: one packed word each, [period index | amount used] ------------------
+    def budget_word(self, int64_t budget_id):
+        """Word index of budget `budget_id`'s counter (claimed on first use)."""
+        return self.bucket(_BUDGET_TAG | budget_id)
+
+    def budget_used(self, int64_t budget_id, int64_t index):
+        """What budget `budget_id` has used in period `index`."""
+        cdef int64_t word = aigw_load(&self.words[self.budget_word(budget_id)])
+        return word & BUDGET_USED_MAX if (word >> BUDGET_SHIFT) == index else 0
+
+    def seed_budget(self, int64_t budget_id, int64_t index, int64_t used):
+        """Add `used` to period `index` (starting it, if the counter held an older one)."""
+        cdef int64_t *p = &self.words[self.budget_word(budget_id)]
+        cdef int64_t word
+        while True:
+            word = aigw_load(p)
+            if aigw_cas(p, word, _budget_pack(index, _budget_used(word, index) + used)):
+                return
 
     def key_slot(self, int64_t key_id):
         """Record index of upstream key `key_id` (claimed on first use)."""

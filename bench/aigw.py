@@ -34,12 +34,15 @@ def config_text(
     workers: int,
     max_connections: int = 256,
     limits: bool = True,
+    observability: bool = True,
 ) -> str:
     # Every field is in docs/configuration.md. The store lives in the run's directory.
     # Three limits per request (tenant, app, model group), high enough never to refuse: the
     # admission work is measured, the rejections are not.
     limit = "\n    limits: [{requests: 1000000000, per: second}]" if limits else ""
     app_limit = "\n        limits: [{requests: 1000000000, per: second}]" if limits else ""
+    # Call logging and metrics off: what they cost is this instance's req/s against the other's.
+    quiet = "" if observability else "calllog: {enabled: false}\nmetrics: {enabled: false}\n"
     return f"""\
 version: 1
 server:
@@ -65,7 +68,7 @@ tenants:
     apps:
       - name: {APP}
         models: ["*"]{app_limit}
-"""
+{quiet}"""
 
 
 def _gateway(*args: str) -> list[str]:
@@ -117,13 +120,16 @@ def start(
     src: Path | None = None,
     max_connections: int = 256,
     limits: bool = True,
+    observability: bool = True,
 ) -> Aigw:
     """Start aigw in front of `upstream_base_url` (…/v1); returns once its banner is printed."""
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config = directory / "aigw.yaml"
     config.write_text(
-        config_text(directory, port, free_port(), upstream_base_url, workers, max_connections, limits)
+        config_text(
+            directory, port, free_port(), upstream_base_url, workers, max_connections, limits, observability
+        )
     )
     key = create_key(config, src)
     argv = _gateway("serve", "--config", str(config), "--workers", str(workers))

@@ -1,7 +1,8 @@
 """`passthrough`: OpenAI → OpenAI proxying of a small chat completion, aigw against nginx (the
 reference reverse proxy, same cores) and against the upstream itself (direct).
 
-1. Closed loop (wrk) for each target's maximum throughput.
+1. Closed loop (wrk) for each target's maximum throughput — and for a second aigw with call
+   logging and metrics off (`aigw-quiet`), so their cost is measured in the same run.
 2. Constant rate (bench/loadgen) at a fraction (default 50%) of aigw's maximum, the same rate
    for every target, for latency free of coordinated omission; added latency = aigw - direct.
 """
@@ -35,7 +36,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def start_targets(ctx: RunContext) -> list[Target]:
-    """The fast upstream (load cores), nginx in front of it and aigw in front of it (aigw cores)."""
+    """The fast upstream (load cores), nginx in front of it and aigw in front of it (aigw cores),
+    and aigw with call logging and metrics off (the same cores; loaded only in its own turn)."""
     up_port, proxy_port = free_port(), free_port()
     up_dir, proxy_dir = ctx.run_dir / "upstream", ctx.run_dir / "nginx-proxy"
     log("starting the upstream (nginx, fixed chat completion), nginx as a proxy, and aigw")
@@ -59,13 +61,28 @@ def start_targets(ctx: RunContext) -> list[Target]:
         ctx.args.aigw_src,
         limits=not ctx.args.no_limits,
     )
+    quiet = aigw.start(
+        ctx.procs,
+        ctx.run_dir / "aigw-quiet",
+        f"http://127.0.0.1:{up_port}/v1",
+        ctx.aigw_cores,
+        ctx.args.workers,
+        ctx.args.aigw_src,
+        limits=not ctx.args.no_limits,
+        observability=False,
+    )
     # Every target gets the same request, key included: nginx and the upstream ignore it.
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {gw.key}"}
+    quiet_headers = {**headers, "Authorization": f"Bearer {quiet.key}"}
     return [
         Target("direct", f"http://127.0.0.1:{up_port}{CHAT_PATH}", upstream.pid, headers=headers),
         Target("nginx", f"http://127.0.0.1:{proxy_port}{CHAT_PATH}", proxy.pid, headers=headers),
         Target("aigw", f"{gw.url}{CHAT_PATH}", gw.child.pid, headers=headers),
+        Target(QUIET, f"{quiet.url}{CHAT_PATH}", quiet.child.pid, headers=quiet_headers),
     ]
+
+
+QUIET = "aigw-quiet"  # aigw with call logging and metrics off
 
 
 def run(ctx: RunContext) -> Report:
@@ -77,11 +94,14 @@ def run(ctx: RunContext) -> Report:
         check_answers(target, body, is_chat_completion)
     body_file = ctx.run_dir / "request.json"
     body_file.write_bytes(body)
-    script = ctx.run_dir / "request.lua"
-    script.write_text(wrk.script("POST", targets[0].headers, CHAT_REQUEST))
+    # One wrk script per target: each aigw has its own consumer key.
+    scripts = {}
+    for target in targets:
+        scripts[target.name] = ctx.run_dir / f"request-{target.name}.lua"
+        scripts[target.name].write_text(wrk.script("POST", target.headers, CHAT_REQUEST))
 
     def closed(target: Target, duration: float) -> Any:
-        return closed_loop(wrk_path, target, script, a.connections, duration, ctx.load_cores)
+        return closed_loop(wrk_path, target, scripts[target.name], a.connections, duration, ctx.load_cores)
 
     if a.warmup > 0:
         log(f"warming up each target for {a.warmup:g}s")
@@ -99,7 +119,7 @@ def run(ctx: RunContext) -> Report:
     if rate > 0:
         log(f"constant rate: {rate:,.0f} req/s (bench/loadgen), {a.connections} connections, {a.duration:g}s")
         open_runs = interleaved(
-            targets,
+            [t for t in targets if t.name != QUIET],
             a.repeat,
             lambda t: with_loadgen(t, body_file, a.connections, a.duration, rate, ctx.load_cores),
         )
@@ -123,8 +143,11 @@ def build_report(
     vs_nginx = ratio(closed_sum.get("aigw"), closed_sum.get("nginx"))
     vs_direct = ratio(closed_sum.get("aigw"), closed_sum.get("direct"))
     aigw_open = open_sum.get("aigw")
+    vs_quiet = ratio(closed_sum.get("aigw"), closed_sum.get(QUIET))
     headline = {
         "aigw_rps": closed_sum["aigw"].rps,
+        "aigw_quiet_rps": closed_sum[QUIET].rps,
+        "aigw_vs_quiet": vs_quiet,
         "nginx_rps": closed_sum["nginx"].rps,
         "direct_rps": closed_sum["direct"].rps,
         "aigw_vs_nginx": vs_nginx,
@@ -134,6 +157,12 @@ def build_report(
     }
     if vs_nginx is not None:
         notes.insert(0, f"aigw reaches {vs_nginx:.1%} of nginx's req/s on the same core(s), same run.")
+    if vs_quiet is not None:
+        notes.insert(
+            1,
+            f"With call logging and metrics on, aigw serves {vs_quiet:.1%} of the req/s it serves with "
+            f"them off ({QUIET}), same cores, same run.",
+        )
     flags = [f"{s.mode} {s.target}: {f}" for s in (*closed_sum.values(), *open_sum.values()) for f in s.flags]
     tables = [
         summary_table(

@@ -21,6 +21,7 @@ from ..analytics.admin_api import ObservabilityAPI
 from ..store import Ambiguous, Conflict, NotFound, Store
 from ..store.records import App, ConsumerKey, LimitRecord, LimitRule, Tenant, UpstreamKeyRecord
 from .access import DEVELOP, MANAGE, OWN, Forbidden, Principal, Unauthorized, bootstrap_principal
+from .budgets import BudgetAPI
 from .openapi import openapi_document
 from .responses import AUDIT_TENANT, PRINCIPAL, error_response, json_response, principal
 from .routes import (
@@ -62,6 +63,7 @@ class AdminAPI:
         dataplane_url: str,
         model_groups: frozenset[str],
         upstream_keys: UpstreamKeys,
+        region: Any = None,
     ):
         self.store = store
         self.model_groups = model_groups
@@ -191,6 +193,8 @@ class AdminAPI:
         ]
         self.tenancy = TenancyAPI(store, model_groups)
         self.endpoints += self.tenancy.endpoints()
+        # Budgets, with what each used of its period (read from the node's region when given).
+        self.endpoints += BudgetAPI(store, self.tenancy, region).endpoints()
         # Calls and stats filter by tenant: a tenant token sees its own only.
         self.endpoints += [
             dataclasses.replace(e, tenant_query=True, alternatives=_formats(e))

@@ -5,19 +5,30 @@ an old and a new build can never misread each other's counters.
 
     header      64 words   magic, version, max_workers, bucket_capacity, key_capacity, ...
     workers     max_workers words: pid of the process owning each in-flight row (0: free)
-    buckets     bucket_capacity x 2 words: [id, theoretical arrival time (ns)]
+    buckets     bucket_capacity x 2 words: [id, theoretical arrival time (ns)] for a limit, or
+                [BUDGET_TAG | id, period index << BUDGET_SHIFT | amount used] for a budget
     keys        key_capacity x 16 words: see the K_* indexes below
     in_flight   max_workers x key_capacity words
 """
 
 MAGIC = 0x41494757_53484D31  # "AIGWSHM1"
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 HEADER_WORDS = 64
 BUCKET_WORDS = 2
 KEY_WORDS = 16
 
 # Header word indexes.
 H_MAGIC, H_VERSION, H_MAX_WORKERS, H_BUCKETS, H_KEYS = 0, 1, 2, 3, 4
+
+# A budget's counter is one word in the buckets table, so a charge, a settlement and a period
+# rollover are each one compare-and-swap: the period it counts (UTC days or months since 1970, 0
+# for lifetime) in the top 16 bits, the amount used in the low 47. Its id is tagged so it never
+# meets a limit's bucket.
+BUDGET_TAG = 1 << 62
+BUDGET_SHIFT = 47
+BUDGET_USED_MAX = (1 << BUDGET_SHIFT) - 1
+# The largest budget amount: half the counter, so usage past a used-up budget still fits.
+BUDGET_MAX = BUDGET_USED_MAX // 2
 
 # Key record word indexes. What the provider said (remaining/reset/limit) is valid while its
 # reset time is in the future; a zeroed record therefore means "healthy, nothing known".

@@ -11,10 +11,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from . import budgets
 from . import layout as L
 from . import rejections as rej
 from .reference_region import ReferenceRegion
-from .spec import KIND_TOKENS, AdmissionSpec, LimitSpec
+from .spec import KIND_COST, KIND_REQUESTS, KIND_TOKENS, AdmissionSpec, BudgetSpec, ConsumerSpec, LimitSpec
 
 
 @dataclass
@@ -27,6 +28,12 @@ class _Limit:
     period_s: int
     name: str
     kind: str
+
+
+@dataclass
+class _Budget:
+    word: int
+    spec: BudgetSpec
 
 
 # Keys weighed per pick by the headroom strategy (the native core's _CANDIDATES).
@@ -64,9 +71,11 @@ class Decision:
         self.params: dict[str, str] | None = None
         self.services: frozenset[str] = frozenset()
         self.token_limits: list[_Limit] = []
+        # (budget, period index, amount charged at admission) for each budget charged.
+        self.budget_charges: list[tuple[_Budget, int, int]] = []
         self.finished = True
         self.group_entry: Any = None
-        self.index = 0  # the key's place in its group, for its budgets
+        self.index = 0  # the key's place in its group, for its configured limits
 
 
 class AdmissionTable:
@@ -76,13 +85,17 @@ class AdmissionTable:
         self._paths = {path for (_, path) in self._routes}
         self._patterns = [(m, p, r) for (m, p), r in spec.routes.items() if (m, p) not in self._routes]
         limits = {s.id: _limit(s, region) for s in spec.limits}
-        self._consumers = {c.digest: (c, [limits[i] for i in c.limits]) for c in spec.consumers}
+        budget_table = {b.id: _Budget(region.budget_word(b.id), b) for b in spec.budgets}
+        self._consumers = {
+            c.digest: (c, [limits[i] for i in c.limits], [budget_table[i] for i in c.budgets])
+            for c in spec.consumers
+        }
         self._groups = {
             g.name: (g, [region.key_slot(k) for k in g.key_ids], [limits[i] for i in g.limits])
             for g in spec.groups
         }
         # Per group, per target: its key's configured limits.
-        self._budgets = {
+        self._key_limits = {
             g.name: [[limits[i] for i in ids] for ids in g.key_limits or [()] * len(g.targets)]
             for g in spec.groups
         }
@@ -106,6 +119,7 @@ class AdmissionTable:
         model: str | None,
         estimated_tokens: int = 0,
         now: int = -1,
+        wall: int = -1,
     ) -> Decision | rej.Rejection:
         route = self._routes.get((method, path))
         params = None
@@ -122,7 +136,7 @@ class AdmissionTable:
         found = self._consumers.get(hashlib.sha256(credential.encode()).digest())
         if found is None:
             return rej.invalid_key()
-        consumer, consumer_limits = found
+        consumer, consumer_limits, consumer_budgets = found
         now = time.monotonic_ns() if now < 0 else now
         if consumer.expires_ns and now >= consumer.expires_ns:
             return rej.key_expired(consumer.expired)
@@ -148,8 +162,13 @@ class AdmissionTable:
             rejection = self._take(d, lim, now)
             if rejection is not None:
                 self._refund(d, charged)
-                return rejection
+                return _refused(rejection, consumer)
             charged.append(lim)
+        if consumer_budgets:
+            rejection = self._charge_budgets(d, consumer_budgets, int(time.time()) if wall < 0 else wall)
+            if rejection is not None:
+                self._refund(d, charged)
+                return _refused(rejection, consumer)
         index = self._choose(group, slots, now, estimated_tokens, None)
         serving = entry
         for name in group.fallbacks if index < 0 else ():
@@ -159,12 +178,13 @@ class AdmissionTable:
                 break
         if index < 0:
             self._refund(d, charged)
+            self._refund_budgets(d)
             # The caller may retry when the group or any of its fallbacks has a key back.
             recovery = min(
                 self._earliest_recovery(g, s, now, estimated_tokens)
                 for g, s, _ in [entry, *(self._groups[name] for name in group.fallbacks)]
             )
-            return rej.pool_exhausted(group.name, recovery - now)
+            return _refused(rej.pool_exhausted(group.name, recovery - now), consumer)
         d.group_entry = serving
         d.index = index
         group, slots, _ = serving
@@ -210,8 +230,8 @@ class AdmissionTable:
                 continue
             if exclude is not None and slot in exclude:
                 continue
-            budget = self._budget_left(group, index, now, tokens)
-            if budget < 0:
+            room = self._key_limits_left(group, index, now, tokens)
+            if room < 0:
                 continue  # its configured limits cannot take this request now
             if _short(r, slot, now, tokens):
                 short.append(index)
@@ -233,7 +253,7 @@ class AdmissionTable:
             limit = r.key(slot, L.K_LIMIT_TOKENS)
             if limit > 0 and r.key(slot, L.K_RESET_TOKENS) > now:
                 score = min(score, (r.key(slot, L.K_REMAINING_TOKENS) - tokens) / limit)
-            score = min(score, budget)
+            score = min(score, room)
             seen += 1
             if best < 0 or score > best_score or (score == best_score and in_flight < best_in_flight):
                 best, best_score, best_in_flight = index, score, in_flight
@@ -249,7 +269,7 @@ class AdmissionTable:
         for index, slot in enumerate(slots):
             state = self.region.key(slot, L.K_STATE)
             if state == L.STATE_HEALTHY:
-                wait = self._budget_wait(group, index, now, tokens)
+                wait = self._key_limits_wait(group, index, now, tokens)
                 if wait >= 0:
                     times.append(max(self.region.key(slot, L.K_COOL_UNTIL), now + wait))
             elif state != L.STATE_DISABLED:
@@ -257,11 +277,11 @@ class AdmissionTable:
         best = min(times) if times else now + 60 * 1_000_000_000
         return best if best > now else now + 1_000_000
 
-    def _budget_left(self, group: Any, index: int, now: int, tokens: int) -> float:
+    def _key_limits_left(self, group: Any, index: int, now: int, tokens: int) -> float:
         """What the key's configured limits would have left after this request, as a share of
         their burst (the smallest; 1.0 without any), or -1 when one cannot take it now."""
         left = 1.0
-        for lim in self._budgets[group.name][index]:
+        for lim in self._key_limits[group.name][index]:
             cost = tokens if lim.tokens else 1
             if cost <= 0:
                 continue
@@ -271,10 +291,10 @@ class AdmissionTable:
             left = min(left, (lim.tolerance - after) / lim.tolerance)
         return left
 
-    def _budget_wait(self, group: Any, index: int, now: int, tokens: int) -> int:
+    def _key_limits_wait(self, group: Any, index: int, now: int, tokens: int) -> int:
         """ns until the key's configured limits can take this request (-1: never)."""
         wait = 0
-        for lim in self._budgets[group.name][index]:
+        for lim in self._key_limits[group.name][index]:
             cost = tokens if lim.tokens else 1
             if cost <= 0:
                 continue
@@ -287,13 +307,13 @@ class AdmissionTable:
     def _choose(self, group: Any, slots: list[int], now: int, tokens: int, exclude: Any) -> int:
         while True:
             index = self._pick(group, slots, now, tokens, exclude)
-            if index < 0 or self._charge_budgets(group, index, now, tokens):
+            if index < 0 or self._charge_key_limits(group, index, now, tokens):
                 return index
             exclude = {*(exclude or ()), slots[index]}
 
-    def _charge_budgets(self, group: Any, index: int, now: int, tokens: int) -> bool:
+    def _charge_key_limits(self, group: Any, index: int, now: int, tokens: int) -> bool:
         charged: list[_Limit] = []
-        for lim in self._budgets[group.name][index]:
+        for lim in self._key_limits[group.name][index]:
             cost = tokens if lim.tokens else 1
             if cost <= 0:
                 continue
@@ -312,8 +332,8 @@ class AdmissionTable:
             charged.append(lim)
         return True
 
-    def _settle_budgets(self, d: Decision, actual_tokens: int) -> None:
-        for lim in self._budgets[d.group_entry[0].name][d.index]:
+    def _settle_key_limits(self, d: Decision, actual_tokens: int) -> None:
+        for lim in self._key_limits[d.group_entry[0].name][d.index]:
             if lim.tokens:
                 self.region.add(lim.word, (actual_tokens - d.estimated_tokens) * lim.emission)
 
@@ -323,7 +343,7 @@ class AdmissionTable:
         now = time.monotonic_ns() if now < 0 else now
         if d.slot >= 0 and not d.finished:
             self.region.add_in_flight(d.slot, -1)
-            self._settle_budgets(d, 0)  # the key that failed used no tokens
+            self._settle_key_limits(d, 0)  # the key that failed used no tokens
         if group is not None:
             d.group_entry = self._groups[group]
         entry, slots, _ = d.group_entry
@@ -365,17 +385,53 @@ class AdmissionTable:
             if cost > 0:
                 self.region.add(lim.word, -cost * lim.emission)
 
-    def finish(self, d: Decision, actual_tokens: int = -1) -> None:
+    def _charge_budgets(
+        self, d: Decision, consumer_budgets: list[_Budget], wall: int
+    ) -> rej.Rejection | None:
+        # A budget admits while it is not used up: requests cost 1, tokens the estimate, cost
+        # nothing until finish() knows it.
+        for b in consumer_budgets:
+            s = b.spec
+            index = budgets.period_index(s.period, wall)
+            charge = 1 if s.kind == KIND_REQUESTS else d.estimated_tokens if s.kind == KIND_TOKENS else 0
+            if not self.region.charge_budget(b.word, index, s.amount, charge):
+                self._refund_budgets(d)
+                if s.used_up:
+                    return rej.key_used_up(s.used_up)
+                return rej.budget_exhausted(s.name, s.kind, s.amount, s.period, index, wall)
+            d.budget_charges.append((b, index, charge))
+        return None
+
+    def _refund_budgets(self, d: Decision) -> None:
+        for b, index, charge in d.budget_charges:
+            if charge:
+                self.region.settle_budget(b.word, index, -charge)
+        d.budget_charges = []
+
+    def finish(self, d: Decision, actual_tokens: int = -1, cost_micros: int = -1) -> None:
+        """Release the in-flight count; settle token limits and token budgets with the real usage
+        (-1: unknown, keep the estimate) and cost budgets with the real cost in micro-USD."""
         if d.finished:
             return
         d.finished = True
         if d.slot >= 0:
             self.region.add_in_flight(d.slot, -1)
             if actual_tokens >= 0:
-                self._settle_budgets(d, actual_tokens)
+                self._settle_key_limits(d, actual_tokens)
         if actual_tokens >= 0 and actual_tokens != d.estimated_tokens:
             for lim in d.token_limits:
                 self.region.add(lim.word, (actual_tokens - d.estimated_tokens) * lim.emission)
+        for b, index, charge in d.budget_charges:
+            if b.spec.kind == KIND_TOKENS and actual_tokens >= 0 and actual_tokens != charge:
+                self.region.settle_budget(b.word, index, actual_tokens - charge)
+            elif b.spec.kind == KIND_COST and cost_micros > 0:
+                self.region.settle_budget(b.word, index, cost_micros)
+
+
+def _refused(rejection: rej.Rejection, consumer: ConsumerSpec) -> rej.Rejection:
+    # Who was refused, for the call log: the key was good, a limit or budget said no.
+    rejection.consumer = (consumer.key_id, consumer.tenant, consumer.app)
+    return rejection
 
 
 def _short(r: ReferenceRegion, slot: int, now: int, tokens: int) -> bool:

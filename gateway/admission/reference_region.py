@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from . import budgets
 from . import layout as L
 
 
@@ -101,6 +102,38 @@ class ReferenceRegion:
             raise ValueError("limit ids are positive")
         i = self._find(self._buckets, self.bucket_capacity, L.BUCKET_WORDS, limit_id)
         return self._buckets + i * L.BUCKET_WORDS + 1
+
+    # -- budget counters: one packed word each (layout.BUDGET_*) ------------------------------
+    def budget_word(self, budget_id: int) -> int:
+        return self.bucket(L.BUDGET_TAG | budget_id)
+
+    def charge_budget(self, word: int, index: int, amount: int, charge: int) -> bool:
+        """Charge `charge` to period `index` unless the budget is used up (a counter of an older
+        period counts as empty: that is the rollover)."""
+        with self.atomically():
+            used = budgets.used_in(int(self.words[word]), index)
+            if used >= amount:
+                return False
+            self.words[word] = budgets.pack(index, used + charge)
+            return True
+
+    def settle_budget(self, word: int, index: int, delta: int) -> None:
+        """Add `delta` (may be negative) to period `index`; nothing once that period is over."""
+        with self.atomically():
+            current = int(self.words[word])
+            if current >> L.BUDGET_SHIFT == index:
+                self.words[word] = budgets.pack(index, budgets.used_in(current, index) + delta)
+
+    def budget_used(self, budget_id: int, index: int) -> int:
+        """What budget `budget_id` has used in period `index`."""
+        return budgets.used_in(int(self.words[self.budget_word(budget_id)]), index)
+
+    def seed_budget(self, budget_id: int, index: int, used: int) -> None:
+        """Add `used` to period `index` (starting it, if the counter held an older one)."""
+        word = self.budget_word(budget_id)
+        with self.atomically():
+            current = int(self.words[word])
+            self.words[word] = budgets.pack(index, budgets.used_in(current, index) + used)
 
     def key_slot(self, key_id: int) -> int:
         return self._find(self._keys, self.key_capacity, L.KEY_WORDS, key_id)

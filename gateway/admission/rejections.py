@@ -6,11 +6,15 @@ Messages follow OpenAI's wording and say what to do next.
 
 from __future__ import annotations
 
+import time
+
+from .budgets import resets_at
+
 
 class Rejection:
     """Admission said no: everything needed to answer in the caller's error format."""
 
-    __slots__ = ("code", "message", "param", "retry_after_s", "status", "type")
+    __slots__ = ("code", "consumer", "message", "param", "retry_after_s", "status", "type")
 
     def __init__(
         self,
@@ -28,6 +32,8 @@ class Rejection:
         self.param = param
         # When the caller may try again (for a Retry-After header), where that is known.
         self.retry_after_s = retry_after_s
+        # (key id, tenant, app) of the consumer refused, once its key was known: for the call log.
+        self.consumer: tuple[str, str, str] | None = None
 
     def __repr__(self) -> str:
         return f"Rejection({self.status}, {self.code!r})"
@@ -55,6 +61,10 @@ def invalid_key() -> Rejection:
 
 def key_expired(message: str) -> Rejection:
     return Rejection(401, "invalid_request_error", "expired_api_key", message)
+
+
+def key_used_up(message: str) -> Rejection:
+    return Rejection(401, "invalid_request_error", "api_key_used_up", message)
 
 
 def not_subscribed(service: str, tenant: str, app: str, refusal: str | None) -> Rejection:
@@ -125,4 +135,37 @@ def pool_exhausted(group: str, wait_ns: int) -> Rejection:
         f"Please try again in {wait:.3g}s.",
         None,
         wait,
+    )
+
+
+_BUDGET_KINDS = {"requests": "request", "tokens": "token", "cost": "cost"}
+_BUDGET_PERIODS = {"day": "Daily", "month": "Monthly", "lifetime": "Lifetime"}
+
+
+def budget_amount(kind: str, amount: int) -> str:
+    """`1,000,000 tokens`, `100 requests`, `$50.00`, `$0.0025` (cost amounts are micro-USD)."""
+    if kind == "cost":
+        return f"${amount / 1e6:,.2f}" if amount >= 10_000 else f"${amount / 1e6:.6f}".rstrip("0")
+    return f"{amount:,} {kind}"
+
+
+def budget_exhausted(name: str, kind: str, amount: int, period: str, index: int, wall_s: int) -> Rejection:
+    """A budget of `name` is used up for period `index` (gateway/admission/budgets.py)."""
+    reset = resets_at(period, index)
+    what = f"{_BUDGET_PERIODS[period]} {_BUDGET_KINDS[kind]} budget of {name} ({budget_amount(kind, amount)})"
+    if reset is None:
+        return Rejection(
+            429,
+            "insufficient_quota",
+            "budget_exceeded",
+            f"{what} is used up; it does not reset. Ask the operator to raise it.",
+        )
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(reset))
+    return Rejection(
+        429,
+        "insufficient_quota",
+        "budget_exceeded",
+        f"{what} is used up; resets {when}.",
+        None,
+        float(max(1, reset - wall_s)),
     )

@@ -23,6 +23,12 @@ OPENAI_ROUTES: dict[tuple[str, str], int] = {
 
 KIND_REQUESTS = "requests"
 KIND_TOKENS = "tokens"
+KIND_COST = "cost"  # budgets only: micro-USD (1,000,000 = $1)
+
+# Budget periods: UTC calendar day, UTC calendar month, or never reset.
+PERIOD_DAY = "day"
+PERIOD_MONTH = "month"
+PERIOD_LIFETIME = "lifetime"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +46,23 @@ class LimitSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class BudgetSpec:
+    """A cap on what a tenant, app or consumer key may use per period: `amount` requests, tokens
+    or micro-USD (kind) per UTC day or month, or in all (lifetime). Its counter lives in shared
+    memory under this id, so it is exact across the node's workers (gateway/admission/budgets.py)."""
+
+    # Stable across processes and restarts: it names the budget's counter in shared memory.
+    id: int
+    # Whose budget it is, for messages: "app 'default/demo'".
+    name: str
+    kind: str  # KIND_REQUESTS, KIND_TOKENS or KIND_COST
+    amount: int
+    period: str  # PERIOD_DAY, PERIOD_MONTH or PERIOD_LIFETIME
+    # Set for a temporary key's cap: once used up the key is spent, answered 401 with this.
+    used_up: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ConsumerSpec:
     digest: bytes
     key_id: str
@@ -49,6 +72,8 @@ class ConsumerSpec:
     models: frozenset[str] | None
     # Ids of the limits every admitted request of this consumer is charged to (tenant, app, key).
     limits: tuple[int, ...] = ()
+    # Ids of the budgets every admitted request of this consumer is charged to.
+    budgets: tuple[int, ...] = ()
     # Gated groups (services) this consumer may call: its app's approved subscriptions.
     services: frozenset[str] = frozenset()
     # Why a gated group is refused, where there is more to say than "not subscribed" (pending,
@@ -92,3 +117,4 @@ class AdmissionSpec:
     consumers: list[ConsumerSpec] = field(default_factory=list)
     groups: list[GroupSpec] = field(default_factory=list)
     limits: list[LimitSpec] = field(default_factory=list)
+    budgets: list[BudgetSpec] = field(default_factory=list)

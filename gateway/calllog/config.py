@@ -7,6 +7,7 @@ from typing import Annotated
 
 import msgspec
 
+from .capture import CaptureConfig
 from .pricing import ModelPrice, PriceTable
 from .store import Retention
 
@@ -20,6 +21,9 @@ class CallLogConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # Write at once when this many are waiting.
     batch_size: Annotated[int, msgspec.Meta(ge=1)] = 500
     retention: Retention = msgspec.field(default_factory=Retention)
+    # Request and response bodies kept with each record (off by default); a model group's own
+    # `capture:` replaces this for its calls.
+    capture: CaptureConfig = msgspec.field(default_factory=CaptureConfig)
 
 
 class PricingConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

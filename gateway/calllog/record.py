@@ -69,22 +69,26 @@ class CallRecord(msgspec.Struct, kw_only=True, gc=False):
     streamed: bool = False
     client: str = ""
     user_agent: str = ""
+    # Captured bodies (redacted, size-capped; gateway/calllog/capture.py); "" when not captured.
+    request_body: str = ""
+    response_body: str = ""
 
 
 FIELDS: tuple[str, ...] = CallRecord.__struct_fields__
 
-_RATE_LIMITED_FOR = "Rate limit reached for "
+_NAMED_AFTER = {"rate_limit_exceeded": "Rate limit reached for ", "budget_exceeded": " budget of "}
 
 
 def limit_scope(code: str, message: str) -> str:
-    """Which limit a 429 rejection names: tenant, app, key, model or pool ("" for none).
+    """Which limit or budget a 429 rejection names: tenant, app, key, model or pool ("" for none).
 
-    Admission names a limit "<scope> '<subject>'" in its message (gateway/dataplane/tables.py), so
-    the scope is the first word after the fixed prefix.
+    Admission names a limit or budget "<scope> '<subject>'" in its message
+    (gateway/dataplane/tables.py), right after a fixed phrase; `error_code` tells the two apart.
     """
     if code == "upstream_capacity_exhausted":
         return "pool"
-    if code != "rate_limit_exceeded" or not message.startswith(_RATE_LIMITED_FOR):
+    phrase = _NAMED_AFTER.get(code)
+    if phrase is None or phrase not in message:
         return ""
-    scope = message[len(_RATE_LIMITED_FOR) :].split(" ", 1)[0]
+    scope = message.split(phrase, 1)[1].split(" ", 1)[0]
     return scope if scope in ("tenant", "app", "key", "model") else "other"

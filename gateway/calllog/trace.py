@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from .capture import Capture
 from .pricing import PriceTable
 from .record import Attempt, CallRecord, limit_scope
 
@@ -21,6 +22,7 @@ class Trace:
         "app",
         "attempts",
         "cached_tokens",
+        "capture",
         "client",
         "completion_tokens",
         "deployment",
@@ -32,6 +34,8 @@ class Trace:
         "prompt_tokens",
         "provider",
         "request_id",
+        "request_raw",
+        "response_raw",
         "route",
         "served_model",
         "status",
@@ -59,6 +63,12 @@ class Trace:
         self.ttfb_ms: float | None = None
         self.prompt_tokens = self.completion_tokens = self.cached_tokens = 0
         self.streamed = False
+        # Body capture: set (with the request body) when the call's model group captures.
+        self.capture: Capture | None = None
+        self.request_raw = self.response_raw = b""
+
+    def capturing(self, capture: Capture, request_body: bytes) -> None:
+        self.capture, self.request_raw = capture, request_body
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self._t0) * 1000
@@ -94,12 +104,17 @@ class Trace:
             self.status = status
             self.streamed = streamed
 
+    def cost(self, prices: PriceTable) -> float:
+        """USD at `prices` for the usage so far, priced by the model that served."""
+        if not (self.prompt_tokens or self.completion_tokens):
+            return 0.0
+        model = self.served_model or self.model
+        return prices.cost(model, self.prompt_tokens, self.completion_tokens, self.cached_tokens)
+
     def record(self, prices: PriceTable | None = None) -> CallRecord:
         latency = self.elapsed_ms()
-        cost = 0.0
-        if prices is not None and (self.prompt_tokens or self.completion_tokens):
-            model = self.served_model or self.model
-            cost = prices.cost(model, self.prompt_tokens, self.completion_tokens, self.cached_tokens)
+        cost = 0.0 if prices is None else self.cost(prices)
+        capture = self.capture
         return CallRecord(
             request_id=self.request_id,
             ts=self.ts,
@@ -129,6 +144,8 @@ class Trace:
             streamed=self.streamed,
             client=self.client,
             user_agent=self.user_agent,
+            request_body=capture.render(self.request_raw) if capture is not None else "",
+            response_body=capture.render(self.response_raw) if capture is not None else "",
         )
 
 
@@ -144,10 +161,14 @@ class ResponseSpy:
 
     def response_bytes(self, status: int, headers: Any, body: bytes) -> None:
         self._trace.responded(status)
+        if self._trace.capture is not None:
+            self._trace.response_raw = body
         self._proto.response_bytes(status, headers, body)
 
     def response_str(self, status: int, headers: Any, body: str) -> None:
         self._trace.responded(status)
+        if self._trace.capture is not None:
+            self._trace.response_raw = body.encode()
         self._proto.response_str(status, headers, body)
 
     def response_empty(self, status: int, headers: Any) -> None:
@@ -156,7 +177,8 @@ class ResponseSpy:
 
     def response_stream(self, status: int, headers: Any) -> Any:
         self._trace.responded(status, streamed=True)
-        return self._proto.response_stream(status, headers)
+        transport = self._proto.response_stream(status, headers)
+        return transport if self._trace.capture is None else _StreamCapture(transport, self._trace)
 
     def __call__(self) -> Any:
         return self._proto()
@@ -166,3 +188,31 @@ class ResponseSpy:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._proto, name)
+
+
+class _StreamCapture:
+    """Stands in for a response stream while its model group captures bodies: keeps the first
+    bytes sent (as many as the capture can use), passes everything through."""
+
+    __slots__ = ("_trace", "_transport")
+
+    def __init__(self, transport: Any, trace: Trace):
+        self._transport = transport
+        self._trace = trace
+
+    def _keep(self, data: bytes) -> None:
+        trace = self._trace
+        room = trace.capture.keep(len(trace.response_raw)) if trace.capture is not None else 0
+        if room > 0:
+            trace.response_raw += data[:room]
+
+    async def send_bytes(self, data: bytes) -> None:
+        self._keep(data)
+        await self._transport.send_bytes(data)
+
+    async def send_str(self, data: str) -> None:
+        self._keep(data.encode())
+        await self._transport.send_str(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)

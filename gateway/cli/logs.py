@@ -111,6 +111,10 @@ class Printer:
         else:
             for rec in records:
                 self._out.write(line(rec) + "\n")
+                # Captured bodies (model groups with capture on), already redacted and capped.
+                for label, body in (("request", rec.request_body), ("response", rec.response_body)):
+                    if body:
+                        self._out.write(f"    {label}: {body}\n")
         self._out.flush()
 
 

@@ -15,6 +15,7 @@ from ..store import Ambiguous, NotFound, Store, open_store
 from ..store.sealing import SealingError
 from ..store.seed import seed
 from . import tenancy
+from .budgets import add_budgets_parser, run_budgets
 from .logs import add_logs_parser, run_logs
 from .stats import add_stats_parser, run_stats
 from .upstream_keys import add_upstream_keys_parser, run_upstream_keys
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     add_stats_parser(sub)
     add_upstream_keys_parser(sub)
     tenancy.add_parsers(sub, keys, apps)
+    add_budgets_parser(sub)
     return p
 
 
@@ -122,6 +124,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return run_stats(args, store)
         if args.command == "keys":
             return _keys(args, store)
+        if args.command == "budgets":
+            return run_budgets(args, store)
         for app in store.list_apps(args.tenant):
             print(f"{app.tenant}/{app.name}\tmodels: {', '.join(app.models)}")
         return 0

@@ -9,8 +9,9 @@ from pathlib import Path
 import msgspec
 import yaml
 
+from ..admission.layout import BUDGET_MAX
 from .envsubst import expand
-from .schema import Config, Limit
+from .schema import Budget, Config, Limit
 from .validate import problems_for
 
 QUICKSTART = "quickstart.yaml"
@@ -129,8 +130,10 @@ def cross_check(cfg: Config) -> list[str]:
             out.append(f"tenants[{t}].name: duplicate tenant {tenant.name!r}")
         tenants.add(tenant.name)
         out += _limit_problems(tenant.limits, f"tenants[{t}].limits")
+        out += _budget_problems(tenant.budgets, f"tenants[{t}].budgets")
         for a, app in enumerate(tenant.apps):
             out += _limit_problems(app.limits, f"tenants[{t}].apps[{a}].limits")
+            out += _budget_problems(app.budgets, f"tenants[{t}].apps[{a}].budgets")
             for m, model in enumerate(app.models):
                 if model != "*" and model not in groups:
                     out.append(f"tenants[{t}].apps[{a}].models[{m}]: unknown model group {model!r}")
@@ -164,4 +167,19 @@ def _limit_problems(limits: list[Limit] | None, path: str) -> list[str]:
             out.append(f"{path}[{i}]: the amount must be at least 1")
         if limit.burst is not None and limit.burst < 1:
             out.append(f"{path}[{i}].burst: must be at least 1")
+    return out
+
+
+def _budget_problems(budgets: list[Budget] | None, path: str) -> list[str]:
+    out = []
+    listed = budgets or []
+    for i, budget in enumerate(listed):
+        given = [v for v in (budget.requests, budget.tokens, budget.cost_usd) if v is not None]
+        if len(given) != 1:
+            out.append(f"{path}[{i}]: give exactly one of requests, tokens or cost_usd")
+        elif not 0 < budget.amount <= BUDGET_MAX:
+            most = f"{BUDGET_MAX:,}" if budget.cost_usd is None else f"{BUDGET_MAX / 1e6:,.0f}"
+            out.append(f"{path}[{i}]: the amount must be above 0 and at most {most}")
+        elif any(b.kind == budget.kind and b.per == budget.per for b in listed[:i]):
+            out.append(f"{path}[{i}]: a second {budget.kind} budget per {budget.per}")
     return out

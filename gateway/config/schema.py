@@ -9,6 +9,7 @@ from typing import Literal
 
 import msgspec
 
+from ..calllog.capture import CaptureConfig
 from ..calllog.config import CallLogConfig, PricingConfig
 from ..metrics.config import MetricsConfig
 from ..providers.anthropic import AnthropicOptions
@@ -48,6 +49,28 @@ class Limit(_Strict, kw_only=True):
     tokens: int | None = None
     per: Period = "minute"
     burst: int | None = None
+
+
+class Budget(_Strict, kw_only=True):
+    """A cap per UTC day or month, or in all (`lifetime`): give exactly one of `requests`,
+    `tokens` or `cost_usd`. Enforced for the whole node; a used-up budget answers 429 until it
+    resets."""
+
+    requests: int | None = None
+    tokens: int | None = None
+    cost_usd: float | None = None
+    per: Literal["day", "month", "lifetime"] = "day"
+
+    @property
+    def kind(self) -> str:
+        return "requests" if self.requests is not None else "tokens" if self.tokens is not None else "cost"
+
+    @property
+    def amount(self) -> int:
+        """In the budget's unit: requests, tokens or micro-USD."""
+        if self.cost_usd is not None:
+            return round(self.cost_usd * 1_000_000)
+        return self.requests if self.requests is not None else self.tokens or 0
 
 
 class StoreConfig(_Strict, kw_only=True):
@@ -131,6 +154,8 @@ class ModelGroup(_Strict, kw_only=True):
     max_queue: int = 1000
     # None: limits are managed in the store (admin API); a list here replaces them at start.
     limits: list[Limit] | None = None
+    # Body capture for this group's calls; None: `calllog.capture`.
+    capture: CaptureConfig | None = None
 
 
 class AppConfig(_Strict, kw_only=True):
@@ -139,6 +164,8 @@ class AppConfig(_Strict, kw_only=True):
     models: list[str] = msgspec.field(default_factory=lambda: ["*"])
     # None: limits are managed in the store (admin API); a list here replaces them at start.
     limits: list[Limit] | None = None
+    # Likewise for budgets.
+    budgets: list[Budget] | None = None
 
 
 class TenantConfig(_Strict, kw_only=True):
@@ -146,6 +173,8 @@ class TenantConfig(_Strict, kw_only=True):
     apps: list[AppConfig] = msgspec.field(default_factory=list)
     # None: limits are managed in the store (admin API); a list here replaces them at start.
     limits: list[Limit] | None = None
+    # Likewise for budgets.
+    budgets: list[Budget] | None = None
 
 
 class EventsConfig(_Strict, kw_only=True):

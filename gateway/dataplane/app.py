@@ -16,6 +16,7 @@ import msgspec
 
 from ..admission import ROUTE_CHAT, ROUTE_MESSAGES, ROUTE_MODELS, ROUTE_PROMPT, Rejection, SharedRegion
 from ..calllog.accounting import Accounting
+from ..calllog.capture import Capture
 from ..calllog.trace import ResponseSpy, Trace
 from ..config import load_config
 from ..ingress import anthropic as anthropic_ingress
@@ -96,6 +97,12 @@ class Gateway:
         }
         self.rooms = {g.name: WaitingRoom(g.max_queue) for g in cfg.model_groups}
         self.canonical = {alias: g.name for g in cfg.model_groups for alias in g.aliases}
+        # Body capture per model group: its own `capture:`, else calllog.capture.
+        self.captures = {
+            g.name: Capture(c)
+            for g in cfg.model_groups
+            if (c := g.capture or cfg.calllog.capture).enabled and cfg.calllog.enabled
+        }
         self.live.start(loop)
         self.upstream = Upstream(
             max(p.max_connections for p in cfg.providers), max(p.connect_timeout_s for p in cfg.providers)
@@ -203,6 +210,10 @@ class Gateway:
         if isinstance(decision, Rejection):
             if decision.code == "model_not_found" and model in self.live.services.retired:
                 raise errors.gone(self.live.services.retired[model])
+            if decision.consumer is not None:
+                key_id, tenant, app = decision.consumer
+                trace.admitted(tenant, app, key_id, trace.route, model or "")
+            trace.failed(decision.type, decision.code, decision.message)
             error = caller.error(
                 decision.status, decision.type, decision.code, decision.message, decision.param
             )
@@ -231,7 +242,9 @@ class Gateway:
                 "network_not_allowed",
                 f"This API key may not be used from {scope.client or 'this address'}.",
             )
-        route = decision.route
+        capture = self.captures.get(decision.group) if decision.group is not None else None
+        if capture is not None:
+            trace.capturing(capture, body)
         if route == ROUTE_MODELS:
             names = self._model_names(table, decision)
             listing = wire.ModelList(data=[wire.ModelCard(id=n) for n in names])
@@ -277,7 +290,9 @@ class Gateway:
                 [*base, *limit_headers(decision)],
             )
         finally:
-            table.finish(decision, tokens)
+            # Cost budgets settle with what the call cost (micro-USD), priced as its record is.
+            cost = trace.cost(self.accounting.prices) if tokens > 0 else 0.0
+            table.finish(decision, tokens, round(cost * 1_000_000))
 
     def _model_names(self, table: Any, decision: Any) -> list[str]:
         """The models this key may call: its app's model groups and its subscribed services."""

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ..admission import AdmissionSpec, AdmissionTable, ConsumerSpec, GroupSpec, LimitSpec
+from ..admission import AdmissionSpec, AdmissionTable, BudgetSpec, ConsumerSpec, GroupSpec, LimitSpec
 from ..admission.layout import key_id
 from ..config.schema import Config, ModelGroup
 from ..store import Store
-from ..store.records import ActiveKey, Snapshot
+from ..store.records import ActiveKey, BudgetRecord, Snapshot
 from .services import ServiceTables
 from .targets import Target, build_targets
 
@@ -36,11 +36,19 @@ def build_table(
         by_subject[(rec.scope, rec.subject)].append(rec.id)
         name = f"{rec.scope} '{rec.subject}'"
         limits.append(LimitSpec(rec.id, name, rec.kind, rec.amount, rec.period_s, rec.burst))
+    temporary = {k.id for k in snapshot.keys if k.temporary}
+    budgets_of: dict[tuple[str, str], list[int]] = defaultdict(list)
+    budgets = []
+    for b in snapshot.budgets:
+        budgets_of[(b.scope, b.subject)].append(b.id)
+        budgets.append(_budget(b, b.scope == "key" and b.subject in temporary))
     # Upstream keys' configured limits, one bucket each however many groups share the key.
-    budgets = {spec.id: spec for targets in pools.values() for t in targets for spec in _budget_specs(t)}
-    limits += budgets.values()
+    key_limits = {
+        spec.id: spec for targets in pools.values() for t in targets for spec in _key_limit_specs(t)
+    }
+    limits += key_limits.values()
     services = ServiceTables.build(snapshot, set(pools))
-    consumers = [_consumer(k, by_subject, services) for k in snapshot.keys]
+    consumers = [_consumer(k, by_subject, budgets_of, services) for k in snapshot.keys]
     groups = [
         _group(name, name, pools[name], configs[name], tuple(by_subject[("model", name)]), ())
         for name in pools
@@ -53,7 +61,7 @@ def build_table(
         groups.append(
             _group(name, route.model_group, pools[route.model_group], config, group_limits, aliases)
         )
-    spec = AdmissionSpec(consumers=consumers, groups=groups, limits=limits)
+    spec = AdmissionSpec(consumers=consumers, groups=groups, limits=limits, budgets=budgets)
     return AdmissionTable(spec, region), services, _networks(snapshot)
 
 
@@ -85,12 +93,24 @@ def _group(
         _tier_sizes(targets),
         tuple(t.weight for t in targets),
         gated=name != pool,
-        key_limits=tuple(tuple(spec.id for spec in _budget_specs(t)) for t in targets),
+        key_limits=tuple(tuple(spec.id for spec in _key_limit_specs(t)) for t in targets),
     )
 
 
+def _budget(b: BudgetRecord, temporary_cap: bool) -> BudgetSpec:
+    name = f"{b.scope} '{b.subject}'"
+    if not (temporary_cap and b.period == "lifetime"):
+        return BudgetSpec(b.id, name, b.kind, b.amount, b.period)
+    # A temporary key's cap: used up, the key is spent (401), not rate-limited (429).
+    used_up = f"This temporary API key has used up its {b.amount:,} {b.kind} (its cap). Ask for a new one."
+    return BudgetSpec(b.id, name, b.kind, b.amount, b.period, used_up=used_up)
+
+
 def _consumer(
-    k: ActiveKey, by_subject: Mapping[tuple[str, str], list[int]], services: ServiceTables
+    k: ActiveKey,
+    by_subject: Mapping[tuple[str, str], list[int]],
+    budgets_of: Mapping[tuple[str, str], list[int]],
+    services: ServiceTables,
 ) -> ConsumerSpec:
     models = None if "*" in k.models else frozenset(k.models)
     reachable = services.allowed.get((k.tenant, k.app), set()) | services.own(k.tenant)
@@ -117,6 +137,11 @@ def _consumer(
             *by_subject[("tenant", k.tenant)],
             *by_subject[("app", f"{k.tenant}/{k.app}")],
             *by_subject[("key", k.id)],
+        ),
+        budgets=(
+            *budgets_of[("tenant", k.tenant)],
+            *budgets_of[("app", f"{k.tenant}/{k.app}")],
+            *budgets_of[("key", k.id)],
         ),
         services=frozenset(reachable),
         refusals=services.refusals.get((k.tenant, k.app), {}),
@@ -191,7 +216,7 @@ class LiveTable:
                 log.exception("reloading tables failed; serving generation %d", self.generation)
 
 
-def _budget_specs(t: Target) -> list[LimitSpec]:
+def _key_limit_specs(t: Target) -> list[LimitSpec]:
     """A key's configured limits as admission charges them. A bucket's id is derived from the key
     and the rate, so every worker finds the same bucket, and a changed rate starts afresh (as
     store limits do); a changed burst keeps the state."""
@@ -205,7 +230,7 @@ def _budget_specs(t: Target) -> list[LimitSpec]:
             rule.period_s,
             rule.burst or rule.amount,
         )
-        for rule in t.budgets
+        for rule in t.key_limits
     ]
 
 

@@ -25,12 +25,12 @@ class Target:
     __slots__ = (
         "adapter",
         "base_url",
-        "budgets",
         "chat_path",
         "embeddings_path",
         "header_block",
         "key_headers",
         "key_id",
+        "key_limits",
         "origin",
         "priority",
         "provider",
@@ -48,11 +48,11 @@ class Target:
         model: str,
         priority: int = 0,
         weight: int = 1,
-        budgets: tuple[LimitRule, ...] = (),
+        key_limits: tuple[LimitRule, ...] = (),
     ):
         self.provider = provider.name
         # The key's configured limits (its own, else the provider's key_limits).
-        self.budgets = budgets
+        self.key_limits = key_limits
         self.priority = priority
         self.weight = weight
         self.base_url = base_url

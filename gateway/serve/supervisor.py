@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from aiohttp import web
 from .._version import __version__
 from ..admin.app import AdminAPI
 from ..admin.upstream_keys import UpstreamKeys
+from ..calllog.budget_usage import seed_counters
 from ..calllog.retention import prune_forever
 from ..config.schema import Config
 from ..keypool.directory import KeyDirectory
@@ -67,6 +69,10 @@ async def serve(cfg: Config, config_path: str | None) -> int:
         with node_metrics_dir() as metrics_dir:
             os.environ[METRICS_ENV] = metrics_dir
             async with node_region(cfg, workers) as region:
+                # Budgets survive a restart: their counters start from what the call log holds.
+                seeded = seed_counters(store, region, int(time.time()))
+                if seeded:
+                    log.info("seeded %d budget counter(s) from the call log", seeded)
                 return await _run(cfg, config_path, workers, store, region)
     finally:
         store.close()
@@ -111,7 +117,7 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
 
         groups = frozenset(g.name for g in cfg.model_groups)
         token = os.environ.get("AIGW_ADMIN_TOKEN") or None
-        admin = AdminAPI(store, token, dataplane_url, groups, UpstreamKeys(directory, store, region))
+        admin = AdminAPI(store, token, dataplane_url, groups, UpstreamKeys(directory, store, region), region)
         runner = web.AppRunner(admin.application(), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, s.admin_host, s.admin_port).start()

@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING
 from .records import (
     Allowed,
     App,
+    BudgetRecord,
+    BudgetRule,
+    BudgetScope,
     ConsumerKey,
     LimitRecord,
     LimitRule,
@@ -105,6 +108,16 @@ class Store(TenancyStore):
     @abstractmethod
     def upstream_secrets(self) -> list[UpstreamSecret]:
         """Every stored provider key, decrypted (for the supervisor's prober)."""
+
+    @abstractmethod
+    def set_budgets(self, scope: BudgetScope, subject: str, rules: list[BudgetRule]) -> list[BudgetRecord]:
+        """Make `rules` the budgets of `subject`. A rule of the same kind and period keeps its id
+        (and so what was used of it), whatever its new amount; others are added or removed."""
+
+    @abstractmethod
+    def list_budgets(
+        self, scope: BudgetScope | None = None, subject: str | None = None
+    ) -> list[BudgetRecord]: ...
 
     @abstractmethod
     def snapshot(self) -> Snapshot:

@@ -110,10 +110,30 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (grain, bucket, tenant, app, key_id, model, provider, deployment, upstream_key, status)
     ) WITHOUT ROWID;
     """,
-    # 4: tenancy (docs/tenancy.md). Members hold a role in a tenant; admin tokens (hash only) act
+    # 4: budgets of tenants, apps and consumer keys: `amount` requests, tokens or micro-USD per UTC
+    # day, month or in all. Ids are never reused: an id names the budget's counter in shared memory,
+    # and a changed amount keeps it (what was used stays used).
+    """
+    CREATE TABLE budgets (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        scope TEXT NOT NULL CHECK (scope IN ('tenant', 'app', 'key')),
+        subject TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('requests', 'tokens', 'cost')),
+        period TEXT NOT NULL CHECK (period IN ('day', 'month', 'lifetime')),
+        amount INTEGER NOT NULL CHECK (amount > 0),
+        UNIQUE (scope, subject, kind, period)
+    );
+    """,
+    # 5: captured request and response bodies (gateway/calllog/capture.py), redacted and capped.
+    """
+    ALTER TABLE calls ADD COLUMN request_body TEXT NOT NULL DEFAULT '';
+    ALTER TABLE calls ADD COLUMN response_body TEXT NOT NULL DEFAULT '';
+    """,
+    # 6: tenancy (docs/tenancy.md). Members hold a role in a tenant; admin tokens (hash only) act
     # as a member of one tenant, or globally; the audit log keeps every admin read and change.
     # Services are published per tenant in versions; apps subscribe to them. Consumer keys gain
-    # an expiry (rotation overlap, temporary keys) and a temporary key's caps and allowances.
+    # an expiry (rotation overlap, temporary keys) and a temporary key's allowances (its caps are
+    # lifetime budgets of the key).
     # `limits` is rebuilt to accept the 'service' scope (SQLite cannot alter a CHECK).
     """
     CREATE TABLE members (
@@ -178,8 +198,6 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE consumer_keys ADD COLUMN expires_at REAL;
     ALTER TABLE consumer_keys ADD COLUMN temporary INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE consumer_keys ADD COLUMN max_requests INTEGER;
-    ALTER TABLE consumer_keys ADD COLUMN max_tokens INTEGER;
     ALTER TABLE consumer_keys ADD COLUMN allowed TEXT;
     CREATE TABLE limits_v4 (
         id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from ..admission.layout import BUDGET_MAX
 from .tenancy_records import Grant, ServedVersion
 
 
@@ -37,6 +38,7 @@ class ConsumerKey(msgspec.Struct, kw_only=True):
     # Set on a rotated key (its overlap window) and on every temporary key.
     expires_at: float | None = None
     temporary: bool = False
+    # A temporary key's caps: lifetime budgets of the key (requests, tokens).
     max_requests: int | None = None
     max_tokens: int | None = None
     allowed: Allowed | None = None
@@ -61,8 +63,6 @@ class ActiveKey(msgspec.Struct, array_like=True):
     models: list[str]
     expires_at: float | None = None
     temporary: bool = False
-    max_requests: int | None = None
-    max_tokens: int | None = None
     allowed: Allowed | None = None
 
 
@@ -111,10 +111,36 @@ class UpstreamSecret(msgspec.Struct, array_like=True):
         return f"UpstreamSecret({self.provider!r}, {self.key_id!r}, '***')"
 
 
+BudgetScope = Literal["tenant", "app", "key"]
+BudgetKind = Literal["requests", "tokens", "cost"]
+BudgetPeriod = Literal["day", "month", "lifetime"]
+
+
+class BudgetRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A budget as set: `amount` requests, tokens or micro-USD (cost; 1,000,000 = $1) per UTC
+    `period` (day, month, or lifetime: never resets)."""
+
+    kind: BudgetKind
+    amount: Annotated[int, msgspec.Meta(ge=1, le=BUDGET_MAX)]
+    period: BudgetPeriod
+
+
+class BudgetRecord(msgspec.Struct, kw_only=True):
+    """A stored budget. `subject`: a tenant name, 'tenant/app' or a consumer key id."""
+
+    id: int
+    scope: BudgetScope
+    subject: str
+    kind: BudgetKind
+    amount: int
+    period: BudgetPeriod
+
+
 class Snapshot(msgspec.Struct, kw_only=True):
     generation: int
     keys: list[ActiveKey]
     limits: list[LimitRecord]
     services: list[ServedVersion] = []
     grants: list[Grant] = []
+    budgets: list[BudgetRecord] = msgspec.field(default_factory=list)
     upstream_keys: list[UpstreamSecret] = []

@@ -1,12 +1,12 @@
-"""Make the store hold what the config declares: tenants, apps and their limits, and model group
-limits. Where the config gives `limits:`, it wins at every start; where it does not, limits set
-through the admin API stay. Keys always live in the store."""
+"""Make the store hold what the config declares: tenants, apps and their limits and budgets, and
+model group limits. Where the config gives `limits:` (or `budgets:`), it wins at every start; where
+it does not, those set through the admin API stay. Keys always live in the store."""
 
 from __future__ import annotations
 
-from ..config.schema import PERIOD_SECONDS, Config, Limit
+from ..config.schema import PERIOD_SECONDS, Budget, Config, Limit
 from .base import Store
-from .records import LimitRule
+from .records import BudgetRule, LimitRule
 
 
 def limit_rules(limits: list[Limit]) -> list[LimitRule]:
@@ -21,15 +21,23 @@ def limit_rules(limits: list[Limit]) -> list[LimitRule]:
     ]
 
 
+def budget_rules(budgets: list[Budget]) -> list[BudgetRule]:
+    return [BudgetRule(kind=b.kind, amount=b.amount, period=b.per) for b in budgets]  # type: ignore[arg-type]
+
+
 def seed(store: Store, cfg: Config) -> None:
     for tenant in cfg.tenants:
         store.ensure_tenant(tenant.name)
         if tenant.limits is not None:
             store.set_limits("tenant", tenant.name, limit_rules(tenant.limits))
+        if tenant.budgets is not None:
+            store.set_budgets("tenant", tenant.name, budget_rules(tenant.budgets))
         for app in tenant.apps:
             store.ensure_app(tenant.name, app.name, app.models)
             if app.limits is not None:
                 store.set_limits("app", f"{tenant.name}/{app.name}", limit_rules(app.limits))
+            if app.budgets is not None:
+                store.set_budgets("app", f"{tenant.name}/{app.name}", budget_rules(app.budgets))
     for group in cfg.model_groups:
         if group.limits is not None:
             store.set_limits("model", group.name, limit_rules(group.limits))

@@ -20,6 +20,9 @@ from .records import (
     ActiveKey,
     Allowed,
     App,
+    BudgetRecord,
+    BudgetRule,
+    BudgetScope,
     ConsumerKey,
     LimitRecord,
     LimitRule,
@@ -41,7 +44,10 @@ EXPIRED_KEPT_S = 86400.0
 
 _KEY_COLUMNS = """
     SELECT k.id, t.name, a.name, k.prefix, k.name, k.created_at, k.revoked_at, k.expires_at,
-           k.temporary, k.max_requests, k.max_tokens, k.allowed
+           k.temporary, (SELECT amount FROM budgets b WHERE b.scope = 'key' AND b.subject = k.id
+           AND b.kind = 'requests' AND b.period = 'lifetime'), (SELECT amount FROM budgets b WHERE
+           b.scope = 'key' AND b.subject = k.id AND b.kind = 'tokens' AND b.period = 'lifetime'),
+           k.allowed
     FROM consumer_keys k JOIN apps a ON a.id = k.app_id JOIN tenants t ON t.id = a.tenant_id
 """
 
@@ -155,7 +161,7 @@ class SQLiteStore(TenancyMixin, Store):
         def insert() -> None:
             self._db.execute(
                 "INSERT INTO consumer_keys (id, app_id, digest, prefix, name, created_at, expires_at, "
-                "temporary, max_requests, max_tokens, allowed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "temporary, allowed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     key_id,
                     app_id,
@@ -165,11 +171,17 @@ class SQLiteStore(TenancyMixin, Store):
                     now,
                     expires_at,
                     int(temporary),
-                    max_requests,
-                    max_tokens,
                     allowed_text,
                 ),
             )
+            # Caps are the key's lifetime budgets: the limiter enforces them across workers.
+            for kind, amount in (("requests", max_requests), ("tokens", max_tokens)):
+                if amount is not None:
+                    self._db.execute(
+                        "INSERT INTO budgets (scope, subject, kind, period, amount) "
+                        "VALUES ('key', ?, ?, 'lifetime', ?)",
+                        (key_id, kind, amount),
+                    )
 
         self._write(insert)
         return self.get_key(key_id), secret
@@ -244,7 +256,45 @@ class SQLiteStore(TenancyMixin, Store):
             self._write(replace)
         return self.list_limits(scope, subject)
 
-    def _check_subject(self, scope: LimitScope, subject: str) -> None:
+    def set_budgets(self, scope: BudgetScope, subject: str, rules: list[BudgetRule]) -> list[BudgetRecord]:
+        self._check_subject(scope, subject)
+        wanted = {(r.kind, r.period): r.amount for r in rules}
+        if len(wanted) != len(rules):
+            raise ValueError("give at most one budget of each kind per period")
+        current = {(r.kind, r.period): r for r in self.list_budgets(scope, subject)}
+
+        def replace() -> None:
+            for (kind, period), amount in wanted.items():
+                if (kind, period) in current:
+                    self._db.execute(
+                        "UPDATE budgets SET amount = ? WHERE id = ?", (amount, current[kind, period].id)
+                    )
+                else:
+                    self._db.execute(
+                        "INSERT INTO budgets (scope, subject, kind, period, amount) VALUES (?, ?, ?, ?, ?)",
+                        (scope, subject, kind, period, amount),
+                    )
+            for key, record in current.items():
+                if key not in wanted:
+                    self._db.execute("DELETE FROM budgets WHERE id = ?", (record.id,))
+
+        # Skip writes (and generation bumps) that would change nothing.
+        if {key: r.amount for key, r in current.items()} != wanted:
+            self._write(replace)
+        return self.list_budgets(scope, subject)
+
+    def list_budgets(
+        self, scope: BudgetScope | None = None, subject: str | None = None
+    ) -> list[BudgetRecord]:
+        where, args = _where({"scope": scope, "subject": subject})
+        sql = "SELECT id, scope, subject, kind, amount, period FROM budgets"
+        sql += where + " ORDER BY scope, subject, kind, period"
+        return [
+            BudgetRecord(id=r[0], scope=r[1], subject=r[2], kind=r[3], amount=r[4], period=r[5])
+            for r in self._db.execute(sql, args).fetchall()
+        ]
+
+    def _check_subject(self, scope: LimitScope | BudgetScope, subject: str) -> None:
         if scope == "tenant":
             found = self._db.execute("SELECT 1 FROM tenants WHERE name = ?", (subject,)).fetchone()
         elif scope == "app":
@@ -367,20 +417,19 @@ class SQLiteStore(TenancyMixin, Store):
             # Keys that expired within the last day stay, so their callers hear "expired".
             rows = self._db.execute(
                 "SELECT k.id, k.digest, t.name, a.name, a.models, k.expires_at, k.temporary, "
-                "k.max_requests, k.max_tokens, k.allowed FROM consumer_keys k "
+                "k.allowed FROM consumer_keys k "
                 "JOIN apps a ON a.id = k.app_id JOIN tenants t ON t.id = a.tenant_id "
                 "WHERE k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)",
                 (time.time() - EXPIRED_KEPT_S,),
             ).fetchall()
             limits = self.list_limits()
             services, grants = self._served()
+            budgets = self.list_budgets()
             upstream = self.upstream_secrets()
         finally:
             self._db.execute("COMMIT")
         keys = [
-            ActiveKey(
-                r[0], bytes(r[1]), r[2], r[3], json.loads(r[4]), r[5], bool(r[6]), r[7], r[8], _allowed(r[9])
-            )
+            ActiveKey(r[0], bytes(r[1]), r[2], r[3], json.loads(r[4]), r[5], bool(r[6]), _allowed(r[7]))
             for r in rows
         ]
         return Snapshot(
@@ -390,6 +439,7 @@ class SQLiteStore(TenancyMixin, Store):
             services=services,
             grants=grants,
             upstream_keys=upstream,
+            budgets=budgets,
         )
 
     def close(self) -> None:

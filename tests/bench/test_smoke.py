@@ -1,5 +1,6 @@
-"""End to end: the passthrough scenario starts nginx twice and aigw, loads all three briefly and
-reports throughput for each with zero errors. It may apt-get install nginx and wrk (as root)."""
+"""End to end: the passthrough scenario starts nginx twice and aigw (twice: with call logging and
+metrics, and without), loads them briefly and reports throughput for each with zero errors. It
+may apt-get install nginx and wrk (as root)."""
 
 import json
 import os
@@ -51,5 +52,7 @@ def test_passthrough_end_to_end(tmp_path):
             assert row["rps"] > 0, (mode, target, row)
             assert row["non2xx"] == 0 and row["socket_errors"] == 0
     assert doc["headline"]["aigw_vs_nginx"] > 0
+    # The same run measures aigw with call logging and metrics off.
+    assert doc["summary"]["closed"]["aigw-quiet"]["rps"] > 0 and doc["headline"]["aigw_vs_quiet"] > 0
     assert doc["summary"]["closed"]["aigw"]["cpu_s_per_1k"] > 0
     assert (out / "passthrough.md").read_text().startswith("# aigw bench: passthrough")

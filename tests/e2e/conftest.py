@@ -93,6 +93,29 @@ class Gateway:
         return code
 
 
+def worker_of(response: httpx.Response) -> str:
+    # x-request-id is req_<worker pid>_<n>: it tells which worker answered.
+    return response.headers["x-request-id"].split("_")[1]
+
+
+def fresh_get(url: str, key: str) -> httpx.Response:
+    # A new connection each time, so the kernel spreads requests over the workers.
+    return httpx.get(url, headers={"Authorization": f"Bearer {key}", "Connection": "close"})
+
+
+def admitted_by_every_worker(gw: Gateway, key: str, workers: int = 2) -> None:
+    """Wait until every worker has loaded `key` (a change reaches each within its reload
+    interval): fresh connections until each worker has answered 200."""
+    serving: set[str] = set()
+    for _ in range(5000):
+        response = fresh_get(gw.base_url + "/v1/models", key)
+        if response.status_code == 200:
+            serving.add(worker_of(response))
+            if len(serving) == workers:
+                return
+    raise AssertionError(f"only workers {serving} ever admitted the key")
+
+
 def start_upstream_mock(*args: str, module: str = "gateway.mock") -> tuple[subprocess.Popen[str], str]:
     """A mock provider of our own (so tests can read its counters): the OpenAI one by default, or
     another module that prints the same `mock listening on URL` line."""
@@ -140,6 +163,20 @@ tenants:
     apps:
       - {name: demo, models: ["*"]}
       - {name: embed-only, models: [text-embedding-3-small]}
+"""
+
+
+# Two tenants for the tenancy tests: acme's `tools` may call every model group, beta's `web`
+# none (it reaches acme's services through subscriptions).
+TENANCY_YAML = """
+model_groups:
+  - name: gpt-4o-mini
+    deployments: [{provider: mock}]
+tenants:
+  - name: acme
+    apps: [{name: tools}]
+  - name: beta
+    apps: [{name: web, models: []}]
 """
 
 

@@ -11,19 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import ADMIN_TOKEN, Gateway
+from .conftest import ADMIN_TOKEN, TENANCY_YAML, Gateway
 from .test_tenancy import Admin, member_token, until
-
-CONFIG = """
-model_groups:
-  - name: gpt-4o-mini
-    deployments: [{provider: mock}]
-tenants:
-  - name: acme
-    apps: [{name: tools}]
-  - name: beta
-    apps: [{name: web}]
-"""
 
 # Endpoints every principal may use by design: the catalog is shared across tenants (published
 # services only), whoami says who you are.
@@ -115,7 +104,7 @@ def _resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, An
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Iterator[World]:
-    gw = Gateway(tmp_path_factory.mktemp("isolation"), CONFIG)
+    gw = Gateway(tmp_path_factory.mktemp("isolation"), TENANCY_YAML)
     gw.start()
     yield World(gw)
     assert gw.stop() == 0

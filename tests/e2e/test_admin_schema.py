@@ -16,21 +16,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from .conftest import ADMIN_TOKEN, Gateway
-
-CONFIG = """
-model_groups:
-  - name: gpt-4o-mini
-    deployments: [{provider: mock}]
-tenants:
-  - name: acme
-    apps: [{name: tools}]
-"""
+from .conftest import ADMIN_TOKEN, TENANCY_YAML, Gateway
 
 
 @pytest.fixture(scope="module")
 def admin_gateway(tmp_path_factory) -> Iterator[Gateway]:
-    gw = Gateway(tmp_path_factory.mktemp("schema"), CONFIG)
+    gw = Gateway(tmp_path_factory.mktemp("schema"), TENANCY_YAML)
     gw.start()
     yield gw
     assert gw.stop() == 0

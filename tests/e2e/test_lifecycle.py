@@ -6,19 +6,9 @@ import time
 import httpx
 import pytest
 
-from .conftest import MODELS_YAML, Gateway
+from .conftest import MODELS_YAML, Gateway, fresh_get, worker_of
 
 WORKERS = 2
-
-
-def worker_of(response: httpx.Response) -> str:
-    # x-request-id is req_<worker pid>_<n>: it tells which worker answered.
-    return response.headers["x-request-id"].split("_")[1]
-
-
-def fresh_get(url: str, key: str) -> httpx.Response:
-    # A new connection each time, so the kernel spreads requests over the workers.
-    return httpx.get(url, headers={"Authorization": f"Bearer {key}", "Connection": "close"})
 
 
 @pytest.fixture

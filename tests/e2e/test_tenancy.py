@@ -16,18 +16,7 @@ import httpx
 import openai
 import pytest
 
-from .conftest import ADMIN_TOKEN, Gateway
-
-CONFIG = """
-model_groups:
-  - name: gpt-4o-mini
-    deployments: [{provider: mock}]
-tenants:
-  - name: acme
-    apps: [{name: tools}]
-  - name: beta
-    apps: [{name: web, models: []}]
-"""
+from .conftest import ADMIN_TOKEN, TENANCY_YAML, Gateway, admitted_by_every_worker
 
 # Workers reload within reload_interval_s (0.25 s) of a change; "within 1 s" is the promise.
 RELOAD_DEADLINE_S = 10.0
@@ -64,7 +53,7 @@ class Admin:
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory) -> Iterator[Gateway]:
-    gateway = Gateway(tmp_path_factory.mktemp("tenancy"), CONFIG)
+    gateway = Gateway(tmp_path_factory.mktemp("tenancy"), TENANCY_YAML)
     gateway.start()
     yield gateway
     assert gateway.stop() == 0
@@ -265,7 +254,7 @@ def test_rotation_keeps_the_old_key_for_the_overlap(gw: Gateway, bob: Admin, web
     listed = {k["id"]: k for k in bob.ok("GET", "/admin/keys")}
     assert listed[old["id"]]["expires_at"] == pytest.approx(time.time() + 3600, abs=60)
     for key in (web_key, rotated["key"]):
-        until(lambda k=key: _lists(sdk(gw, k)), "both keys work during the overlap")
+        admitted_by_every_worker(gw, key)  # both keys work during the overlap
 
 
 def _lists(client: openai.OpenAI) -> bool:
@@ -347,3 +336,28 @@ def test_model_route_defaults_and_service_limits(gw: Gateway, alice: Admin, bob:
     refusal = until(limited, "429 from the service's limit")
     assert "service 'terse'" in refusal.message
     assert bob("PUT", "/admin/limits/service/terse", json=[]).status_code == 403  # not bob's service
+
+
+def test_temporary_key_caps_hold_across_workers(gw: Gateway, alice: Admin) -> None:
+    body = {"app": "tools", "ttl_s": 600, "max_requests": 4}
+    created = alice.ok("POST", "/admin/temporary-keys", json=body)
+    assert created["record"]["max_requests"] == 4
+    auth = {"Authorization": f"Bearer {created['key']}"}
+    chat = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    admitted_by_every_worker(gw, created["key"])
+    # A fresh connection per call: the two workers share the cap through the node's region.
+    statuses = [httpx.post(gw.base_url + "/v1/chat/completions", json=chat, headers=auth) for _ in range(7)]
+    assert [r.status_code for r in statuses] == [200] * 4 + [401] * 3
+    error = statuses[-1].json()["error"]
+    assert error["code"] == "api_key_used_up" and "used up its 4 requests" in error["message"]
+
+    tokens = alice.ok("POST", "/admin/temporary-keys", json={"app": "tools", "ttl_s": 600, "max_tokens": 30})
+    client = sdk(gw, tokens["key"])
+    admitted_by_every_worker(gw, tokens["key"])
+    used = 0
+    with pytest.raises(openai.AuthenticationError) as spent:
+        for _ in range(20):
+            reply = client.chat.completions.create(model="gpt-4o-mini", messages=chat["messages"])  # type: ignore[arg-type]
+            used += reply.usage.total_tokens if reply.usage else 0
+    # Settled with real usage: the key stops once what it used reaches the cap, not before.
+    assert used >= 30 and spent.value.code == "api_key_used_up"

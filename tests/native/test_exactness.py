@@ -1,6 +1,6 @@
 """Exact across processes: four processes hammer one limit through the shared region; the
-admitted requests never exceed the GCRA bound over any window, and at least 99% of what the
-bound allows is admitted."""
+admitted requests never exceed the GCRA bound over any window, and at least 99% of what an ideal
+limiter would have admitted of the same attempts is admitted."""
 
 import multiprocessing
 import os
@@ -31,17 +31,29 @@ def hammer(impl_name, path, start_ns, queue):
     region = region_cls.attach(path)
     region.claim_worker(os.getpid())
     table = table_cls(SPEC, region)
-    admitted, first, last = [], None, None
+    admitted, refused = [], []
     while (now := time.monotonic_ns()) < start_ns + RUN_NS:
         if now < start_ns:
             continue
-        first = first or now
-        last = now
         d = table.admit("POST", "/v1/chat/completions", "aigw-k", "m", 0, now)
-        if not isinstance(d, Rejection):
+        if isinstance(d, Rejection):
+            refused.append(now)
+        else:
             admitted.append(now)
             table.finish(d)
-    queue.put((admitted, first, last))
+    queue.put((admitted, refused))
+
+
+def ideal_admissions(attempts):
+    """How many of these attempts (all processes', by time) a perfect GCRA limiter admits. It
+    accounts for the moments no process was running (a busy 2-core machine deschedules them):
+    capacity nobody asked for is not capacity the limiter wasted."""
+    tat, count = 0, 0
+    for t in sorted(attempts):
+        if max(tat, t) + EMISSION_NS - t <= (BURST + 1) * EMISSION_NS:
+            tat = max(tat, t) + EMISSION_NS
+            count += 1
+    return count
 
 
 def worst_window_excess(times):
@@ -68,14 +80,12 @@ def test_one_limit_is_exact_across_four_processes(impl, region_path):
     results = [queue.get(timeout=60) for _ in procs]
     for p in procs:
         p.join(timeout=60)
-    times = [t for admitted, _, _ in results for t in admitted]
-    first = min(f for _, f, _ in results if f)
-    last = max(last for _, _, last in results if last)
+    times = [t for admitted, _ in results for t in admitted]
 
     # Never above the bound B + t/T over any window (one unit of slack for the ceil of T).
     assert worst_window_excess(times) <= BURST + 1
-    # And the limit is not wasted: nearly everything the bound allowed over the run was admitted.
-    allowed = BURST + (last - first) / EMISSION_NS
-    assert len(times) >= 0.99 * allowed, (len(times), allowed)
+    # And the limit is not wasted: nearly all a perfect limiter would admit of the same attempts.
+    ideal = ideal_admissions(times + [t for _, refused in results for t in refused])
+    assert len(times) >= 0.99 * ideal, (len(times), ideal)
     # Every process got a share: the region is shared, not per process.
-    assert all(admitted for admitted, _, _ in results)
+    assert all(admitted for admitted, _ in results)

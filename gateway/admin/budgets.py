@@ -1,0 +1,128 @@
+"""Admin endpoints for budgets: set them per tenant, app or consumer key, and see what each has
+used of its current period, read from the node's shared region (mounted by gateway/admin/app.py)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from ..admission import budgets
+from ..store import Store
+from ..store.records import BudgetKind, BudgetPeriod, BudgetRule, BudgetScope
+from .access import MANAGE
+from .responses import AUDIT_TENANT, principal
+from .routes import AdminError, AdminErrorBody, Endpoint, Param
+from .tenancy_api import TenancyAPI
+
+SCOPES = ("tenant", "app", "key")
+_encoder = msgspec.json.Encoder()
+
+
+class BudgetState(msgspec.Struct, kw_only=True):
+    """A budget and what its subject used of the current period on this node."""
+
+    id: int
+    scope: BudgetScope
+    subject: str
+    kind: BudgetKind
+    # Requests, tokens, or micro-USD for cost (1,000,000 = $1).
+    amount: int
+    period: BudgetPeriod
+    # Used in the current period; None when this listener has no view of the node's counters.
+    used: int | None = None
+    # When the current period ends (ISO 8601, UTC); None for lifetime budgets.
+    resets_at: str | None = None
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    body = _encoder.encode(
+        AdminError(AdminErrorBody(message=message, type="invalid_request_error", code=code))
+    )
+    return web.Response(body=body, status=status, content_type="application/json")
+
+
+class BudgetAPI:
+    def __init__(self, store: Store, tenancy: TenancyAPI, region: Any = None):
+        self._store = store
+        self._tenancy = tenancy
+        self._region = region
+
+    def endpoints(self) -> list[Endpoint]:
+        where = (
+            Param("scope", "path", "tenant, app or key"),
+            Param("subject", "path", "tenant name, tenant/app (URL-encoded) or consumer key id"),
+        )
+        return [
+            Endpoint(
+                "GET",
+                "/admin/budgets",
+                "List budgets with what each has used of its current period",
+                list[BudgetState],
+                self.list_budgets,
+                params=(
+                    Param("scope", "query", "tenant, app or key"),
+                    Param("subject", "query", "tenant name, tenant/app or consumer key id"),
+                ),
+            ),
+            Endpoint(
+                "PUT",
+                "/admin/budgets/{scope}/{subject}",
+                "Replace the budgets of a tenant, app or consumer key; every worker applies them within "
+                "1 s, and a changed amount keeps what was used",
+                list[BudgetState],
+                self.set_budgets,
+                request=list[BudgetRule],
+                params=where,
+            ),
+        ]
+
+    def states(self, scope: str | None = None, subject: str | None = None) -> list[BudgetState]:
+        now = int(time.time())
+        out = []
+        for r in self._store.list_budgets(scope, subject):  # type: ignore[arg-type]
+            index = budgets.period_index(r.period, now)
+            reset = budgets.resets_at(r.period, index)
+            out.append(
+                BudgetState(
+                    id=r.id,
+                    scope=r.scope,
+                    subject=r.subject,
+                    kind=r.kind,
+                    amount=r.amount,
+                    period=r.period,
+                    used=None if self._region is None else self._region.budget_used(r.id, index),
+                    resets_at=None
+                    if reset is None
+                    else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(reset)),
+                )
+            )
+        return out
+
+    async def list_budgets(self, request: web.Request) -> web.Response:
+        scope = request.query.get("scope")
+        if scope is not None and scope not in SCOPES:
+            return _error(400, "invalid_scope", f"scope must be one of {', '.join(SCOPES)}")
+        states = self.states(scope, request.query.get("subject"))
+        tenant = principal(request).tenant
+        if tenant is not None:  # a tenant token sees its own tenant's budgets only
+            states = [b for b in states if self._tenancy.subject_tenant(b.scope, b.subject) == tenant]
+        return web.Response(body=_encoder.encode(states), content_type="application/json")
+
+    async def set_budgets(self, request: web.Request) -> web.Response:
+        scope, subject = request.match_info["scope"], request.match_info["subject"]
+        if scope not in SCOPES:
+            return _error(400, "invalid_scope", f"scope must be one of {', '.join(SCOPES)}")
+        tenant = self._tenancy.subject_tenant(scope, subject)
+        principal(request).require(tenant, MANAGE)
+        request[AUDIT_TENANT] = tenant or ""
+        try:
+            rules = msgspec.json.decode(await request.read(), type=list[BudgetRule])
+            self._store.set_budgets(scope, subject, rules)  # type: ignore[arg-type]
+        except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
+            return _error(400, "invalid_request", f"Invalid request body: {exc}")
+        return web.Response(
+            body=_encoder.encode(self.states(scope, subject)), content_type="application/json"
+        )
