@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..admission import AdmissionSpec, AdmissionTable, BudgetSpec, ConsumerSpec, GroupSpec, LimitSpec
-from ..admission.layout import key_id
+from ..admission.layout import STATE_EXHAUSTED, STATE_HEALTHY, STATE_INVALID, key_id
 from ..config.schema import Config, ModelGroup
 from ..store import Store
-from ..store.records import ActiveKey, BudgetRecord, Snapshot
+from ..store.records import ActiveKey, BudgetRecord, Snapshot, UpstreamSecret
 from .services import ServiceTables
 from .targets import Target, build_targets
 
@@ -180,6 +180,26 @@ class LiveTable:
                 by_provider[t.provider].add(self._region.key_slot(key_id(t.provider, t.key_id)))
         self._slots_by_provider = {p: tuple(slots) for p, slots in by_provider.items()}
 
+    def _replace_keys(self, stored: list[UpstreamSecret]) -> None:
+        """Provider keys were added, rotated or removed: rebuild the pools. The old targets of a
+        changed key are marked stale (an answer to a secret since replaced says nothing about the
+        key), and a changed key refused or out of quota gets a fresh try — also when this worker,
+        before it reloaded, was the one that found its old secret refused."""
+        before = {(s.provider, s.key_id): s.value for s in self._stored}
+        after = {(s.provider, s.key_id): s.value for s in stored}
+        changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+        for targets in self._pools.values():
+            for t in targets:
+                if (t.provider, t.key_id) in changed:
+                    t.stale = True
+        self._stored = stored
+        self._use_pools(build_targets(self._cfg, self._urls, stored))
+        now = time.monotonic_ns()
+        for provider, key in changed & after.keys():
+            slot = self._region.key_slot(key_id(provider, key))
+            if self._region.state(slot) in (STATE_INVALID, STATE_EXHAUSTED):
+                self._region.set_state(slot, STATE_HEALTHY, now)
+
     def keys_of(self, provider: str) -> tuple[int, ...]:
         """The region slots of every key of `provider` in the current pools."""
         return self._slots_by_provider.get(provider, ())
@@ -200,8 +220,7 @@ class LiveTable:
                 if self._store.generation() != self.generation:
                     snapshot = await loop.run_in_executor(None, self._store.snapshot)
                     if snapshot.upstream_keys != self._stored:
-                        self._stored = snapshot.upstream_keys
-                        self._use_pools(build_targets(self._cfg, self._urls, self._stored))
+                        self._replace_keys(snapshot.upstream_keys)
                     self.table, self.services, self.networks = build_table(
                         snapshot, self._pools, self._region, self._groups
                     )

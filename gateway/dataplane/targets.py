@@ -34,6 +34,7 @@ class Target:
         "origin",
         "priority",
         "provider",
+        "stale",
         "timeout_s",
         "upstream_model",
         "weight",
@@ -53,6 +54,8 @@ class Target:
         self.provider = provider.name
         # The key's configured limits (its own, else the provider's key_limits).
         self.key_limits = key_limits
+        # Set when the key's secret was rotated or removed after this target was built.
+        self.stale = False
         self.priority = priority
         self.weight = weight
         self.base_url = base_url

@@ -60,6 +60,8 @@ class KeyHealth:
         return slot
 
     def note(self, target: Any, slot: int, verdict: Verdict, cooldown_s: float | None) -> None:
+        if target.stale:
+            return  # answered to a secret since rotated or removed: nothing about the key now
         now = time.monotonic_ns()
         region = self.region
         if verdict is not Verdict.SERVER:

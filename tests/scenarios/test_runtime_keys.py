@@ -30,6 +30,10 @@ def served(upstream: str) -> dict[str, int]:
     return httpx.get(upstream + "/_mock/stats").json()["requests_by_key"]
 
 
+def state_of(gw: Gateway, key_id: str) -> str:
+    return next(k["state"] for k in gw.admin("GET", "/admin/upstream-keys").json() if k["key_id"] == key_id)
+
+
 def load_until(gw: Gateway, key: str, upstream: str, done) -> dict[str, int]:
     """Send requests (every one must succeed) until `done(counts before, counts after)` holds for
     a batch of 20."""
@@ -61,9 +65,18 @@ def test_a_key_added_rotated_and_removed_at_runtime_is_followed_by_every_worker(
         assert (out.returncode, out.stdout.strip()) == (0, "added upstream/extra"), out.stderr
         load_until(gw, key, upstream, lambda b, a: a["first"] > b["first"] and a["key-a"] > b["key-a"])
 
+        # A wrong secret: the provider refuses it, the key is marked invalid, callers see nothing.
+        out = upstream_keys_cli(gw, "rotate", "upstream", "extra", stdin="sk-unknown-upstream\n")
+        assert out.returncode == 0, out.stderr
+        deadline = time.monotonic() + RELOAD_DEADLINE_S
+        while state_of(gw, "extra") != "invalid":
+            assert call(gw.port, key)[0] == 200
+            assert time.monotonic() < deadline, state_of(gw, "extra")
+
+        # The right secret: the key serves again at once, not after its (300 s) invalid probe,
+        # though a worker that had not reloaded yet may have sent the wrong secret once more.
         out = upstream_keys_cli(gw, "rotate", "upstream", "extra", stdin="sk-runtime-second\n")
         assert out.returncode == 0, out.stderr
-        # Soon no worker sends the old secret; the new one serves under the same id.
         load_until(gw, key, upstream, lambda b, a: a["first"] == b["first"] and a["second"] > b["second"])
         states = gw.admin("GET", "/admin/upstream-keys").json()
         assert {(k["key_id"], k["state"]) for k in states if k["provider"] == "upstream"} == {
