@@ -127,6 +127,7 @@ cdef class Decision:
     cdef int64_t _month
     cdef bint _finished
     cdef _Group _group
+    cdef Py_ssize_t _index           # the key's place in _group, for its configured limits
 
     def __repr__(self):
         return f"Decision(route={self.route}, app={self.app!r}, group={self.group!r})"
@@ -194,6 +195,14 @@ cdef enum:
 _STRATEGIES = {"headroom": STRATEGY_HEADROOM, "round-robin": STRATEGY_ROUND_ROBIN, "weighted": STRATEGY_WEIGHTED}
 
 
+cdef struct _KeyLimit:
+    # A key's configured limit (GCRA, like _Limit), for providers that send no rate-limit headers.
+    int64_t word
+    int64_t emission
+    int64_t tolerance
+    bint tokens
+
+
 cdef class _Group:
     cdef str name
     cdef tuple targets
@@ -210,8 +219,12 @@ cdef class _Group:
     cdef Py_ssize_t tiers
     cdef Py_ssize_t *tier_start  # tiers + 1 offsets into the targets
     cdef Py_ssize_t *tier_next   # per tier: where the next scan starts
+    cdef _KeyLimit *key_limits   # every key's configured limits, key after key
+    cdef Py_ssize_t *key_limit_start  # count + 1 offsets into key_limits
 
     def __dealloc__(self):
+        PyMem_Free(self.key_limits)
+        PyMem_Free(self.key_limit_start)
         PyMem_Free(self.slot_array)
         PyMem_Free(self.weight_array)
         PyMem_Free(self.current)
@@ -231,6 +244,53 @@ cdef inline int64_t _take(int64_t *tat_p, int64_t now, int64_t inc, int64_t tole
         if aigw_cas(tat_p, tat, new_tat):
             tat_out[0] = new_tat
             return 0
+
+
+cdef inline bint _short(int64_t *k, int64_t now, int64_t tokens) noexcept nogil:
+    """The provider said, and its word still holds, that this key has no request left or fewer
+    tokens than the estimate: a request sent now would most likely be refused."""
+    if aigw_load(k + K_LIMIT_REQUESTS) > 0 and aigw_load(k + K_RESET_REQUESTS) > now and \
+            aigw_load(k + K_REMAINING_REQUESTS) <= 0:
+        return True
+    return aigw_load(k + K_LIMIT_TOKENS) > 0 and aigw_load(k + K_RESET_TOKENS) > now and \
+        tokens > aigw_load(k + K_REMAINING_TOKENS)
+
+
+cdef inline double _key_limits_left(_Group g, Py_ssize_t index, int64_t *words, int64_t now, int64_t tokens) noexcept:
+    """What the key's configured limits would have left after this request, as a share of their
+    burst (the smallest over them; 1.0 without any), or -1 when one cannot take it now."""
+    cdef double left = 1.0
+    cdef int64_t cost, after
+    cdef Py_ssize_t i
+    cdef _KeyLimit *b
+    for i in range(g.key_limit_start[index], g.key_limit_start[index + 1]):
+        b = &g.key_limits[i]
+        cost = tokens if b.tokens else 1
+        if cost <= 0:
+            continue
+        after = max(aigw_load(&words[b.word]), now) + cost * b.emission - now
+        if after > b.tolerance:
+            return -1.0
+        left = min(left, (b.tolerance - after) / <double>b.tolerance)
+    return left
+
+
+cdef inline int64_t _key_limits_wait(_Group g, Py_ssize_t index, int64_t *words, int64_t now, int64_t tokens) noexcept:
+    """ns until the key's configured limits can take this request (0: now; -1: never, it is
+    larger than a limit's burst)."""
+    cdef int64_t cost, inc, wait = 0
+    cdef Py_ssize_t i
+    cdef _KeyLimit *b
+    for i in range(g.key_limit_start[index], g.key_limit_start[index + 1]):
+        b = &g.key_limits[i]
+        cost = tokens if b.tokens else 1
+        if cost <= 0:
+            continue
+        inc = cost * b.emission
+        if inc > b.tolerance:
+            return -1
+        wait = max(wait, max(aigw_load(&words[b.word]), now) + inc - now - b.tolerance)
+    return wait
 
 
 cdef class AdmissionTable:
@@ -311,8 +371,19 @@ cdef class AdmissionTable:
             g.current = <int64_t *>PyMem_Malloc(max(1, g.count) * sizeof(int64_t))
             g.tier_start = <Py_ssize_t *>PyMem_Malloc((g.tiers + 1) * sizeof(Py_ssize_t))
             g.tier_next = <Py_ssize_t *>PyMem_Malloc(g.tiers * sizeof(Py_ssize_t))
-            if not (g.slot_array and g.weight_array and g.current and g.tier_start and g.tier_next):
+            key_limits = list(gs.key_limits) or [()] * g.count
+            g.key_limits = <_KeyLimit *>PyMem_Malloc(max(1, sum(len(ids) for ids in key_limits)) * sizeof(_KeyLimit))
+            g.key_limit_start = <Py_ssize_t *>PyMem_Malloc((g.count + 1) * sizeof(Py_ssize_t))
+            if not (g.slot_array and g.weight_array and g.current and g.tier_start and g.tier_next
+                    and g.key_limits and g.key_limit_start):
                 raise MemoryError()
+            g.key_limit_start[0] = 0
+            for index in range(g.count):
+                g.key_limit_start[index + 1] = g.key_limit_start[index]
+                for limit_id in key_limits[index]:
+                    lim = limits[limit_id]
+                    g.key_limits[g.key_limit_start[index + 1]] = _KeyLimit(lim.word, lim.emission, lim.tolerance, lim.tokens)
+                    g.key_limit_start[index + 1] += 1
             weights = list(gs.weights) or [1] * g.count
             for index in range(g.count):
                 g.slot_array[index] = g.slots[index]
@@ -403,21 +474,27 @@ cdef class AdmissionTable:
                 self._refund(d, c.limits, g.limits)
                 return _refused(rejection, c)
         cdef _Group serving = g
-        cdef Py_ssize_t index = self._pick(g, now, estimated_tokens, None)
+        cdef Py_ssize_t index = self._choose(g, now, estimated_tokens, None)
         if index < 0:
             # None of the group's keys can serve now: its fallback groups' keys may.
             for name in g.fallbacks:
                 serving = self._groups[name]
-                index = self._pick(serving, now, estimated_tokens, None)
+                index = self._choose(serving, now, estimated_tokens, None)
                 if index >= 0:
                     break
+        cdef int64_t recovery
         if index < 0:
             self._refund(d, c.limits, g.limits)
             if d._budgets:
                 self._refund_budgets(d, d._budgets, len(d._budgets))
-            return _refused(_rej.pool_exhausted(g.name, self._earliest_recovery(g, now) - now), c)
+            # The caller may retry when the group or any of its fallbacks has a key back.
+            recovery = self._earliest_recovery(g, now, estimated_tokens)
+            for name in g.fallbacks:
+                recovery = min(recovery, self._earliest_recovery(self._groups[name], now, estimated_tokens))
+            return _refused(_rej.pool_exhausted(g.name, recovery - now), c)
         g = serving
         d._group = g
+        d._index = index
         d.target = g.targets[index]
         d.slot = g.slots[index]
         d._finished = False
@@ -520,12 +597,14 @@ cdef class AdmissionTable:
 
         Keys are in priority tiers (lower first); a tier is used only when no earlier one has a
         key that can serve. Within a tier only healthy keys that no process has found cooling,
-        and that this request has not tried (`exclude`: slots), are candidates.
+        whose configured limits can take the request, and that this request has not tried
+        (`exclude`: slots), are candidates.
         round-robin takes the next in turn; weighted spreads by deployment weight (smooth weighted
         round-robin); headroom takes, among the next _CANDIDATES usable keys, the most remaining
         capacity relative to the limit, as the provider last reported it (unknown or past its
-        reset counts as full), ties to the fewest in flight. A key whose known remaining tokens
-        cannot cover the estimate is taken only when no key of any tier can serve.
+        reset counts as full) and as its configured limits have left, ties to the fewest in
+        flight. A key the provider said has no request left, or fewer tokens than the estimate,
+        is taken only when no key of any tier can serve. Nothing is charged here: see _choose.
         """
         cdef Py_ssize_t t, index, short = -1
         for t in range(g.tiers):
@@ -539,7 +618,7 @@ cdef class AdmissionTable:
         cdef Py_ssize_t start = g.tier_start[t], n = g.tier_start[t + 1] - start
         cdef Py_ssize_t i, index, best = -1, seen = 0
         cdef int64_t slot, in_flight, limit, remaining, best_in_flight = 0, total = 0
-        cdef double score, best_score = -1e300
+        cdef double score, room, best_score = -1e300
         cdef int64_t *k
         for i in range(n):
             if g.strategy == STRATEGY_HEADROOM and seen >= _CANDIDATES and best >= 0:
@@ -551,8 +630,10 @@ cdef class AdmissionTable:
                 continue
             if exclude is not None and slot in exclude:
                 continue
-            limit = aigw_load(k + K_LIMIT_TOKENS)
-            if limit > 0 and aigw_load(k + K_RESET_TOKENS) > now and tokens > aigw_load(k + K_REMAINING_TOKENS):
+            room = _key_limits_left(g, index, self._region.words, now, tokens)
+            if room < 0:
+                continue  # its configured limits cannot take this request now
+            if _short(k, now, tokens):
                 if short[0] < 0:
                     short[0] = index
                 continue
@@ -574,6 +655,7 @@ cdef class AdmissionTable:
             if limit > 0 and aigw_load(k + K_RESET_TOKENS) > now:
                 remaining = aigw_load(k + K_REMAINING_TOKENS)
                 score = min(score, (remaining - tokens) / <double>limit)
+            score = min(score, room)
             seen += 1
             if best < 0 or score > best_score or (score == best_score and in_flight < best_in_flight):
                 best, best_score, best_in_flight = index, score, in_flight
@@ -585,16 +667,21 @@ cdef class AdmissionTable:
                 g.tier_next[t] = (best - start + 1) % n
         return best
 
-    cdef int64_t _earliest_recovery(self, _Group g, int64_t now):
-        # Cooling keys come back at their cool-until; exhausted and invalid ones when a probe may
+    cdef int64_t _earliest_recovery(self, _Group g, int64_t now, int64_t tokens):
+        # Cooling keys come back at their cool-until, keys over a configured limit when it has room
+        # for this request (the later of the two); exhausted and invalid ones when a probe may
         # next find them restored (a guess, but the earliest honest one).
-        cdef int64_t best = -1, at
+        cdef int64_t best = -1, at, wait
+        cdef Py_ssize_t index
         cdef int64_t *k
-        for slot in g.slots:
-            k = self._region._key(<int64_t>slot)
+        for index in range(g.count):
+            k = self._region._key(g.slot_array[index])
             state = aigw_load(k + K_STATE)
             if state == 0:
-                at = aigw_load(k + K_COOL_UNTIL)
+                wait = _key_limits_wait(g, index, self._region.words, now, tokens)
+                if wait < 0:
+                    continue  # this request is larger than the key's limit allows at all
+                at = max(aigw_load(k + K_COOL_UNTIL), now + wait)
             elif state == 4:
                 continue
             else:
@@ -605,20 +692,59 @@ cdef class AdmissionTable:
             best = now + 60 * 1000000000
         return best if best > now else now + 1000000
 
+    cdef Py_ssize_t _choose(self, _Group g, int64_t now, int64_t tokens, object exclude):
+        """`_pick`, then charge the key's configured limits; when another process took their last
+        room between the look and the charge, look again without that key."""
+        cdef Py_ssize_t index
+        while True:
+            index = self._pick(g, now, tokens, exclude)
+            if index < 0 or self._charge_key_limits(g, index, now, tokens):
+                return index
+            exclude = set(exclude) if exclude is not None else set()
+            exclude.add(g.slot_array[index])
+
+    cdef bint _charge_key_limits(self, _Group g, Py_ssize_t index, int64_t now, int64_t tokens):
+        cdef Py_ssize_t i, j
+        cdef int64_t cost, tat = 0
+        cdef _KeyLimit *b
+        for i in range(g.key_limit_start[index], g.key_limit_start[index + 1]):
+            b = &g.key_limits[i]
+            cost = tokens if b.tokens else 1
+            if cost > 0 and _take(&self._region.words[b.word], now, cost * b.emission, b.tolerance, &tat):
+                for j in range(g.key_limit_start[index], i):
+                    b = &g.key_limits[j]
+                    cost = tokens if b.tokens else 1
+                    if cost > 0:
+                        aigw_add(&self._region.words[b.word], -cost * b.emission)
+                return False
+        return True
+
+    cdef _settle_key_limits(self, Decision d, int64_t actual_tokens):
+        # Token limits of the key were charged the estimate: settle them with what was used.
+        cdef _Group g = d._group
+        cdef Py_ssize_t i
+        cdef _KeyLimit *b
+        for i in range(g.key_limit_start[d._index], g.key_limit_start[d._index + 1]):
+            b = &g.key_limits[i]
+            if b.tokens:
+                aigw_add(&self._region.words[b.word], (actual_tokens - d.estimated_tokens) * b.emission)
+
     def repick(self, Decision d, object exclude=None, int64_t now=-1, str group=None):
         """Move `d` to another usable key of its group — or of `group`, a fallback — none of the
         slots in `exclude`: None when done, else the `Rejection` to answer (nothing can serve)."""
         if now < 0:
             now = aigw_now_ns()
-        cdef _Group g = d._group if group is None else self._groups[group]
-        d._group = g
         if d.slot >= 0 and not d._finished:
             self._region._add_in_flight(d.slot, -1)
-        cdef Py_ssize_t index = self._pick(g, now, d.estimated_tokens, exclude)
+            self._settle_key_limits(d, 0)  # the key that failed used no tokens
+        cdef _Group g = d._group if group is None else self._groups[group]
+        d._group = g
+        cdef Py_ssize_t index = self._choose(g, now, d.estimated_tokens, exclude)
         if index < 0:
             d.slot = -1
             d.target = None
-            return _rej.pool_exhausted(g.name, self._earliest_recovery(g, now) - now)
+            return _rej.pool_exhausted(g.name, self._earliest_recovery(g, now, d.estimated_tokens) - now)
+        d._index = index
         d.target = g.targets[index]
         d.slot = g.slots[index]
         if not d._finished:
@@ -636,6 +762,8 @@ cdef class AdmissionTable:
         d._finished = True
         if d.slot >= 0:
             self._region._add_in_flight(d.slot, -1)
+            if actual_tokens >= 0:
+                self._settle_key_limits(d, actual_tokens)
         if d._token_limits and actual_tokens >= 0 and actual_tokens != d.estimated_tokens:
             for lim in d._token_limits:
                 aigw_add(&self._region.words[lim.word], (actual_tokens - d.estimated_tokens) * lim.emission)

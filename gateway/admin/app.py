@@ -19,19 +19,22 @@ from aiohttp import web
 from .._version import __version__
 from ..analytics.admin_api import ObservabilityAPI
 from ..store import Ambiguous, Conflict, NotFound, Store
-from ..store.records import App, ConsumerKey, LimitRecord, LimitRule, Tenant
+from ..store.records import App, ConsumerKey, LimitRecord, LimitRule, Tenant, UpstreamKeyRecord
 from .access import DEVELOP, MANAGE, OWN, Forbidden, Principal, Unauthorized, bootstrap_principal
 from .budgets import BudgetAPI
 from .openapi import openapi_document
 from .responses import AUDIT_TENANT, PRINCIPAL, error_response, json_response, principal
 from .routes import (
+    AddUpstreamKey,
     CreatedKey,
     CreateKey,
     Endpoint,
     Health,
     Param,
     Ready,
+    RotateUpstreamKey,
     UpstreamKeyState,
+    decode_key_change,
 )
 from .tenancy_api import TenancyAPI
 from .upstream_keys import ACTIONS, UpstreamKeys
@@ -68,7 +71,7 @@ class AdminAPI:
         self.token = token
         self.dataplane_url = dataplane_url
         # Call log, analytics and /metrics (gateway/analytics/admin_api.py).
-        self.observability = ObservabilityAPI(store, upstream_keys.states)
+        self.observability = ObservabilityAPI(store, upstream_keys.states, upstream_keys.pool_headroom)
         self.endpoints = [
             Endpoint("GET", "/health", "Liveness of the supervisor", Health, self.health, auth=False),
             Endpoint(
@@ -119,6 +122,40 @@ class AdminAPI:
                     Param("provider", "path", "The provider's name"),
                     Param("key_id", "path", "The key's id in the config"),
                     Param("action", "path", "disable, enable or reset"),
+                ),
+            ),
+            Endpoint(
+                "POST",
+                "/admin/upstream-keys/{provider}",
+                "Add a key to a provider without a restart (every worker within 1 s); the secret is "
+                "stored encrypted and never shown again",
+                UpstreamKeyRecord,
+                self.add_upstream_key,
+                request=AddUpstreamKey,
+                status=201,
+                params=(Param("provider", "path", "The provider's name in the config"),),
+            ),
+            Endpoint(
+                "PUT",
+                "/admin/upstream-keys/{provider}/{key_id}",
+                "Rotate a key added at runtime: a new secret under the same id (its state starts afresh)",
+                UpstreamKeyRecord,
+                self.rotate_upstream_key,
+                request=RotateUpstreamKey,
+                params=(
+                    Param("provider", "path", "The provider's name"),
+                    Param("key_id", "path", "The key's id"),
+                ),
+            ),
+            Endpoint(
+                "DELETE",
+                "/admin/upstream-keys/{provider}/{key_id}",
+                "Remove a key added at runtime (no worker sends with it after 1 s)",
+                UpstreamKeyRecord,
+                self.remove_upstream_key,
+                params=(
+                    Param("provider", "path", "The provider's name"),
+                    Param("key_id", "path", "The key's id"),
                 ),
             ),
             Endpoint(
@@ -318,6 +355,24 @@ class AdminAPI:
         except KeyError as exc:
             return _error(404, "not_found", str(exc.args[0]))
         return _json(state)
+
+    async def add_upstream_key(self, request: web.Request) -> web.Response:
+        principal(request).require(None, OWN)
+        # A bad body is answered by _guard; the message names the field, never its value.
+        body = decode_key_change(await request.read(), AddUpstreamKey)
+        record = self.upstream_keys.add(request.match_info["provider"], body.key_id, body.secret)
+        return _json(record, 201)
+
+    async def rotate_upstream_key(self, request: web.Request) -> web.Response:
+        principal(request).require(None, OWN)
+        body = decode_key_change(await request.read(), RotateUpstreamKey)
+        m = request.match_info
+        return _json(self.upstream_keys.rotate(m["provider"], m["key_id"], body.secret))
+
+    async def remove_upstream_key(self, request: web.Request) -> web.Response:
+        principal(request).require(None, OWN)
+        m = request.match_info
+        return _json(self.upstream_keys.remove(m["provider"], m["key_id"]))
 
     async def list_limits(self, request: web.Request) -> web.Response:
         scope = request.query.get("scope")

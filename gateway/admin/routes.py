@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 
@@ -71,6 +71,47 @@ class UpstreamKeyState(msgspec.Struct, kw_only=True):
     limit_requests: int | None = None
     remaining_tokens: int | None = None
     limit_tokens: int | None = None
+
+
+# A provider key's secret goes into a request header: printable, no spaces at its ends, no breaks.
+Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=4096, pattern=r"^[!-~](?:[ -~]*[!-~])?$")]
+KeyId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+
+
+class AddUpstreamKey(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A provider key to add at runtime: stored encrypted, never shown again."""
+
+    key_id: KeyId
+    secret: Secret
+
+    def __repr__(self) -> str:
+        return f"AddUpstreamKey(key_id={self.key_id!r}, secret='***')"
+
+
+class RotateUpstreamKey(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    secret: Secret
+
+    def __repr__(self) -> str:
+        return "RotateUpstreamKey(secret='***')"
+
+
+_KEY_RULES = {
+    "$.secret": "the secret must be printable ASCII without spaces at its ends (it goes into a header)",
+    "$.key_id": "key_id must be up to 64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+}
+KeyChange = TypeVar("KeyChange", AddUpstreamKey, RotateUpstreamKey)
+
+
+def decode_key_change(raw: bytes, typ: type[KeyChange]) -> KeyChange:
+    """The body of an upstream-key change. A field that breaks its pattern gets a message that
+    says what it must be (not the regex); like every msgspec message, never the value."""
+    try:
+        return msgspec.json.decode(raw, type=typ)
+    except msgspec.ValidationError as exc:
+        where = str(exc).rpartition(" - at `")[2].rstrip("`")
+        if "matching regex" in str(exc) and where in _KEY_RULES:
+            raise msgspec.ValidationError(f"{_KEY_RULES[where]} - at `{where}`") from None
+        raise
 
 
 class AdminErrorBody(msgspec.Struct):

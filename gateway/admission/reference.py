@@ -75,6 +75,7 @@ class Decision:
         self.budget_charges: list[tuple[_Budget, int, int]] = []
         self.finished = True
         self.group_entry: Any = None
+        self.index = 0  # the key's place in its group, for its configured limits
 
 
 class AdmissionTable:
@@ -91,6 +92,11 @@ class AdmissionTable:
         }
         self._groups = {
             g.name: (g, [region.key_slot(k) for k in g.key_ids], [limits[i] for i in g.limits])
+            for g in spec.groups
+        }
+        # Per group, per target: its key's configured limits.
+        self._key_limits = {
+            g.name: [[limits[i] for i in ids] for ids in g.key_limits or [()] * len(g.targets)]
             for g in spec.groups
         }
         self._groups.update({alias: self._groups[g.name] for g in spec.groups for alias in g.aliases})
@@ -163,20 +169,24 @@ class AdmissionTable:
             if rejection is not None:
                 self._refund(d, charged)
                 return _refused(rejection, consumer)
-        index = self._pick(group, slots, now, estimated_tokens, None)
+        index = self._choose(group, slots, now, estimated_tokens, None)
         serving = entry
         for name in group.fallbacks if index < 0 else ():
             serving = self._groups[name]
-            index = self._pick(serving[0], serving[1], now, estimated_tokens, None)
+            index = self._choose(serving[0], serving[1], now, estimated_tokens, None)
             if index >= 0:
                 break
         if index < 0:
             self._refund(d, charged)
             self._refund_budgets(d)
-            return _refused(
-                rej.pool_exhausted(group.name, self._earliest_recovery(slots, now) - now), consumer
+            # The caller may retry when the group or any of its fallbacks has a key back.
+            recovery = min(
+                self._earliest_recovery(g, s, now, estimated_tokens)
+                for g, s, _ in [entry, *(self._groups[name] for name in group.fallbacks)]
             )
+            return _refused(rej.pool_exhausted(group.name, recovery - now), consumer)
         d.group_entry = serving
+        d.index = index
         group, slots, _ = serving
         d.target = group.targets[index]
         d.slot = slots[index]
@@ -220,12 +230,10 @@ class AdmissionTable:
                 continue
             if exclude is not None and slot in exclude:
                 continue
-            limit = r.key(slot, L.K_LIMIT_TOKENS)
-            if (
-                limit > 0
-                and r.key(slot, L.K_RESET_TOKENS) > now
-                and tokens > r.key(slot, L.K_REMAINING_TOKENS)
-            ):
+            room = self._key_limits_left(group, index, now, tokens)
+            if room < 0:
+                continue  # its configured limits cannot take this request now
+            if _short(r, slot, now, tokens):
                 short.append(index)
                 continue
             if group.strategy == "round-robin":
@@ -245,6 +253,7 @@ class AdmissionTable:
             limit = r.key(slot, L.K_LIMIT_TOKENS)
             if limit > 0 and r.key(slot, L.K_RESET_TOKENS) > now:
                 score = min(score, (r.key(slot, L.K_REMAINING_TOKENS) - tokens) / limit)
+            score = min(score, room)
             seen += 1
             if best < 0 or score > best_score or (score == best_score and in_flight < best_in_flight):
                 best, best_score, best_in_flight = index, score, in_flight
@@ -255,30 +264,96 @@ class AdmissionTable:
                 nexts[tier] = (best - start + 1) % n
         return best
 
-    def _earliest_recovery(self, slots: list[int], now: int) -> int:
+    def _earliest_recovery(self, group: Any, slots: list[int], now: int, tokens: int) -> int:
         times = []
-        for slot in slots:
+        for index, slot in enumerate(slots):
             state = self.region.key(slot, L.K_STATE)
             if state == L.STATE_HEALTHY:
-                times.append(self.region.key(slot, L.K_COOL_UNTIL))
+                wait = self._key_limits_wait(group, index, now, tokens)
+                if wait >= 0:
+                    times.append(max(self.region.key(slot, L.K_COOL_UNTIL), now + wait))
             elif state != L.STATE_DISABLED:
                 times.append(self.region.key(slot, L.K_NEXT_PROBE))
         best = min(times) if times else now + 60 * 1_000_000_000
         return best if best > now else now + 1_000_000
 
+    def _key_limits_left(self, group: Any, index: int, now: int, tokens: int) -> float:
+        """What the key's configured limits would have left after this request, as a share of
+        their burst (the smallest; 1.0 without any), or -1 when one cannot take it now."""
+        left = 1.0
+        for lim in self._key_limits[group.name][index]:
+            cost = tokens if lim.tokens else 1
+            if cost <= 0:
+                continue
+            after = max(self.region.words[lim.word], now) + cost * lim.emission - now
+            if after > lim.tolerance:
+                return -1.0
+            left = min(left, (lim.tolerance - after) / lim.tolerance)
+        return left
+
+    def _key_limits_wait(self, group: Any, index: int, now: int, tokens: int) -> int:
+        """ns until the key's configured limits can take this request (-1: never)."""
+        wait = 0
+        for lim in self._key_limits[group.name][index]:
+            cost = tokens if lim.tokens else 1
+            if cost <= 0:
+                continue
+            inc = cost * lim.emission
+            if inc > lim.tolerance:
+                return -1
+            wait = max(wait, max(self.region.words[lim.word], now) + inc - now - lim.tolerance)
+        return wait
+
+    def _choose(self, group: Any, slots: list[int], now: int, tokens: int, exclude: Any) -> int:
+        while True:
+            index = self._pick(group, slots, now, tokens, exclude)
+            if index < 0 or self._charge_key_limits(group, index, now, tokens):
+                return index
+            exclude = {*(exclude or ()), slots[index]}
+
+    def _charge_key_limits(self, group: Any, index: int, now: int, tokens: int) -> bool:
+        charged: list[_Limit] = []
+        for lim in self._key_limits[group.name][index]:
+            cost = tokens if lim.tokens else 1
+            if cost <= 0:
+                continue
+            with self.region.atomically():
+                tat = self.region.words[lim.word]
+                new_tat = max(tat, now) + cost * lim.emission
+                if new_tat - now > lim.tolerance:
+                    fits = False
+                else:
+                    self.region.words[lim.word] = new_tat
+                    fits = True
+            if not fits:
+                for done in charged:
+                    self.region.add(done.word, -(tokens if done.tokens else 1) * done.emission)
+                return False
+            charged.append(lim)
+        return True
+
+    def _settle_key_limits(self, d: Decision, actual_tokens: int) -> None:
+        for lim in self._key_limits[d.group_entry[0].name][d.index]:
+            if lim.tokens:
+                self.region.add(lim.word, (actual_tokens - d.estimated_tokens) * lim.emission)
+
     def repick(
         self, d: Decision, exclude: Any = None, now: int = -1, group: str | None = None
     ) -> rej.Rejection | None:
         now = time.monotonic_ns() if now < 0 else now
+        if d.slot >= 0 and not d.finished:
+            self.region.add_in_flight(d.slot, -1)
+            self._settle_key_limits(d, 0)  # the key that failed used no tokens
         if group is not None:
             d.group_entry = self._groups[group]
         entry, slots, _ = d.group_entry
-        if d.slot >= 0 and not d.finished:
-            self.region.add_in_flight(d.slot, -1)
-        index = self._pick(entry, slots, now, d.estimated_tokens, exclude)
+        index = self._choose(entry, slots, now, d.estimated_tokens, exclude)
         if index < 0:
             d.slot, d.target = -1, None
-            return rej.pool_exhausted(entry.name, self._earliest_recovery(slots, now) - now)
+            return rej.pool_exhausted(
+                entry.name, self._earliest_recovery(entry, slots, now, d.estimated_tokens) - now
+            )
+        d.index = index
         d.target, d.slot = entry.targets[index], slots[index]
         if not d.finished:
             self.region.add_in_flight(d.slot, 1)
@@ -341,6 +416,8 @@ class AdmissionTable:
         d.finished = True
         if d.slot >= 0:
             self.region.add_in_flight(d.slot, -1)
+            if actual_tokens >= 0:
+                self._settle_key_limits(d, actual_tokens)
         if actual_tokens >= 0 and actual_tokens != d.estimated_tokens:
             for lim in d.token_limits:
                 self.region.add(lim.word, (actual_tokens - d.estimated_tokens) * lim.emission)
@@ -355,6 +432,22 @@ def _refused(rejection: rej.Rejection, consumer: ConsumerSpec) -> rej.Rejection:
     # Who was refused, for the call log: the key was good, a limit or budget said no.
     rejection.consumer = (consumer.key_id, consumer.tenant, consumer.app)
     return rejection
+
+
+def _short(r: ReferenceRegion, slot: int, now: int, tokens: int) -> bool:
+    """The provider said, and its word still holds, that this key has no request left or fewer
+    tokens than the estimate: a request sent now would most likely be refused."""
+    if (
+        r.key(slot, L.K_LIMIT_REQUESTS) > 0
+        and r.key(slot, L.K_RESET_REQUESTS) > now
+        and r.key(slot, L.K_REMAINING_REQUESTS) <= 0
+    ):
+        return True
+    return (
+        r.key(slot, L.K_LIMIT_TOKENS) > 0
+        and r.key(slot, L.K_RESET_TOKENS) > now
+        and tokens > r.key(slot, L.K_REMAINING_TOKENS)
+    )
 
 
 def _match(pattern: str, path: str) -> dict[str, str] | None:

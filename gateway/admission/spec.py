@@ -106,6 +106,9 @@ class GroupSpec:
     weights: tuple[int, ...] = ()
     # A service's group: callable only by consumers that list it in `services`.
     gated: bool = False
+    # Each target's key's configured limits, ids into AdmissionSpec.limits (empty: none). A key
+    # over one is not picked; the request is charged to them when the key is.
+    key_limits: tuple[tuple[int, ...], ...] = ()
 
 
 @dataclass(slots=True)

@@ -47,10 +47,15 @@ _STATS = (
 
 
 class ObservabilityAPI:
-    def __init__(self, store: Store, key_states: Callable[[], Iterable[KeyStateLike]] | None = None):
+    def __init__(
+        self,
+        store: Store,
+        key_states: Callable[[], Iterable[KeyStateLike]] | None = None,
+        pool_headroom: Callable[[], dict[str, float]] | None = None,
+    ):
         self._store = store
         self._log: CallLog | None = None
-        self.metrics = NodeMetrics.from_env(key_states)
+        self.metrics = NodeMetrics.from_env(key_states, pool_headroom)
 
     def endpoints(self) -> list[Endpoint]:
         return [

@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from .._version import __version__
 from ..config import Config, ConfigError, load_config
 from ..store import Ambiguous, NotFound, Store, open_store
+from ..store.sealing import SealingError
 from ..store.seed import seed
 from . import tenancy
 from .budgets import add_budgets_parser, run_budgets
 from .logs import add_logs_parser, run_logs
 from .stats import add_stats_parser, run_stats
+from .upstream_keys import add_upstream_keys_parser, run_upstream_keys
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("bench", help="load-test aigw, nginx and any URL (python -m bench; docs/benchmarks.md)")
     add_logs_parser(sub)
     add_stats_parser(sub)
+    add_upstream_keys_parser(sub)
     tenancy.add_parsers(sub, keys, apps)
     add_budgets_parser(sub)
     return p
@@ -84,6 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (NotFound, Ambiguous) as exc:
         print(f"aigw: {exc.args[0]}", file=sys.stderr)
         return 1
+    except SealingError as exc:
+        print(f"aigw: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
@@ -107,6 +113,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .upstream_status import run_status
 
         return run_status(cfg, args.admin_url)
+    if args.command == "upstream-keys":
+        return run_upstream_keys(args, cfg)
     store = open_store(cfg.store.path)
     seed(store, cfg)  # so apps the config declares can get keys before the first `serve`
     try:

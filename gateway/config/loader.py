@@ -94,6 +94,8 @@ def cross_check(cfg: Config) -> list[str]:
                 out.append(f"providers[{i}].keys[{k}].value: empty key")
             elif any(c in key.value for c in "\r\n"):
                 out.append(f"providers[{i}].keys[{k}].value: contains a line break")
+            out += _limit_problems(key.limits, f"providers[{i}].keys[{k}].limits")
+        out += _limit_problems(p.key_limits, f"providers[{i}].key_limits")
         for name, value in p.headers.items():
             if not name or any(c in name for c in "\r\n: ") or any(c in value for c in "\r\n"):
                 out.append(f"providers[{i}].headers.{name}: not a valid single-line HTTP header")
@@ -151,6 +153,8 @@ def cross_check(cfg: Config) -> list[str]:
             out.append(f"events.webhooks[{w}]: must start with http:// or https://")
     if s.limit_buckets < 1024:
         out.append("server.limit_buckets: must be at least 1024")
+    if not 0 <= cfg.events.pool_low_headroom <= 1:
+        out.append("events.pool_low_headroom: must be between 0 and 1")
     return out
 
 

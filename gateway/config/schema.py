@@ -81,6 +81,9 @@ class StoreConfig(_Strict, kw_only=True):
 class UpstreamKey(_Strict, kw_only=True):
     id: str
     value: str
+    # This key's own limits, for providers that send no rate-limit headers (None: the
+    # provider's key_limits).
+    limits: list[Limit] | None = None
 
     def __repr__(self) -> str:
         # The secret never appears in a repr, so it cannot leak through a log or traceback.
@@ -105,6 +108,9 @@ class ProviderConfig(_Strict, kw_only=True):
     # Required for `openai`; a `mock` provider is started by `aigw serve` and gets its URL then.
     base_url: str = ""
     keys: list[UpstreamKey]
+    # Limits every key of this provider without limits of its own keeps to (keys added at
+    # runtime included): requests or tokens per minute, per day...
+    key_limits: list[Limit] = msgspec.field(default_factory=list)
     # Extra headers sent upstream (e.g. OpenAI-Organization).
     headers: dict[str, str] = msgspec.field(default_factory=dict)
     connect_timeout_s: float = 5.0
@@ -174,6 +180,9 @@ class TenantConfig(_Strict, kw_only=True):
 class EventsConfig(_Strict, kw_only=True):
     # URLs that receive every key-health event (JSON POST, retried with backoff).
     webhooks: list[str] = msgspec.field(default_factory=list)
+    # A model group's pool is "low" when the mean share of capacity its keys have left falls
+    # under this (0..1; 0 turns the event off).
+    pool_low_headroom: float = 0.1
 
 
 class Config(_Strict, kw_only=True):

@@ -33,7 +33,6 @@ from .exchange import Exchange
 from .limit_headers import limit_headers, rejection_headers
 from .proxy import Upstream
 from .tables import LiveTable
-from .targets import build_targets
 
 log = logging.getLogger("aigw.dataplane")
 
@@ -86,11 +85,12 @@ class Gateway:
         # across every worker. This process takes a row for its in-flight counts.
         self.region = SharedRegion.attach(os.environ["AIGW_REGION"])
         self.region.claim_worker(os.getpid())
-        self.live = LiveTable(cfg, self.store, build_targets(cfg, overrides), self.region)
+        self.live = LiveTable(cfg, self.store, overrides, self.region)
         self.health = KeyHealth(
             self.region,
             {p.name: p.probe_interval_s for p in cfg.providers},
             {p.name: p.invalid_probe_interval_s for p in cfg.providers},
+            self.live.keys_of,
         )
         self.policies = {
             g.name: Policy(g.name, g.max_attempts, tuple(g.fallbacks), g.max_wait_s) for g in cfg.model_groups

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ..admission.rejections import pool_exhausted
 from ..calllog.trace import Trace
 from ..calllog.usage import openai_usage
 from ..keypool.classify import RETRYABLE, Verdict, classify
@@ -67,13 +68,12 @@ class WaitingRoom:
 class _Failure:
     """The last upstream failure (already in OpenAI's format), to answer if nothing is left."""
 
-    __slots__ = ("body", "cooldown", "status", "verdict")
+    __slots__ = ("body", "status", "verdict")
 
-    def __init__(self, verdict: Verdict, status: int, body: bytes, cooldown: float | None):
+    def __init__(self, verdict: Verdict, status: int, body: bytes):
         self.verdict = verdict
         self.status = status
         self.body = body
-        self.cooldown = cooldown
 
 
 async def serve(
@@ -155,15 +155,20 @@ async def serve(
                         return tokens
                     wait = cooldown_s(resp.headers) if status == 429 else None
                     health.note(target, slot, verdict, wait)
-                    failure = _Failure(verdict, status, data, wait)
+                    failure = _Failure(verdict, status, data)
         tried.add(slot)
         rejection = table.repick(decision, tried)
+        refusals = [rejection]
         for fallback in policy.fallbacks:
             if rejection is None:
                 break
             rejection = table.repick(decision, tried, -1, fallback)  # possibly another provider
+            refusals.append(rejection)
         if rejection is None:
             continue
+        # Nothing left anywhere: the caller may retry when the first of these groups has a key back.
+        wait_s = min(r.retry_after_s for r in refusals if r is not None and r.retry_after_s is not None)
+        rejection = pool_exhausted(policy.group, int(wait_s * 1e9))
         if not (isinstance(failure, _Failure) and failure.verdict in (Verdict.RATE_LIMITED, Verdict.QUOTA)):
             break
         # The whole pool is out of capacity: wait for it (queue mode), or say when it comes back.
@@ -197,7 +202,9 @@ def _answer_failure(
     assert isinstance(failure, _Failure)
     trace.failed("provider_error", failure.verdict.value)
     headers = [*base, JSON]
-    if failure.cooldown is not None:
-        headers.append(("retry-after", str(max(1, round(failure.cooldown)))))
+    if failure.verdict in (Verdict.RATE_LIMITED, Verdict.QUOTA):
+        # The attempts ran out while the pool still had a usable key (else the caller got the
+        # pool's 429): capacity is there now, so the honest wait is the shortest one.
+        headers.append(("retry-after", "1"))
     status, body = caller.answer(failure.status, failure.body)
     proto.response_bytes(status, headers, body)

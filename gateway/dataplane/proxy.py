@@ -49,21 +49,35 @@ def rewrite_model(body: bytes, model: str) -> bytes:
 
 
 def cooldown_s(headers: Any) -> float | None:
-    """How long a provider's 429 asks us to wait: retry-after(-ms), else its reset header; None
-    when it says nothing (the key then backs off exponentially)."""
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value:
-            try:
-                return max(float(value) * scale, 0.001)
-            except ValueError:
-                pass
-    for name in ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"):
-        value = headers.get(name)
-        seconds = parse_go_duration(value) if value else None
-        if seconds:
-            return seconds
-    return None
+    """How long a provider's 429 asks us to wait, as precisely as it says: retry-after-ms; else
+    the reset of each limit it reports used up (x-ratelimit-remaining-* 0, in milliseconds, where
+    retry-after is whole seconds rounded up); else retry-after; else any reset. None when it says
+    nothing (the key then backs off exponentially)."""
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return max(float(value) * 0.001, 0.001)
+        except ValueError:
+            pass
+    used_up = [
+        _seconds(headers, f"x-ratelimit-reset-{kind}")
+        for kind in ("requests", "tokens")
+        if headers.get(f"x-ratelimit-remaining-{kind}") == "0"
+    ]
+    if any(used_up):
+        return max(s for s in used_up if s)
+    value = headers.get("retry-after")
+    if value:
+        try:
+            return max(float(value), 0.001)
+        except ValueError:
+            pass
+    return _seconds(headers, "x-ratelimit-reset-requests") or _seconds(headers, "x-ratelimit-reset-tokens")
+
+
+def _seconds(headers: Any, name: str) -> float | None:
+    value = headers.get(name)
+    return (parse_go_duration(value) or None) if value else None
 
 
 async def send(upstream: Upstream, target: Target, path: bytes, header_block: bytes, body: bytes) -> Response:

@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..admission import AdmissionSpec, AdmissionTable, BudgetSpec, ConsumerSpec, GroupSpec, LimitSpec
-from ..admission.layout import key_id
+from ..admission.layout import STATE_EXHAUSTED, STATE_HEALTHY, STATE_INVALID, key_id
 from ..config.schema import Config, ModelGroup
 from ..store import Store
-from ..store.records import ActiveKey, BudgetRecord, Snapshot
+from ..store.records import ActiveKey, BudgetRecord, Snapshot, UpstreamSecret
 from .services import ServiceTables
-from .targets import Target
+from .targets import Target, build_targets
 
 log = logging.getLogger("aigw.tables")
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -42,6 +42,11 @@ def build_table(
     for b in snapshot.budgets:
         budgets_of[(b.scope, b.subject)].append(b.id)
         budgets.append(_budget(b, b.scope == "key" and b.subject in temporary))
+    # Upstream keys' configured limits, one bucket each however many groups share the key.
+    key_limits = {
+        spec.id: spec for targets in pools.values() for t in targets for spec in _key_limit_specs(t)
+    }
+    limits += key_limits.values()
     services = ServiceTables.build(snapshot, set(pools))
     consumers = [_consumer(k, by_subject, budgets_of, services) for k in snapshot.keys]
     groups = [
@@ -88,6 +93,7 @@ def _group(
         _tier_sizes(targets),
         tuple(t.weight for t in targets),
         gated=name != pool,
+        key_limits=tuple(tuple(spec.id for spec in _key_limit_specs(t)) for t in targets),
     )
 
 
@@ -148,19 +154,55 @@ class LiveTable:
     """Holds the current table and swaps in a new one when the store changes.
 
     Bounded staleness: a change is visible after at most `interval` plus one rebuild — the
-    documented "within 1 s" for key revocation and limit changes.
+    documented "within 1 s" for key revocation, limit changes and provider keys added, rotated or
+    removed (the pools are rebuilt then; a key's health stays with its id in the region).
     """
 
-    def __init__(self, cfg: Config, store: Store, pools: Mapping[str, tuple[Target, ...]], region: Any):
+    def __init__(self, cfg: Config, store: Store, url_overrides: Mapping[str, str], region: Any):
+        self._cfg = cfg
         self._store = store
-        self._pools = pools
+        self._urls = url_overrides
         self._region = region
         self._groups = {g.name: g for g in cfg.model_groups}
         self._interval = cfg.server.reload_interval_s
         snapshot = store.snapshot()
+        self._stored = snapshot.upstream_keys
+        self._use_pools(build_targets(cfg, url_overrides, self._stored))
         self.generation = snapshot.generation
-        self.table, self.services, self.networks = build_table(snapshot, pools, region, self._groups)
+        self.table, self.services, self.networks = build_table(snapshot, self._pools, region, self._groups)
         self._task: asyncio.Task[None] | None = None
+
+    def _use_pools(self, pools: dict[str, tuple[Target, ...]]) -> None:
+        self._pools = pools
+        by_provider: dict[str, set[int]] = defaultdict(set)
+        for targets in pools.values():
+            for t in targets:
+                by_provider[t.provider].add(self._region.key_slot(key_id(t.provider, t.key_id)))
+        self._slots_by_provider = {p: tuple(slots) for p, slots in by_provider.items()}
+
+    def _replace_keys(self, stored: list[UpstreamSecret]) -> None:
+        """Provider keys were added, rotated or removed: rebuild the pools. The old targets of a
+        changed key are marked stale (an answer to a secret since replaced says nothing about the
+        key), and a changed key refused or out of quota gets a fresh try — also when this worker,
+        before it reloaded, was the one that found its old secret refused."""
+        before = {(s.provider, s.key_id): s.value for s in self._stored}
+        after = {(s.provider, s.key_id): s.value for s in stored}
+        changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+        for targets in self._pools.values():
+            for t in targets:
+                if (t.provider, t.key_id) in changed:
+                    t.stale = True
+        self._stored = stored
+        self._use_pools(build_targets(self._cfg, self._urls, stored))
+        now = time.monotonic_ns()
+        for provider, key in changed & after.keys():
+            slot = self._region.key_slot(key_id(provider, key))
+            if self._region.state(slot) in (STATE_INVALID, STATE_EXHAUSTED):
+                self._region.set_state(slot, STATE_HEALTHY, now)
+
+    def keys_of(self, provider: str) -> tuple[int, ...]:
+        """The region slots of every key of `provider` in the current pools."""
+        return self._slots_by_provider.get(provider, ())
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._task = loop.create_task(self._watch())
@@ -177,6 +219,8 @@ class LiveTable:
                 # A generation check is one indexed read; the rebuild runs off the event loop.
                 if self._store.generation() != self.generation:
                     snapshot = await loop.run_in_executor(None, self._store.snapshot)
+                    if snapshot.upstream_keys != self._stored:
+                        self._replace_keys(snapshot.upstream_keys)
                     self.table, self.services, self.networks = build_table(
                         snapshot, self._pools, self._region, self._groups
                     )
@@ -189,6 +233,24 @@ class LiveTable:
             except Exception:
                 # Keep serving on the tables we have; say so and try again next tick.
                 log.exception("reloading tables failed; serving generation %d", self.generation)
+
+
+def _key_limit_specs(t: Target) -> list[LimitSpec]:
+    """A key's configured limits as admission charges them. A bucket's id is derived from the key
+    and the rate, so every worker finds the same bucket, and a changed rate starts afresh (as
+    store limits do); a changed burst keeps the state."""
+    name = f"upstream key '{t.provider}/{t.key_id}'"
+    return [
+        LimitSpec(
+            key_id(t.provider, f"{t.key_id}\0{rule.kind}\0{rule.amount}/{rule.period_s}"),
+            name,
+            rule.kind,
+            rule.amount,
+            rule.period_s,
+            rule.burst or rule.amount,
+        )
+        for rule in t.key_limits
+    ]
 
 
 def _tier_sizes(targets: tuple[Target, ...]) -> tuple[int, ...]:

@@ -7,11 +7,14 @@ the upstream model name — so the hot path only looks things up.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..config.schema import Config, ProviderConfig
+from ..keypool.directory import all_keys
 from ..providers.base import adapter_for
+from ..store.records import LimitRule, UpstreamSecret
+from ..store.seed import limit_rules
 from ..upstream import Origin, encode_headers
 
 # Providers that speak OpenAI's format take the caller's bytes unchanged: the fast path.
@@ -27,9 +30,11 @@ class Target:
         "header_block",
         "key_headers",
         "key_id",
+        "key_limits",
         "origin",
         "priority",
         "provider",
+        "stale",
         "timeout_s",
         "upstream_model",
         "weight",
@@ -44,8 +49,13 @@ class Target:
         model: str,
         priority: int = 0,
         weight: int = 1,
+        key_limits: tuple[LimitRule, ...] = (),
     ):
         self.provider = provider.name
+        # The key's configured limits (its own, else the provider's key_limits).
+        self.key_limits = key_limits
+        # Set when the key's secret was rotated or removed after this target was built.
+        self.stale = False
         self.priority = priority
         self.weight = weight
         self.base_url = base_url
@@ -74,17 +84,31 @@ def provider_url(provider: ProviderConfig, overrides: Mapping[str, str]) -> str:
     return overrides.get(provider.name) or provider.base_url
 
 
-def build_targets(cfg: Config, url_overrides: Mapping[str, str]) -> dict[str, tuple[Target, ...]]:
-    """Model group name -> its pool of targets, in priority tiers."""
-    providers = {p.name: p for p in cfg.providers}
+def build_targets(
+    cfg: Config, url_overrides: Mapping[str, str], stored: Sequence[UpstreamSecret] = ()
+) -> dict[str, tuple[Target, ...]]:
+    """Model group name -> its pool of targets, in priority tiers: every key of every deployment's
+    provider, from the config and the store (`stored`: keys added at runtime)."""
+    keys = all_keys(cfg, stored)
     pools: dict[str, tuple[Target, ...]] = {}
     for group in cfg.model_groups:
         pool: list[Target] = []
         for dep in group.deployments:
-            p = providers[dep.provider]
-            url = provider_url(p, url_overrides)
             model = dep.model or group.name
-            pool += [Target(p, url, k.id, k.value, model, dep.priority, dep.weight) for k in p.keys]
+            pool += [
+                Target(
+                    p,
+                    provider_url(p, url_overrides),
+                    k.id,
+                    k.value,
+                    model,
+                    dep.priority,
+                    dep.weight,
+                    tuple(limit_rules(p.key_limits if k.limits is None else k.limits)),
+                )
+                for p, k in keys
+                if p.name == dep.provider
+            ]
         # Sorted by priority tier (stable: config order within a tier), as admission expects.
         pools[group.name] = tuple(sorted(pool, key=lambda t: t.priority))
     return pools

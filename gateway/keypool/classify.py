@@ -6,8 +6,10 @@
 | 429 `insufficient_quota`, 402, 400 "credit balance" | quota | exhausted, probed | retried on another key |
 | 429 otherwise | rate_limited | cooling until the provider's reset (else backoff) | retried on another key |
 | 401, 403 | invalid | invalid, probed rarely | retried on another key |
-| 5xx, 529, connect error, timeout, reset | server | rests after 3 in a row | retried on another key |
+| 5xx, 529, connect error, timeout, reset | server | rests after 3 in a row * | retried on another key |
 | other 4xx | client | unchanged | the caller's error, passed through |
+
+* and every key of the provider rests after 5 in a row across them (gateway/keypool/health.py).
 """
 
 from __future__ import annotations

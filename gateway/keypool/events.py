@@ -1,6 +1,8 @@
 """Key-health events: the supervisor watches every key's record in the node's shared region and
-reports transitions — cooling, exhausted, invalid, disabled, recovered — in the log and to the
-configured webhooks (JSON POST, retried with backoff), whichever worker caused them."""
+reports transitions — cooling, exhausted, invalid, disabled, recovered — and each model group's
+pool headroom falling under `events.pool_low_headroom` (pool_low) and back (pool_recovered), in
+the log and to the configured webhooks (JSON POST, retried with backoff), whichever worker
+caused them."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ import aiohttp
 import msgspec
 
 from ..admission.layout import STATE_HEALTHY, STATE_NAMES, key_id
-from ..config.schema import Config
+from .directory import KeyDirectory
+from .pools import pool_headroom
 
 log = logging.getLogger("aigw.keys")
 
@@ -31,6 +34,16 @@ class KeyEvent(msgspec.Struct, kw_only=True):
     until_s: float | None = None  # cooling: seconds until the key is used again
 
 
+class PoolEvent(msgspec.Struct, kw_only=True):
+    """What a webhook receives when a model group's pool runs low, and when it recovers."""
+
+    event: str  # pool_low, pool_recovered
+    model_group: str
+    headroom: float  # 0..1: the mean share of capacity its keys have left
+    threshold: float
+    at: float  # Unix time
+
+
 _encoder = msgspec.json.Encoder()
 
 
@@ -40,36 +53,70 @@ def _status(record: dict[str, int], now: int) -> str:
     return "cooling" if record["cool_until"] > now else "healthy"
 
 
-async def watch_keys(cfg: Config, region: Any) -> None:
-    keys = [(p.name, k.id, region.key_slot(key_id(p.name, k.id))) for p in cfg.providers for k in p.keys]
-    last = {slot: "healthy" for _, _, slot in keys}
+async def watch_keys(directory: KeyDirectory, region: Any) -> None:
+    cfg = directory.cfg
     hooks = cfg.events.webhooks
+    threshold = cfg.events.pool_low_headroom
+    last: dict[int, str] = {}  # slot -> status; a key added at runtime starts healthy
+    low: set[str] = set()  # model groups whose pool is low
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) if hooks else None
     pending: set[asyncio.Task[None]] = set()
+
+    def emit(event: KeyEvent | PoolEvent) -> None:
+        if session is not None:
+            body = _encoder.encode(event)
+            for url in hooks:
+                task = asyncio.ensure_future(_deliver(session, url, body))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+
     try:
         while True:
             await asyncio.sleep(TICK_S)
             now = time.monotonic_ns()
-            for provider, key, slot in keys:
+            keys = directory.current()
+            for p, k in keys:
+                provider, key = p.name, k.id
+                slot = region.key_slot(key_id(provider, key))
                 record = region.record(slot)
                 status = _status(record, now)
-                if status == last[slot]:
+                if status == last.get(slot, "healthy"):
                     continue
-                event = KeyEvent(
-                    event="recovered" if status == "healthy" else status,
-                    provider=provider,
-                    key_id=key,
-                    at=time.time(),
-                    until_s=round((record["cool_until"] - now) / 1e9, 3) if status == "cooling" else None,
-                )
                 last[slot] = status
-                log.info("key event: %s %s/%s", event.event, provider, key)
-                if session is not None:
-                    body = _encoder.encode(event)
-                    for url in hooks:
-                        task = asyncio.ensure_future(_deliver(session, url, body))
-                        pending.add(task)
-                        task.add_done_callback(pending.discard)
+                name = "recovered" if status == "healthy" else status
+                log.info("key event: %s %s/%s", name, provider, key)
+                emit(
+                    KeyEvent(
+                        event=name,
+                        provider=provider,
+                        key_id=key,
+                        at=time.time(),
+                        until_s=round((record["cool_until"] - now) / 1e9, 3) if status == "cooling" else None,
+                    )
+                )
+            if threshold <= 0:
+                continue
+            for group, headroom in pool_headroom(cfg, keys, region, now).items():
+                if (headroom < threshold) == (group in low):
+                    continue
+                if headroom < threshold:
+                    event = "pool_low"
+                    low.add(group)
+                else:
+                    event = "pool_recovered"
+                    low.discard(group)
+                log.warning(
+                    "pool event: %s %s (headroom %.2f, threshold %.2f)", event, group, headroom, threshold
+                )
+                emit(
+                    PoolEvent(
+                        event=event,
+                        model_group=group,
+                        headroom=round(headroom, 3),
+                        threshold=threshold,
+                        at=time.time(),
+                    )
+                )
     finally:
         for task in pending:
             task.cancel()

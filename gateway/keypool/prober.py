@@ -15,6 +15,7 @@ import orjson
 from ..admission.layout import STATE_EXHAUSTED, STATE_HEALTHY, STATE_INVALID, key_id
 from ..config.schema import Config
 from ..upstream import Origin, Pool, UpstreamError, encode_headers
+from .directory import KeyDirectory
 
 log = logging.getLogger("aigw.keys")
 
@@ -42,25 +43,38 @@ class _Probe:
         )
 
 
-def probes(cfg: Config, region: Any, urls: Mapping[str, str]) -> list[_Probe]:
+def _probe_models(cfg: Config) -> dict[str, str]:
     # A quota probe needs a model the provider serves: the first deployment that uses it.
     models: dict[str, str] = {}
     for group in cfg.model_groups:
         for dep in group.deployments:
             models.setdefault(dep.provider, dep.model or group.name)
-    return [
-        _Probe(p, k, region.key_slot(key_id(p.name, k.id)), urls.get(p.name) or p.base_url, models[p.name])
-        for p in cfg.providers
-        if p.name in models
-        for k in p.keys
-    ]
+    return models
 
 
-async def run_prober(region: Any, targets: list[_Probe]) -> None:
+async def run_prober(region: Any, directory: KeyDirectory, urls: Mapping[str, str]) -> None:
+    """Probe every key of the node due for it, the config's and those added at runtime alike."""
+    models = _probe_models(directory.cfg)
     pool = Pool(max_connections_per_origin=4, connect_timeout=5.0)
+    keys: list[Any] | None = None
+    targets: list[_Probe] = []
     try:
         while True:
             await asyncio.sleep(TICK_S)
+            current = directory.current()
+            if current is not keys:  # a key was added, rotated or removed
+                keys = current
+                targets = [
+                    _Probe(
+                        p,
+                        k,
+                        region.key_slot(key_id(p.name, k.id)),
+                        urls.get(p.name) or p.base_url,
+                        models[p.name],
+                    )
+                    for p, k in keys
+                    if p.name in models
+                ]
             now = time.monotonic_ns()
             for probe in targets:
                 state = region.state(probe.slot)

@@ -122,6 +122,23 @@ class _KeyStateCollector:
         yield from (state, in_flight, cooling, headroom)
 
 
+class _PoolCollector:
+    """Each model group's pool headroom (gateway/keypool/pools.py), read at each scrape."""
+
+    def __init__(self, headroom: Callable[[], dict[str, float]]):
+        self._headroom = headroom
+
+    def collect(self) -> Iterator[Metric]:
+        gauge = GaugeMetricFamily(
+            "aigw_pool_headroom_ratio",
+            "Mean share of capacity the keys of each model group's pool have left (0: none can serve)",
+            labels=["model_group"],
+        )
+        for group, headroom in self._headroom().items():
+            gauge.add_metric([group], headroom)
+        yield gauge
+
+
 class _BuildInfo:
     def collect(self) -> Iterator[Metric]:
         info = GaugeMetricFamily("aigw_build_info", "aigw version of this node", labels=["version"])
@@ -132,19 +149,30 @@ class _BuildInfo:
 class NodeMetrics:
     """Renders the node's /metrics. `directory` None: only what the admin process itself knows."""
 
-    def __init__(self, directory: str | None, key_states: Callable[[], Iterable[KeyStateLike]] | None = None):
+    def __init__(
+        self,
+        directory: str | None,
+        key_states: Callable[[], Iterable[KeyStateLike]] | None = None,
+        pool_headroom: Callable[[], dict[str, float]] | None = None,
+    ):
         self.directory = directory
         self.registry = CollectorRegistry(auto_describe=False)
         if directory is not None:
             MultiProcessCollector(self.registry, path=directory)
         if key_states is not None:
             self.registry.register(_KeyStateCollector(key_states))
+        if pool_headroom is not None:
+            self.registry.register(_PoolCollector(pool_headroom))
         self.registry.register(_BuildInfo())
 
     @classmethod
-    def from_env(cls, key_states: Callable[[], Iterable[KeyStateLike]] | None = None) -> NodeMetrics:
+    def from_env(
+        cls,
+        key_states: Callable[[], Iterable[KeyStateLike]] | None = None,
+        pool_headroom: Callable[[], dict[str, float]] | None = None,
+    ) -> NodeMetrics:
         directory = os.environ.get(ENV) or None
-        return cls(directory if directory and os.path.isdir(directory) else None, key_states)
+        return cls(directory if directory and os.path.isdir(directory) else None, key_states, pool_headroom)
 
     def render(self) -> bytes:
         """The Prometheus text exposition. Reads files: call it off the event loop."""

@@ -50,6 +50,10 @@ class MockConfig(msgspec.Struct):
     chunk_interval_ms: float = 0
 
 
+# Windows per key kept for /_mock/stats.
+HISTORY_WINDOWS = 1000
+
+
 # --------------------------------------------------------------------------- request schemas
 # Typed decoding is faster than dicts and unknown fields are ignored, like OpenAI's lenient parsing.
 
@@ -286,7 +290,9 @@ class _State:
         self.auth: dict[bytes, str] = {b"Bearer " + k.encode(): v for k, v in self.labels.items()}
         self.counts: dict[str, int] = {}
         self.total = 0
-        self.windows: dict[str, list[float]] = {}  # label -> [start, requests, tokens]
+        self.windows: dict[str, list[float]] = {}  # label -> [start, requests, tokens, full_at]
+        # Each key's recent windows, for tests to know exactly when the mock would admit again.
+        self.history: dict[str, deque[list[float]]] = {}
         self.conns: set[_Connection] = set()
         self.chat_tails: dict[tuple[str, str, str, int, int], bytes] = {}
         self.models_body = _encode(
@@ -308,6 +314,7 @@ class _State:
         self.counts = dict.fromkeys(self.labels.values(), 0)
         self.total = 0
         self.windows.clear()
+        self.history.clear()
         self.key_states: dict[str, str] = {}
 
     def next_id(self) -> str:
@@ -327,7 +334,8 @@ class _State:
         # Fixed window anchored at the key's first request: deterministic for tests, O(1) per request.
         win = self.windows.get(label)
         if win is None or now - win[0] >= self.window_s:
-            win = self.windows[label] = [now, 0, 0]
+            win = self.windows[label] = [now, 0, 0, -1.0]
+            self.history.setdefault(label, deque(maxlen=HISTORY_WINDOWS)).append(win)
         return win
 
     def ratelimit_headers(self, label: str, now: float) -> bytes:
@@ -384,6 +392,8 @@ class _State:
             return 429, _error_body(msg, "tokens", None, "rate_limit_exceeded"), wait
         win[1] += 1
         win[2] += tokens
+        if win[1] == self.rpm:
+            win[3] = now
         return None
 
     # ---- response assembly --------------------------------------------------
@@ -464,7 +474,19 @@ class _State:
             self.key_states[label] = state
             return self.json_response(req, 200, _encode({"key": label, "state": state}))
         if req.path == b"/_mock/stats" and req.method == b"GET":
-            body = _encode({"requests_by_key": self.counts, "total": self.total})
+            body = _encode(
+                {
+                    "requests_by_key": self.counts,
+                    "total": self.total,
+                    "window_s": self.window_s,
+                    # Per key, its recent windows on this host's CLOCK_MONOTONIC (time.monotonic):
+                    # [start, requests admitted, when its RPM was used up or null].
+                    "windows": {
+                        label: [[w[0], int(w[1]), w[3] if w[3] >= 0 else None] for w in wins]
+                        for label, wins in self.history.items()
+                    },
+                }
+            )
             return self.json_response(req, 200, body)
         if req.path == b"/_mock/reset" and req.method == b"POST":
             self.reset()

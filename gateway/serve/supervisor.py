@@ -26,8 +26,9 @@ from ..admin.upstream_keys import UpstreamKeys
 from ..calllog.budget_usage import seed_counters
 from ..calllog.retention import prune_forever
 from ..config.schema import Config
+from ..keypool.directory import KeyDirectory
 from ..keypool.events import watch_keys
-from ..keypool.prober import probes, run_prober
+from ..keypool.prober import run_prober
 from ..metrics.node import node_metrics_dir
 from ..metrics.worker import ENV as METRICS_ENV
 from ..store import Store, open_store
@@ -88,6 +89,10 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
     urls: dict[str, str] = {}
     runner: web.AppRunner | None = None
     background: list[asyncio.Future[None]] = []
+    # Every provider key, the config's and the store's; reading it now fails early on a data key
+    # that cannot open the stored secrets.
+    directory = KeyDirectory(cfg, store)
+    directory.current()
     try:
         for provider in cfg.providers:
             if provider.type == "mock":
@@ -99,8 +104,8 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
             "AIGW_PROVIDER_URLS": json.dumps(urls),
             "AIGW_REGION": region.path,
         }
-        background.append(asyncio.ensure_future(run_prober(region, probes(cfg, region, urls))))
-        background.append(asyncio.ensure_future(watch_keys(cfg, region)))
+        background.append(asyncio.ensure_future(run_prober(region, directory, urls)))
+        background.append(asyncio.ensure_future(watch_keys(directory, region)))
         if cfg.calllog.enabled:
             background.append(
                 asyncio.ensure_future(prune_forever(store.open_call_log(), cfg.calllog.retention))
@@ -112,7 +117,7 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
 
         groups = frozenset(g.name for g in cfg.model_groups)
         token = os.environ.get("AIGW_ADMIN_TOKEN") or None
-        admin = AdminAPI(store, token, dataplane_url, groups, UpstreamKeys(cfg, region), region)
+        admin = AdminAPI(store, token, dataplane_url, groups, UpstreamKeys(directory, store, region), region)
         runner = web.AppRunner(admin.application(), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, s.admin_host, s.admin_port).start()

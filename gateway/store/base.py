@@ -17,6 +17,8 @@ from .records import (
     LimitScope,
     Snapshot,
     Tenant,
+    UpstreamKeyRecord,
+    UpstreamSecret,
 )
 from .tenancy_base import TenancyStore
 
@@ -88,6 +90,24 @@ class Store(TenancyStore):
     def list_limits(
         self, scope: LimitScope | None = None, subject: str | None = None
     ) -> list[LimitRecord]: ...
+
+    @abstractmethod
+    def add_upstream_key(self, provider: str, key_id: str, secret: str) -> UpstreamKeyRecord:
+        """Store a provider key, its secret encrypted (Conflict if the id is taken)."""
+
+    @abstractmethod
+    def rotate_upstream_key(self, provider: str, key_id: str, secret: str) -> UpstreamKeyRecord:
+        """Replace a stored provider key's secret; the id, and so its health record, stay."""
+
+    @abstractmethod
+    def remove_upstream_key(self, provider: str, key_id: str) -> UpstreamKeyRecord: ...
+
+    @abstractmethod
+    def list_upstream_keys(self) -> list[UpstreamKeyRecord]: ...
+
+    @abstractmethod
+    def upstream_secrets(self) -> list[UpstreamSecret]:
+        """Every stored provider key, decrypted (for the supervisor's prober)."""
 
     @abstractmethod
     def set_budgets(self, scope: BudgetScope, subject: str, rules: list[BudgetRule]) -> list[BudgetRecord]:

@@ -90,6 +90,27 @@ class LimitRecord(msgspec.Struct, kw_only=True):
     burst: int
 
 
+class UpstreamKeyRecord(msgspec.Struct, kw_only=True):
+    """A provider key added at runtime, as listed: never the secret."""
+
+    provider: str
+    key_id: str
+    created_at: float
+    rotated_at: float | None = None
+
+
+class UpstreamSecret(msgspec.Struct, array_like=True):
+    """A provider key added at runtime, decrypted for the processes that send or probe with it."""
+
+    provider: str
+    key_id: str
+    value: str
+
+    def __repr__(self) -> str:
+        # The secret never appears in a repr, so it cannot leak through a log or traceback.
+        return f"UpstreamSecret({self.provider!r}, {self.key_id!r}, '***')"
+
+
 BudgetScope = Literal["tenant", "app", "key"]
 BudgetKind = Literal["requests", "tokens", "cost"]
 BudgetPeriod = Literal["day", "month", "lifetime"]
@@ -122,3 +143,4 @@ class Snapshot(msgspec.Struct, kw_only=True):
     services: list[ServedVersion] = []
     grants: list[Grant] = []
     budgets: list[BudgetRecord] = msgspec.field(default_factory=list)
+    upstream_keys: list[UpstreamSecret] = []

@@ -29,7 +29,10 @@ from .records import (
     LimitScope,
     Snapshot,
     Tenant,
+    UpstreamKeyRecord,
+    UpstreamSecret,
 )
+from .sealing import Sealer
 from .sqlite_tenancy import TenancyMixin
 
 if TYPE_CHECKING:
@@ -64,6 +67,7 @@ class SQLiteStore(TenancyMixin, Store):
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._migrate()
+        self._sealer: Sealer | None = None  # made on first use: most processes never need it
 
     # -- schema -------------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -336,6 +340,75 @@ class SQLiteStore(TenancyMixin, Store):
         sql = _KEY_COLUMNS + where + " ORDER BY k.created_at"
         return [_key_record(r) for r in self._db.execute(sql, args).fetchall()]
 
+    # -- provider keys added at runtime (secrets sealed) ---------------------------------------
+    def sealer(self) -> Sealer:
+        if self._sealer is None:
+            self._sealer = Sealer.for_store(self.path)
+        return self._sealer
+
+    def add_upstream_key(self, provider: str, key_id: str, secret: str) -> UpstreamKeyRecord:
+        sealed = self.sealer().seal(secret, f"{provider}/{key_id}")
+        now = time.time()
+
+        def insert() -> None:
+            try:
+                self._db.execute(
+                    "INSERT INTO upstream_keys (provider, key_id, sealed, created_at) VALUES (?, ?, ?, ?)",
+                    (provider, key_id, sealed, now),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"provider {provider!r} already has a key {key_id!r}") from None
+
+        self._write(insert)
+        return UpstreamKeyRecord(provider=provider, key_id=key_id, created_at=now)
+
+    def rotate_upstream_key(self, provider: str, key_id: str, secret: str) -> UpstreamKeyRecord:
+        sealed = self.sealer().seal(secret, f"{provider}/{key_id}")
+
+        def update() -> None:
+            cur = self._db.execute(
+                "UPDATE upstream_keys SET sealed = ?, rotated_at = ? WHERE provider = ? AND key_id = ?",
+                (sealed, time.time(), provider, key_id),
+            )
+            if cur.rowcount == 0:
+                raise NotFound(f"provider {provider!r} has no stored key {key_id!r}")
+
+        self._write(update)
+        return self._upstream_key(provider, key_id)
+
+    def remove_upstream_key(self, provider: str, key_id: str) -> UpstreamKeyRecord:
+        record = self._upstream_key(provider, key_id)
+        self._write(
+            lambda: self._db.execute(
+                "DELETE FROM upstream_keys WHERE provider = ? AND key_id = ?", (provider, key_id)
+            )
+        )
+        return record
+
+    def list_upstream_keys(self) -> list[UpstreamKeyRecord]:
+        rows = self._db.execute(
+            "SELECT provider, key_id, created_at, rotated_at FROM upstream_keys ORDER BY provider, created_at"
+        ).fetchall()
+        return [UpstreamKeyRecord(provider=r[0], key_id=r[1], created_at=r[2], rotated_at=r[3]) for r in rows]
+
+    def upstream_secrets(self) -> list[UpstreamSecret]:
+        rows = self._db.execute(
+            "SELECT provider, key_id, sealed FROM upstream_keys ORDER BY provider, created_at"
+        ).fetchall()
+        if not rows:
+            return []
+        sealer = self.sealer()
+        return [UpstreamSecret(r[0], r[1], sealer.open(bytes(r[2]), f"{r[0]}/{r[1]}")) for r in rows]
+
+    def _upstream_key(self, provider: str, key_id: str) -> UpstreamKeyRecord:
+        row = self._db.execute(
+            "SELECT created_at, rotated_at FROM upstream_keys WHERE provider = ? AND key_id = ?",
+            (provider, key_id),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"provider {provider!r} has no stored key {key_id!r}")
+        return UpstreamKeyRecord(provider=provider, key_id=key_id, created_at=row[0], rotated_at=row[1])
+
     def snapshot(self) -> Snapshot:
         # One read transaction: the generation and the keys always belong together.
         self._db.execute("BEGIN")
@@ -352,6 +425,7 @@ class SQLiteStore(TenancyMixin, Store):
             limits = self.list_limits()
             services, grants = self._served()
             budgets = self.list_budgets()
+            upstream = self.upstream_secrets()
         finally:
             self._db.execute("COMMIT")
         keys = [
@@ -359,7 +433,13 @@ class SQLiteStore(TenancyMixin, Store):
             for r in rows
         ]
         return Snapshot(
-            generation=generation, keys=keys, limits=limits, budgets=budgets, services=services, grants=grants
+            generation=generation,
+            keys=keys,
+            limits=limits,
+            services=services,
+            grants=grants,
+            upstream_keys=upstream,
+            budgets=budgets,
         )
 
     def close(self) -> None:

@@ -25,6 +25,9 @@ class NoKeys:
     def states(self) -> list[Any]:
         return []
 
+    def pool_headroom(self) -> dict[str, float]:
+        return {}
+
 
 @pytest.fixture
 def admin(store, call_log, monkeypatch):

@@ -24,6 +24,12 @@ LIMITS = [
     LimitSpec(3, "model 'mini'", "requests", 8, 60, 8),
 ]
 
+# Configured limits of two keys (providers that send no rate-limit headers); always in the spec.
+KEY_LIMITS = [
+    LimitSpec(10, "key 'b/b1'", "requests", 2, 60, 2),
+    LimitSpec(11, "key 'b/b2'", "tokens", 500, 60, 500),
+]
+
 
 EXTRA_ROUTES = {
     ("GET", "/v1/things/{id}"): 10,
@@ -61,8 +67,15 @@ def make_spec(limits: bool = True) -> AdmissionSpec:
                 strategy="weighted",
                 weights=(3, 1),
             ),
+            GroupSpec("with-backup", ("x1",), (key_id("x", "x1"),), fallbacks=("embed",)),
+            GroupSpec(
+                "budgeted",
+                ("b1", "b2"),
+                tuple(key_id("b", k) for k in ("b1", "b2")),
+                key_limits=((10,), (11,)),
+            ),
         ],
-        limits=LIMITS if limits else [],
+        limits=(LIMITS if limits else []) + KEY_LIMITS,
     )
 
 

@@ -179,6 +179,45 @@ def test_a_key_that_cannot_cover_the_token_estimate_is_used_only_as_a_last_resor
     assert table.admit(*CHAT, "aigw-all", "mini", 1000, now).target in ("t1", "t3")
 
 
+def test_a_key_the_provider_said_has_no_request_left_is_used_only_as_a_last_resort(table, region):
+    now = 10**12
+    slots = slots_of(region)
+    for t in ("t1", "t2"):
+        region.learn(slots[t], 0, now + SECOND, 60, -1, -1, -1)
+    assert {table.admit(*CHAT, "aigw-all", "mini", 0, now).target for _ in range(4)} == {"t3"}
+    region.cool(slots["t3"], now + 2 * SECOND)
+    assert table.admit(*CHAT, "aigw-all", "mini", 0, now).target in ("t1", "t2")
+    # Past the reset the provider announced, its word no longer holds: the key counts as full.
+    region.cool(slots["t2"], now + 2 * SECOND)
+    assert table.admit(*CHAT, "aigw-all", "mini", 0, now + SECOND).target == "t1"
+
+
+def test_a_key_over_its_configured_limits_is_not_picked_and_the_pool_says_when_one_has_room(table):
+    now = 10**12
+    # b1 may take 2 requests a minute; b2 500 tokens a minute (5 of these 100-token requests).
+    admitted = [table.admit(*CHAT, "aigw-all", "budgeted", 100, now) for _ in range(7)]
+    assert sorted(d.target for d in admitted) == ["b1"] * 2 + ["b2"] * 5
+    r = table.admit(*CHAT, "aigw-all", "budgeted", 100, now)
+    # b2 has room for 100 tokens again after 100 x 60 s / 500 = 12 s; b1 for a request after 30 s.
+    assert rejected(r, 429, "upstream_capacity_exhausted") and r.retry_after_s == 12.0
+    # A request that used no tokens gives its estimate back to the key's token limit.
+    table.finish(next(d for d in admitted if d.target == "b2"), 0)
+    assert table.admit(*CHAT, "aigw-all", "budgeted", 100, now).target == "b2"
+    assert rejected(table.admit(*CHAT, "aigw-all", "budgeted", 100, now), 429, "upstream_capacity_exhausted")
+    # A request with no token estimate costs b2's token limit nothing: b2 still takes it.
+    assert table.admit(*CHAT, "aigw-all", "budgeted", 0, now).target == "b2"
+
+
+def test_a_pool_with_fallbacks_says_when_the_first_of_them_has_a_key_back(table, region):
+    now = 10**12
+    region.cool(region.key_slot(key_id("x", "x1")), now + 10 * SECOND)
+    assert table.admit(*CHAT, "aigw-all", "with-backup", 0, now).target == "e1"  # the fallback serves
+    region.cool(region.key_slot(key_id("p", "e1")), now + 3 * SECOND)
+    r = table.admit(*CHAT, "aigw-all", "with-backup", 0, now)
+    assert rejected(r, 429, "upstream_capacity_exhausted") and r.retry_after_s == 3.0
+    assert "'with-backup'" in r.message  # named as the caller asked, though the fallback recovers first
+
+
 def test_exhausted_invalid_and_disabled_keys_are_never_picked(table, region):
     now = 10**12
     slots = slots_of(region)
@@ -235,7 +274,9 @@ calls = st.tuples(
         ]
     ),
     st.sampled_from([None, "", "aigw-all", "aigw-mini", "aigw-other"]),
-    st.sampled_from([None, "mini", "mini-latest", "embed", "tiered", "weighted", "ghost"]),
+    st.sampled_from(
+        [None, "mini", "mini-latest", "embed", "tiered", "weighted", "budgeted", "with-backup", "ghost"]
+    ),
     st.integers(0, 400),
     st.integers(0, 30 * SECOND),
 )

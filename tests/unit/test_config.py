@@ -93,3 +93,22 @@ def test_secrets_never_appear_in_a_repr(monkeypatch):
 
 def test_not_yaml_is_one_clear_problem():
     assert problems("providers: [")[0].startswith("not valid YAML")
+
+
+def test_configured_key_limits_are_checked_where_they_are():
+    found = problems(
+        """
+providers:
+  - name: p
+    type: openai
+    base_url: http://x
+    key_limits: [{requests: 60, tokens: 1000}]
+    keys: [{id: k, value: v, limits: [{requests: 0, per: day}]}]
+model_groups:
+  - {name: m, deployments: [{provider: p}]}
+"""
+    )
+    assert found == [
+        "providers[0].keys[0].limits[0]: the amount must be at least 1",
+        "providers[0].key_limits[0]: give exactly one of requests or tokens",
+    ]

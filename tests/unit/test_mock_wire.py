@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -113,6 +114,11 @@ def _exchange(m: MockThread, payload: bytes, count: int) -> list[tuple[int, dict
     with socket.create_connection(("127.0.0.1", m.port), timeout=10) as s, s.makefile("rb") as f:
         s.sendall(payload)
         return [_read_response(f) for _ in range(count)]
+
+
+def _counts(stats: bytes) -> tuple[dict[str, int], int]:
+    doc = json.loads(stats)
+    return doc["requests_by_key"], doc["total"]
 
 
 def _sse_payloads(body: bytes) -> list[str]:
@@ -310,6 +316,10 @@ def test_rpm_limit_gives_rate_limit_error(start_mock: Callable[..., MockThread])
         "Limit 2, Used 2, Requested 1. Please try again in "
     )
     assert message.endswith("Visit https://platform.openai.com/account/rate-limits to learn more.")
+    # /_mock/stats tells tests when each key's window opened and when its RPM ran out.
+    [(_, _, body)] = _exchange(m, _request("GET", "/_mock/stats", key=None), 1)
+    [[start, admitted, full_at]] = json.loads(body)["windows"]["a"]
+    assert admitted == 2 and start <= full_at <= time.monotonic()
 
 
 def test_tpm_limit_gives_tokens_error(start_mock: Callable[..., MockThread]) -> None:
@@ -370,7 +380,7 @@ def test_open_mode_accepts_any_bearer_key() -> None:
             m, _request("GET", "/v1/models", key=None) + _request("GET", "/_mock/stats", key=None), 2
         )
         assert missing[0] == 401  # a key is still required, as with OpenAI
-        assert json.loads(stats[2]) == {"requests_by_key": {"7777": 1}, "total": 2}
+        assert _counts(stats[2]) == ({"7777": 1}, 2)
     finally:
         m.close()
 
@@ -456,12 +466,12 @@ def test_stats_count_per_key_and_reset(mock: MockThread) -> None:
     [(status, _, body)] = _exchange(mock, _request("GET", "/_mock/stats", key=None), 1)
     assert status == 200
     # Keys are labelled by their id, else their last 4 characters; unknown keys only count in total.
-    assert json.loads(body) == {"requests_by_key": {"a": 2, "2222": 1}, "total": 4}
+    assert _counts(body) == ({"a": 2, "2222": 1}, 4)
     [(status, _, _), (_, _, body)] = _exchange(
         mock, _request("POST", "/_mock/reset", key=None) + _request("GET", "/_mock/stats", key=None), 2
     )
     assert status == 200
-    assert json.loads(body) == {"requests_by_key": {"a": 0, "2222": 0}, "total": 0}
+    assert _counts(body) == ({"a": 0, "2222": 0}, 0)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])

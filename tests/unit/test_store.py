@@ -1,10 +1,12 @@
+import base64
 import sqlite3
 
 import pytest
 
 from gateway import credentials
-from gateway.store import Ambiguous, NotFound, SQLiteStore
+from gateway.store import Ambiguous, Conflict, NotFound, SQLiteStore
 from gateway.store.migrations import MIGRATIONS
+from gateway.store.sealing import SealingError
 
 
 @pytest.fixture
@@ -96,3 +98,53 @@ def test_limits_keep_their_id_while_the_rate_stays_and_start_afresh_when_it_chan
     assert store.set_limits("app", "acme/web", []) == []
     with pytest.raises(NotFound):
         store.set_limits("app", "acme/nope", [])
+
+
+def test_provider_keys_are_sealed_at_rest_and_opened_only_with_the_data_key(tmp_path, monkeypatch):
+    monkeypatch.delenv("AIGW_SECRET_KEY", raising=False)
+    path = tmp_path / "aigw.db"
+    store = SQLiteStore(path)
+    generation = store.generation()
+    store.add_upstream_key("openai", "extra", "sk-live-secret-1")
+    assert store.generation() > generation  # workers rebuild their pools
+    with pytest.raises(Conflict, match="already has a key 'extra'"):
+        store.add_upstream_key("openai", "extra", "sk-other")
+    store.rotate_upstream_key("openai", "extra", "sk-live-secret-2")
+    assert [(s.provider, s.key_id, s.value) for s in store.snapshot().upstream_keys] == [
+        ("openai", "extra", "sk-live-secret-2")
+    ]
+    [record] = store.list_upstream_keys()
+    assert record.rotated_at is not None and "sk-live" not in repr(store.snapshot())
+    store.close()
+    # Neither secret is anywhere in the database files; the data key file is the owner's alone.
+    for name in ("aigw.db", "aigw.db-wal"):
+        raw = (tmp_path / name).read_bytes() if (tmp_path / name).exists() else b""
+        assert b"sk-live-secret" not in raw
+    assert (tmp_path / "aigw.db.key").stat().st_mode & 0o777 == 0o600
+    # Another data key cannot open them: a clear error, not garbage.
+    monkeypatch.setenv("AIGW_SECRET_KEY", base64.b64encode(b"k" * 32).decode())
+    with pytest.raises(SealingError, match="not the one it was stored with"):
+        SQLiteStore(path).upstream_secrets()
+    monkeypatch.setenv("AIGW_SECRET_KEY", "too-short")
+    with pytest.raises(SealingError, match="32 bytes in base64"):
+        SQLiteStore(path).upstream_secrets()
+
+
+def test_a_sealed_secret_does_not_open_under_another_keys_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("AIGW_SECRET_KEY", base64.b64encode(b"s" * 32).decode())
+    store = SQLiteStore(tmp_path / "aigw.db")
+    store.add_upstream_key("openai", "a", "sk-a")
+    store.add_upstream_key("openai", "b", "sk-b")
+    db = sqlite3.connect(tmp_path / "aigw.db")
+    copy_a_onto_b = (
+        "UPDATE upstream_keys SET sealed = (SELECT sealed FROM upstream_keys WHERE key_id = 'a') "
+        "WHERE key_id = 'b'"
+    )
+    db.execute(copy_a_onto_b)
+    db.commit()
+    with pytest.raises(SealingError, match="'openai/b'"):
+        store.upstream_secrets()
+    store.remove_upstream_key("openai", "b")
+    with pytest.raises(NotFound):
+        store.remove_upstream_key("openai", "b")
+    assert [s.value for s in store.upstream_secrets()] == ["sk-a"]
