@@ -190,8 +190,9 @@ def test_budgets_are_set_and_read_through_the_admin_api(gw):
         try:
             api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
         except openai.RateLimitError as exc:
-            assert "Lifetime request budget of app 'default/demo' (1 requests)" in str(exc)
-            break
+            # A worker that has not reloaded yet still refuses with the old daily budget.
+            if "Lifetime request budget of app 'default/demo' (1 requests)" in str(exc):
+                break
     else:
         pytest.fail("the lifetime budget never reached the data plane")
     assert "openapi" in httpx.get(gw.admin_url + "/admin/openapi.json").text
