@@ -20,11 +20,12 @@ from ..calllog.usage import openai_usage
 from ..keypool.classify import RETRYABLE, Verdict, classify
 from ..keypool.health import KeyHealth
 from ..keypool.learn import headroom
+from ..upstream import UpstreamError
 from . import errors
 from .errors import GatewayError
 from .exchange import Exchange
 from .limit_headers import rejection_headers
-from .proxy import Upstream, cooldown_s, read, relay_stream, send
+from .proxy import Upstream, cooldown_s, read, relay_stream, transport_failure
 
 JSON = ("content-type", "application/json")
 
@@ -95,13 +96,18 @@ async def serve(
     failure: _Failure | GatewayError | None = None
     target = decision.target
     deadline = time.monotonic() + policy.max_wait_s
+    pool = upstream.pool()
     for _ in range(policy.max_attempts):
         target, slot = decision.target, decision.slot
         started = time.perf_counter()
         try:
             path, header_block, body = exchange.call(target)
-            resp = await send(upstream, target, path, header_block, body)
-        except GatewayError as exc:
+            resp = await pool.request(
+                target.origin, b"POST", path, header_block, body, read_timeout=target.timeout_s
+            )
+        except (GatewayError, UpstreamError) as exc:
+            if isinstance(exc, UpstreamError):
+                exc = transport_failure(exc, target)
             trace.attempt(target.provider, target.key_id, target.upstream_model, 0, exc.code, started)
             if exc.status == 400:  # the request cannot be expressed for any provider of this kind
                 trace.failed(exc.type, exc.code, exc.message)
@@ -112,10 +118,11 @@ async def serve(
             health.note(target, slot, Verdict.SERVER, None)  # unreachable, timeout, reset
             failure = exc
         else:
-            async with resp:
-                learned = headroom(resp.headers, time.monotonic_ns())
-                if learned is not None:
-                    health.region.learn(slot, *learned)
+            try:
+                if resp.watched:  # only answers with rate-limit headers teach headroom
+                    learned = headroom(resp.headers, time.monotonic_ns())
+                    if learned is not None:
+                        health.region.learn(slot, *learned)
                 if resp.status == 200 and exchange.stream:
                     health.note(target, slot, Verdict.OK, None)
                     try:
@@ -126,8 +133,10 @@ async def serve(
                         trace.attempt(
                             target.provider, target.key_id, target.upstream_model, 200, "ok", started
                         )
+                raw = resp.complete_body()  # a small answer came with its headers
                 try:
-                    raw = await read(resp, target)
+                    if raw is None:
+                        raw = await read(resp, target)
                 except GatewayError as exc:
                     trace.attempt(
                         target.provider, target.key_id, target.upstream_model, resp.status, exc.code, started
@@ -156,6 +165,8 @@ async def serve(
                     wait = cooldown_s(resp.headers) if status == 429 else None
                     health.note(target, slot, verdict, wait)
                     failure = _Failure(verdict, status, data, wait)
+            finally:
+                resp.release()  # as `async with resp` would, without two coroutines
         tried.add(slot)
         rejection = table.repick(decision, tried)
         for fallback in policy.fallbacks:

@@ -13,6 +13,7 @@ import orjson
 
 from ..calllog.usage import openai_usage
 from ..durations import parse_go_duration
+from ..keypool.learn import REMAINING_HEADERS
 from ..upstream import ConnectError, Pool, Response, UpstreamError, UpstreamTimeout
 from . import errors
 from .targets import Target
@@ -33,7 +34,11 @@ class Upstream:
     def pool(self) -> Pool:
         # Created on first use, inside the worker's running loop.
         if self._pool is None:
-            self._pool = Pool(max_connections_per_origin=self._max, connect_timeout=self._connect_timeout)
+            self._pool = Pool(
+                max_connections_per_origin=self._max,
+                connect_timeout=self._connect_timeout,
+                watch_headers=REMAINING_HEADERS,
+            )
         return self._pool
 
     async def close(self) -> None:
@@ -66,17 +71,7 @@ def cooldown_s(headers: Any) -> float | None:
     return None
 
 
-async def send(upstream: Upstream, target: Target, path: bytes, header_block: bytes, body: bytes) -> Response:
-    """One attempt with this target's key; transport failures become GatewayErrors."""
-    try:
-        return await upstream.pool().request(
-            target.origin, b"POST", path, header_block, body, read_timeout=target.timeout_s
-        )
-    except UpstreamError as exc:
-        raise _failure(exc, target) from None
-
-
-def _failure(exc: UpstreamError, target: Target) -> errors.GatewayError:
+def transport_failure(exc: UpstreamError, target: Target) -> errors.GatewayError:
     if isinstance(exc, UpstreamTimeout):
         return errors.upstream_timeout(target.provider, target.timeout_s)
     if isinstance(exc, ConnectError):
@@ -88,7 +83,7 @@ async def read(resp: Response, target: Target) -> bytes:
     try:
         return await resp.read()
     except UpstreamError as exc:
-        raise _failure(exc, target) from None
+        raise transport_failure(exc, target) from None
 
 
 async def relay_stream(
@@ -119,7 +114,7 @@ async def relay_stream(
             if chunk and not await _send(transport, chunk):
                 return tokens  # the client went away: leaving closes the upstream request
     except UpstreamError as exc:
-        failure: bytes | None = b"data: " + _failure(exc, target).body() + b"\n\n"
+        failure: bytes | None = b"data: " + transport_failure(exc, target).body() + b"\n\n"
         log.warning("stream from %s/%s broke: %s", target.provider, target.key_id, type(exc).__name__)
     else:
         failure = None
