@@ -16,60 +16,36 @@ from .record import Attempt, CallRecord, limit_scope
 
 
 class Trace:
-    __slots__ = (
-        "_t0",
-        "app",
-        "attempts",
-        "cached_tokens",
-        "client",
-        "completion_tokens",
-        "deployment",
-        "error_code",
-        "error_type",
-        "key_id",
-        "limit_scope",
-        "model",
-        "prompt_tokens",
-        "provider",
-        "request_id",
-        "route",
-        "served_model",
-        "status",
-        "streamed",
-        "tenant",
-        "ts",
-        "ttfb_ms",
-        "upstream_key",
-        "upstream_ms",
-        "user_agent",
-    )
+    """Fills in the request's CallRecord as the request goes: the record is made once, when the
+    request arrives, and handed over as it is by `record()` (no second object of 28 fields)."""
+
+    __slots__ = ("_t0", "rec")
 
     def __init__(self, request_id: str, client: str = "", user_agent: str = ""):
-        self.request_id = request_id
-        self.ts = time.time()
+        ts = time.time()
         self._t0 = time.perf_counter()
-        self.client = client
-        self.user_agent = user_agent
-        self.tenant = self.app = self.key_id = self.route = self.model = ""
-        self.served_model = self.provider = self.deployment = self.upstream_key = ""
-        self.error_type = self.error_code = self.limit_scope = ""
-        self.attempts: list[Attempt] = []
-        self.status = 0
-        self.upstream_ms: float | None = None
-        self.ttfb_ms: float | None = None
-        self.prompt_tokens = self.completion_tokens = self.cached_tokens = 0
-        self.streamed = False
+        self.rec = CallRecord(
+            request_id=request_id,
+            ts=ts,
+            ts_end=ts,
+            status=0,
+            latency_ms=0.0,
+            client=client,
+            user_agent=user_agent,
+        )
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self._t0) * 1000
 
     def admitted(self, tenant: str, app: str, key_id: str, route: str, model: str) -> None:
-        self.tenant, self.app, self.key_id, self.route, self.model = tenant, app, key_id, route, model
+        rec = self.rec
+        rec.tenant, rec.app, rec.key_id, rec.route, rec.model = tenant, app, key_id, route, model
 
     def failed(self, error_type: str, error_code: str, message: str = "") -> None:
         """The caller gets an error: its type and code (a 429's message names the limit)."""
-        self.error_type, self.error_code = error_type, error_code
-        self.limit_scope = limit_scope(error_code, message)
+        rec = self.rec
+        rec.error_type, rec.error_code = error_type, error_code
+        rec.limit_scope = limit_scope(error_code, message)
 
     def attempt(
         self, provider: str, key_id: str, upstream_model: str, status: int, outcome: str, started: float
@@ -77,59 +53,37 @@ class Trace:
         """One upstream try, `started` = time.perf_counter() when it was sent. The last attempt
         names the provider, key and model that served (or last failed)."""
         latency = (time.perf_counter() - started) * 1000
-        self.attempts.append(
+        rec = self.rec
+        rec.attempts.append(
             Attempt(provider=provider, key_id=key_id, status=status, outcome=outcome, latency_ms=latency)
         )
-        self.upstream_ms = (self.upstream_ms or 0.0) + latency
-        self.provider, self.upstream_key, self.served_model = provider, key_id, upstream_model
-        self.deployment = f"{provider}/{upstream_model}"
+        rec.upstream_ms = latency if rec.upstream_ms is None else rec.upstream_ms + latency
+        rec.provider, rec.upstream_key, rec.served_model = provider, key_id, upstream_model
+        rec.deployment = f"{provider}/{upstream_model}"
 
     def usage(self, prompt: int, completion: int, cached: int = 0) -> None:
         """The response's token counts; `prompt` includes `cached` (OpenAI's convention)."""
-        self.prompt_tokens, self.completion_tokens, self.cached_tokens = prompt, completion, cached
+        rec = self.rec
+        rec.prompt_tokens, rec.completion_tokens, rec.cached_tokens = prompt, completion, cached
 
     def responded(self, status: int, streamed: bool = False) -> None:
-        if self.ttfb_ms is None:
-            self.ttfb_ms = self.elapsed_ms()
-            self.status = status
-            self.streamed = streamed
+        rec = self.rec
+        if rec.ttfb_ms is None:
+            rec.ttfb_ms = (time.perf_counter() - self._t0) * 1000
+            rec.status = status
+            rec.streamed = streamed
 
     def record(self, prices: PriceTable | None = None) -> CallRecord:
-        latency = self.elapsed_ms()
-        cost = 0.0
-        if prices is not None and (self.prompt_tokens or self.completion_tokens):
-            model = self.served_model or self.model
-            cost = prices.cost(model, self.prompt_tokens, self.completion_tokens, self.cached_tokens)
-        return CallRecord(
-            request_id=self.request_id,
-            ts=self.ts,
-            ts_end=self.ts + latency / 1000,
-            tenant=self.tenant,
-            app=self.app,
-            key_id=self.key_id,
-            route=self.route,
-            model=self.model,
-            served_model=self.served_model,
-            provider=self.provider,
-            deployment=self.deployment,
-            upstream_key=self.upstream_key,
-            attempts=self.attempts,
-            status=self.status,
-            error_type=self.error_type,
-            error_code=self.error_code,
-            limit_scope=self.limit_scope,
-            latency_ms=latency,
-            upstream_ms=self.upstream_ms,
-            ttfb_ms=self.ttfb_ms,
-            prompt_tokens=self.prompt_tokens,
-            completion_tokens=self.completion_tokens,
-            cached_tokens=self.cached_tokens,
-            total_tokens=self.prompt_tokens + self.completion_tokens,
-            cost=cost,
-            streamed=self.streamed,
-            client=self.client,
-            user_agent=self.user_agent,
-        )
+        """The finished record: latency, end time, totals and cost filled in now."""
+        rec = self.rec
+        latency = (time.perf_counter() - self._t0) * 1000
+        rec.latency_ms = latency
+        rec.ts_end = rec.ts + latency / 1000
+        prompt, completion = rec.prompt_tokens, rec.completion_tokens
+        rec.total_tokens = prompt + completion
+        if prices is not None and (prompt or completion):
+            rec.cost = prices.cost(rec.served_model or rec.model, prompt, completion, rec.cached_tokens)
+        return rec
 
 
 class ResponseSpy:

@@ -6,27 +6,33 @@ from __future__ import annotations
 import re
 
 _USAGE = b'"usage"'
-# The three counts, each `"name":` then optional spaces then its digits (none: not a number).
-# Runs once per response: one regex pass over the usage object instead of three finds.
-_FIELD = re.compile(rb'"(prompt_tokens|completion_tokens|cached_tokens)": *(\d*)')
 _NULL = re.compile(rb"[ :]*null")
+_DIGITS = re.compile(rb" *(\d+)")
+_PROMPT = b'"prompt_tokens":'
+_COMPLETION = b'"completion_tokens":'
+_CACHED = b'"cached_tokens":'
 
 
 def openai_usage(data: bytes) -> tuple[int, int, int] | None:
     """(prompt, completion, cached) from the last `"usage"` object in `data`; None when there is
-    none (or it is null, as in stream chunks before the last). Embeddings have no completion."""
+    none (or it is null, as in stream chunks before the last). Embeddings have no completion.
+    Each count is the first `"name":` after `"usage"`, then spaces, then digits (runs once per
+    response: finds and matches in C, no Python loop over bytes)."""
     at = data.rfind(_USAGE)
     if at < 0:
         return None
     at += len(_USAGE)
     if _NULL.match(data, at):
         return None
-    found: dict[bytes, bytes] = {}
-    for m in _FIELD.finditer(data, at):
-        found.setdefault(m[1], m[2])  # the first of each name counts
-    prompt = found.get(b"prompt_tokens")
-    completion = found.get(b"completion_tokens")
-    if not prompt and not completion:  # absent, or not followed by a number
+    match = _DIGITS.match
+    i = data.find(_PROMPT, at)
+    m = match(data, i + len(_PROMPT)) if i >= 0 else None
+    prompt = int(m[1]) if m else None
+    i = data.find(_COMPLETION, at)
+    m = match(data, i + len(_COMPLETION)) if i >= 0 else None
+    completion = int(m[1]) if m else None
+    if prompt is None and completion is None:
         return None
-    cached = found.get(b"cached_tokens")
-    return int(prompt or 0), int(completion or 0), int(cached or 0)
+    i = data.find(_CACHED, at)
+    m = match(data, i + len(_CACHED)) if i >= 0 else None
+    return prompt or 0, completion or 0, int(m[1]) if m else 0

@@ -22,6 +22,7 @@ from ..keypool.health import KeyHealth
 from ..keypool.learn import headroom
 from ..upstream import UpstreamError
 from . import errors
+from .caller import OPENAI
 from .errors import GatewayError
 from .exchange import Exchange
 from .limit_headers import rejection_headers
@@ -143,12 +144,21 @@ async def serve(
                     )
                     failure = exc
                 else:
-                    status, data = exchange.answer(target, resp.status, raw)
+                    if target.adapter is None:  # an OpenAI-format provider: its answer as is
+                        status, data = resp.status, raw
+                    else:
+                        status, data = exchange.answer(target, resp.status, raw)
                     verdict = classify(status, data)
+                    ok = verdict is Verdict.OK  # the common case, without Enum's Python-level hash
                     trace.attempt(
-                        target.provider, target.key_id, target.upstream_model, status, verdict.value, started
+                        target.provider,
+                        target.key_id,
+                        target.upstream_model,
+                        status,
+                        "ok" if ok else verdict.value,
+                        started,
                     )
-                    if verdict not in RETRYABLE:
+                    if ok or verdict not in RETRYABLE:
                         # Success, or the caller's own mistake: theirs to see, in their format.
                         health.note(target, slot, verdict, None)
                         tokens = -1
@@ -159,7 +169,8 @@ async def serve(
                                 tokens = usage[0] + usage[1]
                         else:
                             trace.failed("provider_error", str(status))
-                        status, data = caller.answer(status, data)
+                        if caller is not OPENAI:
+                            status, data = caller.answer(status, data)
                         proto.response_bytes(status, [*base, JSON], data)
                         return tokens
                     wait = cooldown_s(resp.headers) if status == 429 else None

@@ -197,6 +197,7 @@ class Pool:
         self.closed = False
         self.sweeper: asyncio.TimerHandle | None = None
         self._hosts: dict[str, _Host] = {}
+        self._paths: set[bytes] = set()  # request paths known to be valid
 
     async def request(
         self,
@@ -219,8 +220,11 @@ class Pool:
             host = self._add(origin)
         if not isinstance(headers, bytes):
             headers = encode_headers(headers)
-        if b"\n" in path or b"\r" in path or b" " in path:
-            raise ValueError(f"invalid request path {path!r}")
+        if path not in self._paths:  # checked once per distinct path (callers reuse a few)
+            if path.find(b"\n") >= 0 or path.find(b"\r") >= 0 or path.find(b" ") >= 0:
+                raise ValueError(f"invalid request path {path!r}")
+            if len(self._paths) < 1024:
+                self._paths.add(path)
         is_head = method == b"HEAD"
         if body or not (is_head or method == b"GET"):
             head = b"%s %s%s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n%s\r\n" % (
