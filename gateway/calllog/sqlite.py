@@ -33,10 +33,16 @@ from .rollup import (
 from .store import Aggregate, CallFilter, CallLog, CallPage, Pruned, Retention
 
 _COLUMNS = tuple(f for f in FIELDS if f != "id")
-_ATTEMPTS = _COLUMNS.index("attempts")
-_INSERT = f"INSERT INTO calls ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_ATTEMPTS = FIELDS.index("attempts")
+_STREAMED = FIELDS.index("streamed")
+_ONE_ROW = f"({', '.join('?' * len(_COLUMNS))})"
+_INSERT_INTO = f"INSERT INTO calls ({', '.join(_COLUMNS)}) VALUES "
 _SELECT = f"SELECT id, {', '.join(_COLUMNS)} FROM calls"
-_encode_attempts = msgspec.json.Encoder().encode
+_attempts_encoder = msgspec.json.Encoder()
+# Rows per INSERT statement: one statement binds and steps many rows, so the per-row cost of a
+# statement (and of the AUTOINCREMENT bookkeeping) is paid once per chunk. A batch is cut into
+# chunks of these sizes, so only a few statements are ever prepared (and cached by sqlite3).
+_CHUNKS = (100, 20, 5, 1)
 _decode_attempts = msgspec.json.Decoder(list[Attempt]).decode
 _PRUNE_CHUNK = 5000
 
@@ -93,6 +99,10 @@ class SQLiteCallLog(CallLog):
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_BATCH_TABLE)
         self._lock = threading.Lock()
+        # Within the library's limit on bound parameters (999 before SQLite 3.32).
+        most = max(1, self._db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(_COLUMNS))
+        self._chunks = tuple(c for c in _CHUNKS if c <= most) or (1,)
+        self._inserts = {c: _INSERT_INTO + ", ".join([_ONE_ROW] * c) for c in self._chunks}
 
     # -- writes --------------------------------------------------------------------------------
     def insert(self, records: Sequence[CallRecord]) -> None:
@@ -101,7 +111,11 @@ class SQLiteCallLog(CallLog):
         rows = [_row(r) for r in records]
         with self._transaction() as db:
             mark = db.execute("SELECT COALESCE(MAX(id), 0) FROM calls").fetchone()[0]
-            db.executemany(_INSERT, rows)
+            i, n = 0, len(rows)
+            while i < n:
+                size = next(c for c in self._chunks if c <= n - i)
+                db.execute(self._inserts[size], [v for row in rows[i : i + size] for v in row])
+                i += size
             # Ids only grow (AUTOINCREMENT): inside one write transaction, this batch holds exactly
             # the ids above the mark.
             db.execute("DELETE FROM temp.batch_rollup")
@@ -233,9 +247,16 @@ def parse_cursor(cursor: str) -> tuple[float, int]:
         raise ValueError(f"invalid cursor {cursor!r}: pass back a next_cursor from a previous page") from None
 
 
-def _row(rec: CallRecord) -> tuple[Any, ...]:
-    values = msgspec.structs.astuple(rec)
-    return (*values[1 : _ATTEMPTS + 1], _encode_attempts(rec.attempts), *values[_ATTEMPTS + 2 :])
+def _row(rec: CallRecord) -> list[Any]:
+    """The record's column values, in _COLUMNS order, each of a type sqlite3 binds as it is: it
+    adapts anything else (bytes, bool, None) through two failed attribute lookups per value."""
+    values = list(msgspec.structs.astuple(rec))
+    attempts = bytearray()  # stored as a BLOB, as bytes would be, without the adaptation
+    _attempts_encoder.encode_into(rec.attempts, attempts)
+    values[_ATTEMPTS] = attempts
+    values[_STREAMED] = 1 if rec.streamed else 0
+    del values[0]  # id: the store assigns it
+    return values
 
 
 def _record(row: tuple[Any, ...]) -> CallRecord:
