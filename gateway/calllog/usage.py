@@ -3,6 +3,7 @@ does not decode responses it passes through)."""
 
 from __future__ import annotations
 
+import os
 import re
 
 _USAGE = b'"usage"'
@@ -36,3 +37,9 @@ def openai_usage(data: bytes) -> tuple[int, int, int] | None:
     i = data.find(_CACHED, at)
     m = match(data, i + len(_CACHED)) if i >= 0 else None
     return prompt or 0, completion or 0, int(m[1]) if m else 0
+
+
+# The compiled scan (_native/hotpath.pxi) gives the same answers; this module stays its reference.
+reference_openai_usage = openai_usage
+if os.environ.get("AIGW_PURE_PYTHON") != "1":
+    from .._native import openai_usage

@@ -1,0 +1,113 @@
+# Per-request glue that profiles found costly in Python: a response's token usage (found by
+# scanning bytes) and a decision's x-ratelimit-* headers. Each has a pure-Python reference that
+# defines it and that AIGW_PURE_PYTHON=1 selects: gateway/calllog/usage.py and
+# gateway/dataplane/limit_headers.py; tests/native/test_hotpath.py holds the two equal.
+
+from libc.math cimport rint
+from libc.string cimport memcmp
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+
+
+cdef Py_ssize_t _find(const char* s, Py_ssize_t n, Py_ssize_t start, const char* pat, Py_ssize_t m) noexcept:
+    cdef Py_ssize_t i
+    for i in range(start, n - m + 1):
+        if s[i] == pat[0] and memcmp(s + i, pat, m) == 0:
+            return i
+    return -1
+
+
+cdef Py_ssize_t _rfind(const char* s, Py_ssize_t n, const char* pat, Py_ssize_t m) noexcept:
+    cdef Py_ssize_t i = n - m
+    while i >= 0:
+        if s[i] == pat[0] and memcmp(s + i, pat, m) == 0:
+            return i
+        i -= 1
+    return -1
+
+
+cdef object _count(bytes data, const char* s, Py_ssize_t n, Py_ssize_t start, const char* key, Py_ssize_t m):
+    """The number after the first `key` at or after `start`: spaces, then digits; None when the
+    key is absent or no digit follows."""
+    cdef Py_ssize_t i = _find(s, n, start, key, m)
+    if i < 0:
+        return None
+    i += m
+    while i < n and s[i] == b' ':
+        i += 1
+    cdef Py_ssize_t first = i
+    cdef long long value = 0
+    while i < n and b'0' <= s[i] <= b'9':
+        if i - first < 18:
+            value = value * 10 + (s[i] - 48)
+        i += 1
+    if i == first:
+        return None
+    if i - first > 18:  # beyond int64 arithmetic: let Python parse it
+        return int(data[first:i])
+    return value
+
+
+def openai_usage(bytes data):
+    """(prompt, completion, cached) from the last `"usage"` object in `data`, or None; the same
+    as gateway.calllog.usage.openai_usage, scanned in C."""
+    cdef const char* s = PyBytes_AS_STRING(data)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
+    cdef Py_ssize_t at = _rfind(s, n, b'"usage"', 7)
+    if at < 0:
+        return None
+    at += 7
+    cdef Py_ssize_t i = at
+    while i < n and (s[i] == b' ' or s[i] == b':'):
+        i += 1
+    if i + 4 <= n and memcmp(s + i, b"null", 4) == 0:
+        return None
+    prompt = _count(data, s, n, at, b'"prompt_tokens":', 16)
+    completion = _count(data, s, n, at, b'"completion_tokens":', 20)
+    if prompt is None and completion is None:
+        return None
+    cached = _count(data, s, n, at, b'"cached_tokens":', 16)
+    return prompt or 0, completion or 0, cached or 0
+
+
+cdef str _go_duration_ns(int64_t ns):
+    """gateway.durations.go_duration(ns / 1e9): Go's duration format, to the millisecond."""
+    cdef double seconds = ns / 1e9
+    cdef double rounded = rint(seconds * 1000)  # round half to even, as Python's round()
+    cdef long long ms = <long long>rounded if rounded > 0 else 0
+    if ms < 1000:
+        return f"{ms}ms" if ms else "0s"
+    cdef long long hours = ms // 3600000
+    ms -= hours * 3600000
+    cdef long long minutes = ms // 60000
+    ms -= minutes * 60000
+    cdef long long whole = ms // 1000, frac = ms % 1000
+    if frac == 0:
+        secs = f"{whole}"
+    elif frac % 100 == 0:
+        secs = f"{whole}.{frac // 100}"
+    elif frac % 10 == 0:
+        secs = f"{whole}.{frac // 10:02d}"
+    else:
+        secs = f"{whole}.{frac:03d}"
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    return f"{minutes}m{secs}s" if minutes else f"{secs}s"
+
+
+def go_duration_ns(int64_t ns):
+    return _go_duration_ns(ns)
+
+
+def limit_headers(Decision d):
+    """x-ratelimit-* for the tightest request and token limits the decision was charged to; the
+    same list as gateway.dataplane.limit_headers.limit_headers."""
+    out = []
+    if d.requests_limit >= 0:
+        out.append(("x-ratelimit-limit-requests", str(d.requests_limit)))
+        out.append(("x-ratelimit-remaining-requests", str(d.requests_remaining)))
+        out.append(("x-ratelimit-reset-requests", _go_duration_ns(d.requests_reset_ns)))
+    if d.tokens_limit >= 0:
+        out.append(("x-ratelimit-limit-tokens", str(d.tokens_limit)))
+        out.append(("x-ratelimit-remaining-tokens", str(d.tokens_remaining)))
+        out.append(("x-ratelimit-reset-tokens", _go_duration_ns(d.tokens_reset_ns)))
+    return out
