@@ -78,7 +78,8 @@ DEFAULT_PRICES: dict[str, ModelPrice] = {
 # Characters that may follow a table entry in a longer model name: dated snapshots
 # ("gpt-4o-2024-08-06", "claude-sonnet-4-5-20250929"), Vertex/Bedrock versions ("…@20250929").
 _SEPARATORS = "-@:"
-_UNRESOLVED = object()
+# cost()'s cache miss marker (compared by identity).
+_UNRESOLVED: tuple[float, float, float] = (-1.0, -1.0, -1.0)
 
 
 class PriceTable:
