@@ -7,12 +7,13 @@ do not bump the store's generation: workers must not rebuild their tables for ev
 
 from __future__ import annotations
 
-import itertools
 import os
 import sqlite3
 import threading
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -47,37 +48,22 @@ _decode_attempts = msgspec.json.Decoder(list[Attempt]).decode
 _PRUNE_CHUNK = 5000
 
 
-def _histogram_sums() -> list[str]:
-    """SUM(...) per latency bucket, the same bounds and inclusivity as rollup.latency_bucket()."""
-    bounds = [None, *LATENCY_BOUNDS_MS, None]
-    sums = []
-    for lower, upper in itertools.pairwise(bounds):
-        tests = [f"latency_ms > {lower!r}"] if lower is not None else []
-        tests += [f"latency_ms <= {upper!r}"] if upper is not None else []
-        sums.append(f"SUM({' AND '.join(tests)})")
-    return sums
-
-
 _DIMS = ", ".join(DIMENSIONS)
 _ROLLUP_COLUMNS = ("grain", "bucket", *DIMENSIONS, *MEASURES, *HISTOGRAM_COLUMNS)
 _SUMMED = (*MEASURES, *HISTOGRAM_COLUMNS)
-# A batch is rolled up in two steps, both in the batch's transaction. First its rows (ids above a
-# mark) are summed per minute and dimensions into a per-connection temp table, one pass over the
-# batch. Then that (usually much smaller) table is added into each grain's rows. The minute bucket
-# is rollup.bucket_start(): CAST(ts / 60 AS INTEGER) * 60, then integer division for hours/days.
+# A batch is rolled up in two steps, both in the batch's transaction. First its records are summed
+# per minute and dimensions in Python (`_batch_rollup`, one pass over the records the writer holds
+# anyway) into a per-connection temp table. Then that (usually much smaller) table is added into
+# each grain's rows. The minute bucket is rollup.bucket_start(): int(ts / 60) * 60, then integer
+# division for hours/days (as SQLite's CAST(ts / 60 AS INTEGER) * 60 would compute it).
 _BATCH_COLUMNS = ("bucket", *DIMENSIONS, *MEASURES, *HISTOGRAM_COLUMNS)
 _BATCH_TABLE = f"""
     CREATE TEMP TABLE IF NOT EXISTS batch_rollup ({", ".join(_BATCH_COLUMNS)})
 """
-_BATCH = f"""
-    INSERT INTO temp.batch_rollup ({", ".join(_BATCH_COLUMNS)})
-    SELECT CAST(ts / {MINUTE} AS INTEGER) * {MINUTE} AS b, {_DIMS},
-        COUNT(*), SUM(status >= 400), SUM(prompt_tokens), SUM(completion_tokens),
-        SUM(cached_tokens), TOTAL(cost), TOTAL(latency_ms), TOTAL(upstream_ms),
-        {", ".join(_histogram_sums())}
-    FROM calls WHERE id > :after
-    GROUP BY b, {_DIMS}
-"""
+_BATCH_INSERT = (
+    f"INSERT INTO temp.batch_rollup ({', '.join(_BATCH_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_BATCH_COLUMNS))})"
+)
 _ROLLUP = f"""
     INSERT INTO call_rollups ({", ".join(_ROLLUP_COLUMNS)})
     SELECT :grain, bucket / :grain * :grain AS b, {_DIMS}, {", ".join(f"SUM({c})" for c in _SUMMED)}
@@ -109,17 +95,15 @@ class SQLiteCallLog(CallLog):
         if not records:
             return
         rows = [_row(r) for r in records]
+        sums = _batch_rollup(records)
         with self._transaction() as db:
-            mark = db.execute("SELECT COALESCE(MAX(id), 0) FROM calls").fetchone()[0]
             i, n = 0, len(rows)
             while i < n:
                 size = next(c for c in self._chunks if c <= n - i)
                 db.execute(self._inserts[size], [v for row in rows[i : i + size] for v in row])
                 i += size
-            # Ids only grow (AUTOINCREMENT): inside one write transaction, this batch holds exactly
-            # the ids above the mark.
             db.execute("DELETE FROM temp.batch_rollup")
-            db.execute(_BATCH, {"after": mark})
+            db.executemany(_BATCH_INSERT, sums)
             for grain in GRAINS.values():
                 db.execute(_ROLLUP, {"grain": grain})
 
@@ -257,6 +241,43 @@ def _row(rec: CallRecord) -> list[Any]:
     values[_STREAMED] = 1 if rec.streamed else 0
     del values[0]  # id: the store assigns it
     return values
+
+
+_dimensions = attrgetter(*DIMENSIONS)
+# Positions in a batch rollup row: bucket, the dimensions, then MEASURES, then the histogram.
+_CALLS = 1 + len(DIMENSIONS)
+_ERRORS, _PROMPT, _COMPLETION, _CACHED, _COST, _LATENCY, _UPSTREAM = range(_CALLS + 1, _CALLS + 8)
+_HISTOGRAM = _CALLS + len(MEASURES)
+assert MEASURES == (
+    "calls", "errors", "prompt_tokens", "completion_tokens", "cached_tokens", "cost", "latency_ms_sum",
+    "upstream_ms_sum",
+)  # fmt: skip
+_ZEROS = (0, 0, 0, 0, 0, 0.0, 0.0, 0.0, *([0] * len(HISTOGRAM_COLUMNS)))
+
+
+def _batch_rollup(records: Sequence[CallRecord]) -> list[list[Any]]:
+    """`records` summed per minute and dimensions, as temp.batch_rollup rows: the sums rollups
+    add up (the same as a GROUP BY over the stored rows, without reading them back)."""
+    sums: dict[tuple[Any, ...], list[Any]] = {}
+    bounds = LATENCY_BOUNDS_MS
+    for r in records:
+        key = (int(r.ts / MINUTE) * MINUTE, *_dimensions(r))
+        row = sums.get(key)
+        if row is None:
+            row = sums[key] = [*key, *_ZEROS]
+        latency = r.latency_ms
+        row[_CALLS] += 1
+        if r.status >= 400:
+            row[_ERRORS] += 1
+        row[_PROMPT] += r.prompt_tokens
+        row[_COMPLETION] += r.completion_tokens
+        row[_CACHED] += r.cached_tokens
+        row[_COST] += r.cost
+        row[_LATENCY] += latency
+        if r.upstream_ms is not None:
+            row[_UPSTREAM] += r.upstream_ms
+        row[_HISTOGRAM + bisect_left(bounds, latency)] += 1  # rollup.latency_bucket()
+    return list(sums.values())
 
 
 def _record(row: tuple[Any, ...]) -> CallRecord:
