@@ -10,6 +10,19 @@ def openai_usage(data: bytes) -> tuple[int, int, int] | None: ...
 def go_duration_ns(ns: int) -> str: ...
 def limit_headers(d: Decision) -> list[tuple[str, str]]: ...
 
+class Series:
+    requests: int
+    input: int
+    output: int
+    cached: int
+    cost: float
+    duration: list[float]
+    upstream: list[float]
+    ttfb: list[float]
+    overhead: list[float]
+    def __init__(self, duration_ms: tuple[float, ...], overhead_ms: tuple[float, ...]) -> None: ...
+    def add(self, rec: Any) -> None: ...
+
 class SharedRegion:
     path: str
     max_workers: int
