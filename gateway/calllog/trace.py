@@ -21,7 +21,7 @@ class Trace:
 
     __slots__ = ("_t0", "rec")
 
-    def __init__(self, request_id: str, client: str = "", user_agent: str = ""):
+    def __init__(self, request_id: str, client: str = "", user_agent: str = "", route: str = ""):
         ts = time.time()
         self._t0 = time.perf_counter()
         self.rec = CallRecord(
@@ -30,6 +30,7 @@ class Trace:
             ts_end=ts,
             status=0,
             latency_ms=0.0,
+            route=route,
             client=client,
             user_agent=user_agent,
         )
@@ -97,7 +98,11 @@ class ResponseSpy:
         self._trace = trace
 
     def response_bytes(self, status: int, headers: Any, body: bytes) -> None:
-        self._trace.responded(status)
+        trace = self._trace
+        rec = trace.rec
+        if rec.ttfb_ms is None:  # trace.responded(status), inline: once per request
+            rec.ttfb_ms = (time.perf_counter() - trace._t0) * 1000
+            rec.status = status
         self._proto.response_bytes(status, headers, body)
 
     def response_str(self, status: int, headers: Any, body: str) -> None:

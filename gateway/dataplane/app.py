@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from ..admission import ROUTE_CHAT, ROUTE_MESSAGES, ROUTE_MODELS, Rejection, SharedRegion
 from ..calllog.accounting import Accounting
 from ..calllog.trace import ResponseSpy, Trace
@@ -61,14 +63,30 @@ BODY_READERS: dict[str, Callable[[bytes], Any]] = {
     "/v1/embeddings": functools.partial(wire.decode, wire.EMBEDDINGS_DECODER),
     MESSAGES_PATH: _messages_body,
 }
+FAST_READERS: dict[str, Callable[[bytes], Any]] = {
+    "/v1/chat/completions": wire.CHAT_DECODER.decode,
+    "/v1/embeddings": wire.EMBEDDINGS_DECODER.decode,
+}
 
 
 def credential(headers: Any) -> str | None:
     auth = headers.get("authorization")
     if auth:
-        scheme, _, token = auth.partition(" ")
-        return token.strip() if scheme.lower() == "bearer" else None
+        token = _BEARER.get(auth, _UNPARSED)  # callers send the same few keys again and again
+        if token is _UNPARSED:
+            scheme, _, rest = auth.partition(" ")
+            token = rest.strip() if scheme.lower() == "bearer" else None
+            if len(_BEARER) >= 4096:
+                _BEARER.clear()
+            _BEARER[auth] = token
+        return token
     return headers.get("api-key") or headers.get("x-api-key")
+
+
+# Authorization header -> its bearer token (None when not a bearer). Only the parsing is cached:
+# admission still checks every token on every request.
+_BEARER: dict[str, str | None] = {}
+_UNPARSED: Any = object()  # a cache miss
 
 
 class Gateway:
@@ -140,8 +158,7 @@ class Gateway:
             return
         caller = ANTHROPIC_ERRORS if path == MESSAGES_PATH else OPENAI
         headers = scope.headers
-        trace = Trace(rid, scope.client or "", headers.get("user-agent") or "")
-        trace.rec.route = ROUTE_NAMES.get(path, "")
+        trace = Trace(rid, scope.client or "", headers.get("user-agent") or "", ROUTE_NAMES.get(path, ""))
         proto = ResponseSpy(proto, trace)
         try:
             await self._handle(scope, headers, proto, path, caller, trace, base)
@@ -185,7 +202,13 @@ class Gateway:
             else:
                 body = await self._read_body(proto, headers)
             try:
-                request = reader(body)
+                fast = FAST_READERS.get(path)
+                try:
+                    # The msgspec decoder itself: a body that fails it goes through the reader,
+                    # which explains the failure.
+                    request = fast(body) if fast is not None else reader(body)
+                except (msgspec.DecodeError, msgspec.ValidationError):
+                    request = reader(body)
             except wire.BodyError as exc:
                 body_error = exc
 
