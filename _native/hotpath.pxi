@@ -8,20 +8,29 @@ from libc.string cimport memcmp
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 
 
+cdef extern from "string.h" nogil:
+    void* memmem(const void* haystack, size_t haystacklen, const void* needle, size_t needlelen)
+    void* memrchr(const void* s, int c, size_t n)
+
+
 cdef Py_ssize_t _find(const char* s, Py_ssize_t n, Py_ssize_t start, const char* pat, Py_ssize_t m) noexcept:
-    cdef Py_ssize_t i
-    for i in range(start, n - m + 1):
-        if s[i] == pat[0] and memcmp(s + i, pat, m) == 0:
-            return i
-    return -1
+    if start > n - m:
+        return -1
+    cdef const char* hit = <const char*>memmem(s + start, n - start, pat, m)
+    return -1 if hit == NULL else hit - s
 
 
 cdef Py_ssize_t _rfind(const char* s, Py_ssize_t n, const char* pat, Py_ssize_t m) noexcept:
-    cdef Py_ssize_t i = n - m
-    while i >= 0:
-        if s[i] == pat[0] and memcmp(s + i, pat, m) == 0:
-            return i
-        i -= 1
+    # The last occurrence: memrchr for its first byte, then compare the rest.
+    cdef Py_ssize_t end = n - m + 1  # candidates start before this
+    cdef const char* hit
+    while end > 0:
+        hit = <const char*>memrchr(s, pat[0], end)
+        if hit == NULL:
+            return -1
+        if memcmp(hit, pat, m) == 0:
+            return hit - s
+        end = hit - s
     return -1
 
 

@@ -104,15 +104,18 @@ async def relay_stream(
         async for chunk in resp:
             if to_openai is not None:
                 chunk = to_openai.feed(chunk)
-            elif b'"total_tokens"' in chunk:
+            elif chunk.find(b'"total_tokens"') >= 0:  # not `in`: CPython tries bytes as an int first
                 usage = openai_usage(chunk)
                 if usage is not None:
                     trace.usage(*usage)
                     tokens = usage[0] + usage[1]
             if to_caller is not None and chunk:
                 chunk = to_caller.feed(chunk)
-            if chunk and not await _send(transport, chunk):
-                return tokens  # the client went away: leaving closes the upstream request
+            if chunk:
+                try:  # _send(), inline: once per chunk
+                    await transport.send_bytes(chunk)
+                except Exception:
+                    return tokens  # the client went away: leaving closes the upstream request
     except UpstreamError as exc:
         failure: bytes | None = b"data: " + transport_failure(exc, target).body() + b"\n\n"
         log.warning("stream from %s/%s broke: %s", target.provider, target.key_id, type(exc).__name__)
