@@ -94,14 +94,19 @@ class SQLiteCallLog(CallLog):
     def insert(self, records: Sequence[CallRecord]) -> None:
         if not records:
             return
-        rows = [_row(r) for r in records]
+        statements = []  # (sql, parameters): rows of a chunk joined, before the lock is taken
+        i, n = 0, len(records)
+        while i < n:
+            size = next(c for c in self._chunks if c <= n - i)
+            params: list[Any] = []
+            for rec in records[i : i + size]:
+                params += _row(rec)
+            statements.append((self._inserts[size], params))
+            i += size
         sums = _batch_rollup(records)
         with self._transaction() as db:
-            i, n = 0, len(rows)
-            while i < n:
-                size = next(c for c in self._chunks if c <= n - i)
-                db.execute(self._inserts[size], [v for row in rows[i : i + size] for v in row])
-                i += size
+            for sql, params in statements:
+                db.execute(sql, params)
             db.execute("DELETE FROM temp.batch_rollup")
             db.executemany(_BATCH_INSERT, sums)
             for grain in GRAINS.values():
