@@ -52,7 +52,7 @@ _DIMS = ", ".join(DIMENSIONS)
 _ROLLUP_COLUMNS = ("grain", "bucket", *DIMENSIONS, *MEASURES, *HISTOGRAM_COLUMNS)
 _SUMMED = (*MEASURES, *HISTOGRAM_COLUMNS)
 # A batch is rolled up in two steps, both in the batch's transaction. First its records are summed
-# per minute and dimensions in Python (`_batch_rollup`, one pass over the records the writer holds
+# per minute and dimensions in Python (`_add_to_rollup`, one pass over the records the writer holds
 # anyway) into a per-connection temp table. Then that (usually much smaller) table is added into
 # each grain's rows. The minute bucket is rollup.bucket_start(): int(ts / 60) * 60, then integer
 # division for hours/days (as SQLite's CAST(ts / 60 AS INTEGER) * 60 would compute it).
@@ -94,21 +94,23 @@ class SQLiteCallLog(CallLog):
     def insert(self, records: Sequence[CallRecord]) -> None:
         if not records:
             return
-        statements = []  # (sql, parameters): rows of a chunk joined, before the lock is taken
-        i, n = 0, len(records)
-        while i < n:
-            size = next(c for c in self._chunks if c <= n - i)
-            params: list[Any] = []
-            for rec in records[i : i + size]:
-                params += _row(rec)
-            statements.append((self._inserts[size], params))
-            i += size
-        sums = _batch_rollup(records)
+        sums: dict[tuple[Any, ...], list[Any]] = {}
         with self._transaction() as db:
-            for sql, params in statements:
-                db.execute(sql, params)
+            # Chunk by chunk: the Python work of one chunk (its rows, its rollup sums) holds the
+            # GIL for a fraction of a millisecond, and SQLite releases it while the chunk steps,
+            # so the worker's event loop never waits behind the whole batch.
+            i, n = 0, len(records)
+            while i < n:
+                size = next(c for c in self._chunks if c <= n - i)
+                chunk = records[i : i + size]
+                params: list[Any] = []
+                for rec in chunk:
+                    params += _row(rec)
+                db.execute(self._inserts[size], params)
+                _add_to_rollup(sums, chunk)
+                i += size
             db.execute("DELETE FROM temp.batch_rollup")
-            db.executemany(_BATCH_INSERT, sums)
+            db.executemany(_BATCH_INSERT, list(sums.values()))
             for grain in GRAINS.values():
                 db.execute(_ROLLUP, {"grain": grain})
 
@@ -260,10 +262,9 @@ assert MEASURES == (
 _ZEROS = (0, 0, 0, 0, 0, 0.0, 0.0, 0.0, *([0] * len(HISTOGRAM_COLUMNS)))
 
 
-def _batch_rollup(records: Sequence[CallRecord]) -> list[list[Any]]:
-    """`records` summed per minute and dimensions, as temp.batch_rollup rows: the sums rollups
-    add up (the same as a GROUP BY over the stored rows, without reading them back)."""
-    sums: dict[tuple[Any, ...], list[Any]] = {}
+def _add_to_rollup(sums: dict[tuple[Any, ...], list[Any]], records: Sequence[CallRecord]) -> None:
+    """Add `records` into `sums`, per minute and dimensions, as temp.batch_rollup rows: the sums
+    rollups add up (the same as a GROUP BY over the stored rows, without reading them back)."""
     bounds = LATENCY_BOUNDS_MS
     for r in records:
         key = (int(r.ts / MINUTE) * MINUTE, *_dimensions(r))
@@ -282,7 +283,6 @@ def _batch_rollup(records: Sequence[CallRecord]) -> list[list[Any]]:
         if r.upstream_ms is not None:
             row[_UPSTREAM] += r.upstream_ms
         row[_HISTOGRAM + bisect_left(bounds, latency)] += 1  # rollup.latency_bucket()
-    return list(sums.values())
 
 
 def _record(row: tuple[Any, ...]) -> CallRecord:
