@@ -173,3 +173,60 @@ cdef class Series:
         self.output += rec.completion_tokens
         self.cached += rec.cached_tokens
         self.cost += rec.cost
+
+
+# The call-log writer's per-record Python work (gateway/calllog/sqlite.py keeps the reference
+# versions, `_row` and `_add_to_rollup`, which AIGW_PURE_PYTHON=1 selects).
+
+from msgspec.structs import astuple as _astuple
+
+
+def add_rows(list params, records, Py_ssize_t attempts_at, Py_ssize_t streamed_at, encode_into):
+    """Append each record's column values (its fields but the first, `id`) to `params`, with
+    attempts encoded into a bytearray and streamed as 0/1: sqlite3 binds those as they are."""
+    cdef tuple values
+    cdef Py_ssize_t j, n
+    for rec in records:
+        values = _astuple(rec)
+        n = len(values)
+        for j in range(1, n):
+            if j == attempts_at:
+                buf = bytearray()
+                encode_into(rec.attempts, buf)
+                params.append(buf)
+            elif j == streamed_at:
+                params.append(1 if values[j] else 0)
+            else:
+                params.append(values[j])
+
+
+def add_to_rollup(dict sums, records, dimensions, tuple bounds, tuple zeros, Py_ssize_t calls_at):
+    """Sum `records` into `sums` per minute and dimensions: [bucket, *dimensions, calls, errors,
+    prompt, completion, cached, cost, latency sum, upstream sum, *histogram]."""
+    cdef list row
+    cdef Py_ssize_t lo, hi, mid, nb = len(bounds)
+    for r in records:
+        key = (int(r.ts / 60) * 60,) + dimensions(r)
+        row = sums.get(key)
+        if row is None:
+            row = list(key) + list(zeros)
+            sums[key] = row
+        row[calls_at] += 1
+        if r.status >= 400:
+            row[calls_at + 1] += 1
+        row[calls_at + 2] += r.prompt_tokens
+        row[calls_at + 3] += r.completion_tokens
+        row[calls_at + 4] += r.cached_tokens
+        row[calls_at + 5] += r.cost
+        row[calls_at + 6] += r.latency_ms
+        upstream = r.upstream_ms
+        if upstream is not None:
+            row[calls_at + 7] += upstream
+        lo, hi = 0, nb
+        while lo < hi:  # bisect_left: the bounds are inclusive upper bounds
+            mid = (lo + hi) >> 1
+            if bounds[mid] < r.latency_ms:
+                lo = mid + 1
+            else:
+                hi = mid
+        row[calls_at + 8 + lo] += 1

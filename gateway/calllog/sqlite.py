@@ -104,10 +104,9 @@ class SQLiteCallLog(CallLog):
                 size = next(c for c in self._chunks if c <= n - i)
                 chunk = records[i : i + size]
                 params: list[Any] = []
-                for rec in chunk:
-                    params += _row(rec)
+                _rows_into(params, chunk)
                 db.execute(self._inserts[size], params)
-                _add_to_rollup(sums, chunk)
+                _rollup_into(sums, chunk)
                 i += size
             db.execute("DELETE FROM temp.batch_rollup")
             db.executemany(_BATCH_INSERT, list(sums.values()))
@@ -283,6 +282,26 @@ def _add_to_rollup(sums: dict[tuple[Any, ...], list[Any]], records: Sequence[Cal
         if r.upstream_ms is not None:
             row[_UPSTREAM] += r.upstream_ms
         row[_HISTOGRAM + bisect_left(bounds, latency)] += 1  # rollup.latency_bucket()
+
+
+def _rows_into(params: list[Any], records: Sequence[CallRecord]) -> None:
+    for rec in records:
+        params += _row(rec)
+
+
+def _rollup_into(sums: dict[tuple[Any, ...], list[Any]], records: Sequence[CallRecord]) -> None:
+    _add_to_rollup(sums, records)
+
+
+if os.environ.get("AIGW_PURE_PYTHON") != "1":
+    # The same two loops compiled (_native/hotpath.pxi); the functions above are their reference.
+    from .._native import add_rows, add_to_rollup
+
+    def _rows_into(params: list[Any], records: Sequence[CallRecord]) -> None:
+        add_rows(params, records, _ATTEMPTS, _STREAMED, _attempts_encoder.encode_into)
+
+    def _rollup_into(sums: dict[tuple[Any, ...], list[Any]], records: Sequence[CallRecord]) -> None:
+        add_to_rollup(sums, records, _dimensions, LATENCY_BOUNDS_MS, _ZEROS, _CALLS)
 
 
 def _record(row: tuple[Any, ...]) -> CallRecord:

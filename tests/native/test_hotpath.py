@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from gateway import _native
 from gateway.admission import Rejection
-from gateway.calllog.record import CallRecord
+from gateway.calllog import sqlite
+from gateway.calllog.record import Attempt, CallRecord
+from gateway.calllog.rollup import LATENCY_BOUNDS_MS
 from gateway.calllog.usage import reference_openai_usage
 from gateway.dataplane.limit_headers import reference_limit_headers
 from gateway.durations import go_duration
@@ -138,3 +140,52 @@ def test_metric_series_count_as_the_reference(records: list[CallRecord]):
     fields = ("requests", "input", "output", "cached", "cost", "duration", "upstream", "ttfb", "overhead")
     for field in fields:
         assert getattr(native, field) == getattr(ref, field), field
+
+
+_stored = st.builds(
+    lambda ts, latency, status, upstream, pt, cost, streamed, tenant, n: CallRecord(
+        request_id="r",
+        ts=ts,
+        ts_end=ts,
+        tenant=tenant,
+        status=status,
+        latency_ms=latency,
+        upstream_ms=upstream,
+        prompt_tokens=pt,
+        completion_tokens=pt // 2,
+        cached_tokens=pt // 3,
+        cost=cost,
+        streamed=streamed,
+        attempts=[Attempt(provider="p", key_id="k", status=200, outcome="ok", latency_ms=1.5)] * n,
+    ),
+    st.one_of(st.floats(1.7e9, 1.8e9, allow_nan=False), st.integers(1_700_000_000, 1_800_000_000)),
+    st.one_of(st.floats(0, 100_000, allow_nan=False), st.sampled_from([*LATENCY_BOUNDS_MS, 0, 7])),
+    st.sampled_from([200, 400, 429, 500]),
+    st.one_of(st.none(), st.floats(0, 100_000, allow_nan=False)),
+    st.integers(0, 10**6),
+    st.floats(0, 10, allow_nan=False),
+    st.booleans(),
+    st.sampled_from(["acme", "globex"]),
+    st.integers(0, 2),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_stored, max_size=40))
+def test_writer_rows_and_rollup_sums_as_the_reference(records: list[CallRecord]):
+    native: list[object] = []
+    encode_into = sqlite._attempts_encoder.encode_into
+    _native.add_rows(native, records, sqlite._ATTEMPTS, sqlite._STREAMED, encode_into)
+    reference: list[object] = []
+    for rec in records:
+        reference += sqlite._row(rec)
+    assert native == reference
+    assert [type(v) for v in native] == [type(v) for v in reference]
+    native_sums: dict = {}
+    reference_sums: dict = {}
+    for chunk in (records[:7], records[7:]):  # sums carry over between chunks
+        _native.add_to_rollup(
+            native_sums, chunk, sqlite._dimensions, LATENCY_BOUNDS_MS, sqlite._ZEROS, sqlite._CALLS
+        )
+        sqlite._add_to_rollup(reference_sums, chunk)
+    assert native_sums == reference_sums
