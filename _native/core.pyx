@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""aigw data-plane core: one `admit()` call per request.
+"""aigw data-plane core: one `admit()` call per request, and the per-response glue of hotpath.pxi.
 
 Built as the single extension module `gateway._native` from this file and the `.pxi` files it
 includes (asyncpg's pattern). The Python glue sees only what `gateway/_native.pyi` declares.
@@ -8,3 +8,4 @@ includes (asyncpg's pattern). The Python glue sees only what `gateway/_native.py
 include "atomics.pxi"
 include "region.pxi"
 include "admit.pxi"
+include "hotpath.pxi"

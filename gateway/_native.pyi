@@ -7,6 +7,33 @@ from gateway.admission.spec import AdmissionSpec
 
 def now_ns() -> int: ...
 def period_index(period: str, wall_s: int) -> int: ...
+def openai_usage(data: bytes) -> tuple[int, int, int] | None: ...
+def go_duration_ns(ns: int) -> str: ...
+def limit_headers(d: Decision) -> list[tuple[str, str]]: ...
+def add_rows(
+    params: list[Any], records: Any, attempts_at: int, streamed_at: int, encode_into: Any
+) -> None: ...
+def add_to_rollup(
+    sums: dict[Any, list[Any]],
+    records: Any,
+    dimensions: Any,
+    bounds: tuple[float, ...],
+    zeros: tuple[Any, ...],
+    calls_at: int,
+) -> None: ...
+
+class Series:
+    requests: int
+    input: int
+    output: int
+    cached: int
+    cost: float
+    duration: list[float]
+    upstream: list[float]
+    ttfb: list[float]
+    overhead: list[float]
+    def __init__(self, duration_ms: tuple[float, ...], overhead_ms: tuple[float, ...]) -> None: ...
+    def add(self, rec: Any) -> None: ...
 
 class SharedRegion:
     path: str

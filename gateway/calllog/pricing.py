@@ -78,6 +78,8 @@ DEFAULT_PRICES: dict[str, ModelPrice] = {
 # Characters that may follow a table entry in a longer model name: dated snapshots
 # ("gpt-4o-2024-08-06", "claude-sonnet-4-5-20250929"), Vertex/Bedrock versions ("…@20250929").
 _SEPARATORS = "-@:"
+# cost()'s cache miss marker (compared by identity).
+_UNRESOLVED: tuple[float, float, float] = (-1.0, -1.0, -1.0)
 
 
 class PriceTable:
@@ -89,6 +91,8 @@ class PriceTable:
         # Longest first, so "gpt-4o-mini" wins over "gpt-4o".
         self._by_length = sorted(self._prices, key=len, reverse=True)
         self._resolved: dict[str, ModelPrice | None] = {}
+        # model -> (input, output, cached input) rates, or None: cost()'s cache.
+        self._rates: dict[str, tuple[float, float, float] | None] = {}
 
     def price(self, model: str) -> ModelPrice | None:
         try:
@@ -107,12 +111,21 @@ class PriceTable:
 
     def cost(self, model: str, prompt: int, completion: int, cached: int = 0) -> float:
         """USD for one call; 0.0 for a model the table does not know."""
-        p = self.price(model)
-        if p is None:
+        rates = self._rates.get(model, _UNRESOLVED)  # once per request: one lookup when cached
+        if rates is _UNRESOLVED:
+            p = self.price(model)
+            if p is None:
+                rates = None
+            else:
+                rates = (p.input, p.output, p.input if p.cached_input is None else p.cached_input)
+            if len(self._rates) < 4096:
+                self._rates[model] = rates
+        if rates is None:
             return 0.0
-        cached = min(max(cached, 0), prompt)
-        cached_rate = p.input if p.cached_input is None else p.cached_input
-        return ((prompt - cached) * p.input + cached * cached_rate + completion * p.output) / 1e6
+        inp, out, cached_rate = rates
+        if cached:
+            cached = min(max(cached, 0), prompt)
+        return ((prompt - cached) * inp + cached * cached_rate + completion * out) / 1e6
 
 
 _DEFAULT_TABLE = PriceTable()

@@ -7,12 +7,13 @@ do not bump the store's generation: workers must not rebuild their tables for ev
 
 from __future__ import annotations
 
-import itertools
 import os
 import sqlite3
 import threading
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -33,45 +34,36 @@ from .rollup import (
 from .store import Aggregate, CallFilter, CallLog, CallPage, Pruned, Retention
 
 _COLUMNS = tuple(f for f in FIELDS if f != "id")
-_ATTEMPTS = _COLUMNS.index("attempts")
-_INSERT = f"INSERT INTO calls ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_ATTEMPTS = FIELDS.index("attempts")
+_STREAMED = FIELDS.index("streamed")
+_ONE_ROW = f"({', '.join('?' * len(_COLUMNS))})"
+_INSERT_INTO = f"INSERT INTO calls ({', '.join(_COLUMNS)}) VALUES "
 _SELECT = f"SELECT id, {', '.join(_COLUMNS)} FROM calls"
-_encode_attempts = msgspec.json.Encoder().encode
+_attempts_encoder = msgspec.json.Encoder()
+# Rows per INSERT statement: one statement binds and steps many rows, so the per-row cost of a
+# statement (and of the AUTOINCREMENT bookkeeping) is paid once per chunk. A batch is cut into
+# chunks of these sizes, so only a few statements are ever prepared (and cached by sqlite3).
+_CHUNKS = (100, 20, 5, 1)
 _decode_attempts = msgspec.json.Decoder(list[Attempt]).decode
 _PRUNE_CHUNK = 5000
-
-
-def _histogram_sums() -> list[str]:
-    """SUM(...) per latency bucket, the same bounds and inclusivity as rollup.latency_bucket()."""
-    bounds = [None, *LATENCY_BOUNDS_MS, None]
-    sums = []
-    for lower, upper in itertools.pairwise(bounds):
-        tests = [f"latency_ms > {lower!r}"] if lower is not None else []
-        tests += [f"latency_ms <= {upper!r}"] if upper is not None else []
-        sums.append(f"SUM({' AND '.join(tests)})")
-    return sums
 
 
 _DIMS = ", ".join(DIMENSIONS)
 _ROLLUP_COLUMNS = ("grain", "bucket", *DIMENSIONS, *MEASURES, *HISTOGRAM_COLUMNS)
 _SUMMED = (*MEASURES, *HISTOGRAM_COLUMNS)
-# A batch is rolled up in two steps, both in the batch's transaction. First its rows (ids above a
-# mark) are summed per minute and dimensions into a per-connection temp table, one pass over the
-# batch. Then that (usually much smaller) table is added into each grain's rows. The minute bucket
-# is rollup.bucket_start(): CAST(ts / 60 AS INTEGER) * 60, then integer division for hours/days.
+# A batch is rolled up in two steps, both in the batch's transaction. First its records are summed
+# per minute and dimensions in Python (`_add_to_rollup`, one pass over the records the writer holds
+# anyway) into a per-connection temp table. Then that (usually much smaller) table is added into
+# each grain's rows. The minute bucket is rollup.bucket_start(): int(ts / 60) * 60, then integer
+# division for hours/days (as SQLite's CAST(ts / 60 AS INTEGER) * 60 would compute it).
 _BATCH_COLUMNS = ("bucket", *DIMENSIONS, *MEASURES, *HISTOGRAM_COLUMNS)
 _BATCH_TABLE = f"""
     CREATE TEMP TABLE IF NOT EXISTS batch_rollup ({", ".join(_BATCH_COLUMNS)})
 """
-_BATCH = f"""
-    INSERT INTO temp.batch_rollup ({", ".join(_BATCH_COLUMNS)})
-    SELECT CAST(ts / {MINUTE} AS INTEGER) * {MINUTE} AS b, {_DIMS},
-        COUNT(*), SUM(status >= 400), SUM(prompt_tokens), SUM(completion_tokens),
-        SUM(cached_tokens), TOTAL(cost), TOTAL(latency_ms), TOTAL(upstream_ms),
-        {", ".join(_histogram_sums())}
-    FROM calls WHERE id > :after
-    GROUP BY b, {_DIMS}
-"""
+_BATCH_INSERT = (
+    f"INSERT INTO temp.batch_rollup ({', '.join(_BATCH_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_BATCH_COLUMNS))})"
+)
 _ROLLUP = f"""
     INSERT INTO call_rollups ({", ".join(_ROLLUP_COLUMNS)})
     SELECT :grain, bucket / :grain * :grain AS b, {_DIMS}, {", ".join(f"SUM({c})" for c in _SUMMED)}
@@ -93,19 +85,31 @@ class SQLiteCallLog(CallLog):
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_BATCH_TABLE)
         self._lock = threading.Lock()
+        # Within the library's limit on bound parameters (999 before SQLite 3.32).
+        most = max(1, self._db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(_COLUMNS))
+        self._chunks = tuple(c for c in _CHUNKS if c <= most) or (1,)
+        self._inserts = {c: _INSERT_INTO + ", ".join([_ONE_ROW] * c) for c in self._chunks}
 
     # -- writes --------------------------------------------------------------------------------
     def insert(self, records: Sequence[CallRecord]) -> None:
         if not records:
             return
-        rows = [_row(r) for r in records]
+        sums: dict[tuple[Any, ...], list[Any]] = {}
         with self._transaction() as db:
-            mark = db.execute("SELECT COALESCE(MAX(id), 0) FROM calls").fetchone()[0]
-            db.executemany(_INSERT, rows)
-            # Ids only grow (AUTOINCREMENT): inside one write transaction, this batch holds exactly
-            # the ids above the mark.
+            # Chunk by chunk: the Python work of one chunk (its rows, its rollup sums) holds the
+            # GIL for a fraction of a millisecond, and SQLite releases it while the chunk steps,
+            # so the worker's event loop never waits behind the whole batch.
+            i, n = 0, len(records)
+            while i < n:
+                size = next(c for c in self._chunks if c <= n - i)
+                chunk = records[i : i + size]
+                params: list[Any] = []
+                _rows_into(params, chunk)
+                db.execute(self._inserts[size], params)
+                _rollup_into(sums, chunk)
+                i += size
             db.execute("DELETE FROM temp.batch_rollup")
-            db.execute(_BATCH, {"after": mark})
+            db.executemany(_BATCH_INSERT, list(sums.values()))
             for grain in GRAINS.values():
                 db.execute(_ROLLUP, {"grain": grain})
 
@@ -233,9 +237,71 @@ def parse_cursor(cursor: str) -> tuple[float, int]:
         raise ValueError(f"invalid cursor {cursor!r}: pass back a next_cursor from a previous page") from None
 
 
-def _row(rec: CallRecord) -> tuple[Any, ...]:
-    values = msgspec.structs.astuple(rec)
-    return (*values[1 : _ATTEMPTS + 1], _encode_attempts(rec.attempts), *values[_ATTEMPTS + 2 :])
+def _row(rec: CallRecord) -> list[Any]:
+    """The record's column values, in _COLUMNS order, each of a type sqlite3 binds as it is: it
+    adapts anything else (bytes, bool, None) through two failed attribute lookups per value."""
+    values = list(msgspec.structs.astuple(rec))
+    attempts = bytearray()  # stored as a BLOB, as bytes would be, without the adaptation
+    _attempts_encoder.encode_into(rec.attempts, attempts)
+    values[_ATTEMPTS] = attempts
+    values[_STREAMED] = 1 if rec.streamed else 0
+    del values[0]  # id: the store assigns it
+    return values
+
+
+_dimensions = attrgetter(*DIMENSIONS)
+# Positions in a batch rollup row: bucket, the dimensions, then MEASURES, then the histogram.
+_CALLS = 1 + len(DIMENSIONS)
+_ERRORS, _PROMPT, _COMPLETION, _CACHED, _COST, _LATENCY, _UPSTREAM = range(_CALLS + 1, _CALLS + 8)
+_HISTOGRAM = _CALLS + len(MEASURES)
+assert MEASURES == (
+    "calls", "errors", "prompt_tokens", "completion_tokens", "cached_tokens", "cost", "latency_ms_sum",
+    "upstream_ms_sum",
+)  # fmt: skip
+_ZEROS = (0, 0, 0, 0, 0, 0.0, 0.0, 0.0, *([0] * len(HISTOGRAM_COLUMNS)))
+
+
+def _add_to_rollup(sums: dict[tuple[Any, ...], list[Any]], records: Sequence[CallRecord]) -> None:
+    """Add `records` into `sums`, per minute and dimensions, as temp.batch_rollup rows: the sums
+    rollups add up (the same as a GROUP BY over the stored rows, without reading them back)."""
+    bounds = LATENCY_BOUNDS_MS
+    for r in records:
+        key = (int(r.ts / MINUTE) * MINUTE, *_dimensions(r))
+        row = sums.get(key)
+        if row is None:
+            row = sums[key] = [*key, *_ZEROS]
+        latency = r.latency_ms
+        row[_CALLS] += 1
+        if r.status >= 400:
+            row[_ERRORS] += 1
+        row[_PROMPT] += r.prompt_tokens
+        row[_COMPLETION] += r.completion_tokens
+        row[_CACHED] += r.cached_tokens
+        row[_COST] += r.cost
+        row[_LATENCY] += latency
+        if r.upstream_ms is not None:
+            row[_UPSTREAM] += r.upstream_ms
+        row[_HISTOGRAM + bisect_left(bounds, latency)] += 1  # rollup.latency_bucket()
+
+
+def _rows_into(params: list[Any], records: Sequence[CallRecord]) -> None:
+    for rec in records:
+        params += _row(rec)
+
+
+def _rollup_into(sums: dict[tuple[Any, ...], list[Any]], records: Sequence[CallRecord]) -> None:
+    _add_to_rollup(sums, records)
+
+
+if os.environ.get("AIGW_PURE_PYTHON") != "1":
+    # The same two loops compiled (_native/hotpath.pxi); the functions above are their reference.
+    from .._native import add_rows, add_to_rollup
+
+    def _rows_into(params: list[Any], records: Sequence[CallRecord]) -> None:
+        add_rows(params, records, _ATTEMPTS, _STREAMED, _attempts_encoder.encode_into)
+
+    def _rollup_into(sums: dict[tuple[Any, ...], list[Any]], records: Sequence[CallRecord]) -> None:
+        add_to_rollup(sums, records, _dimensions, LATENCY_BOUNDS_MS, _ZEROS, _CALLS)
 
 
 def _record(row: tuple[Any, ...]) -> CallRecord:

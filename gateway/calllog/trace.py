@@ -17,52 +17,24 @@ from .record import Attempt, CallRecord, limit_scope
 
 
 class Trace:
-    __slots__ = (
-        "_t0",
-        "app",
-        "attempts",
-        "cached_tokens",
-        "capture",
-        "client",
-        "completion_tokens",
-        "deployment",
-        "error_code",
-        "error_type",
-        "key_id",
-        "limit_scope",
-        "model",
-        "prompt_tokens",
-        "provider",
-        "request_id",
-        "request_raw",
-        "response_raw",
-        "route",
-        "served_model",
-        "status",
-        "streamed",
-        "tenant",
-        "ts",
-        "ttfb_ms",
-        "upstream_key",
-        "upstream_ms",
-        "user_agent",
-    )
+    """Fills in the request's CallRecord as the request goes: the record is made once, when the
+    request arrives, and handed over as it is by `record()` (no second object of 28 fields)."""
 
-    def __init__(self, request_id: str, client: str = "", user_agent: str = ""):
-        self.request_id = request_id
-        self.ts = time.time()
+    __slots__ = ("_t0", "capture", "rec", "request_raw", "response_raw")
+
+    def __init__(self, request_id: str, client: str = "", user_agent: str = "", route: str = ""):
+        ts = time.time()
         self._t0 = time.perf_counter()
-        self.client = client
-        self.user_agent = user_agent
-        self.tenant = self.app = self.key_id = self.route = self.model = ""
-        self.served_model = self.provider = self.deployment = self.upstream_key = ""
-        self.error_type = self.error_code = self.limit_scope = ""
-        self.attempts: list[Attempt] = []
-        self.status = 0
-        self.upstream_ms: float | None = None
-        self.ttfb_ms: float | None = None
-        self.prompt_tokens = self.completion_tokens = self.cached_tokens = 0
-        self.streamed = False
+        self.rec = CallRecord(
+            request_id=request_id,
+            ts=ts,
+            ts_end=ts,
+            status=0,
+            latency_ms=0.0,
+            route=route,
+            client=client,
+            user_agent=user_agent,
+        )
         # Body capture: set (with the request body) when the call's model group captures.
         self.capture: Capture | None = None
         self.request_raw = self.response_raw = b""
@@ -74,12 +46,14 @@ class Trace:
         return (time.perf_counter() - self._t0) * 1000
 
     def admitted(self, tenant: str, app: str, key_id: str, route: str, model: str) -> None:
-        self.tenant, self.app, self.key_id, self.route, self.model = tenant, app, key_id, route, model
+        rec = self.rec
+        rec.tenant, rec.app, rec.key_id, rec.route, rec.model = tenant, app, key_id, route, model
 
     def failed(self, error_type: str, error_code: str, message: str = "") -> None:
         """The caller gets an error: its type and code (a 429's message names the limit)."""
-        self.error_type, self.error_code = error_type, error_code
-        self.limit_scope = limit_scope(error_code, message)
+        rec = self.rec
+        rec.error_type, rec.error_code = error_type, error_code
+        rec.limit_scope = limit_scope(error_code, message)
 
     def attempt(
         self, provider: str, key_id: str, upstream_model: str, status: int, outcome: str, started: float
@@ -87,66 +61,48 @@ class Trace:
         """One upstream try, `started` = time.perf_counter() when it was sent. The last attempt
         names the provider, key and model that served (or last failed)."""
         latency = (time.perf_counter() - started) * 1000
-        self.attempts.append(
+        rec = self.rec
+        rec.attempts.append(
             Attempt(provider=provider, key_id=key_id, status=status, outcome=outcome, latency_ms=latency)
         )
-        self.upstream_ms = (self.upstream_ms or 0.0) + latency
-        self.provider, self.upstream_key, self.served_model = provider, key_id, upstream_model
-        self.deployment = f"{provider}/{upstream_model}"
+        rec.upstream_ms = latency if rec.upstream_ms is None else rec.upstream_ms + latency
+        rec.provider, rec.upstream_key, rec.served_model = provider, key_id, upstream_model
+        rec.deployment = f"{provider}/{upstream_model}"
 
     def usage(self, prompt: int, completion: int, cached: int = 0) -> None:
         """The response's token counts; `prompt` includes `cached` (OpenAI's convention)."""
-        self.prompt_tokens, self.completion_tokens, self.cached_tokens = prompt, completion, cached
+        rec = self.rec
+        rec.prompt_tokens, rec.completion_tokens, rec.cached_tokens = prompt, completion, cached
 
     def responded(self, status: int, streamed: bool = False) -> None:
-        if self.ttfb_ms is None:
-            self.ttfb_ms = self.elapsed_ms()
-            self.status = status
-            self.streamed = streamed
+        rec = self.rec
+        if rec.ttfb_ms is None:
+            rec.ttfb_ms = (time.perf_counter() - self._t0) * 1000
+            rec.status = status
+            rec.streamed = streamed
 
     def cost(self, prices: PriceTable) -> float:
         """USD at `prices` for the usage so far, priced by the model that served."""
-        if not (self.prompt_tokens or self.completion_tokens):
+        rec = self.rec
+        prompt, completion = rec.prompt_tokens, rec.completion_tokens
+        if not (prompt or completion):
             return 0.0
-        model = self.served_model or self.model
-        return prices.cost(model, self.prompt_tokens, self.completion_tokens, self.cached_tokens)
+        return prices.cost(rec.served_model or rec.model, prompt, completion, rec.cached_tokens)
 
     def record(self, prices: PriceTable | None = None) -> CallRecord:
-        latency = self.elapsed_ms()
-        cost = 0.0 if prices is None else self.cost(prices)
+        """The finished record: latency, end time, totals, cost and captured bodies filled in now."""
+        rec = self.rec
+        latency = (time.perf_counter() - self._t0) * 1000
+        rec.latency_ms = latency
+        rec.ts_end = rec.ts + latency / 1000
+        rec.total_tokens = rec.prompt_tokens + rec.completion_tokens
+        if prices is not None:
+            rec.cost = self.cost(prices)
         capture = self.capture
-        return CallRecord(
-            request_id=self.request_id,
-            ts=self.ts,
-            ts_end=self.ts + latency / 1000,
-            tenant=self.tenant,
-            app=self.app,
-            key_id=self.key_id,
-            route=self.route,
-            model=self.model,
-            served_model=self.served_model,
-            provider=self.provider,
-            deployment=self.deployment,
-            upstream_key=self.upstream_key,
-            attempts=self.attempts,
-            status=self.status,
-            error_type=self.error_type,
-            error_code=self.error_code,
-            limit_scope=self.limit_scope,
-            latency_ms=latency,
-            upstream_ms=self.upstream_ms,
-            ttfb_ms=self.ttfb_ms,
-            prompt_tokens=self.prompt_tokens,
-            completion_tokens=self.completion_tokens,
-            cached_tokens=self.cached_tokens,
-            total_tokens=self.prompt_tokens + self.completion_tokens,
-            cost=cost,
-            streamed=self.streamed,
-            client=self.client,
-            user_agent=self.user_agent,
-            request_body=capture.render(self.request_raw) if capture is not None else "",
-            response_body=capture.render(self.response_raw) if capture is not None else "",
-        )
+        if capture is not None:
+            rec.request_body = capture.render(self.request_raw)
+            rec.response_body = capture.render(self.response_raw)
+        return rec
 
 
 class ResponseSpy:
@@ -160,9 +116,13 @@ class ResponseSpy:
         self._trace = trace
 
     def response_bytes(self, status: int, headers: Any, body: bytes) -> None:
-        self._trace.responded(status)
-        if self._trace.capture is not None:
-            self._trace.response_raw = body
+        trace = self._trace
+        rec = trace.rec
+        if rec.ttfb_ms is None:  # trace.responded(status), inline: once per request
+            rec.ttfb_ms = (time.perf_counter() - trace._t0) * 1000
+            rec.status = status
+        if trace.capture is not None:
+            trace.response_raw = body
         self._proto.response_bytes(status, headers, body)
 
     def response_str(self, status: int, headers: Any, body: str) -> None:

@@ -3,31 +3,43 @@ does not decode responses it passes through)."""
 
 from __future__ import annotations
 
+import os
+import re
+
 _USAGE = b'"usage"'
-_FIELDS = (b'"prompt_tokens":', b'"completion_tokens":', b'"cached_tokens":')
+_NULL = re.compile(rb"[ :]*null")
+_DIGITS = re.compile(rb" *(\d+)")
+_PROMPT = b'"prompt_tokens":'
+_COMPLETION = b'"completion_tokens":'
+_CACHED = b'"cached_tokens":'
 
 
 def openai_usage(data: bytes) -> tuple[int, int, int] | None:
     """(prompt, completion, cached) from the last `"usage"` object in `data`; None when there is
-    none (or it is null, as in stream chunks before the last). Embeddings have no completion."""
+    none (or it is null, as in stream chunks before the last). Embeddings have no completion.
+    Each count is the first `"name":` after `"usage"`, then spaces, then digits (runs once per
+    response: finds and matches in C, no Python loop over bytes)."""
     at = data.rfind(_USAGE)
     if at < 0:
         return None
-    tail = data[at:]
-    if tail[len(_USAGE) :].lstrip(b" :").startswith(b"null"):
+    at += len(_USAGE)
+    if _NULL.match(data, at):
         return None
-    prompt, completion, cached = (_number(tail, f) for f in _FIELDS)
+    match = _DIGITS.match
+    i = data.find(_PROMPT, at)
+    m = match(data, i + len(_PROMPT)) if i >= 0 else None
+    prompt = int(m[1]) if m else None
+    i = data.find(_COMPLETION, at)
+    m = match(data, i + len(_COMPLETION)) if i >= 0 else None
+    completion = int(m[1]) if m else None
     if prompt is None and completion is None:
         return None
-    return prompt or 0, completion or 0, cached or 0
+    i = data.find(_CACHED, at)
+    m = match(data, i + len(_CACHED)) if i >= 0 else None
+    return prompt or 0, completion or 0, int(m[1]) if m else 0
 
 
-def _number(data: bytes, key: bytes) -> int | None:
-    at = data.find(key)
-    if at < 0:
-        return None
-    digits = data[at + len(key) : at + len(key) + 24].lstrip(b" ")
-    end = 0
-    while end < len(digits) and 48 <= digits[end] <= 57:
-        end += 1
-    return int(digits[:end]) if end else None
+# The compiled scan (_native/hotpath.pxi) gives the same answers; this module stays its reference.
+reference_openai_usage = openai_usage
+if os.environ.get("AIGW_PURE_PYTHON") != "1":
+    from .._native import openai_usage

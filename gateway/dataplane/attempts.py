@@ -21,11 +21,13 @@ from ..calllog.usage import openai_usage
 from ..keypool.classify import RETRYABLE, Verdict, classify
 from ..keypool.health import KeyHealth
 from ..keypool.learn import headroom
+from ..upstream import UpstreamError
 from . import errors
+from .caller import OPENAI
 from .errors import GatewayError
 from .exchange import Exchange
 from .limit_headers import rejection_headers
-from .proxy import Upstream, cooldown_s, read, relay_stream, send
+from .proxy import Upstream, cooldown_s, read, relay_stream, transport_failure
 
 JSON = ("content-type", "application/json")
 
@@ -95,13 +97,18 @@ async def serve(
     failure: _Failure | GatewayError | None = None
     target = decision.target
     deadline = time.monotonic() + policy.max_wait_s
+    pool = upstream.pool()
     for _ in range(policy.max_attempts):
         target, slot = decision.target, decision.slot
         started = time.perf_counter()
         try:
             path, header_block, body = exchange.call(target)
-            resp = await send(upstream, target, path, header_block, body)
-        except GatewayError as exc:
+            resp = await pool.request(
+                target.origin, b"POST", path, header_block, body, read_timeout=target.timeout_s
+            )
+        except (GatewayError, UpstreamError) as exc:
+            if isinstance(exc, UpstreamError):
+                exc = transport_failure(exc, target)
             trace.attempt(target.provider, target.key_id, target.upstream_model, 0, exc.code, started)
             if exc.status == 400:  # the request cannot be expressed for any provider of this kind
                 trace.failed(exc.type, exc.code, exc.message)
@@ -112,10 +119,11 @@ async def serve(
             health.note(target, slot, Verdict.SERVER, None)  # unreachable, timeout, reset
             failure = exc
         else:
-            async with resp:
-                learned = headroom(resp.headers, time.monotonic_ns())
-                if learned is not None:
-                    health.region.learn(slot, *learned)
+            try:
+                if resp.watched:  # only answers with rate-limit headers teach headroom
+                    learned = headroom(resp.headers, time.monotonic_ns())
+                    if learned is not None:
+                        health.region.learn(slot, *learned)
                 if resp.status == 200 and exchange.stream:
                     health.note(target, slot, Verdict.OK, None)
                     try:
@@ -126,20 +134,31 @@ async def serve(
                         trace.attempt(
                             target.provider, target.key_id, target.upstream_model, 200, "ok", started
                         )
+                raw = resp.complete_body()  # a small answer came with its headers
                 try:
-                    raw = await read(resp, target)
+                    if raw is None:
+                        raw = await read(resp, target)
                 except GatewayError as exc:
                     trace.attempt(
                         target.provider, target.key_id, target.upstream_model, resp.status, exc.code, started
                     )
                     failure = exc
                 else:
-                    status, data = exchange.answer(target, resp.status, raw)
+                    if target.adapter is None:  # an OpenAI-format provider: its answer as is
+                        status, data = resp.status, raw
+                    else:
+                        status, data = exchange.answer(target, resp.status, raw)
                     verdict = classify(status, data)
+                    ok = verdict is Verdict.OK  # the common case, without Enum's Python-level hash
                     trace.attempt(
-                        target.provider, target.key_id, target.upstream_model, status, verdict.value, started
+                        target.provider,
+                        target.key_id,
+                        target.upstream_model,
+                        status,
+                        "ok" if ok else verdict.value,
+                        started,
                     )
-                    if verdict not in RETRYABLE:
+                    if ok or verdict not in RETRYABLE:
                         # Success, or the caller's own mistake: theirs to see, in their format.
                         health.note(target, slot, verdict, None)
                         tokens = -1
@@ -150,12 +169,15 @@ async def serve(
                                 tokens = usage[0] + usage[1]
                         else:
                             trace.failed("provider_error", str(status))
-                        status, data = caller.answer(status, data)
+                        if caller is not OPENAI:
+                            status, data = caller.answer(status, data)
                         proto.response_bytes(status, [*base, JSON], data)
                         return tokens
                     wait = cooldown_s(resp.headers) if status == 429 else None
                     health.note(target, slot, verdict, wait)
                     failure = _Failure(verdict, status, data)
+            finally:
+                resp.release()  # as `async with resp` would, without two coroutines
         tried.add(slot)
         rejection = table.repick(decision, tried)
         refusals = [rejection]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 from ..admission import Rejection
@@ -35,3 +36,10 @@ def rejection_headers(r: Rejection) -> list[tuple[str, str]]:
         ("retry-after", str(max(1, math.ceil(r.retry_after_s)))),
         ("retry-after-ms", str(max(1, math.ceil(r.retry_after_s * 1000)))),
     ]
+
+
+# The compiled builder (_native/hotpath.pxi) reads the native Decision's fields in C; this module
+# stays its reference, used with the reference admission (AIGW_PURE_PYTHON=1).
+reference_limit_headers = limit_headers
+if os.environ.get("AIGW_PURE_PYTHON") != "1":
+    from .._native import limit_headers

@@ -13,6 +13,7 @@ import orjson
 
 from ..calllog.usage import openai_usage
 from ..durations import parse_go_duration
+from ..keypool.learn import REMAINING_HEADERS
 from ..upstream import ConnectError, Pool, Response, UpstreamError, UpstreamTimeout
 from . import errors
 from .targets import Target
@@ -33,7 +34,11 @@ class Upstream:
     def pool(self) -> Pool:
         # Created on first use, inside the worker's running loop.
         if self._pool is None:
-            self._pool = Pool(max_connections_per_origin=self._max, connect_timeout=self._connect_timeout)
+            self._pool = Pool(
+                max_connections_per_origin=self._max,
+                connect_timeout=self._connect_timeout,
+                watch_headers=REMAINING_HEADERS,
+            )
         return self._pool
 
     async def close(self) -> None:
@@ -80,17 +85,7 @@ def _seconds(headers: Any, name: str) -> float | None:
     return (parse_go_duration(value) or None) if value else None
 
 
-async def send(upstream: Upstream, target: Target, path: bytes, header_block: bytes, body: bytes) -> Response:
-    """One attempt with this target's key; transport failures become GatewayErrors."""
-    try:
-        return await upstream.pool().request(
-            target.origin, b"POST", path, header_block, body, read_timeout=target.timeout_s
-        )
-    except UpstreamError as exc:
-        raise _failure(exc, target) from None
-
-
-def _failure(exc: UpstreamError, target: Target) -> errors.GatewayError:
+def transport_failure(exc: UpstreamError, target: Target) -> errors.GatewayError:
     if isinstance(exc, UpstreamTimeout):
         return errors.upstream_timeout(target.provider, target.timeout_s)
     if isinstance(exc, ConnectError):
@@ -102,7 +97,7 @@ async def read(resp: Response, target: Target) -> bytes:
     try:
         return await resp.read()
     except UpstreamError as exc:
-        raise _failure(exc, target) from None
+        raise transport_failure(exc, target) from None
 
 
 async def relay_stream(
@@ -123,17 +118,20 @@ async def relay_stream(
         async for chunk in resp:
             if to_openai is not None:
                 chunk = to_openai.feed(chunk)
-            elif b'"total_tokens"' in chunk:
+            elif chunk.find(b'"total_tokens"') >= 0:  # not `in`: CPython tries bytes as an int first
                 usage = openai_usage(chunk)
                 if usage is not None:
                     trace.usage(*usage)
                     tokens = usage[0] + usage[1]
             if to_caller is not None and chunk:
                 chunk = to_caller.feed(chunk)
-            if chunk and not await _send(transport, chunk):
-                return tokens  # the client went away: leaving closes the upstream request
+            if chunk:
+                try:  # _send(), inline: once per chunk
+                    await transport.send_bytes(chunk)
+                except Exception:
+                    return tokens  # the client went away: leaving closes the upstream request
     except UpstreamError as exc:
-        failure: bytes | None = b"data: " + _failure(exc, target).body() + b"\n\n"
+        failure: bytes | None = b"data: " + transport_failure(exc, target).body() + b"\n\n"
         log.warning("stream from %s/%s broke: %s", target.provider, target.key_id, type(exc).__name__)
     else:
         failure = None

@@ -44,20 +44,48 @@ def _rfc3339_at(headers: Any, name: str, now_ns: int) -> int:
 
 Headroom = tuple[int, int, int, int, int, int]
 
+# (remaining, reset, limit) header names for requests, then tokens. Built once: this runs on every
+# upstream answer.
+_OPENAI = (
+    ("x-ratelimit-remaining-requests", "x-ratelimit-reset-requests", "x-ratelimit-limit-requests"),
+    ("x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens", "x-ratelimit-limit-tokens"),
+)
+_ANTHROPIC = (
+    (
+        "anthropic-ratelimit-requests-remaining",
+        "anthropic-ratelimit-requests-reset",
+        "anthropic-ratelimit-requests-limit",
+    ),
+    (
+        "anthropic-ratelimit-tokens-remaining",
+        "anthropic-ratelimit-tokens-reset",
+        "anthropic-ratelimit-tokens-limit",
+    ),
+)
+# Lower-case names whose presence means a response may teach something (Pool(watch_headers=…)).
+REMAINING_HEADERS = frozenset(names[0].encode() for family in (_OPENAI, _ANTHROPIC) for names in family)
 
-def _read(headers: Any, now_ns: int, requests: str, tokens: str, reset_at: Any) -> Headroom | None:
-    """(remaining, reset_at, limit) for requests then tokens; `requests`/`tokens` are header
-    name patterns with {} for limit/remaining/reset."""
-    out: list[int] = []
-    for pattern in (requests, tokens):
-        remaining = _int(headers, pattern.format("remaining"))
-        reset = reset_at(headers, pattern.format("reset"), now_ns) if remaining >= 0 else -1
-        out += [remaining, reset, _int(headers, pattern.format("limit"))]
-    return None if out[0] < 0 and out[3] < 0 else (out[0], out[1], out[2], out[3], out[4], out[5])
+
+def _read(headers: Any, now_ns: int, family: Any, reset_at: Any) -> Headroom | None:
+    """(remaining, reset_at, limit) for requests then tokens, from one family's header names."""
+    get = headers.get
+    (r_rem, r_reset, r_limit), (t_rem, t_reset, t_limit) = family
+    if get(r_rem) is None and get(t_rem) is None:
+        return None  # the common case: nothing to learn from this family
+    remaining = _int(headers, r_rem)
+    tokens_left = _int(headers, t_rem)
+    if remaining < 0 and tokens_left < 0:
+        return None
+    return (
+        remaining,
+        reset_at(headers, r_reset, now_ns) if remaining >= 0 else -1,
+        _int(headers, r_limit),
+        tokens_left,
+        reset_at(headers, t_reset, now_ns) if tokens_left >= 0 else -1,
+        _int(headers, t_limit),
+    )
 
 
 def headroom(headers: Any, now_ns: int) -> Headroom | None:
     """What the answer says about the key's headroom, in OpenAI's or Anthropic's headers."""
-    return _read(headers, now_ns, "x-ratelimit-{}-requests", "x-ratelimit-{}-tokens", _reset_at) or _read(
-        headers, now_ns, "anthropic-ratelimit-requests-{}", "anthropic-ratelimit-tokens-{}", _rfc3339_at
-    )
+    return _read(headers, now_ns, _OPENAI, _reset_at) or _read(headers, now_ns, _ANTHROPIC, _rfc3339_at)

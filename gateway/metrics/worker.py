@@ -51,18 +51,63 @@ def _histogram(bounds: tuple[float, ...]) -> list[float]:
 
 
 class _Series:
-    """Everything counted for one (route, model, provider, status)."""
+    """Everything counted for one (route, model, provider, status). The reference of the compiled
+    `_native.Series` (tests/native/test_hotpath.py holds them equal), used with AIGW_PURE_PYTHON=1."""
 
-    __slots__ = ("cached", "cost", "duration", "input", "output", "overhead", "requests", "ttfb", "upstream")
+    __slots__ = (
+        "_duration_ms",
+        "_overhead_ms",
+        "cached",
+        "cost",
+        "duration",
+        "input",
+        "output",
+        "overhead",
+        "requests",
+        "ttfb",
+        "upstream",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, duration_ms: tuple[float, ...], overhead_ms: tuple[float, ...]) -> None:
+        self._duration_ms = duration_ms
+        self._overhead_ms = overhead_ms
         self.requests = 0
         self.input = self.output = self.cached = 0
         self.cost = 0.0
-        self.duration = _histogram(_DURATION_MS)
-        self.upstream = _histogram(_DURATION_MS)
-        self.ttfb = _histogram(_DURATION_MS)
-        self.overhead = _histogram(_OVERHEAD_MS)
+        self.duration = _histogram(duration_ms)
+        self.upstream = _histogram(duration_ms)
+        self.ttfb = _histogram(duration_ms)
+        self.overhead = _histogram(overhead_ms)
+
+    def add(self, rec: CallRecord) -> None:
+        self.requests += 1
+        latency = rec.latency_ms
+        h = self.duration
+        h[bisect_left(self._duration_ms, latency)] += 1
+        h[-1] += latency
+        upstream = rec.upstream_ms
+        if upstream is not None:
+            h = self.upstream
+            h[bisect_left(self._duration_ms, upstream)] += 1
+            h[-1] += upstream
+            overhead = latency - upstream if latency > upstream else 0.0
+            h = self.overhead
+            h[bisect_left(self._overhead_ms, overhead)] += 1
+            h[-1] += overhead
+        if rec.streamed and rec.ttfb_ms is not None:
+            h = self.ttfb
+            h[bisect_left(self._duration_ms, rec.ttfb_ms)] += 1
+            h[-1] += rec.ttfb_ms
+        self.input += rec.prompt_tokens
+        self.output += rec.completion_tokens
+        self.cached += rec.cached_tokens
+        self.cost += rec.cost
+
+
+# The compiled series (_native/hotpath.pxi) counts the same in C.
+Series: Any = _Series
+if os.environ.get("AIGW_PURE_PYTHON") != "1":
+    from .._native import Series
 
 
 class WorkerMetrics:
@@ -72,7 +117,7 @@ class WorkerMetrics:
         # None: count but publish nothing (metrics off, or a process outside a node).
         self.directory = directory
         self._interval = flush_interval_s
-        self._series: dict[tuple[str, str, str, int], _Series] = {}
+        self._series: dict[tuple[str, str, str, int], Any] = {}
         # Counters of events other than a request's end (rejections, retries, drops).
         self._counters: dict[str, dict[Labels, float]] = {
             m.name: {} for m in (names.LIMITER_REJECTIONS, names.UPSTREAM_RETRIES, names.CALLLOG_DROPPED)
@@ -101,29 +146,8 @@ class WorkerMetrics:
             key = (rec.route, model, rec.provider, rec.status)
             s = self._series.get(key)
             if s is None:
-                s = self._series[key] = _Series()
-            s.requests += 1
-            latency = rec.latency_ms
-            h = s.duration
-            h[bisect_left(_DURATION_MS, latency)] += 1
-            h[-1] += latency
-            upstream = rec.upstream_ms
-            if upstream is not None:
-                h = s.upstream
-                h[bisect_left(_DURATION_MS, upstream)] += 1
-                h[-1] += upstream
-                overhead = latency - upstream if latency > upstream else 0.0
-                h = s.overhead
-                h[bisect_left(_OVERHEAD_MS, overhead)] += 1
-                h[-1] += overhead
-            if rec.streamed and rec.ttfb_ms is not None:
-                h = s.ttfb
-                h[bisect_left(_DURATION_MS, rec.ttfb_ms)] += 1
-                h[-1] += rec.ttfb_ms
-            s.input += rec.prompt_tokens
-            s.output += rec.completion_tokens
-            s.cached += rec.cached_tokens
-            s.cost += rec.cost
+                s = self._series[key] = Series(_DURATION_MS, _OVERHEAD_MS)
+            s.add(rec)
             if rec.limit_scope:
                 self.inc(names.LIMITER_REJECTIONS, (rec.limit_scope,))
             if len(rec.attempts) > 1:

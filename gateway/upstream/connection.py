@@ -43,6 +43,8 @@ class Connection(asyncio.Protocol):
         "_timeout",
         "_timer",
         "_timer_at",
+        "_watch",
+        "_watch_lengths",
         "closed",
         "host",
         "idle",
@@ -51,8 +53,11 @@ class Connection(asyncio.Protocol):
         "transport",
     )
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, watch: frozenset[bytes] = frozenset()) -> None:
         self._loop = loop
+        # Lower-case header names that set `Response.watched` (checked by length first: cheap).
+        self._watch = watch
+        self._watch_lengths = frozenset(len(name) for name in watch)
         self.transport: asyncio.Transport | None = None
         self._parser = httptools.HttpResponseParser(self)
         self.host: _Host | None = None  # set by the pool once connected; it counts this slot
@@ -253,6 +258,8 @@ class Connection(asyncio.Protocol):
                 self._framed = True
         elif n == 17 and name.lower() == b"transfer-encoding" and b"chunked" in value.lower():
             self._framed = True
+        elif n in self._watch_lengths and name.lower() in self._watch:
+            resp.watched = True
 
     def on_headers_complete(self) -> None:
         resp = self._resp

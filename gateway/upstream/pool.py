@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import socket
 from collections import deque
+from collections.abc import Iterable
 
 from .connection import Connection
 from .errors import ConnectError, ProtocolError, UpstreamError, UpstreamTimeout
@@ -136,7 +137,7 @@ class _Host:
         o = self.origin
         last: BaseException | None = None
         for addr in await self._resolve():
-            conn = Connection(loop)
+            conn = Connection(loop, self.pool.watch)
             try:
                 await loop.create_connection(
                     lambda c=conn: c,
@@ -178,6 +179,7 @@ class Pool:
         connect_timeout: float = 5.0,
         idle_timeout: float = 30.0,
         stream_buffer_limit: int = 256 * 1024,
+        watch_headers: Iterable[bytes] = (),
     ) -> None:
         if max_connections_per_origin < 1:
             raise ValueError("max_connections_per_origin must be at least 1")
@@ -189,9 +191,13 @@ class Pool:
         self.idle_timeout = idle_timeout
         # Bytes a streamed body may buffer before the socket stops being read.
         self.stream_buffer_limit = stream_buffer_limit
+        # Responses carrying any of these headers (any case) get `watched` set, so a caller can
+        # skip decoding the headers of the others.
+        self.watch = frozenset(name.lower() for name in watch_headers)
         self.closed = False
         self.sweeper: asyncio.TimerHandle | None = None
         self._hosts: dict[str, _Host] = {}
+        self._paths: set[bytes] = set()  # request paths known to be valid
 
     async def request(
         self,
@@ -214,8 +220,11 @@ class Pool:
             host = self._add(origin)
         if not isinstance(headers, bytes):
             headers = encode_headers(headers)
-        if b"\n" in path or b"\r" in path or b" " in path:
-            raise ValueError(f"invalid request path {path!r}")
+        if path not in self._paths:  # checked once per distinct path (callers reuse a few)
+            if path.find(b"\n") >= 0 or path.find(b"\r") >= 0 or path.find(b" ") >= 0:
+                raise ValueError(f"invalid request path {path!r}")
+            if len(self._paths) < 1024:
+                self._paths.add(path)
         is_head = method == b"HEAD"
         if body or not (is_head or method == b"GET"):
             head = b"%s %s%s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n%s\r\n" % (
@@ -234,12 +243,24 @@ class Pool:
                 origin.host_header,
                 headers,
             )
-        conn, reused = await host.acquire(False)
+        idle = host.idle
+        if idle:  # the common case, inline: the most recently used idle connection
+            conn = idle.pop()
+            conn.idle = False
+            reused = True
+        else:
+            conn, reused = await host.acquire(False)
+        resp = Response(self.loop, conn, self.stream_buffer_limit)  # _exchange(), inline
         try:
-            return await self._exchange(conn, head, body, read_timeout, is_head)
-        except ProtocolError:
-            if not reused or conn.received:
+            conn.send(resp, head, body, read_timeout, is_head)
+            await resp._head
+        except BaseException as exc:
+            # Failed or cancelled half-way: this connection is in an unknown state.
+            conn.abandon(resp)
+            if not isinstance(exc, ProtocolError) or not reused or conn.received:
                 raise
+        else:
+            return resp
         # The server closed this idle connection as we reused it and nothing of a response
         # came back: the request was not processed, so send it once more on a new connection.
         conn, _ = await host.acquire(True)

@@ -32,10 +32,14 @@ class Headers(dict[str, str]):
         return dict.__getitem__(self, low)
 
     def get(self, key: str, default: Any = None) -> Any:
-        try:
-            return self[key]
-        except KeyError:
+        # No exception on a miss: providers' optional headers are looked up on every response.
+        value = dict.get(self, key)
+        if value is None:
+            low = key.lower()
+            if low != key:
+                return dict.get(self, low, default)
             return default
+        return value
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and dict.__contains__(self, key.lower())
@@ -72,10 +76,12 @@ class Response:
         "_waiter",
         "raw_headers",
         "status",
+        "watched",
     )
 
     status: int
     raw_headers: list[tuple[bytes, bytes]]  # as received: original case and order
+    watched: bool  # a header named in Pool(watch_headers=…) came with this response
 
     def __init__(self, loop: asyncio.AbstractEventLoop, conn: Connection, limit: int) -> None:
         self._loop = loop
@@ -84,6 +90,7 @@ class Response:
         self._head: asyncio.Future[None] = loop.create_future()  # set when headers are in
         self.status = 0
         self.raw_headers = []
+        self.watched = False
         self._headers: Headers | None = None
         self._chunks: list[bytes] = []
         self._buffered = 0
@@ -143,6 +150,20 @@ class Response:
             raise
         finally:
             self._waiter = None
+
+    def complete_body(self) -> bytes | None:
+        """The whole body if it has all arrived already (the common case for a small answer:
+        it came with the headers), else None: then `await read()`. Saves a coroutine."""
+        if self._body is not None:
+            return self._body
+        if not self._done:
+            return None
+        chunks = self._chunks
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        self._buffered = 0
+        self._body = body
+        return body
 
     async def read(self) -> bytes:
         """The whole body (Content-Length, chunked or until close); cached after the first call."""

@@ -1,0 +1,232 @@
+# Per-request glue that profiles found costly in Python: a response's token usage (found by
+# scanning bytes) and a decision's x-ratelimit-* headers. Each has a pure-Python reference that
+# defines it and that AIGW_PURE_PYTHON=1 selects: gateway/calllog/usage.py and
+# gateway/dataplane/limit_headers.py; tests/native/test_hotpath.py holds the two equal.
+
+from libc.math cimport rint
+from libc.string cimport memcmp
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+
+
+cdef extern from "string.h" nogil:
+    void* memmem(const void* haystack, size_t haystacklen, const void* needle, size_t needlelen)
+    void* memrchr(const void* s, int c, size_t n)
+
+
+cdef Py_ssize_t _find(const char* s, Py_ssize_t n, Py_ssize_t start, const char* pat, Py_ssize_t m) noexcept:
+    if start > n - m:
+        return -1
+    cdef const char* hit = <const char*>memmem(s + start, n - start, pat, m)
+    return -1 if hit == NULL else hit - s
+
+
+cdef Py_ssize_t _rfind(const char* s, Py_ssize_t n, const char* pat, Py_ssize_t m) noexcept:
+    # The last occurrence: memrchr for its first byte, then compare the rest.
+    cdef Py_ssize_t end = n - m + 1  # candidates start before this
+    cdef const char* hit
+    while end > 0:
+        hit = <const char*>memrchr(s, pat[0], end)
+        if hit == NULL:
+            return -1
+        if memcmp(hit, pat, m) == 0:
+            return hit - s
+        end = hit - s
+    return -1
+
+
+cdef object _count(bytes data, const char* s, Py_ssize_t n, Py_ssize_t start, const char* key, Py_ssize_t m):
+    """The number after the first `key` at or after `start`: spaces, then digits; None when the
+    key is absent or no digit follows."""
+    cdef Py_ssize_t i = _find(s, n, start, key, m)
+    if i < 0:
+        return None
+    i += m
+    while i < n and s[i] == b' ':
+        i += 1
+    cdef Py_ssize_t first = i
+    cdef long long value = 0
+    while i < n and b'0' <= s[i] <= b'9':
+        if i - first < 18:
+            value = value * 10 + (s[i] - 48)
+        i += 1
+    if i == first:
+        return None
+    if i - first > 18:  # beyond int64 arithmetic: let Python parse it
+        return int(data[first:i])
+    return value
+
+
+def openai_usage(bytes data):
+    """(prompt, completion, cached) from the last `"usage"` object in `data`, or None; the same
+    as gateway.calllog.usage.openai_usage, scanned in C."""
+    cdef const char* s = PyBytes_AS_STRING(data)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
+    cdef Py_ssize_t at = _rfind(s, n, b'"usage"', 7)
+    if at < 0:
+        return None
+    at += 7
+    cdef Py_ssize_t i = at
+    while i < n and (s[i] == b' ' or s[i] == b':'):
+        i += 1
+    if i + 4 <= n and memcmp(s + i, b"null", 4) == 0:
+        return None
+    prompt = _count(data, s, n, at, b'"prompt_tokens":', 16)
+    completion = _count(data, s, n, at, b'"completion_tokens":', 20)
+    if prompt is None and completion is None:
+        return None
+    cached = _count(data, s, n, at, b'"cached_tokens":', 16)
+    return prompt or 0, completion or 0, cached or 0
+
+
+cdef str _go_duration_ns(int64_t ns):
+    """gateway.durations.go_duration(ns / 1e9): Go's duration format, to the millisecond."""
+    cdef double seconds = ns / 1e9
+    cdef double rounded = rint(seconds * 1000)  # round half to even, as Python's round()
+    cdef long long ms = <long long>rounded if rounded > 0 else 0
+    if ms < 1000:
+        return f"{ms}ms" if ms else "0s"
+    cdef long long hours = ms // 3600000
+    ms -= hours * 3600000
+    cdef long long minutes = ms // 60000
+    ms -= minutes * 60000
+    cdef long long whole = ms // 1000, frac = ms % 1000
+    if frac == 0:
+        secs = f"{whole}"
+    elif frac % 100 == 0:
+        secs = f"{whole}.{frac // 100}"
+    elif frac % 10 == 0:
+        secs = f"{whole}.{frac // 10:02d}"
+    else:
+        secs = f"{whole}.{frac:03d}"
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    return f"{minutes}m{secs}s" if minutes else f"{secs}s"
+
+
+def go_duration_ns(int64_t ns):
+    return _go_duration_ns(ns)
+
+
+def limit_headers(Decision d):
+    """x-ratelimit-* for the tightest request and token limits the decision was charged to; the
+    same list as gateway.dataplane.limit_headers.limit_headers."""
+    out = []
+    if d.requests_limit >= 0:
+        out.append(("x-ratelimit-limit-requests", str(d.requests_limit)))
+        out.append(("x-ratelimit-remaining-requests", str(d.requests_remaining)))
+        out.append(("x-ratelimit-reset-requests", _go_duration_ns(d.requests_reset_ns)))
+    if d.tokens_limit >= 0:
+        out.append(("x-ratelimit-limit-tokens", str(d.tokens_limit)))
+        out.append(("x-ratelimit-remaining-tokens", str(d.tokens_remaining)))
+        out.append(("x-ratelimit-reset-tokens", _go_duration_ns(d.tokens_reset_ns)))
+    return out
+
+
+cdef inline void _observe(list h, tuple bounds, double v) except *:
+    # One observation into a histogram list: counts per bucket (bisect_left over the inclusive
+    # upper bounds), +Inf, then the sum as its last item.
+    cdef Py_ssize_t lo = 0, hi = len(bounds), mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if <double>bounds[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    h[lo] = <double>h[lo] + 1.0
+    cdef Py_ssize_t last = len(h) - 1
+    h[last] = <double>h[last] + v
+
+
+cdef class Series:
+    """gateway.metrics.worker._Series counted in C: everything counted for one (route, model,
+    provider, status). `add()` is the reference's `add()`, the same numbers."""
+
+    cdef public object requests, input, output, cached
+    cdef public double cost
+    cdef public list duration, upstream, ttfb, overhead
+    cdef tuple _duration_ms, _overhead_ms
+
+    def __init__(self, tuple duration_ms, tuple overhead_ms):
+        self._duration_ms = duration_ms
+        self._overhead_ms = overhead_ms
+        self.requests = self.input = self.output = self.cached = 0
+        self.cost = 0.0
+        self.duration = [0.0] * (len(duration_ms) + 2)
+        self.upstream = [0.0] * (len(duration_ms) + 2)
+        self.ttfb = [0.0] * (len(duration_ms) + 2)
+        self.overhead = [0.0] * (len(overhead_ms) + 2)
+
+    def add(self, rec):
+        cdef double latency = rec.latency_ms, up
+        self.requests += 1
+        _observe(self.duration, self._duration_ms, latency)
+        upstream = rec.upstream_ms
+        if upstream is not None:
+            up = upstream
+            _observe(self.upstream, self._duration_ms, up)
+            _observe(self.overhead, self._overhead_ms, latency - up if latency > up else 0.0)
+        if rec.streamed:
+            ttfb = rec.ttfb_ms
+            if ttfb is not None:
+                _observe(self.ttfb, self._duration_ms, ttfb)
+        self.input += rec.prompt_tokens
+        self.output += rec.completion_tokens
+        self.cached += rec.cached_tokens
+        self.cost += rec.cost
+
+
+# The call-log writer's per-record Python work (gateway/calllog/sqlite.py keeps the reference
+# versions, `_row` and `_add_to_rollup`, which AIGW_PURE_PYTHON=1 selects).
+
+from msgspec.structs import astuple as _astuple
+
+
+def add_rows(list params, records, Py_ssize_t attempts_at, Py_ssize_t streamed_at, encode_into):
+    """Append each record's column values (its fields but the first, `id`) to `params`, with
+    attempts encoded into a bytearray and streamed as 0/1: sqlite3 binds those as they are."""
+    cdef tuple values
+    cdef Py_ssize_t j, n
+    for rec in records:
+        values = _astuple(rec)
+        n = len(values)
+        for j in range(1, n):
+            if j == attempts_at:
+                buf = bytearray()
+                encode_into(rec.attempts, buf)
+                params.append(buf)
+            elif j == streamed_at:
+                params.append(1 if values[j] else 0)
+            else:
+                params.append(values[j])
+
+
+def add_to_rollup(dict sums, records, dimensions, tuple bounds, tuple zeros, Py_ssize_t calls_at):
+    """Sum `records` into `sums` per minute and dimensions: [bucket, *dimensions, calls, errors,
+    prompt, completion, cached, cost, latency sum, upstream sum, *histogram]."""
+    cdef list row
+    cdef Py_ssize_t lo, hi, mid, nb = len(bounds)
+    for r in records:
+        key = (int(r.ts / 60) * 60,) + dimensions(r)
+        row = sums.get(key)
+        if row is None:
+            row = list(key) + list(zeros)
+            sums[key] = row
+        row[calls_at] += 1
+        if r.status >= 400:
+            row[calls_at + 1] += 1
+        row[calls_at + 2] += r.prompt_tokens
+        row[calls_at + 3] += r.completion_tokens
+        row[calls_at + 4] += r.cached_tokens
+        row[calls_at + 5] += r.cost
+        row[calls_at + 6] += r.latency_ms
+        upstream = r.upstream_ms
+        if upstream is not None:
+            row[calls_at + 7] += upstream
+        lo, hi = 0, nb
+        while lo < hi:  # bisect_left: the bounds are inclusive upper bounds
+            mid = (lo + hi) >> 1
+            if bounds[mid] < r.latency_ms:
+                lo = mid + 1
+            else:
+                hi = mid
+        row[calls_at + 8 + lo] += 1

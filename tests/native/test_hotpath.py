@@ -1,0 +1,191 @@
+"""The compiled per-response glue (_native/hotpath.pxi) answers exactly as its Python references."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway import _native
+from gateway.admission import Rejection
+from gateway.calllog import sqlite
+from gateway.calllog.record import Attempt, CallRecord
+from gateway.calllog.rollup import LATENCY_BOUNDS_MS
+from gateway.calllog.usage import reference_openai_usage
+from gateway.dataplane.limit_headers import reference_limit_headers
+from gateway.durations import go_duration
+from gateway.metrics.worker import _DURATION_MS, _OVERHEAD_MS, _Series
+
+from .conftest import IMPLEMENTATIONS, make_spec
+
+BODIES = [
+    b"",
+    b'{"choices":[]}',
+    b'{"usage":null}',
+    b'{"usage" : null}',
+    b'{"usage":{"prompt_tokens":9,"completion_tokens":12,"total_tokens":21}}',
+    b'{"data":[],"usage":{"prompt_tokens": 8, "total_tokens": 8}}',
+    b'{"usage":{"completion_tokens":5}}',
+    b'{"usage":{"prompt_tokens":"x","completion_tokens":null}}',
+    b'{"usage":{"prompt_tokens":   7,"prompt_tokens_details":{"cached_tokens":3}}}',
+    b'{"usage":{"prompt_tokens":12345678901234567890123,"completion_tokens":1}}',
+    b'{"usage":{"prompt_tokens":0,"completion_tokens":0}}',
+    b'data: {"choices":[{"delta":{"content":"hi"}}],"usage":null}\n\n',
+    b'{"c":"the usage: {\\"usage\\": 1}","usage":{"prompt_tokens":1200,"completion_tokens":85,'
+    b'"prompt_tokens_details":{"cached_tokens":1024}}}',
+    b'"usage"',
+    b'"usage":{"prompt_tokens":',
+]
+
+_token = st.sampled_from(
+    [b'"usage"', b":", b" ", b"null", b"{", b"}", b",", b'"prompt_tokens":', b'"completion_tokens":',
+     b'"cached_tokens":', b"0", b"7", b"42", b"x", b'"']
+)  # fmt: skip
+
+
+def test_usage_on_known_bodies():
+    for body in BODIES:
+        assert _native.openai_usage(body) == reference_openai_usage(body), body
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_token, max_size=30).map(b"".join))
+def test_usage_on_generated_bodies(body: bytes):
+    assert _native.openai_usage(body) == reference_openai_usage(body)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["prompt_tokens", "completion_tokens", "total_tokens"]),
+                       st.integers(0, 10**12)))  # fmt: skip
+def test_usage_on_generated_usage_objects(usage: dict[str, int]):
+    body = json.dumps({"id": "x", "usage": usage}).encode()
+    assert _native.openai_usage(body) == reference_openai_usage(body)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.integers(-(10**12), 10**16))
+def test_go_duration(ns: int):
+    assert _native.go_duration_ns(ns) == go_duration(ns / 1e9)
+
+
+def test_go_duration_at_boundaries():
+    for ms in (0, 1, 499, 500, 999, 1000, 1001, 1050, 1500, 59_999, 60_000, 3_600_000, 3_723_050):
+        for extra in (-500_001, -500_000, -499_999, 0, 499_999, 500_000, 500_001):
+            ns = ms * 1_000_000 + extra
+            assert _native.go_duration_ns(ns) == go_duration(ns / 1e9), ns
+
+
+def test_limit_headers_match_the_reference(tmp_path):
+    # The same admissions through both implementations give the same headers: requests limits
+    # only (mini), tokens (batch key), and none (embed).
+    tables = []
+    for name in ("native", "reference"):
+        table_cls, region_cls = IMPLEMENTATIONS[name]
+        region = region_cls.create(str(tmp_path / name), 8, 1024, 64)
+        region.claim_worker(os.getpid())
+        tables.append(table_cls(make_spec(limits=True), region))
+    native, ref = tables
+    now = 10**12
+    compared = 0
+    for key, model in [("aigw-all", "mini"), ("aigw-mini", "mini"), ("aigw-all", "embed")] * 3:
+        now += 123_456_789
+        a = native.admit("POST", "/v1/chat/completions", key, model, 100, now=now)
+        b = ref.admit("POST", "/v1/chat/completions", key, model, 100, now=now)
+        if isinstance(a, Rejection):  # the app's 5 a minute ran out: both say so
+            assert isinstance(b, Rejection) and (a.code, a.message) == (b.code, b.message)
+            continue
+        headers = _native.limit_headers(a)
+        assert headers == reference_limit_headers(b)
+        compared += len(headers) > 0
+        native.finish(a)
+        ref.finish(b)
+    assert compared >= 3
+
+
+_records = st.builds(
+    lambda latency, upstream, ttfb, streamed, pt, ct, cached, cost: CallRecord(
+        request_id="r",
+        ts=0.0,
+        ts_end=0.0,
+        status=200,
+        latency_ms=latency,
+        upstream_ms=upstream,
+        ttfb_ms=ttfb,
+        streamed=streamed,
+        prompt_tokens=pt,
+        completion_tokens=ct,
+        cached_tokens=cached,
+        cost=cost,
+    ),
+    st.one_of(st.floats(0, 400_000, allow_nan=False), st.sampled_from([*_DURATION_MS, 0.1, 0.25])),
+    st.one_of(st.none(), st.floats(0, 400_000, allow_nan=False), st.sampled_from(_DURATION_MS)),
+    st.one_of(st.none(), st.floats(0, 400_000, allow_nan=False)),
+    st.booleans(),
+    st.integers(0, 10**6),
+    st.integers(0, 10**6),
+    st.integers(0, 10**6),
+    st.floats(0, 10, allow_nan=False),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_records, max_size=30))
+def test_metric_series_count_as_the_reference(records: list[CallRecord]):
+    native, ref = _native.Series(_DURATION_MS, _OVERHEAD_MS), _Series(_DURATION_MS, _OVERHEAD_MS)
+    for rec in records:
+        native.add(rec)
+        ref.add(rec)
+    fields = ("requests", "input", "output", "cached", "cost", "duration", "upstream", "ttfb", "overhead")
+    for field in fields:
+        assert getattr(native, field) == getattr(ref, field), field
+
+
+_stored = st.builds(
+    lambda ts, latency, status, upstream, pt, cost, streamed, tenant, n: CallRecord(
+        request_id="r",
+        ts=ts,
+        ts_end=ts,
+        tenant=tenant,
+        status=status,
+        latency_ms=latency,
+        upstream_ms=upstream,
+        prompt_tokens=pt,
+        completion_tokens=pt // 2,
+        cached_tokens=pt // 3,
+        cost=cost,
+        streamed=streamed,
+        attempts=[Attempt(provider="p", key_id="k", status=200, outcome="ok", latency_ms=1.5)] * n,
+    ),
+    st.one_of(st.floats(1.7e9, 1.8e9, allow_nan=False), st.integers(1_700_000_000, 1_800_000_000)),
+    st.one_of(st.floats(0, 100_000, allow_nan=False), st.sampled_from([*LATENCY_BOUNDS_MS, 0, 7])),
+    st.sampled_from([200, 400, 429, 500]),
+    st.one_of(st.none(), st.floats(0, 100_000, allow_nan=False)),
+    st.integers(0, 10**6),
+    st.floats(0, 10, allow_nan=False),
+    st.booleans(),
+    st.sampled_from(["acme", "globex"]),
+    st.integers(0, 2),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_stored, max_size=40))
+def test_writer_rows_and_rollup_sums_as_the_reference(records: list[CallRecord]):
+    native: list[object] = []
+    encode_into = sqlite._attempts_encoder.encode_into
+    _native.add_rows(native, records, sqlite._ATTEMPTS, sqlite._STREAMED, encode_into)
+    reference: list[object] = []
+    for rec in records:
+        reference += sqlite._row(rec)
+    assert native == reference
+    assert [type(v) for v in native] == [type(v) for v in reference]
+    native_sums: dict = {}
+    reference_sums: dict = {}
+    for chunk in (records[:7], records[7:]):  # sums carry over between chunks
+        _native.add_to_rollup(
+            native_sums, chunk, sqlite._dimensions, LATENCY_BOUNDS_MS, sqlite._ZEROS, sqlite._CALLS
+        )
+        sqlite._add_to_rollup(reference_sums, chunk)
+    assert native_sums == reference_sums
