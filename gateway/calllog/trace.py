@@ -20,7 +20,7 @@ class Trace:
     """Fills in the request's CallRecord as the request goes: the record is made once, when the
     request arrives, and handed over as it is by `record()` (no second object of 28 fields)."""
 
-    __slots__ = ("_t0", "capture", "rec", "request_raw", "response_raw")
+    __slots__ = ("_priced", "_t0", "capture", "rec", "request_raw", "response_raw")
 
     def __init__(self, request_id: str, client: str = "", user_agent: str = "", route: str = ""):
         ts = time.time()
@@ -35,6 +35,7 @@ class Trace:
             client=client,
             user_agent=user_agent,
         )
+        self._priced = False  # rec.cost holds the final usage's cost (priced once per request)
         # Body capture: set (with the request body) when the call's model group captures.
         self.capture: Capture | None = None
         self.request_raw = self.response_raw = b""
@@ -82,12 +83,17 @@ class Trace:
             rec.streamed = streamed
 
     def cost(self, prices: PriceTable) -> float:
-        """USD at `prices` for the usage so far, priced by the model that served."""
+        """USD at `prices` for the final usage, priced by the model that served (kept for the
+        record: the data plane prices it once, to settle cost budgets)."""
         rec = self.rec
         prompt, completion = rec.prompt_tokens, rec.completion_tokens
-        if not (prompt or completion):
-            return 0.0
-        return prices.cost(rec.served_model or rec.model, prompt, completion, rec.cached_tokens)
+        rec.cost = (
+            prices.cost(rec.served_model or rec.model, prompt, completion, rec.cached_tokens)
+            if prompt or completion
+            else 0.0
+        )
+        self._priced = True
+        return rec.cost
 
     def record(self, prices: PriceTable | None = None) -> CallRecord:
         """The finished record: latency, end time, totals, cost and captured bodies filled in now."""
@@ -96,8 +102,8 @@ class Trace:
         rec.latency_ms = latency
         rec.ts_end = rec.ts + latency / 1000
         rec.total_tokens = rec.prompt_tokens + rec.completion_tokens
-        if prices is not None:
-            rec.cost = self.cost(prices)
+        if prices is not None and not self._priced:
+            self.cost(prices)
         capture = self.capture
         if capture is not None:
             rec.request_body = capture.render(self.request_raw)
