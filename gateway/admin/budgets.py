@@ -13,12 +13,11 @@ from ..admission import budgets
 from ..store import Store
 from ..store.records import BudgetKind, BudgetPeriod, BudgetRule, BudgetScope
 from .access import MANAGE
-from .responses import AUDIT_TENANT, principal
-from .routes import AdminError, AdminErrorBody, Endpoint, Param
+from .responses import AUDIT_TENANT, error_response, json_response, principal
+from .routes import Endpoint, Param
 from .tenancy_api import TenancyAPI
 
 SCOPES = ("tenant", "app", "key")
-_encoder = msgspec.json.Encoder()
 
 
 class BudgetState(msgspec.Struct, kw_only=True):
@@ -35,13 +34,6 @@ class BudgetState(msgspec.Struct, kw_only=True):
     used: int | None = None
     # When the current period ends (ISO 8601, UTC); None for lifetime budgets.
     resets_at: str | None = None
-
-
-def _error(status: int, code: str, message: str) -> web.Response:
-    body = _encoder.encode(
-        AdminError(AdminErrorBody(message=message, type="invalid_request_error", code=code))
-    )
-    return web.Response(body=body, status=status, content_type="application/json")
 
 
 class BudgetAPI:
@@ -104,17 +96,17 @@ class BudgetAPI:
     async def list_budgets(self, request: web.Request) -> web.Response:
         scope = request.query.get("scope")
         if scope is not None and scope not in SCOPES:
-            return _error(400, "invalid_scope", f"scope must be one of {', '.join(SCOPES)}")
+            return error_response(400, "invalid_scope", f"scope must be one of {', '.join(SCOPES)}")
         states = self.states(scope, request.query.get("subject"))
         tenant = principal(request).tenant
         if tenant is not None:  # a tenant token sees its own tenant's budgets only
             states = [b for b in states if self._tenancy.subject_tenant(b.scope, b.subject) == tenant]
-        return web.Response(body=_encoder.encode(states), content_type="application/json")
+        return json_response(states)
 
     async def set_budgets(self, request: web.Request) -> web.Response:
         scope, subject = request.match_info["scope"], request.match_info["subject"]
         if scope not in SCOPES:
-            return _error(400, "invalid_scope", f"scope must be one of {', '.join(SCOPES)}")
+            return error_response(400, "invalid_scope", f"scope must be one of {', '.join(SCOPES)}")
         tenant = self._tenancy.subject_tenant(scope, subject)
         principal(request).require(tenant, MANAGE)
         request[AUDIT_TENANT] = tenant or ""
@@ -122,7 +114,5 @@ class BudgetAPI:
             rules = msgspec.json.decode(await request.read(), type=list[BudgetRule])
             self._store.set_budgets(scope, subject, rules)  # type: ignore[arg-type]
         except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
-            return _error(400, "invalid_request", f"Invalid request body: {exc}")
-        return web.Response(
-            body=_encoder.encode(self.states(scope, subject)), content_type="application/json"
-        )
+            return error_response(400, "invalid_request", f"Invalid request body: {exc}")
+        return json_response(self.states(scope, subject))

@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 import msgspec
 from aiohttp import web
 
-from ..admin.routes import AdminError, AdminErrorBody, Endpoint, Param
+from ..admin.responses import error_response, json_response
+from ..admin.routes import Endpoint, Param
 from ..calllog.record import CallRecord
 from ..calllog.store import CallLog, CallPage
 from ..metrics.node import CONTENT_TYPE, KeyStateLike, NodeMetrics
@@ -21,7 +22,6 @@ from . import export, queries
 from .params import call_filter, parse_grain, parse_group_by
 
 T = TypeVar("T")
-_encoder = msgspec.json.Encoder()
 DEFAULT_WINDOW_S = 86400.0
 MAX_PAGE = 1000
 EXPORT_PAGE = 1000
@@ -141,7 +141,7 @@ class ObservabilityAPI:
             return _bad(exc)
         if q.get("format") == "csv":
             return _csv("".join(export.calls_csv(page.calls)), page.next_cursor)
-        return _json(page)
+        return json_response(page)
 
     async def export_calls(self, request: web.Request) -> web.StreamResponse:
         q = request.query
@@ -186,7 +186,7 @@ class ObservabilityAPI:
         if q.get("format") == "csv":
             rows = result.groups or [queries.GroupStats(group={}, **msgspec.structs.asdict(result.totals))]
             return _csv(export.rows_csv(rows))
-        return _json(result)
+        return json_response(result)
 
     async def stats_series(self, request: web.Request) -> web.StreamResponse:
         q = request.query
@@ -202,7 +202,7 @@ class ObservabilityAPI:
                 for p in line.points
             ]
             return _csv(export.rows_csv(rows))
-        return _json(result)
+        return json_response(result)
 
     async def stats_top(self, request: web.Request) -> web.StreamResponse:
         q = request.query
@@ -217,7 +217,7 @@ class ObservabilityAPI:
             return _bad(exc)
         if q.get("format") == "csv":
             return _csv(export.rows_csv(result.rows))
-        return _json(result)
+        return json_response(result)
 
     async def stats_percentiles(self, request: web.Request) -> web.StreamResponse:
         q = request.query
@@ -233,7 +233,7 @@ class ObservabilityAPI:
             return _bad(exc)
         if q.get("format") == "csv":
             return _csv(export.rows_csv(result))
-        return _json(result)
+        return json_response(result)
 
     async def metrics_text(self, request: web.Request) -> web.Response:
         body = await asyncio.get_running_loop().run_in_executor(None, self.metrics.render)
@@ -288,10 +288,6 @@ def _int(text: str | None, default: Any, low: int, high: int | None, name: str) 
     return value
 
 
-def _json(value: Any) -> web.Response:
-    return web.Response(body=_encoder.encode(value), content_type="application/json")
-
-
 def _csv(text: str, next_cursor: str | None = None) -> web.Response:
     resp = web.Response(text=text, content_type="text/csv")
     if next_cursor is not None:
@@ -301,7 +297,4 @@ def _csv(text: str, next_cursor: str | None = None) -> web.Response:
 
 
 def _bad(exc: ValueError) -> web.Response:
-    body = AdminError(
-        AdminErrorBody(message=str(exc), type="invalid_request_error", code="invalid_parameter")
-    )
-    return web.Response(body=_encoder.encode(body), status=400, content_type="application/json")
+    return error_response(400, "invalid_parameter", str(exc))
