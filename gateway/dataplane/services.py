@@ -56,8 +56,8 @@ class ServiceTables:
     # (tenant, app) -> group names it may call, and refusal messages by group name.
     allowed: dict[tuple[str, str], set[str]]
     refusals: dict[tuple[str, str], dict[str, str]]
-    owners: dict[str, str]  # service -> its tenant
-    groups_of: dict[str, list[str]]  # service -> its served versions' group names
+    # tenant -> the group names of its own services, which its apps call without subscribing.
+    own: dict[str, set[str]]
 
     @classmethod
     def build(cls, snapshot: Snapshot, known_groups: set[str]) -> ServiceTables:
@@ -93,16 +93,10 @@ class ServiceTables:
             message = _refusal(g.service, owners.get(g.service, ""), g.tenant, g.app, g.state, g.reason)
             for name in groups_of[g.service]:
                 refusals[who][name] = message
-        return cls(routes, aliases, retired, allowed, refusals, owners, groups_of)
-
-    def own(self, tenant: str) -> set[str]:
-        """A tenant's apps call its own services without subscribing."""
-        return {
-            name
-            for service, owner in self.owners.items()
-            if owner == tenant
-            for name in self.groups_of[service]
-        }
+        own: dict[str, set[str]] = defaultdict(set)
+        for service, tenant in owners.items():
+            own[tenant].update(groups_of[service])
+        return cls(routes, aliases, retired, allowed, refusals, own)
 
 
 def _refusal(service: str, owner: str, tenant: str, app: str, state: str, reason: str) -> str:

@@ -113,7 +113,7 @@ def _consumer(
     services: ServiceTables,
 ) -> ConsumerSpec:
     models = None if "*" in k.models else frozenset(k.models)
-    reachable = services.allowed.get((k.tenant, k.app), set()) | services.own(k.tenant)
+    reachable = services.allowed.get((k.tenant, k.app), set()) | services.own.get(k.tenant, set())
     allowed = k.allowed
     if allowed is not None and allowed.models is not None:
         models = frozenset(allowed.models) if models is None else models & frozenset(allowed.models)
