@@ -209,7 +209,7 @@ class Gateway:
             # A prompt API: its variables become a chat request on the service's group.
             prompt_api, retired = prompt.lookup(self.live.services, path)
             if prompt_api is not None:
-                reader = functools.partial(self._render, prompt_api)
+                reader = BODY_READERS["/v1/chat/completions"]
         if reader is not None:
             declared = headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) <= self.max_body:
@@ -217,6 +217,8 @@ class Gateway:
             else:
                 body = await self._read_body(proto, headers)
             try:
+                if prompt_api is not None:
+                    body = prompt.render(prompt_api, body)  # the chat request read below
                 fast = FAST_READERS.get(path)
                 try:
                     # The msgspec decoder itself: a body that fails it goes through the reader,
@@ -226,9 +228,6 @@ class Gateway:
                     request = reader(body)
             except wire.BodyError as exc:
                 body_error = exc
-            if prompt_api is not None and request is not None:
-                body = request.body
-                request = request.chat
 
         table = self.live.table
         # Token limits admit on an estimate (body size for the prompt, plus the output cap) and
@@ -342,11 +341,6 @@ class Gateway:
                 names.append(name)
         return names
 
-    @staticmethod
-    def _render(route: Any, body: bytes) -> Any:
-        rendered = prompt.render(route, body)
-        return _Rendered(rendered, wire.decode(wire.CHAT_DECODER, rendered))
-
     async def _queue(
         self, table: Any, method: str, path: str, key: Any, model: Any, estimate: int, rejection: Any
     ) -> Any:
@@ -383,16 +377,6 @@ class Gateway:
                 raise errors.body_too_large(self.max_body)
             parts.append(chunk)
         return b"".join(parts)
-
-
-class _Rendered:
-    """A prompt API's request: the chat request's bytes and their decoded view."""
-
-    __slots__ = ("body", "chat")
-
-    def __init__(self, body: bytes, chat: Any):
-        self.body = body
-        self.chat = chat
 
 
 def _from(client: str | None, networks: tuple[Any, ...]) -> bool:
