@@ -9,8 +9,10 @@ import socket
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -199,3 +201,45 @@ def api_key(gateway: Gateway) -> str:
 def http() -> Iterator[httpx.Client]:
     with httpx.Client(timeout=30) as client:
         yield client
+
+
+# -- tenancy: the admin API as one principal, and waiting for the workers' reload -----------
+
+# Workers reload within reload_interval_s (0.25 s) of a change; "within 1 s" is the promise.
+RELOAD_DEADLINE_S = 10.0
+
+
+def until(check: Callable[[], Any], what: str) -> Any:
+    """Poll `check` until it returns something truthy: waits for the workers' reload, never for a
+    fixed time."""
+    deadline = time.monotonic() + RELOAD_DEADLINE_S
+    while True:
+        result = check()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.02)
+
+
+class Admin:
+    """The admin API as one principal."""
+
+    def __init__(self, url: str, token: str):
+        self.url = url
+        self.token = token
+
+    def __call__(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        return httpx.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+
+    def ok(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self(method, path, **kwargs)
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+
+def member_token(operator: Admin, tenant: str, user: str, role: str = "owner") -> Admin:
+    operator.ok("PUT", f"/admin/tenants/{tenant}/members/{user}", json={"role": role})
+    created = operator.ok("POST", "/admin/tokens", json={"user": user, "tenant": tenant})
+    assert created["token"].startswith("aigw-admin-") and created["record"]["tenant"] == tenant
+    return Admin(operator.url, created["token"])

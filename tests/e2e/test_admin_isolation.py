@@ -11,8 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import ADMIN_TOKEN, TENANCY_YAML, Gateway
-from .test_tenancy import Admin, member_token, until
+from .conftest import ADMIN_TOKEN, TENANCY_YAML, Admin, Gateway, member_token, until
 
 # Endpoints every principal may use by design: the catalog is shared across tenants (published
 # services only), whoami says who you are.
