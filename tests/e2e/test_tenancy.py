@@ -24,6 +24,7 @@ from .conftest import (
     admitted_by_every_worker,
     member_token,
     until,
+    worker_of,
 )
 
 
@@ -142,11 +143,17 @@ def test_prompt_api_and_its_lifecycle(gw: Gateway, alice: Admin, bob: Admin, web
     alice.ok("POST", "/admin/services/summarize/versions/1/publish")
     bob.ok("POST", "/admin/subscriptions", json={"service": "summarize", "app": "web"})  # no approval
 
-    def answer() -> httpx.Response | None:
-        response = httpx.post(url, json={"text": "the long story", "words": 3}, headers=auth)
-        return response if response.status_code == 200 else None
+    served_by: set[str] = set()
 
-    ok = until(answer, "the prompt API answers")
+    def answer() -> httpx.Response | None:
+        # Fresh connections until both workers have loaded the published version.
+        body, close = {"text": "the long story", "words": 3}, {**auth, "Connection": "close"}
+        response = httpx.post(url, json=body, headers=close)
+        if response.status_code == 200:
+            served_by.add(worker_of(response))
+        return response if len(served_by) == 2 else None
+
+    ok = until(answer, "every worker serves the prompt API")
     assert ok.json()["output"] == "Mock reply: Summarize in 3 words: the long story"
     assert ok.json()["service"] == "summarize" and ok.json()["version"] == 1
     assert ok.json()["usage"]["total_tokens"] > 0
