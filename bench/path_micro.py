@@ -81,6 +81,7 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3, help="repeats; the median is reported (default 3)")
     p.add_argument("--load-cores", default="1", help="cores for the nginx upstream (taskset syntax)")
     p.add_argument("--no-limits", action="store_true", help="no per-request limits")
+    p.add_argument("--quiet", action="store_true", help="call logging and metrics off (bench's aigw-quiet)")
     a = p.parse_args()
 
     import uvloop
@@ -97,10 +98,17 @@ def main() -> None:
             procs, "upstream", run / "up", nginx.upstream_config(run / "up", port), port, a.load_cores
         )
         config = run / "aigw.yaml"
-        text = aigw.config_text(run, free_port(), free_port(), f"http://127.0.0.1:{port}/v1", 1)
-        config.write_text(text if not a.no_limits else aigw.config_text(
-            run, free_port(), free_port(), f"http://127.0.0.1:{port}/v1", 1, limits=False
-        ))  # fmt: skip
+        config.write_text(
+            aigw.config_text(
+                run,
+                free_port(),
+                free_port(),
+                f"http://127.0.0.1:{port}/v1",
+                1,
+                limits=not a.no_limits,
+                observability=not a.quiet,
+            )
+        )
         key = aigw.create_key(config, None)
         cfg = load_config(str(config))
         region_path = str(run / "region")
