@@ -1,7 +1,6 @@
 """Parsers and generators of text the harness exchanges with its tools."""
 
 import argparse
-import json
 
 import pytest
 
@@ -76,7 +75,7 @@ LOADGEN_JSON = {
 
 
 def test_loadgen_json_is_parsed_into_figures():
-    r = loadgen.parse_output(json.dumps(LOADGEN_JSON))
+    r = loadgen.from_doc(LOADGEN_JSON)
     assert (r.mode, r.completed, r.non2xx, r.rps) == ("open", 100, 2, 100.0)
     ms = r.latency_ms()
     assert ms["p50"] == pytest.approx(100 / 1e6)
