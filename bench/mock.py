@@ -1,4 +1,5 @@
-"""The project's own mock OpenAI provider (python -m gateway.mock) as a streaming upstream."""
+"""The project's own mock OpenAI provider (python -m gateway.mock), started to record the stream
+that bench/ssemock then paces."""
 
 from __future__ import annotations
 

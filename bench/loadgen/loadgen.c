@@ -8,6 +8,14 @@
  *                  omission).
  *   --rate 0       closed loop: every connection sends its next request as soon as the previous
  *                  answer is complete (wrk's model); latency counts from the actual send.
+ *   --stream-events K
+ *                  closed loop over SSE streams (the `stream` scenario): connection i opens at
+ *                  t0 + ramp * i / connections, then runs stream after stream. Every SSE event
+ *                  ("\n\n" in the body) is timestamped as it is read; a stream counts when it is a
+ *                  200 with at least K events. Its time to first event (from the request write;
+ *                  not for a connection's first stream, whose request may wait in the server's
+ *                  accept queue) goes into `ttfb`, the gaps between events 1..K-1 into `gaps`
+ *                  (event 0 is the role chunk, sent together with event 1).
  *
  * Latencies go into a log-linear histogram in nanoseconds (values below 128 exact, then 64 linear
  * sub-buckets per power of two: under 1.6% bucket width). The histogram's non-empty buckets are
@@ -32,6 +40,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -89,8 +98,9 @@ typedef struct {
     const char *headers[64];
     int n_headers;
     int connections;
-    double duration_s, rate, timeout_s;
+    double duration_s, rate, timeout_s, ramp_s;
     int progress;
+    int stream_events; /* > 0: stream mode, this many events make a complete stream */
 } options_t;
 
 static void usage(void) {
@@ -99,6 +109,7 @@ static void usage(void) {
             "[--body-file F]\n"
             "               --connections C --duration S [--rate R (0 = closed loop)] "
             "[--timeout S] [--progress]\n"
+            "               [--stream-events K [--ramp S]]\n"
             "       loadgen --bucket-selftest < numbers\n");
     exit(2);
 }
@@ -121,6 +132,11 @@ typedef struct {
     uint64_t intended_ns;  /* latency is measured from here */
     uint64_t sent_ns;      /* service time is measured from here; timeouts too */
     uint64_t retry_at_ns;  /* when a down connection may reconnect */
+    int opened;            /* has had a socket before: the next open is a reconnect */
+    uint32_t streams;      /* streams sent on this socket (stream mode) */
+    uint64_t *event_ns;    /* stream mode: arrival of events 0..K-1 */
+    uint32_t events;       /* events seen in this response */
+    int pending_nl;        /* the last body byte was a lone newline: an event ends with "\n\n" */
     char head[16384];
     size_t head_len;
     size_t line_len;       /* chunk-size / trailer line length so far */
@@ -129,12 +145,14 @@ typedef struct {
 
 typedef struct {
     uint64_t connect, read, write, timeout;
+    uint64_t status, truncated; /* stream mode: not a 200; fewer events than expected */
 } errors_t;
 
 static struct addrinfo *g_addr;
 static char *g_request;
 static size_t g_request_len;
 static int g_epfd;
+static uint32_t g_stream_events; /* 0 unless stream mode */
 static volatile sig_atomic_t g_stop;
 
 static uint64_t now_ns(void) {
@@ -165,6 +183,8 @@ static void conn_open(conn_t *c, int index) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->fd = fd;
     c->index = (uint32_t)index;
+    c->opened = 1;
+    c->streams = 0;
     c->want_out = 1;
     c->state = C_CONNECTING;
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP, .data.u32 = (uint32_t)index};
@@ -210,6 +230,32 @@ static void conn_send(conn_t *c, uint64_t intended, uint64_t now) {
     c->write_off = 0;
     c->intended_ns = intended;
     c->sent_ns = now;
+    c->events = 0;
+    c->pending_nl = 0;
+    c->streams++;
+}
+
+/* Stream mode: timestamp every SSE event that ends in these body bytes. */
+static void scan_events(conn_t *c, const char *buf, size_t n, uint64_t now) {
+    if (!g_stream_events) return;
+    int pending = c->pending_nl; /* the byte before buf[i] is a newline not yet part of an event */
+    for (size_t i = 0; i < n;) {
+        const char *p = memchr(buf + i, '\n', n - i);
+        if (!p) {
+            pending = 0;
+            break;
+        }
+        size_t j = (size_t)(p - buf);
+        if (pending && j == i) {
+            if (c->events < g_stream_events) c->event_ns[c->events] = now;
+            c->events++;
+            pending = 0; /* "\n\n\n" is one event, as a non-overlapping count has it */
+        } else {
+            pending = 1;
+        }
+        i = j + 1;
+    }
+    c->pending_nl = pending;
 }
 
 static int header_is(const char *line, size_t len, const char *name) {
@@ -270,18 +316,20 @@ static int parse_head(conn_t *c, int head_request) {
 }
 
 /* Feed body bytes; returns 1 when the response is complete, 0 if more is needed, -1 on error. */
-static int feed_body(conn_t *c, const char *buf, size_t n) {
+static int feed_body(conn_t *c, const char *buf, size_t n, uint64_t now) {
     size_t i = 0;
     while (i < n || (c->parse == P_BODY_LEN && c->remaining == 0)) {
         switch (c->parse) {
         case P_BODY_LEN: {
             uint64_t take = n - i < c->remaining ? n - i : c->remaining;
+            scan_events(c, buf + i, take, now);
             c->remaining -= take;
             i += take;
             if (c->remaining == 0) return 1;
             break;
         }
         case P_BODY_EOF:
+            scan_events(c, buf + i, n - i, now);
             return 0;
         case P_CHUNK_SIZE: {
             char ch = buf[i++];
@@ -309,6 +357,7 @@ static int feed_body(conn_t *c, const char *buf, size_t n) {
         }
         case P_CHUNK_DATA: {
             uint64_t take = n - i < c->remaining ? n - i : c->remaining;
+            scan_events(c, buf + i, take, now);
             c->remaining -= take;
             i += take;
             if (c->remaining == 0) {
@@ -346,9 +395,12 @@ static int feed_body(conn_t *c, const char *buf, size_t n) {
 typedef struct {
     hist_t latency;  /* from intended send time (open loop) or actual send (closed loop) */
     hist_t service;  /* from actual send time */
+    hist_t ttfb;     /* stream mode: request write to first event */
+    hist_t gaps;     /* stream mode: between consecutive content events */
     uint64_t status[6];
     errors_t err;
     uint64_t completed, sent, reconnects;
+    uint64_t streams, events; /* stream mode: complete streams and their events */
 } results_t;
 
 static results_t R;
@@ -399,6 +451,17 @@ static void complete(conn_t *c, uint64_t now) {
     R.status[cls >= 1 && cls <= 5 ? cls : 0]++;
     R.completed++;
     c->state = C_IDLE;
+    if (!g_stream_events) return;
+    if (c->status != 200) {
+        R.err.status++;
+    } else if (c->events < g_stream_events) {
+        R.err.truncated++;
+    } else {
+        R.streams++;
+        R.events += c->events;
+        if (c->streams > 1) hist_record(&R.ttfb, c->event_ns[0] - c->sent_ns);
+        for (uint32_t i = 2; i < g_stream_events; i++) hist_record(&R.gaps, c->event_ns[i] - c->event_ns[i - 1]);
+    }
 }
 
 static void arm_timer(int tfd, uint64_t at_ns) {
@@ -423,7 +486,7 @@ int main(int argc, char **argv) {
         {"method", 1, 0, 'm'},     {"header", 1, 0, 'H'},   {"body-file", 1, 0, 'b'},
         {"connections", 1, 0, 'c'}, {"duration", 1, 0, 'd'}, {"rate", 1, 0, 'r'},
         {"timeout", 1, 0, 't'},    {"progress", 0, 0, 'g'}, {"bucket-selftest", 0, 0, 'S'},
-        {0, 0, 0, 0}};
+        {"stream-events", 1, 0, 'e'}, {"ramp", 1, 0, 'R'},  {0, 0, 0, 0}};
     int opt;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (opt) {
@@ -441,10 +504,14 @@ int main(int argc, char **argv) {
         case 't': o.timeout_s = atof(optarg); break;
         case 'g': o.progress = 1; break;
         case 'S': bucket_selftest(); break;
+        case 'e': o.stream_events = atoi(optarg); break;
+        case 'R': o.ramp_s = atof(optarg); break;
         default: usage();
         }
     }
     if (!o.host || !o.port || o.connections < 1 || o.duration_s <= 0) usage();
+    if (o.stream_events < 0 || (o.stream_events && (o.rate > 0 || o.stream_events < 2))) usage();
+    g_stream_events = (uint32_t)o.stream_events;
 
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
     int gai = getaddrinfo(o.host, o.port, &hints, &g_addr);
@@ -464,12 +531,19 @@ int main(int argc, char **argv) {
     epoll_ctl(g_epfd, EPOLL_CTL_ADD, tfd, &tev);
 
     conn_t *conns = calloc((size_t)o.connections, sizeof(conn_t));
-    for (int i = 0; i < o.connections; i++) conn_open(&conns[i], i);
+    const uint64_t t0 = now_ns();
+    for (int i = 0; i < o.connections; i++) {
+        conns[i].fd = -1;
+        if (g_stream_events) conns[i].event_ns = calloc(g_stream_events, sizeof(uint64_t));
+        if (o.ramp_s > 0) /* down until its turn in the ramp: opened by the loop below */
+            conn_close(&conns[i], t0 + (uint64_t)(o.ramp_s * 1e9 * i / o.connections));
+        else
+            conn_open(&conns[i], i);
+    }
 
     const uint64_t timeout_ns = (uint64_t)(o.timeout_s * 1e9);
     const int open_loop = o.rate > 0;
     const double interval_ns = open_loop ? 1e9 / o.rate : 0;
-    const uint64_t t0 = now_ns();
     const uint64_t t_end = t0 + (uint64_t)(o.duration_s * 1e9);
     const uint64_t scheduled = open_loop ? (uint64_t)(o.duration_s * o.rate) : UINT64_MAX;
     uint64_t next_k = 0; /* open loop: index of the next request to send */
@@ -491,7 +565,7 @@ int main(int argc, char **argv) {
             conn_t *c = &conns[i];
             if (c->state == C_DOWN && issuing) {
                 if (now >= c->retry_at_ns) {
-                    R.reconnects++;
+                    if (c->opened) R.reconnects++;
                     conn_open(c, i);
                 } else if (c->retry_at_ns < wake) {
                     wake = c->retry_at_ns;
@@ -572,6 +646,7 @@ int main(int argc, char **argv) {
             conn_t *c = &conns[idx];
             if (c->fd < 0) continue;
             uint32_t ev = events[e].events;
+            if (g_stream_events) now = now_ns(); /* events are timed as read, not per batch */
             if (c->state == C_CONNECTING) {
                 int err = 0;
                 socklen_t len = sizeof err;
@@ -636,7 +711,7 @@ int main(int argc, char **argv) {
                         break;
                     }
                 }
-                int done = feed_body(c, buf + used, (size_t)got - used);
+                int done = feed_body(c, buf + used, (size_t)got - used, now);
                 if (done < 0) {
                     R.err.read++;
                     conn_close(c, now);
@@ -648,6 +723,9 @@ int main(int argc, char **argv) {
                     if (c->close_after) conn_close(c, now);
                     break; /* no pipelining, so nothing else is owed on this connection */
                 }
+                /* A short read drained the socket: epoll is level-triggered and reports anything
+                 * newer, so a read that would only say EAGAIN is saved (one a chunk for streams). */
+                if ((size_t)got < sizeof buf) break;
             }
         }
     }
@@ -657,7 +735,7 @@ int main(int argc, char **argv) {
     printf("{\"mode\":\"%s\",\"rate_target\":%.3f,\"connections\":%d,\"duration_s\":%.6f,"
            "\"elapsed_s\":%.6f,\"interrupted\":%s,\"sent\":%llu,\"completed\":%llu,\"unsent\":%llu,"
            "\"reconnects\":%llu,",
-           open_loop ? "open" : "closed", o.rate, o.connections, o.duration_s, (double)elapsed / 1e9,
+           g_stream_events ? "stream" : open_loop ? "open" : "closed", o.rate, o.connections, o.duration_s, (double)elapsed / 1e9,
            g_stop ? "true" : "false", (unsigned long long)R.sent, (unsigned long long)R.completed,
            (unsigned long long)unsent, (unsigned long long)R.reconnects);
     printf("\"status\":{\"1xx\":%llu,\"2xx\":%llu,\"3xx\":%llu,\"4xx\":%llu,\"5xx\":%llu,\"other\":%llu},",
@@ -667,6 +745,20 @@ int main(int argc, char **argv) {
     printf("\"errors\":{\"connect\":%llu,\"read\":%llu,\"write\":%llu,\"timeout\":%llu},",
            (unsigned long long)R.err.connect, (unsigned long long)R.err.read,
            (unsigned long long)R.err.write, (unsigned long long)R.err.timeout);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("\"cpu_s\":%.6f,", (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                                   (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+    if (g_stream_events) {
+        printf("\"stream\":{\"streams\":%llu,\"events\":%llu,\"status_errors\":%llu,"
+               "\"truncated\":%llu,",
+               (unsigned long long)R.streams, (unsigned long long)R.events,
+               (unsigned long long)R.err.status, (unsigned long long)R.err.truncated);
+        hist_print("ttfb", &R.ttfb);
+        printf(",");
+        hist_print("gaps", &R.gaps);
+        printf("},");
+    }
     hist_print("latency", &R.latency);
     printf(",");
     hist_print("service", &R.service);

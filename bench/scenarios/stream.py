@@ -2,7 +2,9 @@
 provider) through aigw and straight to the mock. Reports added time to first byte, added
 inter-chunk gap (p50/p99) and aigw's RSS growth.
 
-The client and the mock share the load core; if together they keep it busy, every gap
+Both ends of the load are C, one thread each, on the load cores: the client is bench/loadgen's
+stream mode, the upstream bench/ssemock, which paces the Python mock's own stream for the
+scenario's request (recorded at start). If together they keep the load cores busy, every gap
 stretches, for both targets, and the report says so.
 """
 
@@ -15,16 +17,20 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .. import aigw, mock
+from .. import aigw, ssemock
 from ..console import log
 from ..measure import MB, Target
 from ..payloads import CHAT_PATH, STREAM_REQUEST
 from ..procstat import TreeMonitor, cpu_seconds, rss_bytes, tree
 from ..report import Panel, Report, Table, fmt_ms, fmt_number
-from ..streamclient import StreamStats, run_loop, run_streams
+from ..streamclient import run_streams
 from . import RunContext, Scenario
 
 LOAD_CORE_BUSY = 0.85  # above this share of the load cores, client-side delays are likely
+LOAD_SIDE = {
+    "client": "bench/loadgen stream mode (C, one thread, epoll)",
+    "upstream": "bench/ssemock (C, one thread, epoll + timerfd) pacing gateway.mock's recorded stream",
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -47,7 +53,7 @@ class StreamRun:
     cpu_s_per_1k_streams: float | None
     rss_start_mb: float | None
     rss_peak_mb: float | None
-    load_core_busy: float  # CPU of client + mock over wall time, per load core
+    load_core_busy: float  # CPU of client + upstream over wall time, per load core
     client_cpu_share: float  # the client's part of that CPU
 
     @property
@@ -69,25 +75,24 @@ def measure(
     ramp = a.ramp if a.ramp is not None else a.chunks * a.chunk_interval_ms / 1000
     monitor = TreeMonitor(watch_pid).start() if watch_pid else None
     mock_tree = tree(mock_pid)
-    mock_cpu0, client_cpu0 = cpu_seconds(mock_tree), time.process_time()
+    mock_cpu0 = cpu_seconds(mock_tree)
     wall0 = time.monotonic()
     try:
-        stats: StreamStats = run_loop(
-            run_streams(
-                target.url,
-                STREAM_REQUEST.encode(),
-                target.headers,
-                streams=streams,
-                duration_s=duration,
-                ramp_s=ramp,
-                chunks=a.chunks,
-            )
+        stats = run_streams(
+            target.url,
+            STREAM_REQUEST.encode(),
+            target.headers,
+            streams=streams,
+            duration_s=duration,
+            ramp_s=ramp,
+            chunks=a.chunks,
+            cores=ctx.load_cores,
         )
     finally:
         if monitor is not None:
             monitor.stop()
     wall = time.monotonic() - wall0
-    mock_cpu, client_cpu = cpu_seconds(mock_tree) - mock_cpu0, time.process_time() - client_cpu0
+    mock_cpu, client_cpu = cpu_seconds(mock_tree) - mock_cpu0, stats.cpu_s
     load_busy = (mock_cpu + client_cpu) / wall / len(ctx.load_cores_set)
     return StreamRun(
         target=target.name,
@@ -113,8 +118,10 @@ def run(ctx: RunContext) -> Report:
     # One socket per stream on each side of the client, plus slack.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, a.streams * 2 + 1024)), hard))
-    log(f"starting the mock provider ({a.chunks} chunks, {a.chunk_interval_ms:g} ms apart) and aigw")
-    mock_url, mock_child = mock.start(ctx.procs, ctx.load_cores, a.chunks, a.chunk_interval_ms, a.aigw_src)
+    log(f"starting the SSE upstream ({a.chunks} chunks, {a.chunk_interval_ms:g} ms apart) and aigw")
+    mock_url, mock_child = ssemock.start(
+        ctx.procs, ctx.load_cores, STREAM_REQUEST, a.chunks, a.chunk_interval_ms, ctx.run_dir, a.aigw_src
+    )
     gw = aigw.start(
         ctx.procs,
         ctx.run_dir / "aigw",
@@ -192,11 +199,14 @@ def build_report(ctx: RunContext, runs: dict[str, list[StreamRun]], idle_rss_mb:
     flags = [
         f"{name} run {i + 1}: {f}" for name, rs in runs.items() for i, r in enumerate(rs) for f in r.flags
     ]
-    notes = [f"aigw RSS: {idle_rss_mb:.1f} MB idle after start, {peak:.1f} MB peak under load."]
+    notes = [
+        f"load side: the client is {LOAD_SIDE['client']}; the upstream is {LOAD_SIDE['upstream']}.",
+        f"aigw RSS: {idle_rss_mb:.1f} MB idle after start, {peak:.1f} MB peak under load.",
+    ]
     busy = max(m["load_core_busy"] for m in med.values())
     if busy > LOAD_CORE_BUSY:
         notes.append(
-            f"the load core(s) were {busy:.0%} busy (client + mock): gaps are stretched by the load side "
+            f"the load core(s) were {busy:.0%} busy (client + upstream): gaps are stretched by the load side "
             "too, for both targets; compare the added figures, not the absolute ones."
         )
     columns = [
@@ -255,6 +265,7 @@ def build_report(ctx: RunContext, runs: dict[str, list[StreamRun]], idle_rss_mb:
             "duration_s": a.duration,
             "repeat": a.repeat,
             "aigw_workers": a.workers,
+            **LOAD_SIDE,
         },
         data={
             "added": added,
