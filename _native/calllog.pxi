@@ -7,6 +7,7 @@
 
 import sqlite3 as _sqlite3
 
+from cpython.object cimport Py_EQ, PyObject_RichCompareBool
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.math cimport isfinite
@@ -50,11 +51,13 @@ cdef extern from "sqlite3.h" nogil:
 
 cdef enum:
     MAX_BUCKETS = 32  # latency histogram buckets at most
+    MAX_DIMENSIONS = 16
 
 
 cdef class _Sums:
     """One batch_rollup row: a minute and dimensions (`key`), and what its records add up to."""
     cdef tuple key
+    cdef long long bucket
     cdef long long calls, errors, prompt, completion, cached
     cdef double cost, latency, upstream
     cdef long long histogram[MAX_BUCKETS]
@@ -73,7 +76,9 @@ cdef class CallWriter:
     # Positions in a record's astuple().
     cdef Py_ssize_t at_ts, at_status, at_prompt, at_completion, at_cached, at_cost, at_latency
     cdef Py_ssize_t at_upstream, at_attempts, at_streamed
-    cdef tuple at_dimensions
+    cdef Py_ssize_t at_dimensions[MAX_DIMENSIONS]
+    cdef Py_ssize_t ndimensions
+    cdef _Sums last  # the sums the batch's previous record went into
 
     def __cinit__(self):
         self.db = NULL
@@ -84,8 +89,8 @@ cdef class CallWriter:
     def __init__(self, str path, int timeout_ms, tuple setup, dict inserts, str batch_insert,
                  str rollup, tuple grains, tuple fields, tuple dimensions, tuple bounds,
                  encode_attempts):
-        if len(bounds) >= MAX_BUCKETS:
-            raise ValueError(f"at most {MAX_BUCKETS - 1} latency bounds")
+        if len(bounds) >= MAX_BUCKETS or len(dimensions) > MAX_DIMENSIONS:
+            raise ValueError("more latency bounds or dimensions than the writer has room for")
         # NOMUTEX: the caller serialises every use of a writer (SQLiteCallLog's lock), so SQLite
         # need not lock the connection's mutex in each of the ~30 calls a row makes.
         rc = sqlite3_open_v2(path.encode(), &self.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL)
@@ -112,7 +117,9 @@ cdef class CallWriter:
         self.at_cost, self.at_latency = fields.index("cost"), fields.index("latency_ms")
         self.at_upstream = fields.index("upstream_ms")
         self.at_attempts, self.at_streamed = fields.index("attempts"), fields.index("streamed")
-        self.at_dimensions = tuple(fields.index(d) for d in dimensions)
+        self.ndimensions = len(dimensions)
+        for i, d in enumerate(dimensions):
+            self.at_dimensions[i] = fields.index(d)
 
     def insert(self, records):
         """Store `records` and add them into every grain's rollups, in one transaction."""
@@ -120,6 +127,7 @@ cdef class CallWriter:
         cdef Py_ssize_t i = 0, n = len(recs), size = 0
         cdef dict sums = {}
         cdef list held = []  # what the bound values point into, until the statement has stepped
+        self.last = None
         self._exec("BEGIN IMMEDIATE")
         try:
             while i < n:
@@ -185,20 +193,7 @@ cdef class CallWriter:
         cdef double minute = <double>values[self.at_ts] / 60
         if not isfinite(minute):
             raise ValueError(f"cannot bucket the timestamp {values[self.at_ts]!r}")
-        cdef Py_ssize_t d, nd = len(self.at_dimensions)
-        cdef object bucket = <long long>minute * 60
-        key = PyTuple_New(nd + 1)
-        Py_INCREF(bucket)
-        PyTuple_SET_ITEM(key, 0, bucket)
-        for d in range(nd):
-            dim = values[<Py_ssize_t>self.at_dimensions[d]]
-            Py_INCREF(dim)
-            PyTuple_SET_ITEM(key, d + 1, dim)
-        cdef _Sums row = sums.get(key)
-        if row is None:
-            row = _Sums.__new__(_Sums)
-            row.key = key
-            sums[key] = row
+        cdef _Sums row = self._sums_of(sums, values, <long long>minute * 60)
         cdef double latency = values[self.at_latency]
         row.calls += 1
         if <long long>values[self.at_status] >= 400:
@@ -219,6 +214,34 @@ cdef class CallWriter:
             else:
                 hi = mid
         row.histogram[lo] += 1
+
+    cdef _Sums _sums_of(self, dict sums, tuple values, long long bucket):
+        """The sums of the record's minute and dimensions: the previous record's when they are
+        equal (as in most of a batch: no key tuple to build and hash), else looked up by key."""
+        cdef _Sums row = self.last
+        cdef Py_ssize_t d
+        if row is not None and row.bucket == bucket:
+            for d in range(self.ndimensions):
+                if not PyObject_RichCompareBool(values[self.at_dimensions[d]], row.key[d + 1], Py_EQ):
+                    break
+            else:
+                return row
+        key = PyTuple_New(self.ndimensions + 1)
+        cdef object first = bucket
+        Py_INCREF(first)
+        PyTuple_SET_ITEM(key, 0, first)
+        for d in range(self.ndimensions):
+            dim = values[self.at_dimensions[d]]
+            Py_INCREF(dim)
+            PyTuple_SET_ITEM(key, d + 1, dim)
+        row = sums.get(key)
+        if row is None:
+            row = _Sums.__new__(_Sums)
+            row.key = key
+            row.bucket = bucket
+            sums[key] = row
+        self.last = row
+        return row
 
     cdef _insert_sums(self, _Sums row):
         cdef sqlite3_stmt* stmt = self.batch_insert
