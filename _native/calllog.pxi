@@ -169,23 +169,25 @@ cdef class CallWriter:
         cdef Py_ssize_t r, j, base
         cdef tuple values
         cdef bytes attempts
-        cdef _Sums row
-        for r in range(size):
-            rec = recs[start + r]
-            values = _astuple(rec)
-            held.append(values)
-            base = r * self.ncolumns
-            for j in range(1, self.ncolumns + 1):
-                if j == self.at_attempts:
-                    attempts = self.encode_attempts(values[j])
-                    held.append(attempts)
-                    self._check(sqlite3_bind_blob(stmt, base + j, <const char*>attempts,
-                                                  len(attempts), SQLITE_STATIC))
-                elif j == self.at_streamed:
-                    self._check(sqlite3_bind_int64(stmt, base + j, 1 if values[j] else 0))
-                else:
-                    self._bind(stmt, base + j, values[j])
-            self._add(sums, values)
+        try:
+            for r in range(size):
+                values = _astuple(recs[start + r])
+                held.append(values)
+                base = r * self.ncolumns
+                for j in range(1, self.ncolumns + 1):
+                    if j == self.at_attempts:
+                        attempts = self.encode_attempts(values[j])
+                        held.append(attempts)
+                        self._check(sqlite3_bind_blob(stmt, base + j, <const char*>attempts,
+                                                      len(attempts), SQLITE_STATIC))
+                    elif j == self.at_streamed:
+                        self._check(sqlite3_bind_int64(stmt, base + j, 1 if values[j] else 0))
+                    else:
+                        self._bind(stmt, base + j, values[j])
+                self._add(sums, values)
+        except BaseException:
+            sqlite3_clear_bindings(stmt)  # not stepped: leave no pointer into what `held` holds
+            raise
         self._step(stmt)
 
     cdef _add(self, dict sums, tuple values):

@@ -203,13 +203,17 @@ def test_writer_stores_as_the_reference(call_logs, records: list[CallRecord]):
     assert _stored_rows(native) == _stored_rows(reference)
 
 
-def test_a_failed_batch_stores_nothing(call_logs):
-    native, _ = call_logs
-    before = _stored_rows(native)
-    good = CallRecord(request_id="ok", ts=1.75e9, ts_end=1.75e9, status=200, latency_ms=1.0)
-    bad = CallRecord(request_id=None, ts=1.75e9, ts_end=1.75e9, status=200, latency_ms=1.0)  # type: ignore[arg-type]
-    with pytest.raises(sqlite3.IntegrityError):
-        native.insert([good, bad])
-    assert _stored_rows(native) == before
-    native.insert([good])
-    assert len(_stored_rows(native)[0]) == len(before[0]) + 1
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [({"request_id": None}, sqlite3.IntegrityError), ({"prompt_tokens": 2**70}, OverflowError)],
+)
+def test_a_failed_batch_stores_nothing(call_logs, bad: dict, error: type[Exception]):
+    fields = {"request_id": "ok", "ts": 1.75e9, "ts_end": 1.75e9, "status": 200, "latency_ms": 1.0}
+    good = CallRecord(**fields)
+    for log in call_logs:
+        before = _stored_rows(log)
+        with pytest.raises(error):
+            log.insert([good, CallRecord(**{**fields, **bad})])
+        assert _stored_rows(log) == before
+        log.insert([good])
+    assert _stored_rows(call_logs[0]) == _stored_rows(call_logs[1])
