@@ -264,11 +264,11 @@ cdef class CallWriter:
     cdef _bind(self, sqlite3_stmt* stmt, int i, value):
         cdef Py_ssize_t size
         cdef const char* text
-        if type(value) is str:
+        # As the sqlite3 module binds them, subclasses (bool, IntEnum) included; str and int
+        # first: their checks are a type-flag test, float's a walk of the type's bases.
+        if isinstance(value, str):
             text = PyUnicode_AsUTF8AndSize(value, &size)  # kept in the str: lives as long as it
             self._check(sqlite3_bind_text(stmt, i, text, size, SQLITE_STATIC))
-        elif type(value) is float:
-            self._check(sqlite3_bind_double(stmt, i, value))
         elif isinstance(value, int):
             self._check(sqlite3_bind_int64(stmt, i, value))
         elif value is None:
