@@ -13,7 +13,7 @@ from pathlib import Path
 from ..procs import Processes
 from ..report import Report
 
-MODULES = ("passthrough", "stream", "url")
+MODULES = ("passthrough", "translate", "limits", "exhaustion", "stream", "url")
 
 
 @dataclass
