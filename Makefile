@@ -8,11 +8,13 @@ ARGS   ?=
 
 .PHONY: run test build build-debug lint typecheck bench clean sysdeps
 
-# System packages: a Python with venv and headers, and a C compiler for the Cython core.
+# System packages: a Python with venv and headers, and a C compiler and SQLite's header for the
+# Cython core (its call-log writer uses SQLite's C API).
 sysdeps:
 	@$(PYTHON) -c 'import sys, sysconfig, os, venv, ensurepip; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null \
 	  && command -v cc >/dev/null \
-	  || (apt-get update -q && apt-get install -y -q python3 python3-venv python3-dev build-essential)
+	  && echo '#include <sqlite3.h>' | cc -E - >/dev/null 2>&1 \
+	  || (apt-get update -q && apt-get install -y -q python3 python3-venv python3-dev build-essential libsqlite3-dev)
 
 $(BIN)/python: | sysdeps
 	$(PYTHON) -m venv $(VENV)

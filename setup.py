@@ -45,6 +45,7 @@ setup(
         Extension(
             "gateway._native",
             ["_native/core.pyx"],
+            libraries=["sqlite3"],  # the call-log writer (_native/calllog.pxi)
             define_macros=macros,
             extra_compile_args=[*extra, "-Wall", "-Wno-unused-function", "-Wno-unreachable-code"],
         )

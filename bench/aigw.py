@@ -18,12 +18,27 @@ PROVIDER_KEY = "sk-bench-upstream"
 BANNER = "serving the OpenAI API"
 
 
+@dataclass(frozen=True)
+class Upstream:
+    """The provider aigw sends to: its type, its keys, and the model name it is asked for ("":
+    the model group's own name)."""
+
+    type: str = "openai"
+    keys: tuple[str, ...] = (PROVIDER_KEY,)
+    model: str = ""
+
+
+OPENAI = Upstream()
+
+
 @dataclass
 class Aigw:
     child: Child
     url: str  # http://127.0.0.1:PORT
     key: str  # the consumer key callers send as `Authorization: Bearer …`
     config: Path
+    admin_url: str  # http://127.0.0.1:ADMIN_PORT (/metrics)
+    consumer_keys: Path | None = None  # start(consumers=N): N more keys, one per line
 
 
 def config_text(
@@ -35,14 +50,17 @@ def config_text(
     max_connections: int = 256,
     limits: bool = True,
     observability: bool = True,
+    upstream: Upstream = OPENAI,
+    app_limit: bool = True,
 ) -> str:
     # Every field is in docs/configuration.md. The store lives in the run's directory.
     # Three limits per request (tenant, app, model group), high enough never to refuse: the
     # admission work is measured, the rejections are not.
     limit = "\n    limits: [{requests: 1000000000, per: second}]" if limits else ""
-    app_limit = "\n        limits: [{requests: 1000000000, per: second}]" if limits else ""
+    app_limits = "\n        limits: [{requests: 1000000000, per: second}]" if limits and app_limit else ""
     # Call logging and metrics off: what they cost is this instance's req/s against the other's.
     quiet = "" if observability else "calllog: {enabled: false}\nmetrics: {enabled: false}\n"
+    keys = "\n".join(f"      - {{id: key{i}, value: {k}}}" for i, k in enumerate(upstream.keys))
     return f"""\
 version: 1
 server:
@@ -54,20 +72,20 @@ store:
   path: {directory / "aigw.db"}
 providers:
   - name: upstream
-    type: openai
+    type: {upstream.type}
     base_url: {upstream_base_url}
     max_connections: {max_connections}
     keys:
-      - {{id: bench, value: {PROVIDER_KEY}}}
+{keys}
 model_groups:
   - name: {MODEL}{limit}
     deployments:
-      - provider: upstream
+      - {{provider: upstream, model: "{upstream.model}"}}
 tenants:
   - name: bench{limit}
     apps:
       - name: {APP}
-        models: ["*"]{app_limit}
+        models: ["*"]{app_limits}
 {quiet}"""
 
 
@@ -121,21 +139,77 @@ def start(
     max_connections: int = 256,
     limits: bool = True,
     observability: bool = True,
+    upstream: Upstream = OPENAI,
+    consumers: int = 0,
 ) -> Aigw:
-    """Start aigw in front of `upstream_base_url` (…/v1); returns once its banner is printed."""
+    """Start aigw in front of `upstream_base_url` (…/v1); returns once its banner is printed.
+    With `consumers`, that many more consumer keys are made first, each with a limit of its
+    own, and written one per line to `Aigw.consumer_keys`."""
     directory.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port, admin_port = free_port(), free_port()
     config = directory / "aigw.yaml"
     config.write_text(
         config_text(
-            directory, port, free_port(), upstream_base_url, workers, max_connections, limits, observability
+            directory,
+            port,
+            admin_port,
+            upstream_base_url,
+            workers,
+            max_connections,
+            limits,
+            observability,
+            upstream,
+            # Many consumers: each key's own limit is the third limit, in place of the app's.
+            app_limit=not consumers,
         )
     )
     key = create_key(config, src)
+    consumer_keys = None
+    if consumers:
+        consumer_keys = directory / "consumer-keys.txt"
+        create_consumers(config, consumers, consumer_keys, src)
     argv = _gateway("serve", "--config", str(config), "--workers", str(workers))
     child = procs.start("aigw", pinned(argv, cores), env=gateway_env(src))
     child.wait_for_line(lambda line: BANNER in line, timeout_s=90)
-    return Aigw(child=child, url=f"http://127.0.0.1:{port}", key=key, config=config)
+    return Aigw(
+        child=child,
+        url=f"http://127.0.0.1:{port}",
+        key=key,
+        config=config,
+        admin_url=f"http://127.0.0.1:{admin_port}",
+        consumer_keys=consumer_keys,
+    )
+
+
+# Run in a child with the aigw under test (gateway_env): N keys for the bench app, each with its
+# own limit, never reached at bench rates (the admission work is measured, not rejections).
+_CREATE_CONSUMERS = """
+import sys
+from gateway.config import load_config
+from gateway.store import open_store
+from gateway.store.records import LimitRule
+from gateway.store.seed import seed
+
+cfg = load_config(sys.argv[1])
+store = open_store(cfg.store.path)
+seed(store, cfg)
+rule = [LimitRule(kind="requests", amount=1_000_000, period_s=1)]
+with open(sys.argv[3], "w") as out:
+    for _ in range(int(sys.argv[2])):
+        record, secret = store.create_key(sys.argv[4])
+        store.set_limits("key", record.id, rule)
+        out.write(secret + "\\n")
+store.close()
+"""
+
+
+def create_consumers(config: Path, n: int, out: Path, src: Path | None) -> None:
+    subprocess.run(
+        [sys.executable, "-c", _CREATE_CONSUMERS, str(config), str(n), str(out), APP],
+        check=True,
+        env=gateway_env(src),
+        cwd=config.parent,
+    )
 
 
 def worker_pids(aigw: Aigw) -> list[int]:

@@ -1,6 +1,7 @@
 """nginx in two roles, each with a generated config in the run's directory:
 
-- the fast upstream: answers every chat completion with one fixed JSON body from memory;
+- the fast upstream: answers every chat completion with one fixed JSON body from memory (or,
+  for `exhaustion`, a 429 to the requests of some provider keys);
 - the reference reverse proxy: what aigw is compared with, on the same core, same upstream.
 
 Both run one worker, in the foreground (`daemon off`), logging errors only into the run dir.
@@ -9,10 +10,11 @@ Both run one worker, in the foreground (`daemon off`), logging errors only into 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from .install import ensure_command
-from .payloads import CHAT_PATH, CHAT_RESPONSE
+from .payloads import CHAT_PATH, CHAT_RESPONSE, rate_limited
 from .procs import Child, Processes, StartError, pinned, wait_for_port
 
 _COMMON = """\
@@ -44,13 +46,44 @@ def nginx_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def upstream_config(directory: Path, port: int, body: str = CHAT_RESPONSE) -> str:
+def upstream_config(directory: Path, port: int, body: str = CHAT_RESPONSE, path: str = CHAT_PATH) -> str:
     server = f"""\
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        location = {path} {{
+            default_type application/json;
+            return 200 {nginx_string(body)};
+        }}
+        location / {{ return 404; }}
+    }}"""
+    return _COMMON.format(dir=directory, body=server)
+
+
+def rate_limiting_upstream_config(
+    directory: Path, port: int, exhausted_keys: Sequence[str], reset_ms: int
+) -> str:
+    """The fast upstream, except that requests with one of `exhausted_keys` get OpenAI's 429
+    (rate-limit headers saying the request limit resets in `reset_ms`)."""
+    keys = "\n".join(f"        {nginx_string('Bearer ' + k)} 1;" for k in exhausted_keys)
+    limited = f"""\
+                add_header x-ratelimit-limit-requests 500 always;
+                add_header x-ratelimit-remaining-requests 0 always;
+                add_header x-ratelimit-reset-requests {reset_ms}ms always;
+                add_header retry-after-ms {reset_ms} always;
+                return 429 {nginx_string(rate_limited(reset_ms))};"""
+    server = f"""\
+    map $http_authorization $exhausted {{
+        default 0;
+{keys}
+    }}
     server {{
         listen 127.0.0.1:{port} backlog=4096;
         location = {CHAT_PATH} {{
             default_type application/json;
-            return 200 {nginx_string(body)};
+            if ($exhausted) {{
+{limited}
+            }}
+            return 200 {nginx_string(CHAT_RESPONSE)};
         }}
         location / {{ return 404; }}
     }}"""

@@ -51,3 +51,37 @@ CHAT_RESPONSE = json.dumps(
     },
     separators=(",", ":"),
 )
+
+# The `translate` scenario's upstream: Anthropic's Messages API answering CHAT_REQUEST as
+# translated by aigw (the shape of https://docs.anthropic.com/en/api/messages).
+MESSAGES_PATH = "/v1/messages"
+ANTHROPIC_MODEL = "claude-3-5-haiku-20241022"
+MESSAGES_RESPONSE = json.dumps(
+    {
+        "id": "msg_bench00000000000000000000",
+        "type": "message",
+        "role": "assistant",
+        "model": ANTHROPIC_MODEL,
+        "content": [{"type": "text", "text": "Hello! How can I help you today?"}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": 9,
+            "output_tokens": 12,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+        },
+    },
+    separators=(",", ":"),
+)
+
+
+# The `exhaustion` scenario's 429: OpenAI's rate-limit error, as its API sends it.
+def rate_limited(reset_ms: int) -> str:
+    message = (
+        f"Rate limit reached for {MODEL} in organization org-bench on requests per min (RPM): "
+        f"Limit 500, Used 500, Requested 1. Please try again in {reset_ms}ms. Visit "
+        "https://platform.openai.com/account/rate-limits to learn more."
+    )
+    error = {"message": message, "type": "requests", "param": None, "code": "rate_limit_exceeded"}
+    return json.dumps({"error": error}, separators=(",", ":"))

@@ -51,6 +51,22 @@ def script(method: str, headers: Mapping[str, str], body: str | None) -> str:
     return "\n".join(lines) + "\n" + _DONE
 
 
+def rotating_keys_script(method: str, headers: Mapping[str, str], body: str, keys_file: Path) -> str:
+    """As `script`, with each request's bearer token the next line of `keys_file` (round robin):
+    many consumers, each seen as often as the others."""
+    rotate = f"""
+local keys = {{}}
+for line in io.lines({lua_string(str(keys_file))}) do keys[#keys + 1] = line end
+local n, i = #keys, 0
+request = function()
+  i = i % n + 1
+  wrk.headers["Authorization"] = "Bearer " .. keys[i]
+  return wrk.format()
+end
+"""
+    return script(method, headers, body) + rotate
+
+
 @dataclass
 class WrkResult:
     requests: int

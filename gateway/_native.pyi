@@ -1,5 +1,6 @@
 """Type stubs for the compiled data-plane core (`_native/core.pyx`)."""
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gateway.admission.rejections import Rejection
@@ -10,17 +11,24 @@ def period_index(period: str, wall_s: int) -> int: ...
 def openai_usage(data: bytes) -> tuple[int, int, int] | None: ...
 def go_duration_ns(ns: int) -> str: ...
 def limit_headers(d: Decision) -> list[tuple[str, str]]: ...
-def add_rows(
-    params: list[Any], records: Any, attempts_at: int, streamed_at: int, encode_into: Any
-) -> None: ...
-def add_to_rollup(
-    sums: dict[Any, list[Any]],
-    records: Any,
-    dimensions: Any,
-    bounds: tuple[float, ...],
-    zeros: tuple[Any, ...],
-    calls_at: int,
-) -> None: ...
+
+class CallWriter:
+    def __init__(
+        self,
+        path: str,
+        timeout_ms: int,
+        setup: tuple[str, ...],
+        inserts: dict[int, str],
+        batch_insert: str,
+        rollup: str,
+        grains: tuple[int, ...],
+        fields: tuple[str, ...],
+        dimensions: tuple[str, ...],
+        bounds: tuple[float, ...],
+        encode_attempts: Callable[[Any], bytes],
+    ) -> None: ...
+    def insert(self, records: Sequence[Any]) -> None: ...
+    def close(self) -> None: ...
 
 class Series:
     requests: int

@@ -1,6 +1,6 @@
 """The scenario registry. A scenario is one module here exposing `SCENARIO`; adding one (the
-issue plans `translate`, `limits`, `exhaustion` and `cluster`) means writing its module and
-naming it in `MODULES` — the command line picks it up from there."""
+issue plans `cluster` next) means writing its module and naming it in `MODULES` — the command
+line picks it up from there."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from ..procs import Processes
 from ..report import Report
 
-MODULES = ("passthrough", "stream", "url")
+MODULES = ("passthrough", "translate", "limits", "exhaustion", "stream", "url")
 
 
 @dataclass

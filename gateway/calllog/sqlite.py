@@ -1,8 +1,9 @@
 """The call log in the embedded SQLite store (tables from migration 3).
 
-Its own connection, apart from the store's config connection, so a batch insert in the
-recorder's writer thread never interleaves with a config read on the event loop. Call-log writes
-do not bump the store's generation: workers must not rebuild their tables for every batch.
+Its own connections (the writer's, and one for reads and prunes), apart from the store's config
+connection, so a batch insert in the recorder's writer thread never interleaves with a config read
+on the event loop. Call-log writes do not bump the store's generation: workers must not rebuild
+their tables for every batch.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -33,6 +34,9 @@ from .rollup import (
 )
 from .store import Aggregate, CallFilter, CallLog, CallPage, Pruned, Retention
 
+if TYPE_CHECKING:
+    from .._native import CallWriter
+
 _COLUMNS = tuple(f for f in FIELDS if f != "id")
 _ATTEMPTS = FIELDS.index("attempts")
 _STREAMED = FIELDS.index("streamed")
@@ -46,20 +50,27 @@ _attempts_encoder = msgspec.json.Encoder()
 _CHUNKS = (100, 20, 5, 1)
 _decode_attempts = msgspec.json.Decoder(list[Attempt]).decode
 _PRUNE_CHUNK = 5000
+# Batches are stored by _native.CallWriter; AIGW_PURE_PYTHON=1 selects its reference, `_Writer`.
+_NATIVE = os.environ.get("AIGW_PURE_PYTHON") != "1"
 
 
 _DIMS = ", ".join(DIMENSIONS)
 _ROLLUP_COLUMNS = ("grain", "bucket", *DIMENSIONS, *MEASURES, *HISTOGRAM_COLUMNS)
 _SUMMED = (*MEASURES, *HISTOGRAM_COLUMNS)
 # A batch is rolled up in two steps, both in the batch's transaction. First its records are summed
-# per minute and dimensions in Python (`_add_to_rollup`, one pass over the records the writer holds
-# anyway) into a per-connection temp table. Then that (usually much smaller) table is added into
-# each grain's rows. The minute bucket is rollup.bucket_start(): int(ts / 60) * 60, then integer
-# division for hours/days (as SQLite's CAST(ts / 60 AS INTEGER) * 60 would compute it).
+# per minute and dimensions (`_add_to_rollup`, in C in the native writer: one pass over the records
+# the writer holds anyway) into a per-connection temp table. Then that (usually much smaller)
+# table is added into each grain's rows. The minute bucket is rollup.bucket_start():
+# int(ts / 60) * 60, then integer division for hours/days (as SQLite's CAST(ts / 60 AS INTEGER) * 60
+# would compute it).
 _BATCH_COLUMNS = ("bucket", *DIMENSIONS, *MEASURES, *HISTOGRAM_COLUMNS)
 _BATCH_TABLE = f"""
     CREATE TEMP TABLE IF NOT EXISTS batch_rollup ({", ".join(_BATCH_COLUMNS)})
 """
+# NORMAL in WAL mode: a power loss may drop the last commits, never corrupt the file.
+_SYNCHRONOUS = "PRAGMA synchronous=NORMAL"
+_SETUP = (_SYNCHRONOUS, _BATCH_TABLE)  # a writer's connection
+_TIMEOUT_S = 10.0  # waiting for another process's write lock
 _BATCH_INSERT = (
     f"INSERT INTO temp.batch_rollup ({', '.join(_BATCH_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(_BATCH_COLUMNS))})"
@@ -77,41 +88,25 @@ _ROLLUP = f"""
 class SQLiteCallLog(CallLog):
     """Expects a store already migrated (open it through SQLiteStore.open_call_log())."""
 
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], *, native: bool = _NATIVE):
         self.path = Path(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0, check_same_thread=False)
+        self._db = _connect(str(self.path))
         self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode: a power loss may drop the last commits, never corrupt the file.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_BATCH_TABLE)
+        self._db.execute(_SYNCHRONOUS)
         self._lock = threading.Lock()
         # Within the library's limit on bound parameters (999 before SQLite 3.32).
         most = max(1, self._db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(_COLUMNS))
-        self._chunks = tuple(c for c in _CHUNKS if c <= most) or (1,)
-        self._inserts = {c: _INSERT_INTO + ", ".join([_ONE_ROW] * c) for c in self._chunks}
+        chunks = tuple(c for c in _CHUNKS if c <= most) or (1,)
+        # Inserts go through a connection of their own (reads and prunes through `_db`).
+        inserts = {c: _INSERT_INTO + ", ".join([_ONE_ROW] * c) for c in chunks}
+        self._writer = (_native_writer if native else _Writer)(str(self.path), inserts)
 
     # -- writes --------------------------------------------------------------------------------
     def insert(self, records: Sequence[CallRecord]) -> None:
         if not records:
             return
-        sums: dict[tuple[Any, ...], list[Any]] = {}
-        with self._transaction() as db:
-            # Chunk by chunk: the Python work of one chunk (its rows, its rollup sums) holds the
-            # GIL for a fraction of a millisecond, and SQLite releases it while the chunk steps,
-            # so the worker's event loop never waits behind the whole batch.
-            i, n = 0, len(records)
-            while i < n:
-                size = next(c for c in self._chunks if c <= n - i)
-                chunk = records[i : i + size]
-                params: list[Any] = []
-                _rows_into(params, chunk)
-                db.execute(self._inserts[size], params)
-                _rollup_into(sums, chunk)
-                i += size
-            db.execute("DELETE FROM temp.batch_rollup")
-            db.executemany(_BATCH_INSERT, list(sums.values()))
-            for grain in GRAINS.values():
-                db.execute(_ROLLUP, {"grain": grain})
+        with self._lock:
+            self._writer.insert(records)
 
     def prune(self, retention: Retention, now: float) -> Pruned:
         pruned = Pruned()
@@ -208,18 +203,28 @@ class SQLiteCallLog(CallLog):
 
     def close(self) -> None:
         with self._lock:
+            self._writer.close()
             self._db.close()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, _transaction(self._db):
+            yield self._db
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    return sqlite3.connect(path, isolation_level=None, timeout=_TIMEOUT_S, check_same_thread=False)
+
+
+@contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 def make_cursor(rec: CallRecord) -> str:
@@ -284,24 +289,59 @@ def _add_to_rollup(sums: dict[tuple[Any, ...], list[Any]], records: Sequence[Cal
         row[_HISTOGRAM + bisect_left(bounds, latency)] += 1  # rollup.latency_bucket()
 
 
-def _rows_into(params: list[Any], records: Sequence[CallRecord]) -> None:
-    for rec in records:
-        params += _row(rec)
+class _Writer:
+    """Stores batches through Python's sqlite3: the reference of `_native.CallWriter`, which does
+    the same in C (tests/native/test_hotpath.py holds what the two store equal)."""
+
+    def __init__(self, path: str, inserts: dict[int, str]):
+        self._db = _connect(path)
+        for sql in _SETUP:
+            self._db.execute(sql)
+        self._inserts = inserts
+        self._chunks = tuple(sorted(inserts, reverse=True))
+
+    def insert(self, records: Sequence[CallRecord]) -> None:
+        sums: dict[tuple[Any, ...], list[Any]] = {}
+        db = self._db
+        with _transaction(db):
+            # Chunk by chunk: the Python work of one chunk (its rows, its rollup sums) holds the
+            # GIL for a fraction of a millisecond, and SQLite releases it while the chunk steps,
+            # so the worker's event loop never waits behind the whole batch.
+            i, n = 0, len(records)
+            while i < n:
+                size = next(c for c in self._chunks if c <= n - i)
+                chunk = records[i : i + size]
+                params: list[Any] = []
+                for rec in chunk:
+                    params += _row(rec)
+                db.execute(self._inserts[size], params)
+                _add_to_rollup(sums, chunk)
+                i += size
+            db.execute("DELETE FROM temp.batch_rollup")
+            db.executemany(_BATCH_INSERT, list(sums.values()))
+            for grain in GRAINS.values():
+                db.execute(_ROLLUP, {"grain": grain})
+
+    def close(self) -> None:
+        self._db.close()
 
 
-def _rollup_into(sums: dict[tuple[Any, ...], list[Any]], records: Sequence[CallRecord]) -> None:
-    _add_to_rollup(sums, records)
+def _native_writer(path: str, inserts: dict[int, str]) -> CallWriter:
+    from .._native import CallWriter
 
-
-if os.environ.get("AIGW_PURE_PYTHON") != "1":
-    # The same two loops compiled (_native/hotpath.pxi); the functions above are their reference.
-    from .._native import add_rows, add_to_rollup
-
-    def _rows_into(params: list[Any], records: Sequence[CallRecord]) -> None:
-        add_rows(params, records, _ATTEMPTS, _STREAMED, _attempts_encoder.encode_into)
-
-    def _rollup_into(sums: dict[tuple[Any, ...], list[Any]], records: Sequence[CallRecord]) -> None:
-        add_to_rollup(sums, records, _dimensions, LATENCY_BOUNDS_MS, _ZEROS, _CALLS)
+    return CallWriter(
+        path,
+        int(_TIMEOUT_S * 1000),
+        _SETUP,
+        inserts,
+        _BATCH_INSERT,
+        _ROLLUP,
+        tuple(GRAINS.values()),
+        FIELDS,
+        DIMENSIONS,
+        LATENCY_BOUNDS_MS,
+        _attempts_encoder.encode,
+    )
 
 
 def _record(row: tuple[Any, ...]) -> CallRecord:

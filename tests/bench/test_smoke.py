@@ -1,6 +1,6 @@
-"""End to end: the passthrough scenario starts nginx twice and aigw (twice: with call logging and
-metrics, and without), loads them briefly and reports throughput for each with zero errors. It
-may apt-get install nginx and wrk (as root)."""
+"""End to end: each load scenario starts its nginx upstreams and aigw instances, loads them
+briefly and reports throughput for each with zero errors. They may apt-get install nginx and wrk
+(as root)."""
 
 import json
 import os
@@ -16,35 +16,39 @@ from bench.install import find_command
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.skipif(
+needs_tools = pytest.mark.skipif(
     os.geteuid() != 0 and not (find_command("nginx") and find_command("wrk")),
     reason="needs nginx and wrk, or root to install them",
 )
-@pytest.mark.skipif(not shutil.which("taskset"), reason="needs taskset (util-linux)")
-def test_passthrough_end_to_end(tmp_path):
+needs_taskset = pytest.mark.skipif(not shutil.which("taskset"), reason="needs taskset (util-linux)")
+
+
+def run_scenario(tmp_path, scenario, *options):
+    """A short run of `scenario`; its JSON report, which must not be flagged."""
     out = tmp_path / "out"
-    command = [
-        "passthrough",
-        "--duration",
-        "2",
-        "--connections",
-        "8",
-        "--repeat",
-        "1",
-        "--warmup",
-        "0.5",
-        "--no-chart",
-        "--out",
-    ]
+    short = ["--duration", "2", "--connections", "8", "--repeat", "1", "--warmup", "0.5", "--no-chart"]
     result = subprocess.run(
-        [sys.executable, "-m", "bench", *command, str(out)],
+        [sys.executable, "-m", "bench", scenario, *short, *options, "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=180,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    doc = json.loads((out / "passthrough.json").read_text())
+    doc = json.loads((out / f"{scenario}.json").read_text())
+    assert doc["flagged"] is False, doc["flags"]
+    assert (out / f"{scenario}.md").read_text().startswith(f"# aigw bench: {scenario}")
+    return doc
+
+
+def assert_clean(row):
+    assert row["rps"] > 0 and row["non2xx"] == 0 and row["socket_errors"] == 0, row
+
+
+@needs_tools
+@needs_taskset
+def test_passthrough_end_to_end(tmp_path):
+    doc = run_scenario(tmp_path, "passthrough")
     assert doc["flagged"] is False, doc["flags"]
     for mode in ("closed", "open"):
         for target in ("aigw", "nginx", "direct"):
@@ -55,4 +59,32 @@ def test_passthrough_end_to_end(tmp_path):
     # The same run measures aigw with call logging and metrics off.
     assert doc["summary"]["closed"]["aigw-quiet"]["rps"] > 0 and doc["headline"]["aigw_vs_quiet"] > 0
     assert doc["summary"]["closed"]["aigw"]["cpu_s_per_1k"] > 0
-    assert (out / "passthrough.md").read_text().startswith("# aigw bench: passthrough")
+
+
+@needs_tools
+@needs_taskset
+def test_translate_answers_in_openai_format_through_anthropic(tmp_path):
+    doc = run_scenario(tmp_path, "translate")
+    for target in ("direct", "aigw-passthrough", "aigw-translate"):
+        assert_clean(doc["summary"]["closed"][target])
+    assert doc["headline"]["translate_vs_passthrough"] > 0
+
+
+@needs_tools
+@needs_taskset
+def test_limits_admits_every_one_of_many_consumers(tmp_path):
+    doc = run_scenario(tmp_path, "limits", "--consumers", "300")
+    for target in ("aigw-1", "aigw-many"):
+        assert_clean(doc["summary"]["closed"][target])
+    assert doc["headline"]["consumers"] == 300 and doc["headline"]["many_vs_one"] > 0
+
+
+@needs_tools
+@needs_taskset
+def test_exhaustion_retries_every_upstream_429_invisibly(tmp_path):
+    doc = run_scenario(tmp_path, "exhaustion", "--reset-ms", "50")
+    for target in ("aigw-healthy", "aigw-exhaustion"):
+        assert_clean(doc["summary"]["closed"][target])
+    # The spent keys were tried (and refused) again and again, and no caller saw it.
+    assert doc["headline"]["upstream_429s_retried"] > 2
+    assert doc["headline"]["client_errors"] == 0
