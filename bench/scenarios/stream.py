@@ -209,6 +209,12 @@ def build_report(ctx: RunContext, runs: dict[str, list[StreamRun]], idle_rss_mb:
             f"the load core(s) were {busy:.0%} busy (client + upstream): gaps are stretched by the load side "
             "too, for both targets; compare the added figures, not the absolute ones."
         )
+    if gw["gap_ms"]["p50"] < a.chunk_interval_ms / 2:
+        notes.append(
+            f"aigw's gap p50 is {gw['gap_ms']['p50']:.1f} ms for a {a.chunk_interval_ms:g} ms pacing: "
+            "most events reached the client in bursts, several in one read, so aigw was behind "
+            "its upstream; the added gap p50 is then no latency but a sign of saturation."
+        )
     columns = [
         "target",
         "streams done",
