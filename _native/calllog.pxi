@@ -55,7 +55,7 @@ cdef enum:
 
 
 cdef class _Sums:
-    """One batch_rollup row: a minute and dimensions (`key`), and what its records add up to."""
+    """A minute and dimensions (`key`), and what the batch's records of them add up to."""
     cdef tuple key
     cdef long long bucket
     cdef long long calls, errors, prompt, completion, cached
@@ -67,8 +67,7 @@ cdef class CallWriter:
     cdef sqlite3* db
     cdef dict inserts  # rows per statement -> its sqlite3_stmt* (as an int)
     cdef tuple chunks  # the keys of `inserts`, largest first
-    cdef sqlite3_stmt* batch_insert
-    cdef sqlite3_stmt* rollup
+    cdef sqlite3_stmt* upsert  # one row into a grain's rollups
     cdef tuple grains
     cdef object encode_attempts
     cdef double bounds[MAX_BUCKETS]
@@ -82,13 +81,11 @@ cdef class CallWriter:
 
     def __cinit__(self):
         self.db = NULL
-        self.batch_insert = NULL
-        self.rollup = NULL
+        self.upsert = NULL
         self.inserts = {}
 
-    def __init__(self, str path, int timeout_ms, tuple setup, dict inserts, str batch_insert,
-                 str rollup, tuple grains, tuple fields, tuple dimensions, tuple bounds,
-                 encode_attempts):
+    def __init__(self, str path, int timeout_ms, tuple setup, dict inserts, str upsert,
+                 tuple grains, tuple fields, tuple dimensions, tuple bounds, encode_attempts):
         if len(bounds) >= MAX_BUCKETS or len(dimensions) > MAX_DIMENSIONS:
             raise ValueError("more latency bounds or dimensions than the writer has room for")
         # NOMUTEX: the caller serialises every use of a writer (SQLiteCallLog's lock), so SQLite
@@ -102,8 +99,7 @@ cdef class CallWriter:
         for rows, sql in inserts.items():
             self.inserts[rows] = <Py_ssize_t>self._prepare(sql)
         self.chunks = tuple(sorted(inserts, reverse=True))
-        self.batch_insert = self._prepare(batch_insert)
-        self.rollup = self._prepare(rollup)
+        self.upsert = self._prepare(upsert)
         self.grains = grains
         self.encode_attempts = encode_attempts
         self.nbounds = len(bounds)
@@ -138,12 +134,9 @@ cdef class CallWriter:
                                    sums, held)
                 del held[:]
                 i += size
-            self._exec("DELETE FROM temp.batch_rollup")
-            for row in sums.values():
-                self._insert_sums(row)
             for grain in self.grains:
-                self._check(sqlite3_bind_int64(self.rollup, 1, grain))
-                self._step(self.rollup)
+                for row in sums.values():
+                    self._upsert(grain, row)
             self._exec("COMMIT")
         except BaseException:
             self._exec("ROLLBACK")
@@ -153,9 +146,8 @@ cdef class CallWriter:
         for stmt in self.inserts.values():
             sqlite3_finalize(<sqlite3_stmt*><Py_ssize_t>stmt)
         self.inserts.clear()
-        sqlite3_finalize(self.batch_insert)
-        sqlite3_finalize(self.rollup)
-        self.batch_insert = self.rollup = NULL
+        sqlite3_finalize(self.upsert)
+        self.upsert = NULL
         sqlite3_close_v2(self.db)
         self.db = NULL
 
@@ -245,12 +237,15 @@ cdef class CallWriter:
         self.last = row
         return row
 
-    cdef _insert_sums(self, _Sums row):
-        cdef sqlite3_stmt* stmt = self.batch_insert
+    cdef _upsert(self, long long grain, _Sums row):
+        """Add `row` into its bucket of `grain` (sqlite.py's _UPSERT)."""
+        cdef sqlite3_stmt* stmt = self.upsert
         cdef Py_ssize_t i, n = len(row.key)
-        for i in range(n):
-            self._bind(stmt, i + 1, row.key[i])
-        n += 1
+        self._check(sqlite3_bind_int64(stmt, 1, grain))
+        self._check(sqlite3_bind_int64(stmt, 2, row.bucket // grain * grain))
+        for i in range(1, n):  # the dimensions (key[0] is the minute)
+            self._bind(stmt, i + 2, row.key[i])
+        n += 2
         for v in (row.calls, row.errors, row.prompt, row.completion, row.cached):
             self._check(sqlite3_bind_int64(stmt, n, v))
             n += 1

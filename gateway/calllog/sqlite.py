@@ -59,30 +59,21 @@ _ROLLUP_COLUMNS = ("grain", "bucket", *DIMENSIONS, *MEASURES, *HISTOGRAM_COLUMNS
 _SUMMED = (*MEASURES, *HISTOGRAM_COLUMNS)
 # A batch is rolled up in two steps, both in the batch's transaction. First its records are summed
 # per minute and dimensions (`_add_to_rollup`, in C in the native writer: one pass over the records
-# the writer holds anyway) into a per-connection temp table. Then that (usually much smaller)
-# table is added into each grain's rows. The minute bucket is rollup.bucket_start():
-# int(ts / 60) * 60, then integer division for hours/days (as SQLite's CAST(ts / 60 AS INTEGER) * 60
-# would compute it).
-_BATCH_COLUMNS = ("bucket", *DIMENSIONS, *MEASURES, *HISTOGRAM_COLUMNS)
-_BATCH_TABLE = f"""
-    CREATE TEMP TABLE IF NOT EXISTS batch_rollup ({", ".join(_BATCH_COLUMNS)})
-"""
-# NORMAL in WAL mode: a power loss may drop the last commits, never corrupt the file.
-_SYNCHRONOUS = "PRAGMA synchronous=NORMAL"
-_SETUP = (_SYNCHRONOUS, _BATCH_TABLE)  # a writer's connection
-_TIMEOUT_S = 10.0  # waiting for another process's write lock
-_BATCH_INSERT = (
-    f"INSERT INTO temp.batch_rollup ({', '.join(_BATCH_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(_BATCH_COLUMNS))})"
-)
-_ROLLUP = f"""
+# the writer holds anyway). Then each of those (usually far fewer) rows is added into its bucket of
+# every grain with one upsert: a row whose bucket and dimensions are new is inserted, else its sums
+# are added to. No temporary table and no GROUP BY: with many distinct consumers nearly every row
+# is new, and those two steps cost more than the upserts themselves. The minute bucket is
+# rollup.bucket_start(), int(ts / 60) * 60; an hour's or a day's is that // grain * grain.
+_UPSERT = f"""
     INSERT INTO call_rollups ({", ".join(_ROLLUP_COLUMNS)})
-    SELECT :grain, bucket / :grain * :grain AS b, {_DIMS}, {", ".join(f"SUM({c})" for c in _SUMMED)}
-    FROM temp.batch_rollup WHERE true
-    GROUP BY b, {_DIMS}
+    VALUES ({", ".join("?" * len(_ROLLUP_COLUMNS))})
     ON CONFLICT (grain, bucket, {_DIMS}) DO UPDATE SET
         {", ".join(f"{c} = {c} + excluded.{c}" for c in _SUMMED)}
 """
+# NORMAL in WAL mode: a power loss may drop the last commits, never corrupt the file.
+_SYNCHRONOUS = "PRAGMA synchronous=NORMAL"
+_SETUP = (_SYNCHRONOUS,)  # a writer's connection
+_TIMEOUT_S = 10.0  # waiting for another process's write lock
 
 
 class SQLiteCallLog(CallLog):
@@ -255,7 +246,7 @@ def _row(rec: CallRecord) -> list[Any]:
 
 
 _dimensions = attrgetter(*DIMENSIONS)
-# Positions in a batch rollup row: bucket, the dimensions, then MEASURES, then the histogram.
+# Positions in a summed row: the minute's bucket, the dimensions, MEASURES, the histogram.
 _CALLS = 1 + len(DIMENSIONS)
 _ERRORS, _PROMPT, _COMPLETION, _CACHED, _COST, _LATENCY, _UPSTREAM = range(_CALLS + 1, _CALLS + 8)
 _HISTOGRAM = _CALLS + len(MEASURES)
@@ -267,7 +258,8 @@ _ZEROS = (0, 0, 0, 0, 0, 0.0, 0.0, 0.0, *([0] * len(HISTOGRAM_COLUMNS)))
 
 
 def _add_to_rollup(sums: dict[tuple[Any, ...], list[Any]], records: Sequence[CallRecord]) -> None:
-    """Add `records` into `sums`, per minute and dimensions, as temp.batch_rollup rows: the sums
+    """Add `records` into `sums`, per minute and dimensions, as rows of bucket, dimensions,
+    MEASURES and histogram: the sums
     rollups add up (the same as a GROUP BY over the stored rows, without reading them back)."""
     bounds = LATENCY_BOUNDS_MS
     for r in records:
@@ -317,10 +309,8 @@ class _Writer:
                 db.execute(self._inserts[size], params)
                 _add_to_rollup(sums, chunk)
                 i += size
-            db.execute("DELETE FROM temp.batch_rollup")
-            db.executemany(_BATCH_INSERT, list(sums.values()))
             for grain in GRAINS.values():
-                db.execute(_ROLLUP, {"grain": grain})
+                db.executemany(_UPSERT, [(grain, row[0] // grain * grain, *row[1:]) for row in sums.values()])
 
     def close(self) -> None:
         self._db.close()
@@ -334,8 +324,7 @@ def _native_writer(path: str, inserts: dict[int, str]) -> CallWriter:
         int(_TIMEOUT_S * 1000),
         _SETUP,
         inserts,
-        _BATCH_INSERT,
-        _ROLLUP,
+        _UPSERT,
         tuple(GRAINS.values()),
         FIELDS,
         DIMENSIONS,
