@@ -1,6 +1,6 @@
-"""End to end: each load scenario starts its nginx upstreams and aigw instances, loads them
-briefly and reports throughput for each with zero errors. They may apt-get install nginx and wrk
-(as root)."""
+"""End to end: each load scenario starts its upstreams and aigw instances, loads them briefly and
+reports throughput (or streams) for each with zero errors. They may apt-get install nginx, wrk and
+gcc (as root)."""
 
 import json
 import os
@@ -88,3 +88,12 @@ def test_exhaustion_retries_every_upstream_429_invisibly(tmp_path):
     # The spent keys were tried (and refused) again and again, and no caller saw it.
     assert doc["headline"]["upstream_429s_retried"] > 2
     assert doc["headline"]["client_errors"] == 0
+
+
+@needs_taskset
+def test_stream_runs_every_stream_through_aigw_and_direct(tmp_path):
+    doc = run_scenario(tmp_path, "stream", "--streams", "20", "--chunks", "4", "--chunk-interval-ms", "5")
+    for target in ("direct", "aigw"):
+        row = doc["summary"][target]
+        assert row["streams_completed"] > 20 and row["errors"] == 0, (target, row)
+    assert doc["settings"]["client"].startswith("bench/loadgen")
