@@ -4,13 +4,15 @@ close. Synchronisation is by events the sink sets, never by sleeping."""
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import threading
 from collections.abc import Sequence
 
 import pytest
 
 from gateway.calllog.record import CallRecord
-from gateway.calllog.recorder import Recorder
+from gateway.calllog.recorder import WRITER_NICENESS, Recorder
 from gateway.calllog.sqlite import SQLiteCallLog
 from gateway.calllog.store import CallFilter
 
@@ -55,6 +57,28 @@ def test_a_full_batch_is_written_at_once_without_waiting_for_the_interval():
         await asyncio.wait_for(sink.arrived.wait(), 10)
         assert [len(b) for b in sink.batches] == [500]
         await rec.close()
+
+    asyncio.run(main())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice value is Linux's")
+def test_the_writer_runs_below_the_event_loops_cpu_priority():
+    class PrioritySink(Sink):
+        def insert(self, records: Sequence[CallRecord]) -> None:
+            self.niceness = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+            super().insert(records)
+
+    async def main() -> None:
+        sink = PrioritySink(asyncio.get_running_loop())
+        rec = Recorder(sink, flush_interval_s=3600, batch_size=1)  # type: ignore[arg-type]
+        rec.start()
+        rec.record(record())
+        await asyncio.wait_for(sink.arrived.wait(), 10)
+        await rec.close()
+        loop_niceness = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        # The loop's own priority is untouched; the writer's is lower (a larger nice value).
+        assert loop_niceness == os.getpriority(os.PRIO_PROCESS, 0)
+        assert sink.niceness == min(19, loop_niceness + WRITER_NICENESS)
 
     asyncio.run(main())
 
