@@ -7,6 +7,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..console import log
 from ..measure import Target
@@ -51,6 +52,17 @@ def interleaved(
                 f"p99 {m.latency_ms.get('p99', float('nan')):.3f} ms{note}"
             )
     return runs
+
+
+def load_settings(args: Any, **extra: Any) -> dict[str, Any]:
+    """The report's settings of a closed/constant-rate load run: the common options, and more."""
+    return {
+        "duration_s": args.duration,
+        "connections": args.connections,
+        "repeat": args.repeat,
+        "warmup_s": args.warmup,
+        **extra,
+    }
 
 
 def summaries(runs: dict[str, list[Measurement]]) -> dict[str, Summary]:

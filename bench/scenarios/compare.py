@@ -1,4 +1,5 @@
-"""The closed-loop comparison that `translate`, `limits` and `exhaustion` share: their targets
+"""The closed-loop comparison that `passthrough` (its first phase), `translate`, `limits` and
+`exhaustion` share: their targets
 (each with its own wrk script) are checked with one request, warmed up, then loaded in turn,
 `--repeat` times interleaved, and summarized in one table, one req/s panel and one CPU panel,
 with the scenario's own headline and notes."""
@@ -18,7 +19,7 @@ from ..payloads import CHAT_PATH, CHAT_REQUEST
 from ..report import Panel, Report
 from ..results import Summary, add_baseline
 from . import RunContext
-from .common import check_answers, interleaved, summaries, summary_table
+from .common import check_answers, interleaved, load_settings, summaries, summary_table
 
 
 @dataclass
@@ -84,13 +85,7 @@ def report(
     return Report(
         scenario=scenario,
         header=ctx.header,
-        settings={
-            "duration_s": a.duration,
-            "connections": a.connections,
-            "repeat": a.repeat,
-            "warmup_s": a.warmup,
-            **(settings or {}),
-        },
+        settings=load_settings(a, **(settings or {})),
         data={
             "headline": headline,
             "summary": {"closed": {n: s.to_json() for n, s in summary.items()}},

@@ -12,16 +12,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import aigw, nginx, wrk
+from .. import aigw, nginx
 from ..console import log
-from ..install import ensure_command
-from ..measure import Target, closed_loop, with_loadgen
+from ..measure import Target, with_loadgen
 from ..payloads import CHAT_PATH, CHAT_REQUEST
 from ..procs import free_port
 from ..report import Panel, Report
 from ..results import Summary, add_baseline, ratio
 from . import RunContext, Scenario
-from .common import check_answers, interleaved, is_chat_completion, summaries, summary_table
+from .common import interleaved, is_chat_completion, load_settings, summaries, summary_table
+from .compare import chat, compare
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -87,30 +87,12 @@ QUIET = "aigw-quiet"  # aigw with call logging and metrics off
 
 def run(ctx: RunContext) -> Report:
     a = ctx.args
-    wrk_path = ensure_command("wrk", "wrk", "closed-loop load generator")
     targets = start_targets(ctx)
-    body = CHAT_REQUEST.encode()
-    for target in targets:
-        check_answers(target, body, is_chat_completion)
+    # Closed loop, as every comparison scenario: each target checked, warmed up, then loaded.
+    closed = compare(ctx, [chat(t, is_chat_completion) for t in targets])
+    closed_runs, closed_sum = closed.runs, closed.summary
     body_file = ctx.run_dir / "request.json"
-    body_file.write_bytes(body)
-    # One wrk script per target: each aigw has its own consumer key.
-    scripts = {}
-    for target in targets:
-        scripts[target.name] = ctx.run_dir / f"request-{target.name}.lua"
-        scripts[target.name].write_text(wrk.script("POST", target.headers, CHAT_REQUEST))
-
-    def closed(target: Target, duration: float) -> Any:
-        return closed_loop(wrk_path, target, scripts[target.name], a.connections, duration, ctx.load_cores)
-
-    if a.warmup > 0:
-        log(f"warming up each target for {a.warmup:g}s")
-        for target in targets:
-            closed(target, a.warmup)
-
-    log(f"closed loop: wrk, {a.connections} connections, {a.duration:g}s, {a.repeat} repeat(s)")
-    closed_runs = interleaved(targets, a.repeat, lambda t: closed(t, a.duration))
-    closed_sum = summaries(closed_runs)
+    body_file.write_bytes(CHAT_REQUEST.encode())
 
     rate = a.rate or (closed_sum["aigw"].rps or 0) * a.rate_fraction
     open_runs: dict[str, list[Any]] = {}
@@ -196,13 +178,7 @@ def build_report(
     return Report(
         scenario="passthrough",
         header=ctx.header,
-        settings={
-            "duration_s": a.duration,
-            "connections": a.connections,
-            "repeat": a.repeat,
-            "warmup_s": a.warmup,
-            "aigw_workers": a.workers,
-        },
+        settings=load_settings(a, aigw_workers=a.workers),
         data={
             "headline": headline,
             "summary": {
