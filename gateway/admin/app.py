@@ -72,6 +72,10 @@ class AdminAPI:
         self.dataplane_url = dataplane_url
         # Call log, analytics and /metrics (gateway/analytics/admin_api.py).
         self.observability = ObservabilityAPI(store, upstream_keys.states, upstream_keys.pool_headroom)
+        runtime_key = (  # a provider key added at runtime, named in the path
+            Param("provider", "path", "The provider's name"),
+            Param("key_id", "path", "The key's id"),
+        )
         self.endpoints = [
             Endpoint("GET", "/health", "Liveness of the supervisor", Health, self.health, auth=False),
             Endpoint(
@@ -142,10 +146,7 @@ class AdminAPI:
                 UpstreamKeyRecord,
                 self.rotate_upstream_key,
                 request=RotateUpstreamKey,
-                params=(
-                    Param("provider", "path", "The provider's name"),
-                    Param("key_id", "path", "The key's id"),
-                ),
+                params=runtime_key,
             ),
             Endpoint(
                 "DELETE",
@@ -153,10 +154,7 @@ class AdminAPI:
                 "Remove a key added at runtime (no worker sends with it after 1 s)",
                 UpstreamKeyRecord,
                 self.remove_upstream_key,
-                params=(
-                    Param("provider", "path", "The provider's name"),
-                    Param("key_id", "path", "The key's id"),
-                ),
+                params=runtime_key,
             ),
             Endpoint(
                 "GET",

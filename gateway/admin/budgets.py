@@ -11,7 +11,7 @@ from aiohttp import web
 
 from ..admission import budgets
 from ..store import Store
-from ..store.records import BudgetKind, BudgetPeriod, BudgetRule, BudgetScope
+from ..store.records import BudgetRecord, BudgetRule
 from .access import MANAGE
 from .responses import AUDIT_TENANT, error_response, json_response, principal
 from .routes import Endpoint, Param
@@ -20,16 +20,9 @@ from .tenancy_api import TenancyAPI
 SCOPES = ("tenant", "app", "key")
 
 
-class BudgetState(msgspec.Struct, kw_only=True):
+class BudgetState(BudgetRecord, kw_only=True):
     """A budget and what its subject used of the current period on this node."""
 
-    id: int
-    scope: BudgetScope
-    subject: str
-    kind: BudgetKind
-    # Requests, tokens, or micro-USD for cost (1,000,000 = $1).
-    amount: int
-    period: BudgetPeriod
     # Used in the current period; None when this listener has no view of the node's counters.
     used: int | None = None
     # When the current period ends (ISO 8601, UTC); None for lifetime budgets.
@@ -79,12 +72,7 @@ class BudgetAPI:
             reset = budgets.resets_at(r.period, index)
             out.append(
                 BudgetState(
-                    id=r.id,
-                    scope=r.scope,
-                    subject=r.subject,
-                    kind=r.kind,
-                    amount=r.amount,
-                    period=r.period,
+                    **msgspec.structs.asdict(r),
                     used=None if self._region is None else self._region.budget_used(r.id, index),
                     resets_at=None
                     if reset is None

@@ -132,6 +132,7 @@ class BudgetRecord(msgspec.Struct, kw_only=True):
     scope: BudgetScope
     subject: str
     kind: BudgetKind
+    # Requests, tokens, or micro-USD for cost (1,000,000 = $1).
     amount: int
     period: BudgetPeriod
 
