@@ -22,7 +22,7 @@ from ..providers.canonical import Usage
 from ..providers.sse import SSEDecoder
 from ..store.tenancy_records import PromptSpec
 from . import wire
-from .errors import error_json
+from .caller import OpenAICaller
 from .services import ServiceRoute, ServiceTables, group_name
 
 PREFIX = "/apis/"
@@ -177,18 +177,14 @@ _COMPLETION = msgspec.json.Decoder(_Completion)
 _CHUNK = msgspec.json.Decoder(_Chunk)
 
 
-class PromptCaller:
-    """Answers of a prompt API: errors in OpenAI's shape, completions as {output, usage}."""
+class PromptCaller(OpenAICaller):
+    """Answers of a prompt API: errors in OpenAI's shape (inherited), completions as
+    {output, usage}."""
 
     name = "prompt"
 
     def __init__(self, route: ServiceRoute):
         self.route = route
-
-    def error(
-        self, status: int, type: str, code: str | None, message: str, param: str | None = None
-    ) -> bytes:
-        return error_json(message, type, code, param)
 
     def answer(self, status: int, openai_body: bytes) -> tuple[int, bytes]:
         if status != 200:
