@@ -340,6 +340,9 @@ def _record(row: tuple[Any, ...]) -> CallRecord:
     return CallRecord(**fields)
 
 
+_ERRORS_FROM = 400  # the partial index calls_errors_ts holds rows with status >= this (migration 6)
+
+
 def _dimension_filter(where: CallFilter) -> tuple[list[str], list[Any]]:
     """Clauses for the filters rollups can answer too (column names are ours, never a caller's)."""
     clauses: list[str] = []
@@ -352,6 +355,9 @@ def _dimension_filter(where: CallFilter) -> tuple[list[str], list[Any]]:
     if where.status_min is not None:
         clauses.append("status >= ?")
         args.append(where.status_min)
+        if where.status_min >= _ERRORS_FROM:
+            # The same bound as a literal lets SQLite use the partial index on error rows.
+            clauses.append(f"status >= {_ERRORS_FROM}")
     if where.status_max is not None:
         clauses.append("status <= ?")
         args.append(where.status_max)

@@ -18,6 +18,7 @@ from gateway.analytics import (
     summary,
     top,
 )
+from gateway.calllog import sqlite as call_sqlite
 from gateway.calllog.rollup import DAY, HOUR, LATENCY_BUCKETS, MINUTE
 from gateway.calllog.store import CallFilter, Retention
 
@@ -98,6 +99,32 @@ def test_filters_combine(call_log, known):
     assert [r.request_id for r in call_log.calls(CallFilter(request_id=one.request_id)).calls] == [
         one.request_id
     ]
+
+
+def test_error_listings_see_every_error_row_and_only_those(call_log, known):
+    for low in (400, 429, 500):
+        got = call_log.calls(CallFilter(status_min=low), limit=1000).calls
+        assert sorted(r.request_id for r in got) == sorted(r.request_id for r in known if r.status >= low)
+    assert len(call_log.calls(CallFilter(status_min=200, status_max=299), limit=1000).calls) == sum(
+        r.status < 300 for r in known
+    )
+
+
+@pytest.mark.parametrize(
+    ("where", "index"),
+    [
+        (CallFilter(), "calls_ts"),
+        (CallFilter(tenant="acme", app="web"), "calls_tenant_ts"),
+        (CallFilter(status_min=400), "calls_errors_ts"),  # the partial index of error rows
+        (CallFilter(status_min=500, status_max=599, since=T0), "calls_errors_ts"),
+        (CallFilter(request_id="req_x"), "calls_request_id"),
+    ],
+)
+def test_listings_walk_an_index_never_the_whole_table(store, where, index):
+    clauses, args = call_sqlite._call_filter(where)
+    sql = call_sqlite._SELECT + call_sqlite._where(clauses) + " ORDER BY ts DESC, id DESC LIMIT 10"
+    plan = " ".join(row[3] for row in store._db.execute("EXPLAIN QUERY PLAN " + sql, args))
+    assert f"USING INDEX {index}" in plan
 
 
 def test_records_round_trip_with_every_field(call_log, known):
