@@ -1,7 +1,8 @@
 # Per-request glue that profiles found costly in Python: a response's token usage (found by
-# scanning bytes) and a decision's x-ratelimit-* headers. Each has a pure-Python reference that
-# defines it and that AIGW_PURE_PYTHON=1 selects: gateway/calllog/usage.py and
-# gateway/dataplane/limit_headers.py; tests/native/test_hotpath.py holds the two equal.
+# scanning bytes), a decision's x-ratelimit-* headers, and what an upstream response's head says
+# about framing. Each has a pure-Python reference that defines it and that AIGW_PURE_PYTHON=1
+# selects: gateway/calllog/usage.py, gateway/dataplane/limit_headers.py and
+# gateway/upstream/head.py; tests/native/test_hotpath.py holds the two equal.
 
 from libc.math cimport rint
 from libc.string cimport memcmp
@@ -173,3 +174,65 @@ cdef class Series:
         self.output += rec.completion_tokens
         self.cached += rec.cached_tokens
         self.cost += rec.cost
+
+
+# Response heads (gateway/upstream/head.py is the reference): the connection's facts in one pass.
+
+cdef inline bint _iequal(const char* s, const char* lower, Py_ssize_t m) noexcept:
+    # `s` equals the lower-case `lower` ignoring ASCII case.
+    cdef Py_ssize_t i
+    cdef char c
+    for i in range(m):
+        c = s[i]
+        if b'A' <= c <= b'Z':
+            c = c + 32
+        if c != lower[i]:
+            return False
+    return True
+
+
+cdef bint _names_chunked(const char* s, Py_ssize_t n) noexcept:
+    # "chunked", in any case, somewhere in s[:n].
+    cdef Py_ssize_t i
+    for i in range(n - 6):
+        if (s[i] | 0x20) == b'c' and _iequal(s + i, b"chunked", 7):
+            return True
+    return False
+
+
+def scan_head(bytes received, Py_ssize_t start, tuple watch):
+    """(end, flags) of the response head starting at `start` in `received`: where its blank line
+    begins, and HEAD_* flags (1 Content-Length, 2 chunked Transfer-Encoding, 4 a header named in
+    `watch`, lower-case names); the same as gateway.upstream.head.scan_head."""
+    cdef const char* s = PyBytes_AS_STRING(received)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(received)
+    cdef Py_ssize_t line = _find(s, n, start, b"\r\n", 2)  # the status line ends here
+    cdef Py_ssize_t end, colon, m
+    cdef int flags = 0
+    cdef bytes name
+    if line < 0:
+        return n, 0
+    while True:
+        start = line + 2
+        end = _find(s, n, start, b"\r\n", 2)
+        if end < 0:
+            end = n
+        if end == start:  # the blank line
+            return line, flags
+        colon = start
+        while colon < end and s[colon] != b':':
+            colon += 1
+        m = colon - start
+        if m == 14 and _iequal(s + start, b"content-length", 14):
+            flags |= 1
+        elif m == 17 and _iequal(s + start, b"transfer-encoding", 17):
+            if _names_chunked(s + colon, end - colon):
+                flags |= 2
+        elif not flags & 4:
+            for name in watch:
+                if PyBytes_GET_SIZE(name) == m and _iequal(s + start, PyBytes_AS_STRING(name), m):
+                    flags |= 4
+                    break
+        if end == n:
+            return n, flags
+        line = end

@@ -1,9 +1,14 @@
 """One keep-alive HTTP/1.1 connection: writes a request, parses the response with llhttp.
 
 It is an asyncio.Protocol, so bytes are parsed in the loop's read callback with no stream
-objects or tasks in between. One exchange at a time (no pipelining). The read timeout is one
-lazily re-armed timer per connection: data arrival only stamps the time, and the timer, when it
-fires, either reschedules itself at the new deadline or fails the exchange.
+objects or tasks in between. llhttp frames the messages; the header lines are not handed to
+Python one by one (a callback per header costs more than the rest of the parsing): the head's
+bytes are kept as they arrive, scanned once in C for what the connection needs (head.py), and
+split into headers only if someone asks (`Response.raw_headers`).
+
+One exchange at a time (no pipelining). The read timeout is one lazily re-armed timer per
+connection: data arrival only stamps the time, and the timer, when it fires, either reschedules
+itself at the new deadline or fails the exchange.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import TYPE_CHECKING
 import httptools
 
 from .errors import ProtocolError, UpstreamError, UpstreamTimeout
+from .head import HEAD_CHUNKED, HEAD_LENGTH, HEAD_WATCHED, scan_head
 
 if TYPE_CHECKING:
     from .pool import _Host
@@ -30,6 +36,8 @@ class Connection(asyncio.Protocol):
         "_broken",
         "_complete",
         "_framed",
+        "_head_from",
+        "_head_parts",
         "_head_request",
         "_in_head",
         "_informational",
@@ -44,7 +52,6 @@ class Connection(asyncio.Protocol):
         "_timer",
         "_timer_at",
         "_watch",
-        "_watch_lengths",
         "closed",
         "host",
         "idle",
@@ -55,9 +62,8 @@ class Connection(asyncio.Protocol):
 
     def __init__(self, loop: asyncio.AbstractEventLoop, watch: frozenset[bytes] = frozenset()) -> None:
         self._loop = loop
-        # Lower-case header names that set `Response.watched` (checked by length first: cheap).
-        self._watch = watch
-        self._watch_lengths = frozenset(len(name) for name in watch)
+        # Lower-case header names that set `Response.watched`.
+        self._watch = tuple(name.lower() for name in watch)
         self.transport: asyncio.Transport | None = None
         self._parser = httptools.HttpResponseParser(self)
         self.host: _Host | None = None  # set by the pool once connected; it counts this slot
@@ -70,6 +76,10 @@ class Connection(asyncio.Protocol):
         self._keep = False  # llhttp's keep-alive verdict, taken before it resets its flags
         self._framed = False  # Content-Length or chunked: a close before the end is an error
         self._head_request = False
+        # The bytes received since the request was sent, while its head is incomplete; the
+        # current head starts at _head_from (after any 1xx interim heads).
+        self._head_parts: list[bytes] = []
+        self._head_from = 0
         self._in_head = False  # between sending a request and its final status line + headers
         self._informational = False  # inside a 1xx interim response
         self._broken = False  # bytes beyond the response: the stream is out of sync
@@ -207,6 +217,8 @@ class Connection(asyncio.Protocol):
             return
         self.received = True
         self._activity = self._loop.time()
+        if self._in_head:
+            self._head_parts.append(data)
         try:
             self._parser.feed_data(data)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
@@ -241,38 +253,34 @@ class Connection(asyncio.Protocol):
 
     # ------------------------------------------------------------------ httptools callbacks
     # They must not raise (httptools would wrap it); an unexpected message sets `_broken`.
+    # There is no on_header: httptools then skips the per-header callbacks altogether.
 
     def on_message_begin(self) -> None:
         if self._complete or self._resp is None:
             self._broken = True
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        resp = self._resp
-        if resp is None or not self._in_head:
-            return  # chunked trailers, or a message nobody asked for
-        resp.raw_headers.append((name, value))
-        n = len(name)
-        # Length first: only two header names need a lower() to be recognised.
-        if n == 14:
-            if name.lower() == b"content-length":
-                self._framed = True
-        elif n == 17 and name.lower() == b"transfer-encoding" and b"chunked" in value.lower():
-            self._framed = True
-        elif n in self._watch_lengths and name.lower() in self._watch:
-            resp.watched = True
-
     def on_headers_complete(self) -> None:
         resp = self._resp
         if resp is None or not self._in_head:
             return
+        # llhttp has accepted the head, so it is in the bytes kept, ending at the first blank
+        # line (llhttp insists on CRLF, and on no space before a header's colon).
+        parts = self._head_parts
+        received = parts[0] if len(parts) == 1 else b"".join(parts)
+        start = self._head_from
+        end, flags = scan_head(received, start, self._watch)
         status = self._parser.get_status_code()
         if status < 200:
             # 1xx interim response (100 Continue, 103 Early Hints): the real one follows.
             self._informational = True
-            resp.raw_headers = []
-            self._framed = False
+            self._head_from = end + 4
             return
+        parts.clear()
+        self._head_from = 0
         resp.status = status
+        resp.raw_head = received[start:end]
+        self._framed = flags & (HEAD_LENGTH | HEAD_CHUNKED) != 0
+        resp.watched = flags & HEAD_WATCHED != 0
         self._in_head = False
         if self._head_request:
             # llhttp cannot be told the request was HEAD: end the message here, and give the

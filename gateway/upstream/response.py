@@ -11,6 +11,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from .errors import UpstreamError
+from .head import split_head
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -74,13 +75,13 @@ class Response:
         "_limit",
         "_loop",
         "_waiter",
-        "raw_headers",
+        "raw_head",
         "status",
         "watched",
     )
 
     status: int
-    raw_headers: list[tuple[bytes, bytes]]  # as received: original case and order
+    raw_head: bytes  # the status line and header lines as received, without the blank line
     watched: bool  # a header named in Pool(watch_headers=…) came with this response
 
     def __init__(self, loop: asyncio.AbstractEventLoop, conn: Connection, limit: int) -> None:
@@ -89,7 +90,7 @@ class Response:
         self._limit = limit
         self._head: asyncio.Future[None] = loop.create_future()  # set when headers are in
         self.status = 0
-        self.raw_headers = []
+        self.raw_head = b""
         self.watched = False
         self._headers: Headers | None = None
         self._chunks: list[bytes] = []
@@ -98,6 +99,11 @@ class Response:
         self._error: UpstreamError | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._body: bytes | None = None
+
+    @property
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """The headers as received: original case and order."""
+        return split_head(self.raw_head)
 
     @property
     def headers(self) -> Headers:

@@ -126,6 +126,15 @@ class FakeHost:
         self.forgotten += 1
 
 
+_token = st.text("abcdefghijklmnopqrstuvwxyz-XYZ0123456789", min_size=1, max_size=24)
+# Header values: visible ASCII with inner spaces, and the whitespace around it llhttp allows.
+_value = st.text("abc XYZ,;=/0123456789:", max_size=40).map(lambda v: v.strip())
+header = st.one_of(
+    st.tuples(_token, _value),
+    st.tuples(st.sampled_from(["X-RateLimit-Remaining-Requests", "x-ratelimit-remaining-tokens"]), _value),
+)
+WATCH = frozenset({b"x-ratelimit-remaining-requests", b"x-ratelimit-remaining-tokens"})
+
 exchange = st.tuples(
     st.sampled_from(["GET", "HEAD"]),
     st.sampled_from([200, 204, 304, 404]),
@@ -133,12 +142,16 @@ exchange = st.tuples(
     st.sampled_from(["length", "chunked"]),
     st.lists(st.integers(min_value=1, max_value=97), max_size=8),  # chunk sizes
     st.lists(st.integers(min_value=0, max_value=2000), max_size=12),  # cut points in the wire bytes
+    st.lists(header, max_size=5),
+    st.booleans(),  # a 1xx interim response first
 )
 
 
-def _wire(status: int, body: bytes, framing: str, sizes: list[int]) -> tuple[bytes, bytes]:
+def _wire(
+    status: int, body: bytes, framing: str, sizes: list[int], headers: list[tuple[str, str]]
+) -> tuple[bytes, bytes]:
     if status in (204, 304):
-        return response(status, framing="none"), b""
+        return response(status, headers=headers, framing="none"), b""
     chunks, rest = [], body
     for n in sizes:
         if rest:
@@ -146,7 +159,7 @@ def _wire(status: int, body: bytes, framing: str, sizes: list[int]) -> tuple[byt
             rest = rest[n:]
     if rest or not chunks:
         chunks.append(rest)
-    return response(status, body, chunks=chunks, framing=framing), body
+    return response(status, body, headers, chunks=chunks, framing=framing), body
 
 
 def _cut(data: bytes, cuts: list[int]) -> list[bytes]:
@@ -159,20 +172,25 @@ def _cut(data: bytes, cuts: list[int]) -> list[bytes]:
 def test_any_split_of_a_keep_alive_sequence_parses_the_same(exchanges, last_body):
     async def main():
         loop = asyncio.get_running_loop()
-        conn = Connection(loop)
+        conn = Connection(loop, WATCH)
         transport = FakeTransport()
         conn.connection_made(transport)
         host = FakeHost()
         conn.host = host  # type: ignore[assignment]
-        for method, status, body, framing, sizes, cuts in exchanges:
-            wire, expected = _wire(status, body, framing, sizes)
+        for method, status, body, framing, sizes, cuts, headers, interim in exchanges:
+            wire, expected = _wire(status, body, framing, sizes, headers)
             if method == "HEAD":  # same headers, never a body
                 wire, expected = wire[: len(wire) - len(wire.split(b"\r\n\r\n", 1)[1])], b""
+            if interim:
+                wire = b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n" + wire
             resp = Response(loop, conn, 1 << 20)
             conn.send(resp, method.encode() + b" / HTTP/1.1\r\n\r\n", b"", 5.0, method == "HEAD")
             for piece in _cut(wire, cuts):
                 conn.data_received(piece)
             assert resp._head.done() and resp.status == status
+            sent = [(k.encode(), v.encode()) for k, v in headers]
+            assert resp.raw_headers[: len(sent)] == sent  # then the framing header, if any
+            assert resp.watched == any(k.lower().encode() in WATCH for k, _ in headers)
             assert await resp.read() == expected
             assert not transport.closed
         # A final close-delimited body ends with the connection.

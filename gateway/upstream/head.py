@@ -1,0 +1,49 @@
+"""A response head as llhttp accepted it (status line, then CRLF-ended `name: value` lines, no
+space before a colon): the facts the connection needs in one scan, and the headers on demand.
+
+llhttp frames the body; it also offers a Python callback per header, which costs more than the
+rest of a response's parsing. The connection keeps the head's bytes instead, asks `scan_head` for
+framing and whether a watched name came, and splits the headers only when someone reads them.
+"""
+
+from __future__ import annotations
+
+import os
+
+HEAD_LENGTH = 1  # a Content-Length header
+HEAD_CHUNKED = 2  # a Transfer-Encoding whose value names chunked
+HEAD_WATCHED = 4  # a header named in `watch`
+
+
+def split_head(head: bytes) -> list[tuple[bytes, bytes]]:
+    """(name, value) pairs: names as sent, values without the whitespace around them."""
+    pairs = []
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        pairs.append((name, value.strip(b" \t")))
+    return pairs
+
+
+def scan_head(received: bytes, start: int, watch: tuple[bytes, ...]) -> tuple[int, int]:
+    """(end, flags) of the head that starts at `start` in `received`: where its blank line
+    begins (the end of the bytes if none), and its HEAD_* flags; `watch` holds lower-case names."""
+    end = received.find(b"\r\n\r\n", start)
+    if end < 0:
+        end = len(received)
+    flags = 0
+    for name, value in split_head(received[start:end]):
+        name = name.lower()
+        if name == b"content-length":
+            flags |= HEAD_LENGTH
+        elif name == b"transfer-encoding":
+            if b"chunked" in value.lower():
+                flags |= HEAD_CHUNKED
+        elif name in watch:
+            flags |= HEAD_WATCHED
+    return end, flags
+
+
+# The compiled scan (_native/hotpath.pxi) gives the same flags; this one stays its reference.
+reference_scan_head = scan_head
+if os.environ.get("AIGW_PURE_PYTHON") != "1":
+    from .._native import scan_head
