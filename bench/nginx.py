@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .install import ensure_command
-from .payloads import CHAT_PATH, CHAT_RESPONSE, rate_limited
+from .payloads import CHAT_HEADERS, CHAT_PATH, CHAT_RESPONSE, rate_limited
 from .procs import Child, Processes, StartError, pinned, wait_for_port
 
 _COMMON = """\
@@ -46,13 +46,24 @@ def nginx_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def upstream_config(directory: Path, port: int, body: str = CHAT_RESPONSE, path: str = CHAT_PATH) -> str:
+def _add_headers(headers: Sequence[tuple[str, str]]) -> str:
+    return "".join(f"            add_header {name} {nginx_string(value)};\n" for name, value in headers)
+
+
+def upstream_config(
+    directory: Path,
+    port: int,
+    body: str = CHAT_RESPONSE,
+    path: str = CHAT_PATH,
+    headers: Sequence[tuple[str, str]] = CHAT_HEADERS,
+) -> str:
+    """The fast upstream: `body` with the provider's usual `headers` to every POST of `path`."""
     server = f"""\
     server {{
         listen 127.0.0.1:{port} backlog=4096;
         location = {path} {{
             default_type application/json;
-            return 200 {nginx_string(body)};
+{_add_headers(headers)}            return 200 {nginx_string(body)};
         }}
         location / {{ return 404; }}
     }}"""
@@ -83,7 +94,7 @@ def rate_limiting_upstream_config(
             if ($exhausted) {{
 {limited}
             }}
-            return 200 {nginx_string(CHAT_RESPONSE)};
+{_add_headers(CHAT_HEADERS)}            return 200 {nginx_string(CHAT_RESPONSE)};
         }}
         location / {{ return 404; }}
     }}"""

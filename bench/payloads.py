@@ -52,6 +52,23 @@ CHAT_RESPONSE = json.dumps(
     separators=(",", ":"),
 )
 
+# The headers OpenAI sends with every answer (its rate-limit guide and "Debugging requests"),
+# values as its API gives them: the bench's upstream sends them too, so aigw learns each key's
+# headroom from every answer, as it does in production, and nginx-as-proxy passes them on.
+CHAT_HEADERS = (
+    ("openai-organization", "user-bench"),
+    ("openai-processing-ms", "412"),
+    ("openai-project", "proj_bench"),
+    ("openai-version", "2020-10-01"),
+    ("x-ratelimit-limit-requests", "10000"),
+    ("x-ratelimit-limit-tokens", "30000000"),
+    ("x-ratelimit-remaining-requests", "9999"),
+    ("x-ratelimit-remaining-tokens", "29999990"),
+    ("x-ratelimit-reset-requests", "6ms"),
+    ("x-ratelimit-reset-tokens", "0s"),
+    ("x-request-id", "req_bench0123456789abcdef01234567"),
+)
+
 # The `translate` scenario's upstream: Anthropic's Messages API answering CHAT_REQUEST as
 # translated by aigw (the shape of https://docs.anthropic.com/en/api/messages).
 MESSAGES_PATH = "/v1/messages"
@@ -73,6 +90,16 @@ MESSAGES_RESPONSE = json.dumps(
         },
     },
     separators=(",", ":"),
+)
+# Anthropic's headers on every answer (its rate-limits page): resets are RFC 3339 times.
+MESSAGES_HEADERS = (
+    ("anthropic-ratelimit-requests-limit", "4000"),
+    ("anthropic-ratelimit-requests-remaining", "3999"),
+    ("anthropic-ratelimit-requests-reset", "2026-01-01T00:00:00Z"),
+    ("anthropic-ratelimit-tokens-limit", "400000"),
+    ("anthropic-ratelimit-tokens-remaining", "399990"),
+    ("anthropic-ratelimit-tokens-reset", "2026-01-01T00:00:00Z"),
+    ("request-id", "req_bench0123456789abcdef0123"),
 )
 
 

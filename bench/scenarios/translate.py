@@ -11,7 +11,7 @@ import json
 from .. import aigw, nginx
 from ..console import log
 from ..measure import Target
-from ..payloads import ANTHROPIC_MODEL, MESSAGES_PATH, MESSAGES_RESPONSE
+from ..payloads import ANTHROPIC_MODEL, MESSAGES_HEADERS, MESSAGES_PATH, MESSAGES_RESPONSE
 from ..procs import free_port
 from ..report import Report
 from ..results import ratio
@@ -50,7 +50,9 @@ def run(ctx: RunContext) -> Report:
         ctx.procs,
         "upstream-anthropic",
         anthropic_dir,
-        nginx.upstream_config(anthropic_dir, anthropic_port, MESSAGES_RESPONSE, MESSAGES_PATH),
+        nginx.upstream_config(
+            anthropic_dir, anthropic_port, MESSAGES_RESPONSE, MESSAGES_PATH, MESSAGES_HEADERS
+        ),
         anthropic_port,
         ctx.load_cores,
     )

@@ -111,6 +111,9 @@ def test_nginx_configs(tmp_path):
     up = nginx.upstream_config(tmp_path, 9000)
     assert "listen 127.0.0.1:9000" in up and "default_type application/json" in up
     assert "return 200 '{" in up and "worker_processes 1;" in up and "daemon off;" in up
+    # OpenAI's usual headers: aigw learns headroom from every answer, as in production.
+    assert "add_header x-ratelimit-remaining-requests '9999';" in up
+    assert "add_header x-ratelimit-reset-requests '6ms';" in up
     proxy = nginx.proxy_config(tmp_path, 9001, 9000)
     assert "server 127.0.0.1:9000;" in proxy and "keepalive 1024;" in proxy
     assert 'proxy_set_header Connection "";' in proxy
