@@ -26,8 +26,21 @@ def _int(headers: Any, name: str) -> int:
 
 def _reset_at(headers: Any, name: str, now_ns: int) -> int:
     value = headers.get(name)
-    seconds = parse_go_duration(value) if value else None
+    if not value:
+        return -1
+    # Every answer carries two resets, and their values repeat ("6ms", "0s", "1m30s"): parse
+    # each distinct one once. Bounded, as the values come from the network.
+    seconds = _durations.get(value, _UNPARSED)
+    if seconds is _UNPARSED:
+        seconds = parse_go_duration(value)
+        if len(_durations) >= 4096:
+            _durations.clear()
+        _durations[value] = seconds
     return -1 if seconds is None else now_ns + int(seconds * 1e9)
+
+
+_durations: dict[str, float | None] = {}
+_UNPARSED: Any = object()
 
 
 def _rfc3339_at(headers: Any, name: str, now_ns: int) -> int:
@@ -64,6 +77,8 @@ _ANTHROPIC = (
 )
 # Lower-case names whose presence means a response may teach something (Pool(watch_headers=…)).
 REMAINING_HEADERS = frozenset(names[0].encode() for family in (_OPENAI, _ANTHROPIC) for names in family)
+# Every name `headroom` reads: a response's headers are picked to these before it looks.
+LEARNED_HEADERS = tuple(name for family in (_OPENAI, _ANTHROPIC) for names in family for name in names)
 
 
 def _read(headers: Any, now_ns: int, family: Any, reset_at: Any) -> Headroom | None:

@@ -43,7 +43,19 @@ def scan_head(received: bytes, start: int, watch: tuple[bytes, ...]) -> tuple[in
     return end, flags
 
 
-# The compiled scan (_native/hotpath.pxi) gives the same flags; this one stays its reference.
-reference_scan_head = scan_head
+def pick_headers(head: bytes, names: tuple[str, ...]) -> dict[str, str]:
+    """The values of the headers named in `names` (lower-case), keyed by those names, decoded
+    and joined as `Response.headers` would: for the few a caller needs, without the rest."""
+    found: dict[str, str] = {}
+    for name, value in split_head(head):
+        key = name.decode("latin-1").lower()
+        if key in names:
+            text = value.decode("latin-1")
+            found[key] = f"{found[key]}, {text}" if key in found else text
+    return found
+
+
+# The compiled versions (_native/hotpath.pxi) give the same answers; these stay their reference.
+reference_scan_head, reference_pick_headers = scan_head, pick_headers
 if os.environ.get("AIGW_PURE_PYTHON") != "1":
-    from .._native import scan_head
+    from .._native import pick_headers, scan_head

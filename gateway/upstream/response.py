@@ -11,7 +11,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from .errors import UpstreamError
-from .head import split_head
+from .head import pick_headers, split_head
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -99,6 +99,11 @@ class Response:
         self._error: UpstreamError | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._body: bytes | None = None
+
+    def header_values(self, names: tuple[str, ...]) -> dict[str, str]:
+        """Only the headers named in `names` (lower-case), as `headers` would give them: for a
+        caller that needs a few of an answer's headers, without decoding all of them."""
+        return pick_headers(self.raw_head, names)
 
     @property
     def raw_headers(self) -> list[tuple[bytes, bytes]]:

@@ -135,6 +135,24 @@ def test_head_scan_as_the_reference(head: bytes, before: bytes, blank: bytes):
     assert native == head_mod.reference_scan_head(received, len(before), WATCH)
 
 
+PICKED = ("x-ratelimit-remaining-requests", "anthropic-ratelimit-tokens-remaining", "content-length")
+
+
+def test_header_pick_on_a_known_head():
+    head = (
+        b"HTTP/1.1 200 OK\r\nX-RateLimit-Remaining-Requests:  9 \r\nx-a: 1\r\n"
+        b"x-ratelimit-remaining-requests:\t8\r\nContent-Length:12"
+    )
+    want = {"x-ratelimit-remaining-requests": "9, 8", "content-length": "12"}
+    assert _native.pick_headers(head, PICKED) == head_mod.reference_pick_headers(head, PICKED) == want
+
+
+@settings(max_examples=500, deadline=None)
+@given(_head)
+def test_header_pick_as_the_reference(head: bytes):
+    assert _native.pick_headers(head, PICKED) == head_mod.reference_pick_headers(head, PICKED)
+
+
 def test_limit_headers_match_the_reference(tmp_path):
     # The same admissions through both implementations give the same headers: requests limits
     # only (mini), tokens (batch key), and none (embed).
