@@ -5,7 +5,7 @@
 # gateway/upstream/head.py; tests/native/test_hotpath.py holds the two equal.
 
 from libc.math cimport rint
-from libc.string cimport memcmp
+from libc.string cimport memcmp, memcpy
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeLatin1
 
@@ -273,3 +273,103 @@ def pick_headers(bytes head, tuple names):
                 break
         line = end if end < n else -1
     return found
+
+
+# OpenAI's rate-limit headers (gateway/keypool/learn.py is the reference): what an answer says
+# about the key's headroom. Values outside the plain forms (ASCII digits; Go durations of ASCII
+# numbers and h/m/s/ms/us/ns) are left to the reference, so both always agree.
+
+cdef extern from "stdlib.h" nogil:
+    double strtod(const char* s, char** end)
+
+cdef int _UNDECIDED = -2
+
+
+cdef int64_t _plain_int(dict headers, str name) except? -3:
+    # The header's value as a number: -1 when absent, _UNDECIDED when not plain digits.
+    value = headers.get(name)
+    if value is None:
+        return -1
+    cdef Py_ssize_t n, i
+    cdef const char* s = PyUnicode_AsUTF8AndSize(value, &n)
+    if n == 0 or n > 18:
+        return _UNDECIDED
+    cdef int64_t out = 0
+    for i in range(n):
+        if not b'0' <= s[i] <= b'9':
+            return _UNDECIDED
+        out = out * 10 + (s[i] - 48)
+    return out
+
+
+cdef int _plain_go_seconds(const char* s, Py_ssize_t n, double* seconds) noexcept:
+    # 1: parsed into *seconds; 0: not a Go duration; _UNDECIDED: not a plain one.
+    cdef char number[64]
+    cdef Py_ssize_t i = 0, start, digits, dots
+    cdef double unit, total = 0.0
+    if n == 0:
+        return 0
+    while i < n:
+        start = i
+        digits = dots = 0
+        while i < n and (b'0' <= s[i] <= b'9' or s[i] == b'.'):
+            if s[i] == b'.':
+                dots += 1
+            else:
+                digits += 1
+            i += 1
+        if i == start:
+            return _UNDECIDED if s[i] & 0x80 else 0  # µs, or a digit Python knows: its call
+        if i == n:
+            return 0  # a number without its unit
+        if i - start >= 63 or dots > 1 or digits == 0:
+            return _UNDECIDED
+        if i + 1 < n and s[i + 1] == b's' and (s[i] == b'm' or s[i] == b'u' or s[i] == b'n'):
+            unit = 0.001 if s[i] == b'm' else (1e-6 if s[i] == b'u' else 1e-9)
+            i += 2
+        elif s[i] == b'h' or s[i] == b'm' or s[i] == b's':
+            unit = 3600.0 if s[i] == b"h" else (60.0 if s[i] == b'm' else 1.0)
+            i += 1
+        else:
+            return _UNDECIDED if s[i] & 0x80 else 0
+        memcpy(number, s + start, i - start)
+        number[i - start] = 0
+        total += strtod(number, NULL) * unit
+    seconds[0] = total
+    return 1
+
+
+cdef int64_t _plain_reset_at(dict headers, str name, int64_t now_ns) except? -3:
+    value = headers.get(name)
+    if not value:
+        return -1
+    cdef Py_ssize_t n
+    cdef const char* s = PyUnicode_AsUTF8AndSize(value, &n)
+    cdef double seconds
+    cdef int found = _plain_go_seconds(s, n, &seconds)
+    if found == 0:
+        return -1
+    if found == _UNDECIDED or not seconds * 1e9 < 9e18:
+        return _UNDECIDED
+    return now_ns + <int64_t>(seconds * 1e9)
+
+
+def openai_headroom(dict headers, int64_t now_ns):
+    """(remaining, reset_at, limit) for requests then tokens from OpenAI's x-ratelimit-* headers
+    (lower-case keys), None when they say nothing, False when a value is not in a plain form
+    (the reference in gateway/keypool/learn.py decides then)."""
+    if "x-ratelimit-remaining-requests" not in headers and "x-ratelimit-remaining-tokens" not in headers:
+        return None
+    cdef int64_t remaining = _plain_int(headers, "x-ratelimit-remaining-requests")
+    cdef int64_t tokens_left = _plain_int(headers, "x-ratelimit-remaining-tokens")
+    if remaining == _UNDECIDED or tokens_left == _UNDECIDED:
+        return False
+    if remaining < 0 and tokens_left < 0:
+        return None
+    cdef int64_t r_reset = _plain_reset_at(headers, "x-ratelimit-reset-requests", now_ns) if remaining >= 0 else -1
+    cdef int64_t t_reset = _plain_reset_at(headers, "x-ratelimit-reset-tokens", now_ns) if tokens_left >= 0 else -1
+    cdef int64_t r_limit = _plain_int(headers, "x-ratelimit-limit-requests")
+    cdef int64_t t_limit = _plain_int(headers, "x-ratelimit-limit-tokens")
+    if r_reset == _UNDECIDED or t_reset == _UNDECIDED or r_limit == _UNDECIDED or t_limit == _UNDECIDED:
+        return False
+    return (remaining, r_reset, r_limit, tokens_left, t_reset, t_limit)

@@ -7,6 +7,7 @@ reset times. Anything missing is -1: nothing learnt.
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
 from typing import Any
@@ -101,6 +102,24 @@ def _read(headers: Any, now_ns: int, family: Any, reset_at: Any) -> Headroom | N
     )
 
 
-def headroom(headers: Any, now_ns: int) -> Headroom | None:
+def reference_headroom(headers: Any, now_ns: int) -> Headroom | None:
     """What the answer says about the key's headroom, in OpenAI's or Anthropic's headers."""
     return _read(headers, now_ns, _OPENAI, _reset_at) or _read(headers, now_ns, _ANTHROPIC, _rfc3339_at)
+
+
+def headroom(headers: dict[str, str], now_ns: int) -> Headroom | None:
+    """reference_headroom, with OpenAI's headers (on every answer of most providers) read in C
+    when their values have the plain forms; `headers` as Response.header_values gives them."""
+    learned = _openai_headroom(headers, now_ns)
+    if learned is False:
+        learned = _read(headers, now_ns, _OPENAI, _reset_at)
+    return learned or _read(headers, now_ns, _ANTHROPIC, _rfc3339_at)
+
+
+def _undecided(headers: Any, now_ns: int) -> bool:
+    return False  # the reference reads every answer
+
+
+_openai_headroom: Any = _undecided
+if os.environ.get("AIGW_PURE_PYTHON") != "1":
+    from .._native import openai_headroom as _openai_headroom

@@ -21,6 +21,7 @@ from gateway.calllog.rollup import LATENCY_BOUNDS_MS
 from gateway.calllog.usage import reference_openai_usage
 from gateway.dataplane.limit_headers import reference_limit_headers
 from gateway.durations import go_duration
+from gateway.keypool import learn
 from gateway.metrics.worker import _DURATION_MS, _OVERHEAD_MS, _Series
 from gateway.store import SQLiteStore
 from gateway.upstream import head as head_mod
@@ -151,6 +152,54 @@ def test_header_pick_on_a_known_head():
 @given(_head)
 def test_header_pick_as_the_reference(head: bytes):
     assert _native.pick_headers(head, PICKED) == head_mod.reference_pick_headers(head, PICKED)
+
+
+# Header values as llhttp passes them on (visible ASCII, inner spaces, obs-text), around the
+# forms OpenAI sends: digits, and Go durations such as "6ms", "1m30s", "0.5s".
+_count = st.one_of(
+    st.integers(0, 10**20).map(str), st.sampled_from(["", "-1", "+5", "1_0", "²", "5\xa0", "0x1"])
+)
+_duration = st.one_of(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["0", "6", "1.5", ".5", "1.", "12.25", "1.2.3", "."]),
+            st.sampled_from(["h", "m", "s", "ms", "us", "µs", "ns", "x", ""]),
+        ),
+        min_size=1,
+        max_size=3,
+    ).map(lambda parts: "".join(a + b for a, b in parts)),
+    st.sampled_from(["", "6ms\xa0", "s", "ms5s", "9" * 30 + "h", "6 ms", "1e3s"]),
+)
+_openai_headers = st.fixed_dictionaries(
+    {},
+    optional={
+        "x-ratelimit-remaining-requests": _count,
+        "x-ratelimit-remaining-tokens": _count,
+        "x-ratelimit-limit-requests": _count,
+        "x-ratelimit-limit-tokens": _count,
+        "x-ratelimit-reset-requests": _duration,
+        "x-ratelimit-reset-tokens": _duration,
+    },
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_openai_headers)
+def test_openai_headroom_as_the_reference(headers: dict[str, str]):
+    assert learn.headroom(headers, 10**12) == learn.reference_headroom(headers, 10**12)
+
+
+def test_openai_headroom_reads_plain_values_in_c():
+    headers = {
+        "x-ratelimit-remaining-requests": "9999",
+        "x-ratelimit-reset-requests": "1m30.5s",
+        "x-ratelimit-limit-requests": "10000",
+        "x-ratelimit-remaining-tokens": "0",
+        "x-ratelimit-reset-tokens": "6ms",
+    }
+    want = (9999, 10**12 + 90_500_000_000, 10000, 0, 10**12 + 6_000_000, -1)
+    assert _native.openai_headroom(headers, 10**12) == learn.reference_headroom(headers, 10**12) == want
+    assert _native.openai_headroom({"x-ratelimit-remaining-requests": "5\xa0"}, 0) is False  # Python's call
 
 
 def test_limit_headers_match_the_reference(tmp_path):
