@@ -13,6 +13,7 @@ from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeLatin1
 cdef extern from "string.h" nogil:
     void* memmem(const void* haystack, size_t haystacklen, const void* needle, size_t needlelen)
     void* memrchr(const void* s, int c, size_t n)
+    void* memchr(const void* s, int c, size_t n)
 
 
 cdef Py_ssize_t _find(const char* s, Py_ssize_t n, Py_ssize_t start, const char* pat, Py_ssize_t m) noexcept:
@@ -179,6 +180,18 @@ cdef class Series:
 
 # Response heads (gateway/upstream/head.py is the reference): the connection's facts in one pass.
 
+cdef inline Py_ssize_t _line_end(const char* s, Py_ssize_t n, Py_ssize_t start) noexcept:
+    # The next CRLF at or after `start`, -1 if none (memchr: memmem's setup costs more per line).
+    cdef const char* hit
+    while start < n - 1:
+        hit = <const char*>memchr(s + start, b'\r', n - 1 - start)
+        if hit == NULL:
+            return -1
+        if hit[1] == b'\n':
+            return hit - s
+        start = hit - s + 1
+    return -1
+
 cdef inline bint _iequal(const char* s, const char* lower, Py_ssize_t m) noexcept:
     # `s` equals the lower-case `lower` ignoring ASCII case.
     cdef Py_ssize_t i
@@ -207,7 +220,7 @@ def scan_head(bytes received, Py_ssize_t start, tuple watch):
     `watch`, lower-case names); the same as gateway.upstream.head.scan_head."""
     cdef const char* s = PyBytes_AS_STRING(received)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(received)
-    cdef Py_ssize_t line = _find(s, n, start, b"\r\n", 2)  # the status line ends here
+    cdef Py_ssize_t line = _line_end(s, n, start)  # the status line ends here
     cdef Py_ssize_t end, colon, m
     cdef int flags = 0
     cdef bytes name
@@ -215,7 +228,7 @@ def scan_head(bytes received, Py_ssize_t start, tuple watch):
         return n, 0
     while True:
         start = line + 2
-        end = _find(s, n, start, b"\r\n", 2)
+        end = _line_end(s, n, start)
         if end < 0:
             end = n
         if end == start:  # the blank line
@@ -239,29 +252,39 @@ def scan_head(bytes received, Py_ssize_t start, tuple watch):
         line = end
 
 
+cdef enum:
+    _MAX_PICKED = 64
+
+
 def pick_headers(bytes head, tuple names):
-    """The values of the headers named in `names` (lower-case str), keyed by those names: values
-    latin-1, without surrounding whitespace, repeats joined with ", "; the same as
+    """The values of the headers named in `names` (at most 64 lower-case str), keyed by those
+    names: values latin-1, without surrounding whitespace, repeats joined with ", "; the same as
     gateway.upstream.head.pick_headers."""
+    cdef Py_ssize_t count = len(names)
+    if count > _MAX_PICKED:
+        raise ValueError(f"pick_headers takes at most {_MAX_PICKED} names")
+    cdef const char* wanted[_MAX_PICKED]
+    cdef Py_ssize_t lengths[_MAX_PICKED]
+    cdef Py_ssize_t k
+    for k in range(count):
+        wanted[k] = PyUnicode_AsUTF8AndSize(names[k], &lengths[k])
     cdef const char* s = PyBytes_AS_STRING(head)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(head)
-    cdef Py_ssize_t line = _find(s, n, 0, b"\r\n", 2)
-    cdef Py_ssize_t start, end, colon, m, a, b, size
-    cdef const char* want
+    cdef Py_ssize_t line = _line_end(s, n, 0)
+    cdef Py_ssize_t start, end, colon, m, a, b
     cdef dict found = {}
     cdef str value
     while line >= 0:
         start = line + 2
-        end = _find(s, n, start, b"\r\n", 2)
+        end = _line_end(s, n, start)
         if end < 0:
             end = n
         colon = start
         while colon < end and s[colon] != b':':
             colon += 1
         m = colon - start
-        for name in names:
-            want = PyUnicode_AsUTF8AndSize(name, &size)
-            if size == m and _iequal(s + start, want, m):
+        for k in range(count):
+            if lengths[k] == m and _iequal(s + start, wanted[k], m):
                 a = colon + 1
                 b = end
                 while a < b and (s[a] == b' ' or s[a] == b'\t'):
@@ -269,6 +292,7 @@ def pick_headers(bytes head, tuple names):
                 while b > a and (s[b - 1] == b' ' or s[b - 1] == b'\t'):
                     b -= 1
                 value = PyUnicode_DecodeLatin1(s + a, b - a, NULL)
+                name = names[k]
                 found[name] = f"{found[name]}, {value}" if name in found else value
                 break
         line = end if end < n else -1

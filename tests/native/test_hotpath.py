@@ -148,6 +148,11 @@ def test_header_pick_on_a_known_head():
     assert _native.pick_headers(head, PICKED) == head_mod.reference_pick_headers(head, PICKED) == want
 
 
+def test_header_pick_takes_at_most_64_names():
+    with pytest.raises(ValueError, match="at most 64"):
+        _native.pick_headers(b"HTTP/1.1 200 OK", tuple(f"x-{i}" for i in range(65)))
+
+
 @settings(max_examples=500, deadline=None)
 @given(_head)
 def test_header_pick_as_the_reference(head: bytes):
