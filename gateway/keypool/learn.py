@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -25,35 +26,42 @@ def _int(headers: Any, name: str) -> int:
         return -1
 
 
+def _parsed(cache: dict[str, Any], value: str, parse: Callable[[str], Any]) -> Any:
+    """parse(value), remembered: every answer carries two resets, and their values repeat from
+    answer to answer ("6ms", "1m30s", one RFC 3339 second). Bounded: the values come from the
+    network."""
+    found = cache.get(value, _UNPARSED)
+    if found is _UNPARSED:
+        found = parse(value)
+        if len(cache) >= 4096:
+            cache.clear()
+        cache[value] = found
+    return found
+
+
+_UNPARSED: Any = object()
+_durations: dict[str, float | None] = {}  # Go duration -> seconds
+_instants: dict[str, float | None] = {}  # RFC 3339 time -> Unix seconds
+
+
 def _reset_at(headers: Any, name: str, now_ns: int) -> int:
     value = headers.get(name)
-    if not value:
-        return -1
-    # Every answer carries two resets, and their values repeat ("6ms", "0s", "1m30s"): parse
-    # each distinct one once. Bounded, as the values come from the network.
-    seconds = _durations.get(value, _UNPARSED)
-    if seconds is _UNPARSED:
-        seconds = parse_go_duration(value)
-        if len(_durations) >= 4096:
-            _durations.clear()
-        _durations[value] = seconds
+    seconds = _parsed(_durations, value, parse_go_duration) if value else None
     return -1 if seconds is None else now_ns + int(seconds * 1e9)
 
 
-_durations: dict[str, float | None] = {}
-_UNPARSED: Any = object()
+def _unix_seconds(value: str) -> float | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def _rfc3339_at(headers: Any, name: str, now_ns: int) -> int:
     # Anthropic gives resets as wall-clock times; the key record runs on the monotonic clock.
     value = headers.get(name)
-    if not value:
-        return -1
-    try:
-        at = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return -1
-    return now_ns + max(0, int((at - time.time()) * 1e9))
+    at = _parsed(_instants, value, _unix_seconds) if value else None
+    return -1 if at is None else now_ns + max(0, int((at - time.time()) * 1e9))
 
 
 Headroom = tuple[int, int, int, int, int, int]

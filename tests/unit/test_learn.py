@@ -42,3 +42,20 @@ def test_anthropic_headers_with_rfc3339_resets():
 
 def test_no_rate_limit_headers_teach_nothing():
     assert headroom({"content-type": "application/json"}, NOW) is None
+
+
+def test_remembered_resets_answer_as_when_first_parsed():
+    # Reset values are parsed once and remembered: a repeat must still be relative to its own now.
+    openai = {"x-ratelimit-remaining-requests": "5", "x-ratelimit-reset-requests": "250ms"}
+    bad = {"x-ratelimit-remaining-requests": "5", "x-ratelimit-reset-requests": "soon"}
+    for now in (NOW, NOW + 7 * SECOND):
+        assert headroom(openai, now)[:2] == (5, now + SECOND // 4)
+        assert headroom(bad, now)[:2] == (5, -1)
+    at = datetime.now(UTC) + timedelta(seconds=60)
+    anthropic = {
+        "anthropic-ratelimit-requests-remaining": "1",
+        "anthropic-ratelimit-requests-reset": at.isoformat().replace("+00:00", "Z"),
+    }
+    first, again = headroom(anthropic, time.monotonic_ns()), headroom(anthropic, time.monotonic_ns())
+    assert first is not None and again is not None
+    assert 55 * SECOND < again[1] - time.monotonic_ns() <= 60 * SECOND
