@@ -648,12 +648,15 @@ cdef class AdmissionTable:
                 continue
             in_flight = aigw_load(k + K_IN_FLIGHT)
             score = 1.0
+            # Past its reset a key has its whole limit again, less what is in flight: scored as
+            # full regardless, a key back from a 429 would win every pick until its next answer.
             limit = aigw_load(k + K_LIMIT_REQUESTS)
-            if limit > 0 and aigw_load(k + K_RESET_REQUESTS) > now:
-                score = (aigw_load(k + K_REMAINING_REQUESTS) - in_flight) / <double>limit
+            if limit > 0:
+                remaining = aigw_load(k + K_REMAINING_REQUESTS) if aigw_load(k + K_RESET_REQUESTS) > now else limit
+                score = (remaining - in_flight) / <double>limit
             limit = aigw_load(k + K_LIMIT_TOKENS)
-            if limit > 0 and aigw_load(k + K_RESET_TOKENS) > now:
-                remaining = aigw_load(k + K_REMAINING_TOKENS)
+            if limit > 0:
+                remaining = aigw_load(k + K_REMAINING_TOKENS) if aigw_load(k + K_RESET_TOKENS) > now else limit
                 score = min(score, (remaining - tokens) / <double>limit)
             score = min(score, room)
             seen += 1

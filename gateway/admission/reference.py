@@ -247,12 +247,20 @@ class AdmissionTable:
                 continue
             in_flight = r.key(slot, L.K_IN_FLIGHT)
             score = 1.0
+            # Past its reset a key has its whole limit again, less what is in flight: scored as
+            # full regardless, a key back from a 429 would win every pick until its next answer.
             limit = r.key(slot, L.K_LIMIT_REQUESTS)
-            if limit > 0 and r.key(slot, L.K_RESET_REQUESTS) > now:
-                score = (r.key(slot, L.K_REMAINING_REQUESTS) - in_flight) / limit
+            if limit > 0:
+                remaining = (
+                    r.key(slot, L.K_REMAINING_REQUESTS) if r.key(slot, L.K_RESET_REQUESTS) > now else limit
+                )
+                score = (remaining - in_flight) / limit
             limit = r.key(slot, L.K_LIMIT_TOKENS)
-            if limit > 0 and r.key(slot, L.K_RESET_TOKENS) > now:
-                score = min(score, (r.key(slot, L.K_REMAINING_TOKENS) - tokens) / limit)
+            if limit > 0:
+                remaining = (
+                    r.key(slot, L.K_REMAINING_TOKENS) if r.key(slot, L.K_RESET_TOKENS) > now else limit
+                )
+                score = min(score, (remaining - tokens) / limit)
             score = min(score, room)
             seen += 1
             if best < 0 or score > best_score or (score == best_score and in_flight < best_in_flight):

@@ -169,6 +169,21 @@ def test_headroom_prefers_the_key_with_most_capacity_left_as_the_provider_report
     assert table.admit(*CHAT, "aigw-all", "mini", 0, later + 1).target == "t1"
 
 
+def test_a_key_past_its_reset_is_full_less_what_it_has_in_flight(table, region):
+    # A key back from a 429 must not take every request until its next answer: past its reset it
+    # has its whole limit again, and what it has in flight counts against it like on any key.
+    now = 10**12
+    slots = slots_of(region)
+    region.learn(slots["t1"], 0, now + SECOND, 100, -1, -1, -1)  # refused; resets in 1 s
+    region.learn(slots["t2"], 80, now + 60 * SECOND, 100, -1, -1, -1)
+    region.learn(slots["t3"], 70, now + 60 * SECOND, 100, -1, -1, -1)
+    later = now + 2 * SECOND
+    picks = [table.admit(*CHAT, "aigw-all", "mini", 0, later).target for _ in range(40)]  # all in flight
+    # t1 alone until 20 in flight (80% left, as t2), then t1 and t2 in turn; t3 not yet.
+    assert picks[:20] == ["t1"] * 20
+    assert (picks.count("t1"), picks.count("t2"), picks.count("t3")) == (30, 10, 0)
+
+
 def test_a_key_that_cannot_cover_the_token_estimate_is_used_only_as_a_last_resort(table, region):
     now = 10**12
     slots = slots_of(region)
