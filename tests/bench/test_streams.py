@@ -5,7 +5,7 @@ import re
 import threading
 from collections.abc import Iterator
 from http.client import HTTPConnection
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,6 +15,8 @@ from bench.aigw import PROVIDER_KEY
 from bench.payloads import CHAT_PATH, STREAM_REQUEST
 from bench.procs import Processes, free_port
 from bench.streamclient import run_streams
+
+from .local_server import serving
 
 CHUNKS = 4
 HEADERS = {"Content-Type": "application/json", "Authorization": f"Bearer {PROVIDER_KEY}"}
@@ -38,11 +40,8 @@ def upstreams(tmp_path_factory) -> Iterator[tuple[str, str]]:
     directory = tmp_path_factory.mktemp("ssemock")
     with Processes(directory) as procs:
         python_url, _ = mock.start(procs, None, CHUNKS, 1)
-        plain, usage = ssemock.record(python_url, STREAM_REQUEST, CHUNKS, directory)
-        argv = [str(ssemock.binary()), f"--plain={plain}", f"--usage={usage}", "--interval-ms=1"]
-        child = procs.start("ssemock", argv)
-        line = child.wait_for_line(lambda text: "listening on" in text, timeout_s=30)
-        yield python_url, line.split()[-1]
+        c_url, _ = ssemock.start(procs, None, STREAM_REQUEST, CHUNKS, 1, directory)
+        yield python_url, c_url
 
 
 @pytest.mark.parametrize("usage", [False, True], ids=["plain", "with-usage"])
@@ -126,13 +125,11 @@ class Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    release.set()
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(Handler) as url:
+        try:
+            yield url
+        finally:
+            release.set()  # before the server stops: a hanging handler must not hold it
 
 
 def drive(url: str, timeout_s: float = 10):
