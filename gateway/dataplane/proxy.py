@@ -7,6 +7,7 @@ deployment names another upstream model), so fields aigw does not know pass thro
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Generator
 from typing import Any
 
 import orjson
@@ -111,30 +112,23 @@ async def relay_stream(
 ) -> int:
     """Relay a stream as it comes, through the provider's translator to OpenAI chunks and the
     caller's to its format (either may be None). The usage goes on `trace`; returns its total
-    tokens (-1: none seen)."""
+    tokens (-1: none seen).
+
+    Chunks are relayed in the upstream connection's read callback (`Response.pipe`): this task
+    wakes once for the whole stream, not once per chunk."""
     transport = proto.response_stream(200, [*base_headers, *SSE_HEADERS])
-    tokens = -1
+    relay = _Relay(transport, to_openai, to_caller, trace)
     try:
-        async for chunk in resp:
-            if to_openai is not None:
-                chunk = to_openai.feed(chunk)
-            elif chunk.find(b'"total_tokens"') >= 0:  # not `in`: CPython tries bytes as an int first
-                usage = openai_usage(chunk)
-                if usage is not None:
-                    trace.usage(*usage)
-                    tokens = usage[0] + usage[1]
-            if to_caller is not None and chunk:
-                chunk = to_caller.feed(chunk)
-            if chunk:
-                try:  # _send(), inline: once per chunk
-                    await transport.send_bytes(chunk)
-                except Exception:
-                    return tokens  # the client went away: leaving closes the upstream request
+        while (wait := await resp.pipe(relay.chunk)) is not None:
+            await wait  # the caller's side could not take a chunk at once
+    except ClientGone:
+        return relay.tokens  # leaving closes the upstream request (pipe has already)
     except UpstreamError as exc:
         failure: bytes | None = b"data: " + transport_failure(exc, target).body() + b"\n\n"
         log.warning("stream from %s/%s broke: %s", target.provider, target.key_id, type(exc).__name__)
     else:
         failure = None
+    tokens = relay.tokens
     # The end: translators emit their last events (or a well-formed error if the upstream was cut).
     tail = failure if failure is not None and to_openai is None else b""
     if to_openai is not None:
@@ -149,6 +143,66 @@ async def relay_stream(
     if tail:
         await _send(transport, tail)
     return tokens
+
+
+class ClientGone(Exception):
+    """The caller's connection closed while its stream was being relayed."""
+
+
+class _Relay:
+    """One stream's chunk handler, called by the upstream connection as chunks arrive."""
+
+    __slots__ = ("to_caller", "to_openai", "tokens", "trace", "transport")
+
+    def __init__(self, transport: Any, to_openai: Any, to_caller: Any, trace: Any) -> None:
+        self.transport = transport
+        self.to_openai = to_openai
+        self.to_caller = to_caller
+        self.trace = trace
+        self.tokens = -1
+
+    def chunk(self, chunk: bytes) -> Awaitable[Any] | None:
+        if self.to_openai is not None:
+            chunk = self.to_openai.feed(chunk)
+        elif chunk.find(b'"total_tokens"') >= 0:  # not `in`: CPython tries bytes as an int first
+            usage = openai_usage(chunk)
+            if usage is not None:
+                self.trace.usage(*usage)
+                self.tokens = usage[0] + usage[1]
+        if self.to_caller is not None and chunk:
+            chunk = self.to_caller.feed(chunk)
+        if not chunk:
+            return None
+        # Sent from outside any task: granian's send_bytes queues the bytes before it returns and
+        # hands back an awaitable that is already done, failing if the caller has gone
+        # (src/rsgi/io.rs), so it is run to its end here (next() with a default: no StopIteration).
+        step = self.transport.send_bytes(chunk).__await__()
+        try:
+            pending = next(step, _SENT)
+        except Exception as exc:
+            raise ClientGone from exc
+        # Another transport could have to wait: then the rest of the send is the relay's to await.
+        return None if pending is _SENT else _RestOfSend(step, pending)
+
+
+_SENT: Any = object()
+
+
+class _RestOfSend:
+    """A send that stopped at `pending`: awaiting this waits for it, then finishes the send."""
+
+    __slots__ = ("_pending", "_step")
+
+    def __init__(self, step: Generator[Any, None, Any], pending: Any) -> None:
+        self._step = step
+        self._pending = pending
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        yield self._pending
+        try:
+            return (yield from self._step)
+        except Exception as exc:
+            raise ClientGone from exc
 
 
 async def _send(transport: Any, data: bytes) -> bool:

@@ -1,13 +1,15 @@
 """A response being received: status and headers at once, the body buffered or streamed.
 
 The connection feeds body bytes in (`_feed`, `_finish`, `_fail`); the consumer takes them out
-(`read`, `async for`). When the buffer passes `limit` the connection stops reading from the
-socket until the consumer has drained it, so a slow consumer costs constant memory.
+(`read`, `async for`), or has them pushed to it as they arrive (`pipe`). When the buffer passes
+`limit` the connection stops reading from the socket until the consumer has drained it, so a
+slow consumer costs constant memory.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .errors import UpstreamError
@@ -18,7 +20,11 @@ if TYPE_CHECKING:
 
     from .connection import Connection
 
-__all__ = ["Headers", "Response"]
+__all__ = ["Headers", "Response", "Sink"]
+
+# A consumer that takes the body chunk by chunk in the connection's read callback: None to go on,
+# or an awaitable it has to wait for first (reading pauses until the next `pipe`).
+Sink = Callable[[bytes], Awaitable[Any] | None]
 
 
 class Headers(dict[str, str]):
@@ -74,6 +80,8 @@ class Response:
         "_headers",
         "_limit",
         "_loop",
+        "_piped",
+        "_sink",
         "_waiter",
         "raw_head",
         "status",
@@ -99,6 +107,8 @@ class Response:
         self._error: UpstreamError | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._body: bytes | None = None
+        self._sink: Sink | None = None  # set while piping: chunks go to it, not to _chunks
+        self._piped: asyncio.Future[Any] | None = None
 
     def header_values(self, names: tuple[str, ...]) -> dict[str, str]:
         """Only the headers named in `names` (lower-case), as `headers` would give them: for a
@@ -123,6 +133,10 @@ class Response:
     # ------------------------------------------------------------------ connection side
 
     def _feed(self, chunk: bytes) -> None:
+        sink = self._sink
+        if sink is not None:
+            self._call(sink, chunk)
+            return
         self._chunks.append(chunk)
         self._buffered += len(chunk)
         if self._buffered > self._limit and self._conn is not None:
@@ -135,6 +149,8 @@ class Response:
         # The connection has already detached itself; nothing more will be fed.
         self._done = True
         self._conn = None
+        if self._sink is not None:
+            self._end_pipe(None, None)
         w = self._waiter
         if w is not None and not w.done():
             w.set_result(None)
@@ -145,6 +161,8 @@ class Response:
             self._head.set_exception(exc)
             return
         self._error = exc
+        if self._sink is not None:
+            self._end_pipe(None, exc)
         w = self._waiter
         if w is not None and not w.done():
             w.set_result(None)
@@ -214,6 +232,53 @@ class Response:
         if conn is not None:
             conn.resume()
         return data
+
+    def pipe(self, sink: Sink) -> asyncio.Future[Any]:
+        """Hand the body to `sink` chunk by chunk as it arrives, inside the connection's read
+        callback: no task switch per chunk (what is buffered goes first). The future completes
+        with None once the body has ended, or with the awaitable `sink` returned when it has to
+        wait (reading then pauses until the next `pipe`); it fails with the error that ended the
+        body, or with what `sink` raised (the connection is then closed)."""
+        piped = self._piped = self._loop.create_future()
+        chunks = self._chunks
+        while chunks and not piped.done():
+            chunk = chunks.pop(0)
+            self._buffered -= len(chunk)
+            self._call(sink, chunk)
+        if piped.done():
+            return piped
+        if self._error is not None:
+            piped.set_exception(self._error)
+        elif self._done:
+            piped.set_result(None)
+        else:
+            self._sink = sink
+            conn = self._conn
+            if conn is not None:
+                conn.resume()
+        return piped
+
+    def _call(self, sink: Sink, chunk: bytes) -> None:
+        try:
+            wait = sink(chunk)
+        except Exception as exc:
+            self._end_pipe(None, exc)
+            self.release()
+            return
+        if wait is not None:
+            conn = self._conn
+            if conn is not None:
+                conn.pause()
+            self._end_pipe(wait, None)
+
+    def _end_pipe(self, result: Any, exc: BaseException | None) -> None:
+        self._sink = None
+        piped = self._piped
+        if piped is not None and not piped.done():  # done: the piping task was cancelled
+            if exc is None:
+                piped.set_result(result)
+            else:
+                piped.set_exception(exc)
 
     def release(self) -> None:
         """Give the connection back: it already is if the body is complete, otherwise close it."""

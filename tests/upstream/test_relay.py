@@ -1,0 +1,126 @@
+"""The stream relay (gateway.dataplane.proxy.relay_stream) over a real upstream connection: chunks
+reach the caller's transport in order, a transport that has to wait is waited for, and a caller
+that has gone closes the upstream request. Real sockets on 127.0.0.1, asyncio and uvloop."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+from gateway.dataplane.proxy import relay_stream
+from gateway.upstream import Origin, Pool
+
+from .servers import Peer, Server, encode_chunk
+
+EVENTS = [
+    b'data: {"choices":[{"delta":{"content":"Hel"}}],"usage":null}\n\n',
+    b'data: {"choices":[{"delta":{"content":"lo"}}],"usage":null}\n\n',
+    b'data: {"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}\n\n',
+    b"data: [DONE]\n\n",
+]
+TARGET = SimpleNamespace(provider="openai", key_id="k1", timeout_s=5.0)
+
+
+class Proto:
+    """granian's protocol object as the relay uses it: response_stream hands out `transport`."""
+
+    def __init__(self, transport: Any) -> None:
+        self.transport = transport
+        self.started: tuple[int, list[tuple[str, str]]] | None = None
+
+    def response_stream(self, status: int, headers: list[tuple[str, str]]) -> Any:
+        self.started = (status, headers)
+        return self.transport
+
+
+class Trace:
+    def __init__(self) -> None:
+        self.usage_seen: tuple[int, ...] | None = None
+
+    def usage(self, *counts: int) -> None:
+        self.usage_seen = counts
+
+
+def stream_handler(finish: bool):
+    """Sends EVENTS, one chunk each; then ends the body, or (finish=False) holds the stream open
+    until the client hangs up, as a long generation would."""
+
+    async def handler(peer: Peer) -> None:
+        await peer.read_request()
+        await peer.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for event in EVENTS:
+            await peer.send(encode_chunk(event))
+        if finish:
+            await peer.send(b"0\r\n\r\n")
+        await peer.wait_client_close()
+
+    return handler
+
+
+async def relay(transport: Any, finish: bool = True) -> tuple[int, Trace, int]:
+    """Relays one upstream stream to `transport`: (tokens, trace, upstream connections still open
+    in the pool right after the relay returned)."""
+    async with Server(stream_handler(finish)) as srv:
+        pool = Pool()
+        resp = await pool.request(Origin.from_url(srv.url), b"POST", b"/", b"", b"{}", read_timeout=5.0)
+        trace = Trace()
+        try:
+            tokens = await relay_stream(Proto(transport), resp, TARGET, None, None, trace, [])
+        finally:
+            resp.release()
+        still_open = sum(s["open"] for s in pool.stats().values())
+        await pool.close()
+        assert srv.accepted == 1
+        return tokens, trace, still_open
+
+
+def test_a_transport_that_has_to_wait_gets_every_chunk_in_order(run):
+    """A send that does not finish at once (not granian's, which queues and returns) is awaited:
+    nothing is lost or reordered, and the usage is still counted."""
+
+    class WaitingTransport:
+        def __init__(self) -> None:
+            self.sent: list[bytes] = []
+
+        async def send_bytes(self, data: bytes) -> None:
+            await asyncio.sleep(0)  # a real suspension: the relay's task must wait here
+            self.sent.append(data)
+
+    async def main():
+        transport = WaitingTransport()
+        tokens, trace, still_open = await relay(transport)
+        assert b"".join(transport.sent) == b"".join(EVENTS)
+        assert tokens == 11
+        assert trace.usage_seen == (9, 2, 0)
+        assert still_open == 1  # the whole body was read: kept for the next request
+
+    run(main)
+
+
+def test_a_caller_that_has_gone_ends_the_relay_and_closes_the_upstream_request(run):
+    """granian's send_bytes returns an awaitable that fails once the client has gone."""
+
+    class GoneAfterFirst:
+        def __init__(self) -> None:
+            self.sent: list[bytes] = []
+
+        def send_bytes(self, data: bytes) -> Any:
+            self.sent.append(data)
+            return self._gone() if len(self.sent) > 1 else self._ok()
+
+        async def _ok(self) -> None:
+            return None
+
+        async def _gone(self) -> None:
+            raise ConnectionResetError("client went away")
+
+    async def main():
+        transport = GoneAfterFirst()
+        # The upstream never ends this stream: the relay returns only because the caller has gone.
+        tokens, _, still_open = await relay(transport, finish=False)
+        assert tokens == -1  # the usage event never went out
+        assert len(transport.sent) == 2
+        assert still_open == 0  # the upstream request was closed, not left running
+
+    run(main)
