@@ -4,6 +4,7 @@
 import hashlib
 
 from gateway.admission import rejections as _rej
+from gateway.admission.networks import allowed_from as _allowed_from
 from gateway.admission import spec as _spec
 from gateway.admission.spec import KIND_TOKENS as _KIND_TOKENS
 
@@ -182,6 +183,7 @@ cdef class _Consumer:
     cdef int64_t expires_ns   # 0: never
     cdef str expired
     cdef list budgets
+    cdef object networks      # tuple of ipaddress networks the key may be used from, or None
 
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
@@ -352,6 +354,7 @@ cdef class AdmissionTable:
             c.expires_ns = cs.expires_ns
             c.expired = cs.expired
             c.budgets = [budgets[i] for i in cs.budgets]
+            c.networks = cs.networks
             self._consumers[cs.digest] = c
         self._groups = {}
         for gs in spec.groups:
@@ -409,12 +412,13 @@ cdef class AdmissionTable:
         return sorted(self._groups)
 
     def admit(self, str method, str path, str credential, str model, int64_t estimated_tokens=0,
-              int64_t now=-1, int64_t wall=-1):
+              int64_t now=-1, int64_t wall=-1, str client=None):
         """Return a `Decision`, or a `Rejection` saying why not.
 
         `model` is None where the route takes none or the body could not be read; then no limit
-        or budget is charged and no upstream key chosen. `now` (ns, CLOCK_MONOTONIC) and `wall`
-        (Unix seconds, which budget periods follow) are for tests.
+        or budget is charged and no upstream key chosen. `client` is the caller's address, for
+        keys limited to some networks. `now` (ns, CLOCK_MONOTONIC) and `wall` (Unix seconds,
+        which budget periods follow) are for tests.
         """
         params = None
         route = self._routes.get((method, path))
@@ -439,6 +443,9 @@ cdef class AdmissionTable:
                 now = aigw_now_ns()
             if now >= c.expires_ns:
                 return _rej.key_expired(c.expired)
+        if c.networks is not None and not _allowed_from(client, c.networks):
+            # Before any limit or budget is charged: a key used from elsewhere costs its owner nothing.
+            return _refused(_rej.network_not_allowed(client), c)
         cdef Decision d = Decision()
         d.route = route
         d.params = params

@@ -122,6 +122,7 @@ class AdmissionTable:
         estimated_tokens: int = 0,
         now: int = -1,
         wall: int = -1,
+        client: str | None = None,
     ) -> Decision | Rejection: ...
     def repick(
         self, d: Decision, exclude: set[int] | None = None, now: int = -1, group: str | None = None

@@ -14,6 +14,7 @@ from typing import Any
 from . import budgets
 from . import layout as L
 from . import rejections as rej
+from .networks import allowed_from
 from .reference_region import ReferenceRegion
 from .spec import KIND_COST, KIND_REQUESTS, KIND_TOKENS, AdmissionSpec, BudgetSpec, ConsumerSpec, LimitSpec
 
@@ -120,6 +121,7 @@ class AdmissionTable:
         estimated_tokens: int = 0,
         now: int = -1,
         wall: int = -1,
+        client: str | None = None,
     ) -> Decision | rej.Rejection:
         route = self._routes.get((method, path))
         params = None
@@ -140,6 +142,8 @@ class AdmissionTable:
         now = time.monotonic_ns() if now < 0 else now
         if consumer.expires_ns and now >= consumer.expires_ns:
             return rej.key_expired(consumer.expired)
+        if consumer.networks is not None and not allowed_from(client, consumer.networks):
+            return _refused(rej.network_not_allowed(client), consumer)
         d = Decision(route, consumer.key_id, consumer.tenant, consumer.app, consumer.models)
         d.services = consumer.services
         d.params = params

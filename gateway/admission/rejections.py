@@ -67,6 +67,15 @@ def key_used_up(message: str) -> Rejection:
     return Rejection(401, "invalid_request_error", "api_key_used_up", message)
 
 
+def network_not_allowed(client: str | None) -> Rejection:
+    return Rejection(
+        403,
+        "permission_error",
+        "network_not_allowed",
+        f"This API key may not be used from {client or 'this address'}.",
+    )
+
+
 def not_subscribed(service: str, tenant: str, app: str, refusal: str | None) -> Rejection:
     return Rejection(
         403,

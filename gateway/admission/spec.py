@@ -82,6 +82,9 @@ class ConsumerSpec:
     # CLOCK_MONOTONIC ns after which the key is refused as expired (0: never), and the message.
     expires_ns: int = 0
     expired: str = ""
+    # Client networks (ipaddress networks) the key may be used from, checked before anything is
+    # charged; None: anywhere.
+    networks: tuple[Any, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

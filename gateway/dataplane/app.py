@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import ipaddress
 import itertools
 import json
 import logging
@@ -238,9 +237,10 @@ class Gateway:
         model = request.model if request is not None else None
         trace.rec.model = model or ""
         key = credential(headers)
-        decision = table.admit(method, path, key, model, estimate)
+        client = scope.client
+        decision = table.admit(method, path, key, model, estimate, client=client)
         if isinstance(decision, Rejection) and decision.code == "upstream_capacity_exhausted":
-            decision = await self._queue(table, method, path, key, model, estimate, decision)
+            decision = await self._queue(table, method, path, key, model, estimate, client, decision)
         if isinstance(decision, Rejection):
             if decision.code == "model_not_found" and model in self.live.services.retired:
                 raise errors.gone(self.live.services.retired[model])
@@ -267,15 +267,6 @@ class Gateway:
             if retired is not None:
                 raise errors.gone(retired)
             raise GatewayError(404, "invalid_request_error", "unknown_url", f"No prompt API at {path}.")
-        nets = self.live.networks.get(decision.key_id)
-        if nets is not None and not _from(scope.client, nets):
-            table.finish(decision, 0)
-            raise GatewayError(
-                403,
-                "permission_error",
-                "network_not_allowed",
-                f"This API key may not be used from {scope.client or 'this address'}.",
-            )
         capture = self.captures.get(decision.group) if decision.group is not None else None
         if capture is not None:
             trace.capturing(capture, body)
@@ -342,7 +333,15 @@ class Gateway:
         return names
 
     async def _queue(
-        self, table: Any, method: str, path: str, key: Any, model: Any, estimate: int, rejection: Any
+        self,
+        table: Any,
+        method: str,
+        path: str,
+        key: Any,
+        model: Any,
+        estimate: int,
+        client: str | None,
+        rejection: Any,
     ) -> Any:
         """Queue mode at admission: no key could serve, so wait for one (if the group allows)."""
         group = self.canonical.get(model, model)
@@ -351,7 +350,7 @@ class Gateway:
         while isinstance(decision, Rejection) and decision.code == "upstream_capacity_exhausted":
             if not await self.rooms[group].wait(decision, deadline):
                 break
-            decision = table.admit(method, path, key, model, estimate)
+            decision = table.admit(method, path, key, model, estimate, client=client)
         return decision
 
     async def _read_body(self, proto: Any, headers: Any) -> bytes:
@@ -377,20 +376,6 @@ class Gateway:
                 raise errors.body_too_large(self.max_body)
             parts.append(chunk)
         return b"".join(parts)
-
-
-def _from(client: str | None, networks: tuple[Any, ...]) -> bool:
-    """Whether the client's address lies in one of `networks` (a temporary key's allowance)."""
-    host = client or ""
-    if host.startswith("["):  # [v6]:port
-        host = host[1 : host.find("]")]
-    elif host.count(":") == 1:  # v4:port
-        host = host.rpartition(":")[0]
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return any(address in network for network in networks)
 
 
 app = Gateway()

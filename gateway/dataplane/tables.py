@@ -21,7 +21,6 @@ from .services import ServiceTables
 from .targets import Target, build_targets
 
 log = logging.getLogger("aigw.tables")
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def build_table(
@@ -29,7 +28,7 @@ def build_table(
     pools: Mapping[str, tuple[Target, ...]],
     region: Any,
     configs: Mapping[str, ModelGroup],
-) -> tuple[AdmissionTable, ServiceTables, dict[str, tuple[IPNetwork, ...]]]:
+) -> tuple[AdmissionTable, ServiceTables]:
     by_subject: dict[tuple[str, str], list[int]] = defaultdict(list)
     limits = []
     for rec in snapshot.limits:
@@ -65,16 +64,7 @@ def build_table(
             _group(name, route.model_group, pools[route.model_group], config, group_limits, aliases)
         )
     spec = AdmissionSpec(consumers=consumers, groups=groups, limits=limits, budgets=budgets)
-    return AdmissionTable(spec, region), services, _networks(snapshot)
-
-
-def _networks(snapshot: Snapshot) -> dict[str, tuple[IPNetwork, ...]]:
-    """Client networks by consumer key id, for the keys that are limited to some."""
-    return {
-        k.id: tuple(ipaddress.ip_network(n, strict=False) for n in k.allowed.networks)
-        for k in snapshot.keys
-        if k.allowed is not None and k.allowed.networks is not None
-    }
+    return AdmissionTable(spec, region), services
 
 
 def _group(
@@ -159,6 +149,11 @@ def _consumer(
         refusals=services.refusals.get((k.tenant, k.app), _NO_REFUSALS),
         expires_ns=max(expires_ns, 1) if k.expires_at is not None else 0,
         expired=expired,
+        networks=(
+            tuple(ipaddress.ip_network(n, strict=False) for n in k.allowed.networks)
+            if k.allowed is not None and k.allowed.networks is not None
+            else None
+        ),
     )
 
 
@@ -181,7 +176,7 @@ class LiveTable:
         self._stored = snapshot.upstream_keys
         self._use_pools(build_targets(cfg, url_overrides, self._stored))
         self.generation = snapshot.generation
-        self.table, self.services, self.networks = build_table(snapshot, self._pools, region, self._groups)
+        self.table, self.services = build_table(snapshot, self._pools, region, self._groups)
         self._task: asyncio.Task[None] | None = None
 
     def _use_pools(self, pools: dict[str, tuple[Target, ...]]) -> None:
@@ -233,9 +228,7 @@ class LiveTable:
                     snapshot = await loop.run_in_executor(None, self._store.snapshot)
                     if snapshot.upstream_keys != self._stored:
                         self._replace_keys(snapshot.upstream_keys)
-                    self.table, self.services, self.networks = build_table(
-                        snapshot, self._pools, self._region, self._groups
-                    )
+                    self.table, self.services = build_table(snapshot, self._pools, self._region, self._groups)
                     self.generation = snapshot.generation
                     log.info(
                         "tables reloaded at generation %d (%d consumer keys)",
