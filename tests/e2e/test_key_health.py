@@ -117,8 +117,17 @@ def test_a_worker_killed_mid_request_leaves_no_stuck_state(slow_gateway):
         httpx.get(gw.base_url + "/health")  # each poll is a round trip, no sleeping
     # Limits are not wedged and every worker (the replacement included) serves.
     served_by = set()
+    refused = 0
     for _ in range(5000):  # until the replacement has booted and taken a connection
-        resp, _ = post(gw.port, gw.keys["other"])
+        try:
+            resp, _ = post(gw.port, gw.keys["other"])
+        except ConnectionRefusedError:
+            # granian gives each worker its own SO_REUSEPORT socket: around a worker's replacement
+            # the kernel can refuse a connection (granian warns so where net.ipv4.tcp_migrate_req
+            # is off, as here). Seen once in ~15 runs of the suite on the project VM.
+            refused += 1
+            assert refused <= 3, "connections kept being refused after the worker was replaced"
+            continue
         assert resp.status == 200
         served_by.add(int(resp.getheader("x-request-id").split("_")[1], 16))
         if len(served_by - {victim}) == 2:
