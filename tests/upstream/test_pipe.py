@@ -24,9 +24,10 @@ def stream_request(pool: Pool, origin: Origin):
     return pool.request(origin, b"POST", b"/stream", b"", b"{}", read_timeout=5.0)
 
 
-def paced(got_first: asyncio.Event):
+def paced(got_first: asyncio.Event | None):
     """A handler sending CHUNKS chunked: the first with the head, the rest once the client has the
-    first (so at least one arrives while the relay is piping, not from the buffer)."""
+    first (so at least one arrives while the relay is piping, not from the buffer). With
+    got_first None it holds the stream open after the first chunk until the client hangs up."""
 
     async def handler(peer: Peer) -> None:
         while (req := await peer.read_request()) is not None:
@@ -34,6 +35,9 @@ def paced(got_first: asyncio.Event):
                 await peer.send(response(200, b"ok"))
                 continue
             await peer.send(HEAD + encode_chunk(CHUNKS[0]))
+            if got_first is None:
+                await peer.wait_client_close()
+                return
             await got_first.wait()
             for chunk in CHUNKS[1:]:
                 await peer.send(encode_chunk(chunk))
@@ -100,17 +104,8 @@ def test_a_sink_that_has_to_wait_pauses_reading_until_the_next_pipe(run, monkeyp
 
 
 def test_a_failing_sink_ends_the_pipe_with_its_error_and_closes_the_connection(run):
-    async def handler(peer: Peer) -> None:
-        while (req := await peer.read_request()) is not None:
-            if req.path != "/stream":
-                await peer.send(response(200, b"ok"))
-                continue
-            await peer.send(HEAD + encode_chunk(CHUNKS[0]))
-            await peer.wait_client_close()
-            return
-
     async def main():
-        async with Server(handler) as srv:
+        async with Server(paced(None)) as srv:
             pool = Pool(max_connections_per_origin=1)
             origin = Origin.from_url(srv.url)
             resp = await stream_request(pool, origin)
