@@ -134,8 +134,14 @@ class Response:
 
     def _feed(self, chunk: bytes) -> None:
         sink = self._sink
-        if sink is not None:
-            self._call(sink, chunk)
+        if sink is not None:  # piping: straight to the consumer, in this read callback
+            try:
+                wait = sink(chunk)
+            except Exception as exc:
+                self._sink_failed(exc)
+                return
+            if wait is not None:
+                self._sink_waits(wait)
             return
         self._chunks.append(chunk)
         self._buffered += len(chunk)
@@ -240,36 +246,33 @@ class Response:
         wait (reading then pauses until the next `pipe`); it fails with the error that ended the
         body, or with what `sink` raised (the connection is then closed)."""
         piped = self._piped = self._loop.create_future()
+        self._sink = sink
         chunks = self._chunks
-        while chunks and not piped.done():
+        while chunks and self._sink is not None:
             chunk = chunks.pop(0)
             self._buffered -= len(chunk)
-            self._call(sink, chunk)
-        if piped.done():
+            self._feed(chunk)
+        if self._sink is None:  # the sink failed or has to wait
             return piped
         if self._error is not None:
-            piped.set_exception(self._error)
+            self._end_pipe(None, self._error)
         elif self._done:
-            piped.set_result(None)
+            self._end_pipe(None, None)
         else:
-            self._sink = sink
             conn = self._conn
             if conn is not None:
                 conn.resume()
         return piped
 
-    def _call(self, sink: Sink, chunk: bytes) -> None:
-        try:
-            wait = sink(chunk)
-        except Exception as exc:
-            self._end_pipe(None, exc)
-            self.release()
-            return
-        if wait is not None:
-            conn = self._conn
-            if conn is not None:
-                conn.pause()
-            self._end_pipe(wait, None)
+    def _sink_failed(self, exc: Exception) -> None:
+        self._end_pipe(None, exc)
+        self.release()
+
+    def _sink_waits(self, wait: Any) -> None:
+        conn = self._conn
+        if conn is not None:
+            conn.pause()
+        self._end_pipe(wait, None)
 
     def _end_pipe(self, result: Any, exc: BaseException | None) -> None:
         self._sink = None
