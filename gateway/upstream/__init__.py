@@ -8,6 +8,8 @@ Pooled keep-alive connections on asyncio.Protocol with httptools (llhttp) parsin
     async with await pool.request(origin, b"POST", b"/chat/completions", block, body,
                                   read_timeout=60) as resp:
         data = await resp.read()            # or: async for chunk in resp: ...
+                                            # or: await resp.pipe(sink), sink(chunk) called
+                                            #     in the read callback as chunks arrive
 
 Every failure is an `UpstreamError`: `ConnectError`, `UpstreamTimeout` or `ProtocolError`.
 """

@@ -5,6 +5,7 @@ that has gone closes the upstream request. Real sockets on 127.0.0.1, asyncio an
 from __future__ import annotations
 
 import asyncio
+import json
 from types import SimpleNamespace
 from typing import Any
 
@@ -42,26 +43,50 @@ class Trace:
         self.usage_seen = counts
 
 
-def stream_handler(finish: bool):
-    """Sends EVENTS, one chunk each; then ends the body, or (finish=False) holds the stream open
-    until the client hangs up, as a long generation would."""
+def stream_handler(end: str, relayed: asyncio.Event | None = None):
+    """Sends EVENTS, one chunk each; then ends the body ("finish"), holds the stream open until
+    the client hangs up as a long generation would ("hold"), or resets the connection once the
+    first two events have been relayed (`relayed`) ("reset")."""
 
     async def handler(peer: Peer) -> None:
         await peer.read_request()
         await peer.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-        for event in EVENTS:
+        for event in EVENTS[:2] if end == "reset" else EVENTS:
             await peer.send(encode_chunk(event))
-        if finish:
+        if end == "reset":
+            assert relayed is not None
+            await relayed.wait()
+            peer.reset()
+            return
+        if end == "finish":
             await peer.send(b"0\r\n\r\n")
         await peer.wait_client_close()
 
     return handler
 
 
-async def relay(transport: Any, finish: bool = True) -> tuple[int, Trace, int]:
+class Transport:
+    """granian's stream transport as far as the relay sees it: bytes queued at once. `relayed` is
+    set once two chunks have been sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.relayed = asyncio.Event()
+
+    def send_bytes(self, data: bytes) -> Any:
+        self.sent.append(data)
+        if len(self.sent) == 2:
+            self.relayed.set()
+        return self._done()
+
+    async def _done(self) -> None:
+        return None
+
+
+async def relay(transport: Any, end: str = "finish") -> tuple[int, Trace, int]:
     """Relays one upstream stream to `transport`: (tokens, trace, upstream connections still open
     in the pool right after the relay returned)."""
-    async with Server(stream_handler(finish)) as srv:
+    async with Server(stream_handler(end, getattr(transport, "relayed", None))) as srv:
         pool = Pool()
         resp = await pool.request(Origin.from_url(srv.url), b"POST", b"/", b"", b"{}", read_timeout=5.0)
         trace = Trace()
@@ -118,9 +143,26 @@ def test_a_caller_that_has_gone_ends_the_relay_and_closes_the_upstream_request(r
     async def main():
         transport = GoneAfterFirst()
         # The upstream never ends this stream: the relay returns only because the caller has gone.
-        tokens, _, still_open = await relay(transport, finish=False)
+        tokens, _, still_open = await relay(transport, "hold")
         assert tokens == -1  # the usage event never went out
         assert len(transport.sent) == 2
         assert still_open == 0  # the upstream request was closed, not left running
+
+    run(main)
+
+
+def test_an_upstream_cut_mid_stream_ends_the_callers_stream_with_an_error_event(run):
+    """What arrived is relayed, then one SSE event in OpenAI's error format, which the SDKs raise."""
+
+    async def main():
+        transport = Transport()
+        tokens, _, still_open = await relay(transport, "reset")
+        assert b"".join(transport.sent[:-1]) == b"".join(EVENTS[:2])
+        last = transport.sent[-1]
+        assert last.startswith(b"data: ") and last.endswith(b"\n\n")
+        error = json.loads(last[len(b"data: ") :])["error"]
+        assert (error["type"], error["code"]) == ("api_error", "upstream_bad_response")
+        assert "openai" in error["message"]
+        assert tokens == -1 and still_open == 0
 
     run(main)
