@@ -237,7 +237,7 @@ class Gateway:
         model = request.model if request is not None else None
         trace.rec.model = model or ""
         key = credential(headers)
-        client = scope.client
+        client = trace.rec.client  # read from granian once, in __rsgi__
         decision = table.admit(method, path, key, model, estimate, client=client)
         if isinstance(decision, Rejection) and decision.code == "upstream_capacity_exhausted":
             decision = await self._queue(table, method, path, key, model, estimate, client, decision)
