@@ -121,7 +121,7 @@ async def relay_stream(
     try:
         while (wait := await resp.pipe(relay.chunk)) is not None:
             await wait  # the caller's side could not take a chunk at once
-    except ClientGone:
+    except _ClientGone:
         return relay.tokens  # leaving closes the upstream request (pipe has already)
     except UpstreamError as exc:
         failure: bytes | None = b"data: " + transport_failure(exc, target).body() + b"\n\n"
@@ -145,7 +145,7 @@ async def relay_stream(
     return tokens
 
 
-class ClientGone(Exception):
+class _ClientGone(Exception):
     """The caller's connection closed while its stream was being relayed."""
 
 
@@ -161,26 +161,26 @@ class _Relay:
         self.trace = trace
         self.tokens = -1
 
-    def chunk(self, chunk: bytes) -> Awaitable[Any] | None:
+    def chunk(self, data: bytes) -> Awaitable[Any] | None:
         if self.to_openai is not None:
-            chunk = self.to_openai.feed(chunk)
-        elif chunk.find(b'"total_tokens"') >= 0:  # not `in`: CPython tries bytes as an int first
-            usage = openai_usage(chunk)
+            data = self.to_openai.feed(data)
+        elif data.find(b'"total_tokens"') >= 0:  # not `in`: CPython tries bytes as an int first
+            usage = openai_usage(data)
             if usage is not None:
                 self.trace.usage(*usage)
                 self.tokens = usage[0] + usage[1]
-        if self.to_caller is not None and chunk:
-            chunk = self.to_caller.feed(chunk)
-        if not chunk:
+        if self.to_caller is not None and data:
+            data = self.to_caller.feed(data)
+        if not data:
             return None
         # Sent from outside any task: granian's send_bytes queues the bytes before it returns and
         # hands back an awaitable that is already done, failing if the caller has gone
         # (src/rsgi/io.rs), so it is run to its end here (next() with a default: no StopIteration).
-        step = self.transport.send_bytes(chunk).__await__()
+        step = self.transport.send_bytes(data).__await__()
         try:
             pending = next(step, _SENT)
         except Exception as exc:
-            raise ClientGone from exc
+            raise _ClientGone from exc
         # Another transport could have to wait: then the rest of the send is the relay's to await.
         return None if pending is _SENT else _RestOfSend(step, pending)
 
@@ -202,7 +202,7 @@ class _RestOfSend:
         try:
             return (yield from self._step)
         except Exception as exc:
-            raise ClientGone from exc
+            raise _ClientGone from exc
 
 
 async def _send(transport: Any, data: bytes) -> bool:
