@@ -28,6 +28,11 @@ class Result:
 OnChunk = Callable[[bytes], Awaitable[None]]
 
 
+def open_count(pool: Pool) -> int:
+    """Connections the pool holds open, idle or in use, across its origins."""
+    return sum(s["open"] for s in pool.stats().values())
+
+
 class Client:
     kind: str
 
@@ -97,7 +102,7 @@ class PoolClient(Client):
             return Result(resp.status, picked, b"".join(parts), len(parts))
 
     def open_connections(self) -> int | None:
-        return sum(s["open"] for s in self.pool.stats().values())
+        return open_count(self.pool)
 
     async def close(self) -> None:
         await self.pool.close()

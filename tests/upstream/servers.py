@@ -164,6 +164,10 @@ def response(
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
 
 
+# The head of a 200 whose body follows in chunks (encode_chunk), for handlers that pace them.
+CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
 def encode_chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data) if data else b""
 

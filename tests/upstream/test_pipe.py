@@ -10,14 +10,10 @@ import pytest
 from gateway.upstream import Origin, Pool, ProtocolError
 from gateway.upstream.connection import Connection
 
-from .servers import Peer, Server, encode_chunk, response
+from .clients import open_count
+from .servers import CHUNKED_HEAD, Peer, Server, encode_chunk, response
 
 CHUNKS = [b"data: one\n\n", b"data: two\n\n", b"data: three\n\n"]
-HEAD = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-
-
-def open_count(pool: Pool) -> int:
-    return sum(s["open"] for s in pool.stats().values())
 
 
 def stream_request(pool: Pool, origin: Origin):
@@ -34,7 +30,7 @@ def paced(got_first: asyncio.Event | None):
             if req.path != "/stream":
                 await peer.send(response(200, b"ok"))
                 continue
-            await peer.send(HEAD + encode_chunk(CHUNKS[0]))
+            await peer.send(CHUNKED_HEAD + encode_chunk(CHUNKS[0]))
             if got_first is None:
                 await peer.wait_client_close()
                 return

@@ -11,6 +11,7 @@ from gateway.upstream import Origin, Pool, ProtocolError, UpstreamError, Upstrea
 from gateway.upstream.connection import Connection
 from gateway.upstream.response import Response
 
+from .clients import open_count
 from .servers import Peer, Server, keep_alive, response
 
 
@@ -21,10 +22,6 @@ def pool_get(pool: Pool, origin: Origin, path: bytes = b"/", **kw):
 async def fetch(pool: Pool, origin: Origin, method: bytes = b"GET", path: bytes = b"/", body: bytes = b""):
     resp = await pool.request(origin, method, path, b"", body, read_timeout=5.0)
     return resp.status, await resp.read()
-
-
-def open_count(pool: Pool) -> int:
-    return sum(s["open"] for s in pool.stats().values())
 
 
 def test_post_is_retried_on_a_stale_reused_connection(run):

@@ -12,7 +12,8 @@ from typing import Any
 from gateway.dataplane.proxy import relay_stream
 from gateway.upstream import Origin, Pool
 
-from .servers import Peer, Server, encode_chunk
+from .clients import open_count
+from .servers import CHUNKED_HEAD, Peer, Server, encode_chunk
 
 EVENTS = [
     b'data: {"choices":[{"delta":{"content":"Hel"}}],"usage":null}\n\n',
@@ -28,10 +29,8 @@ class Proto:
 
     def __init__(self, transport: Any) -> None:
         self.transport = transport
-        self.started: tuple[int, list[tuple[str, str]]] | None = None
 
     def response_stream(self, status: int, headers: list[tuple[str, str]]) -> Any:
-        self.started = (status, headers)
         return self.transport
 
 
@@ -50,7 +49,7 @@ def stream_handler(end: str, relayed: asyncio.Event | None = None):
 
     async def handler(peer: Peer) -> None:
         await peer.read_request()
-        await peer.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        await peer.send(CHUNKED_HEAD)
         for event in EVENTS[:2] if end == "reset" else EVENTS:
             await peer.send(encode_chunk(event))
         if end == "reset":
@@ -94,7 +93,7 @@ async def relay(transport: Any, end: str = "finish") -> tuple[int, Trace, int]:
             tokens = await relay_stream(Proto(transport), resp, TARGET, None, None, trace, [])
         finally:
             resp.release()
-        still_open = sum(s["open"] for s in pool.stats().values())
+        still_open = open_count(pool)
         await pool.close()
         assert srv.accepted == 1
         return tokens, trace, still_open
