@@ -20,7 +20,7 @@ from ..calllog.trace import Trace
 from ..calllog.usage import openai_usage
 from ..keypool.classify import RETRYABLE, Verdict, classify
 from ..keypool.health import KeyHealth
-from ..keypool.learn import LEARNED_HEADERS, headroom
+from ..keypool.learn import head_headroom
 from ..upstream import UpstreamError
 from . import errors
 from .caller import OPENAI
@@ -121,7 +121,7 @@ async def serve(
         else:
             try:
                 if resp.watched:  # only answers with rate-limit headers teach headroom
-                    learned = headroom(resp.header_values(LEARNED_HEADERS), time.monotonic_ns())
+                    learned = head_headroom(resp.raw_head, time.monotonic_ns())
                     if learned is not None:
                         health.region.learn(slot, *learned)
                 if resp.status == 200 and exchange.stream:

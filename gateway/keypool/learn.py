@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from ..durations import parse_go_duration
+from ..upstream.head import pick_headers
 
 
 def _int(headers: Any, name: str) -> int:
@@ -115,19 +116,20 @@ def reference_headroom(headers: Any, now_ns: int) -> Headroom | None:
     return _read(headers, now_ns, _OPENAI, _reset_at) or _read(headers, now_ns, _ANTHROPIC, _rfc3339_at)
 
 
-def headroom(headers: dict[str, str], now_ns: int) -> Headroom | None:
-    """reference_headroom, with OpenAI's headers (on every answer of most providers) read in C
-    when their values have the plain forms; `headers` as Response.header_values gives them."""
-    learned = _openai_headroom(headers, now_ns)
+def head_headroom(head: bytes, now_ns: int) -> Headroom | None:
+    """reference_headroom of a response head (Response.raw_head), with OpenAI's headers (on every
+    answer of most providers) read in C straight from the head when their values have the plain
+    forms, so the common answer makes no header strings at all."""
+    learned = _native_head_headroom(head, now_ns)
     if learned is False:
-        learned = _read(headers, now_ns, _OPENAI, _reset_at)
-    return learned or _read(headers, now_ns, _ANTHROPIC, _rfc3339_at)
+        learned = reference_headroom(pick_headers(head, LEARNED_HEADERS), now_ns)
+    return learned
 
 
-def _undecided(headers: Any, now_ns: int) -> bool:
+def _undecided(head: bytes, now_ns: int) -> bool:
     return False  # the reference reads every answer
 
 
-_openai_headroom: Any = _undecided
+_native_head_headroom: Any = _undecided
 if os.environ.get("AIGW_PURE_PYTHON") != "1":
-    from .._native import openai_headroom as _openai_headroom
+    from .._native import head_headroom as _native_head_headroom

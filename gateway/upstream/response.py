@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .errors import UpstreamError
-from .head import pick_headers, split_head
+from .head import split_head
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -109,11 +109,6 @@ class Response:
         self._body: bytes | None = None
         self._sink: Sink | None = None  # set while piping: chunks go to it, not to _chunks
         self._piped: asyncio.Future[Any] | None = None
-
-    def header_values(self, names: tuple[str, ...]) -> dict[str, str]:
-        """Only the headers named in `names` (lower-case), as `headers` would give them: for a
-        caller that needs a few of an answer's headers, without decoding all of them."""
-        return pick_headers(self.raw_head, names)
 
     @property
     def raw_headers(self) -> list[tuple[bytes, bytes]]:

@@ -8,6 +8,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from http import HTTPStatus
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -188,23 +189,57 @@ _openai_headers = st.fixed_dictionaries(
 )
 
 
+# A head as an answer brings them: the names in any case, a value sometimes repeated, other
+# headers around them, Anthropic's now and then.
+_rate_head = st.tuples(
+    _openai_headers,
+    st.lists(st.sampled_from(sorted(learn.LEARNED_HEADERS)), max_size=2),
+    st.booleans(),
+    st.sampled_from(["", " ", "\t", "  "]),
+).map(
+    lambda parts: "\r\n".join(
+        [
+            "HTTP/1.1 200 OK",
+            "content-type: application/json",
+            *(f"{k.upper() if parts[2] else k}:{parts[3]}{v}{parts[3]}" for k, v in parts[0].items()),
+            *(f"{k}: 7" for k in parts[1]),
+            "x-ratelimit-remaining-requestsx: 1",
+        ]
+    ).encode("latin-1", "replace")
+)
+
+
+def reference_head_headroom(head: bytes, now_ns: int) -> Any:
+    return learn.reference_headroom(head_mod.reference_pick_headers(head, learn.LEARNED_HEADERS), now_ns)
+
+
 @settings(max_examples=1000, deadline=None)
-@given(_openai_headers)
-def test_openai_headroom_as_the_reference(headers: dict[str, str]):
-    assert learn.headroom(headers, 10**12) == learn.reference_headroom(headers, 10**12)
+@given(_rate_head)
+def test_head_headroom_as_the_reference(head: bytes):
+    assert learn.head_headroom(head, 10**12) == reference_head_headroom(head, 10**12)
 
 
-def test_openai_headroom_reads_plain_values_in_c():
-    headers = {
-        "x-ratelimit-remaining-requests": "9999",
-        "x-ratelimit-reset-requests": "1m30.5s",
-        "x-ratelimit-limit-requests": "10000",
-        "x-ratelimit-remaining-tokens": "0",
-        "x-ratelimit-reset-tokens": "6ms",
-    }
+def test_head_headroom_reads_plain_openai_values_in_c():
+    head = (
+        b"HTTP/1.1 200 OK\r\nx-ratelimit-remaining-requests: 9999\r\n"
+        b"X-RateLimit-Reset-Requests:1m30.5s\r\nx-ratelimit-limit-requests: 10000\r\n"
+        b"x-ratelimit-remaining-tokens: 0\r\nx-ratelimit-reset-tokens: 6ms"
+    )
     want = (9999, 10**12 + 90_500_000_000, 10000, 0, 10**12 + 6_000_000, -1)
-    assert _native.openai_headroom(headers, 10**12) == learn.reference_headroom(headers, 10**12) == want
-    assert _native.openai_headroom({"x-ratelimit-remaining-requests": "5\xa0"}, 0) is False  # Python's call
+    assert _native.head_headroom(head, 10**12) == reference_head_headroom(head, 10**12) == want
+    assert _native.head_headroom(b"HTTP/1.1 200 OK\r\ncontent-length: 2", 0) is None  # nothing to learn
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 200 OK\r\nx-ratelimit-remaining-requests: 5\xa0",  # not plain
+        b"HTTP/1.1 200 OK\r\nx-ratelimit-remaining-requests: 5\r\nx-ratelimit-remaining-requests: 6",
+        b"HTTP/1.1 200 OK\r\nanthropic-ratelimit-requests-remaining: 5",
+    ],
+)
+def test_head_headroom_leaves_the_rest_to_the_reference(head: bytes):
+    assert _native.head_headroom(head, 0) is False
 
 
 def test_limit_headers_match_the_reference(tmp_path):

@@ -3,10 +3,16 @@
 import time
 from datetime import UTC, datetime, timedelta
 
-from gateway.keypool.learn import headroom
+from gateway.keypool.learn import head_headroom
 
 NOW = 10**12
 SECOND = 1_000_000_000
+
+
+def headroom(headers: dict[str, str], now_ns: int):
+    """What an answer with these headers teaches, read from its head as the data plane reads it."""
+    head = "\r\n".join(["HTTP/1.1 200 OK", *(f"{k}: {v}" for k, v in headers.items())])
+    return head_headroom(head.encode(), now_ns)
 
 
 def test_openai_headers_with_go_durations():
