@@ -28,7 +28,16 @@ class Verdict(Enum):
     CLIENT = "client"
 
 
-RETRYABLE = frozenset({Verdict.RATE_LIMITED, Verdict.QUOTA, Verdict.INVALID, Verdict.SERVER})
+# The members as module names, which the request path reads. On Python 3.11 EnumType has a
+# __getattr__, so every `Verdict.OK` is an unspecialised lookup (~850 instructions, 4 a request).
+OK = Verdict.OK
+RATE_LIMITED = Verdict.RATE_LIMITED
+QUOTA = Verdict.QUOTA
+INVALID = Verdict.INVALID
+SERVER = Verdict.SERVER
+CLIENT = Verdict.CLIENT
+
+RETRYABLE = frozenset({RATE_LIMITED, QUOTA, INVALID, SERVER})
 
 
 class _Error(msgspec.Struct):
@@ -55,16 +64,16 @@ def _error(body: bytes) -> _Error:
 
 def classify(status: int, body: bytes) -> Verdict:
     if status < 400:
-        return Verdict.OK
+        return OK
     if status in (401, 403):
-        return Verdict.INVALID
+        return INVALID
     if status == 402:
-        return Verdict.QUOTA
+        return QUOTA
     if status == 429:
         err = _error(body)
-        return Verdict.QUOTA if err.code in QUOTA_CODES or err.type in QUOTA_CODES else Verdict.RATE_LIMITED
+        return QUOTA if err.code in QUOTA_CODES or err.type in QUOTA_CODES else RATE_LIMITED
     if status >= 500:
-        return Verdict.SERVER
+        return SERVER
     if status == 400 and "credit balance" in (_error(body).message or ""):
-        return Verdict.QUOTA
-    return Verdict.CLIENT
+        return QUOTA
+    return CLIENT
