@@ -427,7 +427,7 @@ def head_headroom(bytes head, int64_t now_ns):
                     size[k] = b - a
                     break
         elif end - start > 20 and (s[start] | 0x20) == b'a' and _iequal(s + start, b"anthropic-ratelimit-", 20):
-            anthropic = True  # only ever sends the head to the reference: a name too short is harmless
+            anthropic = True  # the reference reads this head: erring towards it is safe
         line = end if end < n else -1
     if size[_R_REMAINING] < 0 and size[_T_REMAINING] < 0:
         return False if anthropic else None

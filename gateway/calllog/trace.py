@@ -158,7 +158,7 @@ class ResponseSpy:
 
 class _StreamCapture:
     """Stands in for a response stream while its model group captures bodies: keeps the first
-    bytes sent (as many as the capture can use), passes everything through."""
+    bytes sent (as many as the capture can use) and passes them on (the relay sends bytes only)."""
 
     __slots__ = ("_trace", "_transport")
 
@@ -176,9 +176,3 @@ class _StreamCapture:
         self._keep(data)
         await self._transport.send_bytes(data)
 
-    async def send_str(self, data: str) -> None:
-        self._keep(data.encode())
-        await self._transport.send_str(data)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
