@@ -18,7 +18,7 @@ from typing import Any
 from ..admission.rejections import pool_exhausted
 from ..calllog.trace import Trace
 from ..calllog.usage import openai_usage
-from ..keypool.classify import INVALID, OK, QUOTA, RATE_LIMITED, RETRYABLE, SERVER, Verdict, classify
+from ..keypool.classify import RETRYABLE, Verdict, classify
 from ..keypool.health import KeyHealth
 from ..keypool.learn import head_headroom
 from ..upstream import UpstreamError
@@ -116,7 +116,7 @@ async def serve(
                     400, [*base, JSON], caller.error(400, exc.type, exc.code, exc.message, exc.param)
                 )
                 return -1
-            health.note(target, slot, SERVER, None)  # unreachable, timeout, reset
+            health.note(target, slot, Verdict.SERVER, None)  # unreachable, timeout, reset
             failure = exc
         else:
             try:
@@ -125,7 +125,7 @@ async def serve(
                     if learned is not None:
                         health.region.learn(slot, *learned)
                 if resp.status == 200 and exchange.stream:
-                    health.note(target, slot, OK, None)
+                    health.note(target, slot, Verdict.OK, None)
                     try:
                         return await relay_stream(
                             proto, resp, target, exchange.translator(target), caller.stream(), trace, base
@@ -149,7 +149,7 @@ async def serve(
                     else:
                         status, data = exchange.answer(target, resp.status, raw)
                     verdict = classify(status, data)
-                    ok = verdict is OK  # the common case, without Enum's Python-level hash
+                    ok = verdict is Verdict.OK  # the common case, tested first
                     trace.attempt(
                         target.provider,
                         target.key_id,
@@ -191,7 +191,7 @@ async def serve(
         # Nothing left anywhere: the caller may retry when the first of these groups has a key back.
         wait_s = min(r.retry_after_s for r in refusals if r is not None and r.retry_after_s is not None)
         rejection = pool_exhausted(policy.group, int(wait_s * 1e9))
-        if not (isinstance(failure, _Failure) and failure.verdict in (RATE_LIMITED, QUOTA)):
+        if not (isinstance(failure, _Failure) and failure.verdict in (Verdict.RATE_LIMITED, Verdict.QUOTA)):
             break
         # The whole pool is out of capacity: wait for it (queue mode), or say when it comes back.
         while await room.wait(rejection, deadline):
@@ -213,7 +213,7 @@ async def serve(
 def _answer_failure(
     proto: Any, failure: Any, provider: str, caller: Any, trace: Trace, base: list[tuple[str, str]]
 ) -> None:
-    if isinstance(failure, _Failure) and failure.verdict is INVALID:
+    if isinstance(failure, _Failure) and failure.verdict is Verdict.INVALID:
         # aigw's provider keys were refused: not the caller's 401.
         failure = errors.upstream_auth_failed(provider)
     if isinstance(failure, GatewayError):
@@ -224,7 +224,7 @@ def _answer_failure(
     assert isinstance(failure, _Failure)
     trace.failed("provider_error", failure.verdict.value)
     headers = [*base, JSON]
-    if failure.verdict in (RATE_LIMITED, QUOTA):
+    if failure.verdict in (Verdict.RATE_LIMITED, Verdict.QUOTA):
         # The attempts ran out while the pool still had a usable key (else the caller got the
         # pool's 429): capacity is there now, so the honest wait is the shortest one.
         headers.append(("retry-after", "1"))

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..admission.layout import STATE_EXHAUSTED, STATE_INVALID, key_id
-from .classify import INVALID, OK, QUOTA, RATE_LIMITED, SERVER, Verdict
+from .classify import Verdict
 
 log = logging.getLogger("aigw.keys")
 
@@ -64,11 +64,11 @@ class KeyHealth:
             return  # answered to a secret since rotated or removed: nothing about the key now
         now = time.monotonic_ns()
         region = self.region
-        if verdict is not SERVER:
+        if verdict is not Verdict.SERVER:
             region.succeed(self._endpoint(target.provider))  # it answered: the endpoint is alive
-        if verdict is OK:
+        if verdict is Verdict.OK:
             region.succeed(slot)
-        elif verdict is RATE_LIMITED:
+        elif verdict is Verdict.RATE_LIMITED:
             if cooldown_s is None:
                 # The provider gave no reset time: back off exponentially from the base.
                 streak = region.fail(slot)
@@ -77,7 +77,7 @@ class KeyHealth:
             # a moment too soon costs a whole new cooldown.
             region.cool(slot, now + int((cooldown_s + COOLDOWN_MARGIN_S) * SECOND))
             log.info("key %s/%s cooling for %.3gs", target.provider, target.key_id, cooldown_s)
-        elif verdict is SERVER:
+        elif verdict is Verdict.SERVER:
             streak = region.fail(slot)
             endpoint_streak = region.fail(self._endpoint(target.provider))
             if endpoint_streak >= ENDPOINT_FAILURES:
@@ -100,11 +100,11 @@ class KeyHealth:
                     streak,
                     rest,
                 )
-        elif verdict is QUOTA:
+        elif verdict is Verdict.QUOTA:
             next_probe = now + int(self._probe[target.provider] * SECOND)
             if region.set_state(slot, STATE_EXHAUSTED, now, next_probe) != STATE_EXHAUSTED:
                 log.warning("key %s/%s exhausted its quota; probing it", target.provider, target.key_id)
-        elif verdict is INVALID:
+        elif verdict is Verdict.INVALID:
             next_probe = now + int(self._invalid_probe[target.provider] * SECOND)
             if region.set_state(slot, STATE_INVALID, now, next_probe) != STATE_INVALID:
                 log.warning(
