@@ -5,7 +5,7 @@
 # gateway/upstream/head.py; tests/native/test_hotpath.py holds the two equal.
 
 from libc.math cimport rint
-from libc.string cimport memcmp, memcpy
+from libc.string cimport memcmp, memcpy, strlen
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeLatin1
 
@@ -192,6 +192,18 @@ cdef inline Py_ssize_t _line_end(const char* s, Py_ssize_t n, Py_ssize_t start) 
         start = hit - s + 1
     return -1
 
+cdef inline Py_ssize_t _value_start(const char* s, Py_ssize_t colon, Py_ssize_t end,
+                                    Py_ssize_t* value_end) noexcept:
+    # A header's value after its colon, without the spaces and tabs around it: [start, *value_end).
+    cdef Py_ssize_t a = colon + 1
+    cdef Py_ssize_t b = end
+    while a < b and (s[a] == b' ' or s[a] == b'\t'):
+        a += 1
+    while b > a and (s[b - 1] == b' ' or s[b - 1] == b'\t'):
+        b -= 1
+    value_end[0] = b
+    return a
+
 cdef inline bint _iequal(const char* s, const char* lower, Py_ssize_t m) noexcept:
     # `s` equals the lower-case `lower` ignoring ASCII case.
     cdef Py_ssize_t i
@@ -285,12 +297,7 @@ def pick_headers(bytes head, tuple names):
         m = colon - start
         for k in range(count):
             if lengths[k] == m and _iequal(s + start, wanted[k], m):
-                a = colon + 1
-                b = end
-                while a < b and (s[a] == b' ' or s[a] == b'\t'):
-                    a += 1
-                while b > a and (s[b - 1] == b' ' or s[b - 1] == b'\t'):
-                    b -= 1
+                a = _value_start(s, colon, end, &b)
                 value = PyUnicode_DecodeLatin1(s + a, b - a, NULL)
                 name = names[k]
                 found[name] = f"{found[name]}, {value}" if name in found else value
@@ -363,8 +370,8 @@ cdef int _plain_go_seconds(const char* s, Py_ssize_t n, double* seconds) noexcep
 
 
 cdef int64_t _plain_reset_at(const char* s, Py_ssize_t n, int64_t now_ns) noexcept:
-    # A Go-duration reset (n < 0: absent) as a monotonic instant: -1 when absent or not a
-    # duration, _UNDECIDED when not a plain one.
+    # A Go-duration reset (n < 0: absent) as a monotonic instant: -1 when absent, empty or not
+    # a duration, _UNDECIDED when not a plain one.
     if n <= 0:
         return -1
     cdef double seconds
@@ -383,7 +390,9 @@ cdef const char* _SUFFIXES[6]
 _SUFFIXES[:] = [b"remaining-requests", b"reset-requests", b"limit-requests",
                 b"remaining-tokens", b"reset-tokens", b"limit-tokens"]
 cdef Py_ssize_t _SUFFIX_LENGTHS[6]
-_SUFFIX_LENGTHS[:] = [18, 14, 14, 16, 12, 12]
+cdef Py_ssize_t _k
+for _k in range(_SLOTS):
+    _SUFFIX_LENGTHS[_k] = strlen(_SUFFIXES[_k])
 
 
 def head_headroom(bytes head, int64_t now_ns):
@@ -417,12 +426,7 @@ def head_headroom(bytes head, int64_t now_ns):
                 if _SUFFIX_LENGTHS[k] == m - 12 and _iequal(s + start + 12, _SUFFIXES[k], m - 12):
                     if size[k] >= 0:
                         return False  # repeats are read joined, as the reference reads them
-                    a = colon + 1
-                    b = end
-                    while a < b and (s[a] == b' ' or s[a] == b'\t'):
-                        a += 1
-                    while b > a and (s[b - 1] == b' ' or s[b - 1] == b'\t'):
-                        b -= 1
+                    a = _value_start(s, colon, end, &b)
                     at[k] = a
                     size[k] = b - a
                     break
