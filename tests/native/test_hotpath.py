@@ -191,21 +191,23 @@ _openai_headers = st.fixed_dictionaries(
 
 # A head as an answer brings them: the names in any case, a value sometimes repeated, other
 # headers around them, Anthropic's now and then.
-_rate_head = st.tuples(
+def _rate_head_bytes(headers: dict[str, str], extra: list[str], upper: bool, pad: str) -> bytes:
+    lines = [
+        "HTTP/1.1 200 OK",
+        "content-type: application/json",
+        *(f"{name.upper() if upper else name}:{pad}{value}{pad}" for name, value in headers.items()),
+        *(f"{name}: 7" for name in extra),  # Anthropic's, or a repeat of OpenAI's
+        "x-ratelimit-remaining-requestsx: 1",
+    ]
+    return "\r\n".join(lines).encode("latin-1", "replace")
+
+
+_rate_head = st.builds(
+    _rate_head_bytes,
     _openai_headers,
     st.lists(st.sampled_from(sorted(learn.LEARNED_HEADERS)), max_size=2),
     st.booleans(),
     st.sampled_from(["", " ", "\t", "  "]),
-).map(
-    lambda parts: "\r\n".join(
-        [
-            "HTTP/1.1 200 OK",
-            "content-type: application/json",
-            *(f"{k.upper() if parts[2] else k}:{parts[3]}{v}{parts[3]}" for k, v in parts[0].items()),
-            *(f"{k}: 7" for k in parts[1]),
-            "x-ratelimit-remaining-requestsx: 1",
-        ]
-    ).encode("latin-1", "replace")
 )
 
 
