@@ -175,4 +175,3 @@ class _StreamCapture:
     async def send_bytes(self, data: bytes) -> None:
         self._keep(data)
         await self._transport.send_bytes(data)
-
