@@ -32,6 +32,7 @@ from .errors import GatewayError
 from .exchange import Exchange
 from .limit_headers import limit_headers, rejection_headers
 from .proxy import Upstream
+from .scheduling import batch_other_threads
 from .tables import LiveTable
 
 log = logging.getLogger("aigw.dataplane")
@@ -144,6 +145,9 @@ class Gateway:
         # in-flight requests' state, whatever the threshold. Collecting ten times less often does
         # ten times less of that walking (cyclic garbage, rare here, waits a little longer).
         gc.set_threshold(7000, 10, 10)
+        if cfg.server.batch_io_threads:
+            # granian starts its I/O threads after this hook, before the loop runs a callback.
+            loop.call_soon(batch_other_threads)
 
     def __rsgi_del__(self, loop: Any) -> None:
         self.live.stop()

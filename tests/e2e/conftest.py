@@ -105,16 +105,16 @@ def fresh_get(url: str, key: str) -> httpx.Response:
     return httpx.get(url, headers={"Authorization": f"Bearer {key}", "Connection": "close"})
 
 
-def admitted_by_every_worker(gw: Gateway, key: str, workers: int = 2) -> None:
+def admitted_by_every_worker(gw: Gateway, key: str, workers: int = 2) -> set[str]:
     """Wait until every worker has loaded `key` (a change reaches each within its reload
-    interval): fresh connections until each worker has answered 200."""
+    interval): fresh connections until each worker has answered 200. Returns the workers."""
     serving: set[str] = set()
     for _ in range(5000):
         response = fresh_get(gw.base_url + "/v1/models", key)
         if response.status_code == 200:
             serving.add(worker_of(response))
             if len(serving) == workers:
-                return
+                return serving
     raise AssertionError(f"only workers {serving} ever admitted the key")
 
 

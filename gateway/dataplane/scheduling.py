@@ -1,0 +1,35 @@
+"""Let a worker's event loop keep its core: granian's threads yield to it instead of preempting it.
+
+A worker is one event-loop thread running the gateway's Python, plus granian's Rust threads that
+read and write the sockets. Under load, every request wakes granian's I/O thread, and at the
+normal policy the kernel switches to it at once, preempting the loop in the middle of a request.
+Under SCHED_BATCH a thread keeps its full share of the core but does not preempt on wake-up: it
+runs when the loop waits or its time slice ends, and then handles several requests in one go.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+log = logging.getLogger("aigw.dataplane")
+
+
+def batch_other_threads() -> int:
+    """Put every other thread of this process under SCHED_BATCH; return how many. Linux only
+    (elsewhere nothing is done): there each thread has a policy of its own, set by its id."""
+    if not hasattr(os, "SCHED_BATCH") or not os.path.isdir("/proc/self/task"):
+        return 0
+    me = threading.get_native_id()
+    done = 0
+    for name in os.listdir("/proc/self/task"):
+        tid = int(name)
+        if tid == me:
+            continue
+        try:
+            os.sched_setscheduler(tid, os.SCHED_BATCH, os.sched_param(0))
+            done += 1
+        except OSError:  # the thread has ended, or a sandbox forbids it: the default stays
+            log.debug("thread %d keeps its scheduling policy", tid, exc_info=True)
+    return done
