@@ -35,8 +35,8 @@ class ServerConfig(_Strict, kw_only=True):
     reload_interval_s: float = 0.25
     # GCRA buckets in the node's shared memory (16 bytes each): at least one per limit.
     limit_buckets: int = 262144
-    # Linux: granian's I/O threads run under SCHED_BATCH, so they never preempt the event loop
-    # mid-request (gateway/dataplane/scheduling.py).
+    # Linux: granian's I/O threads and the reload threads run under SCHED_BATCH, so they never
+    # preempt the event loop mid-request (gateway/dataplane/scheduling.py).
     batch_io_threads: bool = True
 
 

@@ -10,6 +10,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import msgspec
@@ -32,7 +33,7 @@ from .errors import GatewayError
 from .exchange import Exchange
 from .limit_headers import limit_headers, rejection_headers
 from .proxy import Upstream
-from .scheduling import batch_other_threads
+from .scheduling import batch_other_threads, batch_this_thread
 from .tables import LiveTable
 
 log = logging.getLogger("aigw.dataplane")
@@ -148,6 +149,8 @@ class Gateway:
         if cfg.server.batch_io_threads:
             # granian starts its I/O threads after this hook, before the loop runs a callback.
             loop.call_soon(batch_other_threads)
+            # The threads that read the store on a reload yield to the loop too.
+            loop.set_default_executor(ThreadPoolExecutor(initializer=batch_this_thread))
 
     def __rsgi_del__(self, loop: Any) -> None:
         self.live.stop()

@@ -16,20 +16,24 @@ import threading
 log = logging.getLogger("aigw.dataplane")
 
 
-def batch_other_threads() -> int:
-    """Put every other thread of this process under SCHED_BATCH; return how many. Linux only
-    (elsewhere nothing is done): there each thread has a policy of its own, set by its id."""
-    if not hasattr(os, "SCHED_BATCH") or not os.path.isdir("/proc/self/task"):
-        return 0
+def batch_other_threads() -> None:
+    """Put every other thread of this process under SCHED_BATCH. Linux only (elsewhere nothing is
+    done): there each thread has a policy of its own, set by its id."""
     me = threading.get_native_id()
-    done = 0
-    for name in os.listdir("/proc/self/task"):
-        tid = int(name)
-        if tid == me:
-            continue
-        try:
-            os.sched_setscheduler(tid, os.SCHED_BATCH, os.sched_param(0))
-            done += 1
-        except OSError:  # the thread has ended, or a sandbox forbids it: the default stays
-            log.debug("thread %d keeps its scheduling policy", tid, exc_info=True)
-    return done
+    for name in os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else ():
+        if int(name) != me:
+            _batch(int(name))
+
+
+def batch_this_thread() -> None:
+    """Put the calling thread under SCHED_BATCH (an executor's thread initializer)."""
+    _batch(0)  # 0: the calling thread
+
+
+def _batch(tid: int) -> None:
+    if not hasattr(os, "SCHED_BATCH"):
+        return
+    try:
+        os.sched_setscheduler(tid, os.SCHED_BATCH, os.sched_param(0))
+    except OSError:  # the thread has ended, or a sandbox forbids it: the default stays
+        log.debug("thread %d keeps its scheduling policy", tid, exc_info=True)
