@@ -16,6 +16,12 @@ def test_ruff_finds_nothing():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_ruff_format_would_change_nothing():
+    # `make lint` checks formatting too; without this, drift only showed when someone ran it.
+    result = run("ruff", "format", "--check", "gateway", "tests", "bench")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_mypy_finds_nothing_including_the_native_stubs():
     result = run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr
