@@ -17,12 +17,10 @@ def threads_of(worker: str) -> tuple[tuple[int, int], dict[int, tuple[int, int]]
     """A worker (its hex pid, as in x-request-id): the (policy, nice) of its main thread, which
     runs the event loop, and of each other thread by id."""
     pid = int(worker, 16)
-    threads = {}
-    for name in os.listdir(f"/proc/{pid}/task"):
-        tid = int(name)
-        with open(f"/proc/{pid}/task/{tid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        threads[tid] = (os.sched_getscheduler(tid), int(fields[16]))  # field 19 of proc(5): nice
+    threads = {
+        tid: (os.sched_getscheduler(tid), os.getpriority(os.PRIO_PROCESS, tid))
+        for tid in map(int, os.listdir(f"/proc/{pid}/task"))
+    }
     return threads.pop(pid), threads
 
 
