@@ -12,6 +12,7 @@ import msgspec
 from ..calllog.capture import CaptureConfig
 from ..calllog.config import CallLogConfig, PricingConfig
 from ..metrics.config import MetricsConfig
+from ..mock.options import MockOptions
 from ..providers.anthropic import AnthropicOptions
 from ..providers.azure import AzureOptions
 from ..providers.gemini import GeminiOptions
@@ -91,17 +92,6 @@ class UpstreamKey(_Strict, kw_only=True):
     def __repr__(self) -> str:
         # The secret never appears in a repr, so it cannot leak through a log or traceback.
         return f"UpstreamKey(id={self.id!r}, value='***')"
-
-
-class MockOptions(_Strict, kw_only=True):
-    latency_ms: float = 0.0
-    rpm: int = 0
-    tpm: int = 0
-    # The length of the rate-limit "minute" (shorter makes scenario tests fast).
-    window_s: float = 60.0
-    models: list[str] = msgspec.field(default_factory=lambda: ["gpt-4o-mini", "text-embedding-3-small"])
-    stream_chunks: int | None = None
-    chunk_interval_ms: float = 0.0
 
 
 class ProviderConfig(_Strict, kw_only=True):

@@ -13,12 +13,10 @@ from typing import Any
 from ..config.schema import Config, ProviderConfig
 from ..keypool.directory import all_keys
 from ..providers.base import adapter_for
+from ..providers.registry import REGISTRY
 from ..store.records import LimitRule, UpstreamSecret
 from ..store.seed import limit_rules
 from ..upstream import Origin, encode_headers
-
-# Providers that speak OpenAI's format take the caller's bytes unchanged: the fast path.
-PASSTHROUGH_TYPES = frozenset({"openai", "mock"})
 
 
 class Target:
@@ -67,7 +65,7 @@ class Target:
         self.embeddings_path = b"/embeddings"
         self.adapter: Any = None
         self.key_headers: list[tuple[str, str]] = []
-        if provider.type in PASSTHROUGH_TYPES:
+        if REGISTRY[provider.type].passthrough:  # the caller's bytes go out unchanged: the fast path
             credentials = [("Authorization", f"Bearer {secret}"), ("Content-Type", "application/json")]
         else:
             self.adapter = adapter_for(provider.type, getattr(provider, provider.type, None))

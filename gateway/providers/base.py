@@ -7,7 +7,6 @@ streams it feeds the raw upstream bytes to a `StreamTranslator`, in whatever pie
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -15,6 +14,7 @@ import msgspec
 
 from ..dataplane.errors import error_json
 from .canonical import ChatRequest, EmbeddingsRequest, Usage
+from .registry import REGISTRY, load
 
 
 class UpstreamCall(msgspec.Struct):
@@ -77,32 +77,19 @@ class Adapter(Protocol):
         ...
 
 
-# Provider type -> "module:factory", imported on first use so a node loads only what it routes to.
-# Adding a provider: one module with a factory taking the options mapping, and one line here.
-REGISTRY: dict[str, str] = {
-    "openai": "gateway.providers.openai_compat:OpenAICompatAdapter",
-    "openai_compatible": "gateway.providers.openai_compat:OpenAICompatAdapter",
-    "mock": "gateway.providers.openai_compat:OpenAICompatAdapter",
-    "azure": "gateway.providers.azure:AzureAdapter",
-    "anthropic": "gateway.providers.anthropic:AnthropicAdapter",
-    "gemini": "gateway.providers.gemini:GeminiAdapter",
-}
-
-
 def adapter_for(provider_type: str, options: Mapping[str, Any] | msgspec.Struct | None = None) -> Adapter:
-    """Build the adapter for a provider type; `options` is that provider's config section.
+    """Build the adapter for a provider type (gateway/providers/registry.py); `options` is that
+    provider's config section.
 
     It may be a mapping or the adapter's own options Struct (`AnthropicOptions`, …), which the
-    config schema can embed directly. Unknown option names raise `ValueError` naming the field
+    config schema embeds directly. Unknown option names raise `ValueError` naming the field
     (the Structs use `forbid_unknown_fields`), so config typos fail at load time.
     """
-    target = REGISTRY.get(provider_type)
-    if target is None:
+    registered = REGISTRY.get(provider_type)
+    if registered is None:
         known = ", ".join(sorted(REGISTRY))
         raise ValueError(f"unknown provider type {provider_type!r}; known types: {known}")
-    module_name, _, attr = target.partition(":")
-    factory = getattr(importlib.import_module(module_name), attr)
-    adapter: Adapter = factory(options or {})
+    adapter: Adapter = load(registered.adapter)(options or {})
     return adapter
 
 

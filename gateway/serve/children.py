@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from ..config.schema import MockOptions, ProviderConfig
+from ..config.schema import ProviderConfig
+from ..mock.options import MockOptions
 
 READY_LINE = "mock listening on "
 

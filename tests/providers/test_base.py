@@ -8,9 +8,9 @@ import pytest
 
 from gateway.providers import TranslationError, adapter_for
 from gateway.providers.anthropic import AnthropicOptions
-from gateway.providers.base import REGISTRY
 from gateway.providers.canonical import CHAT_REQUEST_DECODER, decode_chat, raw_body, usage_of
 from gateway.providers.content import split_data_url
+from gateway.providers.registry import REGISTRY
 
 from .helpers import body_of
 
