@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ..metrics.config import MetricsConfig
+from ..config.observability import CallLogConfig, MetricsConfig, PricingConfig
 from ..metrics.names import CALLLOG_BUFFERED
 from ..metrics.worker import WorkerMetrics
-from .config import CallLogConfig, PricingConfig
+from .pricing import PriceTable
 from .record import CallRecord
 from .recorder import Recorder
 from .store import CallLog
@@ -28,7 +28,8 @@ class Accounting:
     ):
         calllog = calllog or CallLogConfig()
         metrics = metrics or MetricsConfig()
-        self.prices = (pricing or PricingConfig()).table()
+        pricing = pricing or PricingConfig()
+        self.prices = PriceTable(pricing.models, defaults=pricing.defaults)
         self.metrics = WorkerMetrics(
             metrics_dir if metrics.enabled else None,
             flush_interval_s=metrics.flush_interval_s,

@@ -8,37 +8,11 @@ decode and encode of up to the body per captured call; groups without capture pa
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
-import msgspec
+from ..config.observability import CaptureConfig
 
 REDACTED = "[REDACTED]"
-
-# JSON field names whose values are secrets wherever they appear (compared case-insensitively).
-DEFAULT_REDACT = [
-    "api_key",
-    "apikey",
-    "api-key",
-    "x-api-key",
-    "authorization",
-    "password",
-    "passwd",
-    "secret",
-    "client_secret",
-    "token",
-    "access_token",
-    "refresh_token",
-    "id_token",
-    "private_key",
-]
-
-
-class CaptureConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    enabled: bool = False
-    # Each body is cut to this many bytes (UTF-8) after redaction; what was cut is counted.
-    max_bytes: Annotated[int, msgspec.Meta(ge=0)] = 4096
-    # JSON fields (at any depth) whose values are replaced by "[REDACTED]".
-    redact: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_REDACT))
 
 
 class Capture:

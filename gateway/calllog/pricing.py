@@ -10,16 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import msgspec
-
-
-class ModelPrice(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
-    """USD per 1M tokens. `cached_input` None: cache reads cost the same as input."""
-
-    input: float
-    output: float = 0.0
-    cached_input: float | None = None
-
+from ..config.observability import ModelPrice
 
 # Shipped defaults: standard (non-batch) tier, prompts under any long-context threshold.
 # Taken on 2026-11-26 from the providers' public pricing pages (as mirrored by the copies we could

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import msgspec
 
+from ..config.observability import Retention
 from .record import CallRecord
 from .rollup import Dimension
 
@@ -53,17 +54,6 @@ class Aggregate(msgspec.Struct, kw_only=True, gc=False):
     latency_ms_sum: float = 0.0
     upstream_ms_sum: float = 0.0
     histogram: list[int] = msgspec.field(default_factory=list)
-
-
-class Retention(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Days each kind of row is kept; 0 keeps it forever."""
-
-    calls_days: float = 14
-    minute_days: float = 2
-    hour_days: float = 90
-    day_days: float = 800
-    # How often the node prunes.
-    interval_s: float = 300
 
 
 class Pruned(msgspec.Struct, kw_only=True):

@@ -9,13 +9,11 @@ from typing import Literal
 
 import msgspec
 
-from ..calllog.capture import CaptureConfig
-from ..calllog.config import CallLogConfig, PricingConfig
-from ..metrics.config import MetricsConfig
 from ..mock.options import MockOptions
 from ..providers.anthropic import AnthropicOptions
 from ..providers.azure import AzureOptions
 from ..providers.gemini import GeminiOptions
+from .observability import CallLogConfig, CaptureConfig, MetricsConfig, PricingConfig
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True):
@@ -186,7 +184,6 @@ class Config(_Strict, kw_only=True):
     model_groups: list[ModelGroup]
     # Tenants and apps declared here are created (or updated) in the store at start.
     tenants: list[TenantConfig] = msgspec.field(default_factory=list)
-    # Call logs, metrics and prices: docs/observability.md.
     calllog: CallLogConfig = msgspec.field(default_factory=CallLogConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     pricing: PricingConfig = msgspec.field(default_factory=PricingConfig)

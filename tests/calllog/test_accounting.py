@@ -10,10 +10,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.calllog.accounting import Accounting
-from gateway.calllog.config import CallLogConfig, PricingConfig
 from gateway.calllog.store import CallFilter
+from gateway.config.observability import CallLogConfig, MetricsConfig, PricingConfig
 from gateway.metrics import NodeMetrics, prepare_dir
-from gateway.metrics.config import MetricsConfig
 
 from .helpers import record
 
@@ -65,9 +64,9 @@ def test_the_config_sections_decode_from_yaml_shaped_data():
     assert calllog.buffer_size == 5000 and calllog.retention.calls_days == 30
     assert calllog.retention.hour_days == 90  # defaults fill in
     only_house = {"models": {"house": {"input": 1, "output": 2}}, "defaults": False}
-    pricing = msgspec.convert(only_house, PricingConfig)
-    assert pricing.table().cost("house", 1_000_000, 0) == 1.0
-    assert pricing.table().cost("gpt-4o", 1_000_000, 0) == 0.0
+    accounting = Accounting(None, pricing=msgspec.convert(only_house, PricingConfig))
+    assert accounting.cost("house", 1_000_000, 0) == 1.0
+    assert accounting.cost("gpt-4o", 1_000_000, 0) == 0.0
     with pytest.raises(msgspec.ValidationError):
         msgspec.convert({"flush_interval_s": 0}, CallLogConfig)
     with pytest.raises(msgspec.ValidationError):
