@@ -1,19 +1,24 @@
-"""The config file's shape, as msgspec Structs. Unknown fields are errors, so typos fail loudly.
+"""The config file's shape: msgspec Structs whose annotations carry each field's bounds and meaning.
 
-Every field is documented in docs/configuration.md; keep the two in step.
+Unknown fields are errors, so typos fail loudly. Rules within one section are here too
+(`__post_init__`); rules across sections are in loader.py. Every field is documented in
+docs/configuration.md; keep the two in step.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
+from msgspec import Meta
 
+from ..admission.layout import BUDGET_MAX
 from ..mock.options import MockOptions
 from ..providers.anthropic import AnthropicOptions
 from ..providers.azure import AzureOptions
 from ..providers.gemini import GeminiOptions
 from .observability import CallLogConfig, CaptureConfig, MetricsConfig, PricingConfig
+from .values import Count, HeaderName, Name, NonNegative, Port, Seconds, Secret, SingleLine, Url
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True):
@@ -21,22 +26,62 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ServerConfig(_Strict, kw_only=True):
-    host: str = "127.0.0.1"
-    port: int = 8080
-    admin_host: str = "127.0.0.1"
-    admin_port: int = 8081
-    # 0 means one worker per core.
-    workers: int = 0
-    max_body_bytes: int = 4 * 1024 * 1024
-    # How long SIGTERM waits for in-flight requests (streams included) before workers are killed.
-    shutdown_timeout_s: float = 30.0
-    # How often each worker looks for config changes in the store (revoked keys, new apps).
-    reload_interval_s: float = 0.25
-    # GCRA buckets in the node's shared memory (16 bytes each): at least one per limit.
-    limit_buckets: int = 262144
-    # Linux: granian's I/O threads and the reload threads run under SCHED_BATCH, so they never
-    # preempt the event loop mid-request (gateway/dataplane/scheduling.py).
-    batch_io_threads: bool = True
+    """The node's listeners and worker processes."""
+
+    host: Annotated[str, Meta(description="data-plane bind address (`0.0.0.0` for all interfaces)")] = (
+        "127.0.0.1"
+    )
+    port: Annotated[Port, Meta(description="data-plane port (the OpenAI-compatible API)")] = 8080
+    admin_host: Annotated[str, Meta(description="admin listener bind address")] = "127.0.0.1"
+    admin_port: Annotated[Port, Meta(description="admin listener port; must differ from `port`")] = 8081
+    workers: Annotated[int, Meta(ge=0, description="granian worker processes; `0` means one per core")] = 0
+    max_body_bytes: Annotated[
+        int, Meta(ge=1024, description="largest request body accepted; a larger one gets 413")
+    ] = 4 * 1024 * 1024
+    shutdown_timeout_s: Annotated[
+        NonNegative,
+        Meta(
+            description="on SIGTERM, how long in-flight requests (streams included) may finish before "
+            "workers are killed"
+        ),
+    ] = 30.0
+    reload_interval_s: Annotated[
+        Seconds,
+        Meta(
+            description="how often each worker checks the store for changes (keys, apps, limits); "
+            "bounds how fast a revocation or a limit change takes effect"
+        ),
+    ] = 0.25
+    limit_buckets: Annotated[
+        int,
+        Meta(
+            ge=1024,
+            description="GCRA buckets in the node's shared memory (16 bytes each); needs one per limit "
+            "and budget ever defined while the node runs",
+        ),
+    ] = 262144
+    batch_io_threads: Annotated[
+        bool,
+        Meta(
+            description="Linux: each worker runs granian's I/O threads, and the threads that read the "
+            "store on a reload, under `SCHED_BATCH`, so a request arriving never preempts the event "
+            "loop in the middle of another; they run when the loop waits or its time slice ends "
+            "([benchmarks](benchmarks.md) has the measurements). `false` keeps the kernel's default "
+            "policy"
+        ),
+    ] = True
+
+
+class StoreConfig(_Strict, kw_only=True):
+    """Where the node keeps tenants, apps, keys, limits and the call log."""
+
+    path: Annotated[
+        str,
+        Meta(
+            description="SQLite file. Empty: `$AIGW_HOME/aigw.db`, or `./var/aigw.db` relative to the "
+            "working directory. Created with its directory on first use."
+        ),
+    ] = ""
 
 
 Period = Literal["second", "minute", "hour", "day"]
@@ -44,24 +89,40 @@ PERIOD_SECONDS: dict[str, int] = {"second": 1, "minute": 60, "hour": 3600, "day"
 
 
 class Limit(_Strict, kw_only=True):
-    """One rate limit: `requests` or `tokens` per `per`, with `burst` (default: the amount)
-    usable at once. GCRA: at most burst + t x amount / period in any interval t."""
+    """One rate limit: `requests` or `tokens` per `per`, with `burst` usable at once."""
 
-    requests: int | None = None
-    tokens: int | None = None
-    per: Period = "minute"
-    burst: int | None = None
+    requests: Annotated[Count | None, Meta(description="the amount, in requests (or give `tokens`)")] = None
+    tokens: Annotated[Count | None, Meta(description="the amount, in tokens (or give `requests`)")] = None
+    per: Annotated[Period, Meta(description="the period the amount is per")] = "minute"
+    burst: Annotated[Count | None, Meta(description="how much may be used at once (none: the amount)")] = None
+
+    def __post_init__(self) -> None:
+        if (self.requests is None) == (self.tokens is None):
+            raise ValueError("give exactly one of requests or tokens")
+
+
+# A budget's counter holds at most BUDGET_MAX of its unit (cost counts in micro-USD).
+BudgetAmount = Annotated[int, Meta(ge=1, le=BUDGET_MAX)]
+BudgetUsd = Annotated[float, Meta(ge=0.000001, le=BUDGET_MAX // 1_000_000)]
 
 
 class Budget(_Strict, kw_only=True):
-    """A cap per UTC day or month, or in all (`lifetime`): give exactly one of `requests`,
-    `tokens` or `cost_usd`. Enforced for the whole node; a used-up budget answers 429 until it
-    resets."""
+    """A cap per UTC day or month, or in all: give exactly one of `requests`, `tokens` or
+    `cost_usd`."""
 
-    requests: int | None = None
-    tokens: int | None = None
-    cost_usd: float | None = None
-    per: Literal["day", "month", "lifetime"] = "day"
+    requests: Annotated[BudgetAmount | None, Meta(description="the amount, in requests")] = None
+    tokens: Annotated[BudgetAmount | None, Meta(description="the amount, in tokens")] = None
+    cost_usd: Annotated[
+        BudgetUsd | None, Meta(description="the amount, in USD at the [price table](observability.md#cost)")
+    ] = None
+    per: Annotated[
+        Literal["day", "month", "lifetime"],
+        Meta(description="`day` or `month` (UTC calendar periods), or `lifetime` (never resets)"),
+    ] = "day"
+
+    def __post_init__(self) -> None:
+        if sum(amount is not None for amount in (self.requests, self.tokens, self.cost_usd)) != 1:
+            raise ValueError("give exactly one of requests, tokens or cost_usd")
 
     @property
     def kind(self) -> str:
@@ -75,116 +136,230 @@ class Budget(_Strict, kw_only=True):
         return self.requests if self.requests is not None else self.tokens or 0
 
 
-class StoreConfig(_Strict, kw_only=True):
-    # Empty means $AIGW_HOME/aigw.db, or ./var/aigw.db without AIGW_HOME.
-    path: str = ""
-
-
 class UpstreamKey(_Strict, kw_only=True):
-    id: str
-    value: str
-    # This key's own limits, for providers that send no rate-limit headers (None: the
-    # provider's key_limits).
-    limits: list[Limit] | None = None
+    """One key of a provider. More can be added at runtime
+    ([key pools](key-pools.md#adding-rotating-and-removing-keys-at-runtime))."""
+
+    id: Annotated[Name, Meta(description="a label shown in logs, unique within the provider")]
+    value: Annotated[Secret, Meta(description="the secret, normally `${ENV_VAR}`; never logged or shown")]
+    limits: Annotated[
+        list[Limit] | None, Meta(description="this key's own limits, replacing the provider's `key_limits`")
+    ] = None
 
     def __repr__(self) -> str:
         # The secret never appears in a repr, so it cannot leak through a log or traceback.
         return f"UpstreamKey(id={self.id!r}, value='***')"
 
 
+BaseUrl = Annotated[
+    Url,
+    Meta(
+        description="where the API is, as the provider's own SDK takes it: `https://api.openai.com/v1` "
+        "(aigw appends `/chat/completions` and `/embeddings`), `https://api.anthropic.com`, "
+        "`https://generativelanguage.googleapis.com`, `https://RESOURCE.openai.azure.com`. "
+        "Required for every type but `mock`"
+    ),
+]
+
+
 class ProviderConfig(_Strict, kw_only=True):
-    name: str
-    # openai: any OpenAI-compatible server; mock: started by `aigw serve`; the others translate.
-    type: Literal["openai", "mock", "azure", "anthropic", "gemini"]
-    # Required for `openai`; a `mock` provider is started by `aigw serve` and gets its URL then.
-    base_url: str = ""
-    keys: list[UpstreamKey]
-    # Limits every key of this provider without limits of its own keeps to (keys added at
-    # runtime included): requests or tokens per minute, per day...
-    key_limits: list[Limit] = msgspec.field(default_factory=list)
-    # Extra headers sent upstream (e.g. OpenAI-Organization).
-    headers: dict[str, str] = msgspec.field(default_factory=dict)
-    connect_timeout_s: float = 5.0
-    # Total time allowed for one upstream response (for streams: until the first byte).
-    timeout_s: float = 600.0
-    max_connections: int = 256
-    # How often a key that ran out of quota, or that the provider refused, is tried again.
-    probe_interval_s: float = 30.0
-    invalid_probe_interval_s: float = 300.0
-    mock: MockOptions | None = None
+    """A provider is an upstream API and its pool of keys."""
+
+    name: Annotated[Name, Meta(description="unique name deployments refer to")]
+    type: Annotated[
+        Literal["openai", "mock", "azure", "anthropic", "gemini"],
+        Meta(
+            description="`openai`: any OpenAI-compatible server, the caller's bytes passed through; "
+            "`anthropic`, `gemini`, `azure`: translated; `mock`: a local mock OpenAI provider that "
+            "`aigw serve` starts itself"
+        ),
+    ]
+    base_url: BaseUrl = ""
+    keys: Annotated[list[UpstreamKey], Meta(min_length=1, description="the keys aigw spreads requests over")]
+    key_limits: Annotated[
+        list[Limit],
+        Meta(
+            description="limits each key of this provider without limits of its own keeps to (keys "
+            "added at runtime included), for providers that send no rate-limit headers: "
+            "`[{requests: 60, per: minute}, {tokens: 1000000, per: day}]`. aigw counts them "
+            "node-wide and never sends a key a request its limits cannot take; when no key can, the "
+            "caller gets 429 with the time one has room. A `per: day` limit is a rate (GCRA: "
+            "`burst` at once, refilling continuously), not a calendar-day quota"
+        ),
+    ] = msgspec.field(default_factory=list)
+    headers: Annotated[
+        dict[HeaderName, SingleLine],
+        Meta(description="extra headers sent upstream, e.g. `OpenAI-Organization`"),
+    ] = msgspec.field(default_factory=dict)
+    connect_timeout_s: Annotated[
+        Seconds,
+        Meta(description="TCP/TLS connect timeout (each worker's pool uses the largest among providers)"),
+    ] = 5.0
+    timeout_s: Annotated[
+        Seconds,
+        Meta(
+            description="longest wait for the next byte from the provider, not a total time: exceeded "
+            "before the response starts → 504, mid-stream → the stream ends with an error event"
+        ),
+    ] = 600.0
+    max_connections: Annotated[
+        Count,
+        Meta(
+            description="pooled keep-alive connections per worker and origin (each worker's pool uses "
+            "the largest among providers)"
+        ),
+    ] = 256
+    probe_interval_s: Annotated[
+        Seconds, Meta(description="how often a key that ran out of quota is probed (the smallest completion)")
+    ] = 30.0
+    invalid_probe_interval_s: Annotated[
+        Seconds, Meta(description="how often a key the provider refused (401/403) is probed (a model list)")
+    ] = 300.0
+
+    mock: Annotated[MockOptions | None, Meta(description="options for `type: mock`")] = None
     # Per-type options (docs/providers.md); each applies to providers of its own type.
-    azure: AzureOptions | None = None
-    anthropic: AnthropicOptions | None = None
-    gemini: GeminiOptions | None = None
+    azure: Annotated[AzureOptions | None, Meta(description="options for `type: azure`")] = None
+    anthropic: Annotated[AnthropicOptions | None, Meta(description="options for `type: anthropic`")] = None
+    gemini: Annotated[GeminiOptions | None, Meta(description="options for `type: gemini`")] = None
 
 
 class Deployment(_Strict, kw_only=True):
-    provider: str
-    # The model name sent upstream; empty means the model group's name.
-    model: str = ""
-    # Lower tiers serve first; a higher tier only when no key of a lower one can.
-    priority: int = 0
-    # Share of requests under the weighted strategy.
-    weight: int = 1
+    """Where a model group's requests can go: a provider and the model to ask it for."""
+
+    provider: Annotated[str, Meta(description="the name of a provider")]
+    model: Annotated[
+        str,
+        Meta(description="the model name sent upstream (for Azure: the deployment); empty: the group's name"),
+    ] = ""
+    priority: Annotated[
+        int, Meta(description="lower tiers serve first; a higher tier only when no key of a lower one can")
+    ] = 0
+    weight: Annotated[Count, Meta(description="share of requests under the `weighted` strategy")] = 1
 
 
 class ModelGroup(_Strict, kw_only=True):
-    name: str
-    deployments: list[Deployment]
-    # Other names callers may use for this group (same keys, limits and permissions).
-    aliases: list[str] = msgspec.field(default_factory=list)
-    # headroom: the key with most capacity left (as providers report it); round-robin: in turn.
-    strategy: Literal["headroom", "round-robin", "weighted"] = "headroom"
-    # Attempts per request across the pool's keys (fallbacks included) before giving up.
-    max_attempts: int = 3
-    # Model groups to try, in order, when no key of this one can serve (any provider).
-    fallbacks: list[str] = msgspec.field(default_factory=list)
-    # Queue mode: when no key can serve, wait up to this long for one to recover (0: answer 429).
-    max_wait_s: float = 0.0
-    # Requests one worker lets wait at once; past it, the 429 is immediate.
-    max_queue: int = 1000
-    # None: limits are managed in the store (admin API); a list here replaces them at start.
-    limits: list[Limit] | None = None
-    # Body capture for this group's calls; None: `calllog.capture`.
-    capture: CaptureConfig | None = None
+    """A public model name callers use, and the deployments that serve it."""
+
+    name: Annotated[Name, Meta(description="the name in the caller's `model` field, unique")]
+    deployments: Annotated[
+        list[Deployment], Meta(min_length=1, description="the providers and models that serve this group")
+    ]
+    aliases: Annotated[
+        list[str],
+        Meta(
+            description="other names callers may use for this group: same keys, limits and "
+            "permissions; listed by `GET /v1/models`"
+        ),
+    ] = msgspec.field(default_factory=list)
+    strategy: Annotated[
+        Literal["headroom", "round-robin", "weighted"],
+        Meta(
+            description="how a key is picked within a priority tier: `headroom` (most capacity left, as "
+            "providers report it), `round-robin` (in turn), or `weighted` (by deployment weight) "
+            "([key pools](key-pools.md))"
+        ),
+    ] = "headroom"
+    max_attempts: Annotated[
+        Count,
+        Meta(description="keys tried per request (fallbacks included) before the last failure is answered"),
+    ] = 3
+    fallbacks: Annotated[
+        list[str],
+        Meta(
+            description="other model groups whose keys serve this group's requests, in order, when none "
+            "of its own can (any provider)"
+        ),
+    ] = msgspec.field(default_factory=list)
+    max_wait_s: Annotated[
+        NonNegative,
+        Meta(
+            description="queue mode: wait up to this long for a key to recover instead of answering 429 "
+            "(`0`: answer at once)"
+        ),
+    ] = 0.0
+    max_queue: Annotated[
+        int,
+        Meta(ge=0, description="requests one worker lets wait at once in queue mode; past it, 429 at once"),
+    ] = 1000
+    limits: Annotated[
+        list[Limit] | None, Meta(description="rate limits every request to this model group is charged to")
+    ] = None
+    capture: Annotated[
+        CaptureConfig | None,
+        Meta(description="body capture for this group's calls, replacing `calllog.capture`"),
+    ] = None
 
 
 class AppConfig(_Strict, kw_only=True):
-    name: str
-    # Model groups this app may call; "*" means all.
-    models: list[str] = msgspec.field(default_factory=lambda: ["*"])
-    # None: limits are managed in the store (admin API); a list here replaces them at start.
-    limits: list[Limit] | None = None
-    # Likewise for budgets.
-    budgets: list[Budget] | None = None
+    """An app of a tenant: what its consumer keys may call."""
+
+    name: Annotated[Name, Meta(description="app name, unique within the tenant")]
+    models: Annotated[
+        list[str],
+        Meta(description="model groups the app may call; `*` is all. `GET /v1/models` lists exactly these"),
+    ] = msgspec.field(default_factory=lambda: ["*"])
+    limits: Annotated[list[Limit] | None, Meta(description="rate limits of the app")] = None
+    budgets: Annotated[list[Budget] | None, Meta(description="budgets of the app")] = None
 
 
 class TenantConfig(_Strict, kw_only=True):
-    name: str
-    apps: list[AppConfig] = msgspec.field(default_factory=list)
-    # None: limits are managed in the store (admin API); a list here replaces them at start.
-    limits: list[Limit] | None = None
-    # Likewise for budgets.
-    budgets: list[Budget] | None = None
+    """A tenant (a team) and its apps."""
+
+    name: Annotated[Name, Meta(description="unique tenant name")]
+    apps: Annotated[list[AppConfig], Meta(description="the tenant's apps")] = msgspec.field(
+        default_factory=list
+    )
+    limits: Annotated[
+        list[Limit] | None, Meta(description="rate limits of the tenant: its apps together")
+    ] = None
+    budgets: Annotated[list[Budget] | None, Meta(description="budgets of the tenant: its apps together")] = (
+        None
+    )
 
 
 class EventsConfig(_Strict, kw_only=True):
-    # URLs that receive every key-health event (JSON POST, retried with backoff).
-    webhooks: list[str] = msgspec.field(default_factory=list)
-    # A model group's pool is "low" when the mean share of capacity its keys have left falls
-    # under this (0..1; 0 turns the event off).
-    pool_low_headroom: float = 0.1
+    """Key-health and pool events ([key pools](key-pools.md#events))."""
+
+    webhooks: Annotated[
+        list[Url],
+        Meta(description="URLs that receive every key-health and pool event as a JSON POST (retried)"),
+    ] = msgspec.field(default_factory=list)
+    pool_low_headroom: Annotated[
+        float,
+        Meta(
+            ge=0,
+            le=1,
+            description="a model group's pool is reported low (`pool_low`, then `pool_recovered`) when "
+            "the mean share of capacity its keys have left falls under this; `0` turns the event off",
+        ),
+    ] = 0.1
 
 
 class Config(_Strict, kw_only=True):
-    version: Literal[1] = 1
-    server: ServerConfig = msgspec.field(default_factory=ServerConfig)
-    store: StoreConfig = msgspec.field(default_factory=StoreConfig)
-    providers: list[ProviderConfig]
-    model_groups: list[ModelGroup]
-    # Tenants and apps declared here are created (or updated) in the store at start.
-    tenants: list[TenantConfig] = msgspec.field(default_factory=list)
-    calllog: CallLogConfig = msgspec.field(default_factory=CallLogConfig)
-    metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
-    pricing: PricingConfig = msgspec.field(default_factory=PricingConfig)
-    events: EventsConfig = msgspec.field(default_factory=EventsConfig)
+    """The top level of the file: each key is a section, described below."""
+
+    version: Annotated[Literal[1], Meta(description="the format's version")] = 1
+    server: Annotated[ServerConfig, Meta(description="listeners and workers")] = msgspec.field(
+        default_factory=ServerConfig
+    )
+    store: Annotated[StoreConfig, Meta(description="the SQLite store")] = msgspec.field(
+        default_factory=StoreConfig
+    )
+    providers: Annotated[list[ProviderConfig], Meta(min_length=1, description="upstream APIs and their keys")]
+    model_groups: Annotated[list[ModelGroup], Meta(description="the model names callers use")]
+    tenants: Annotated[
+        list[TenantConfig],
+        Meta(description="tenants and apps, created (or updated) in the store at every start"),
+    ] = msgspec.field(default_factory=list)
+    calllog: Annotated[CallLogConfig, Meta(description="call records and their retention")] = msgspec.field(
+        default_factory=CallLogConfig
+    )
+    metrics: Annotated[MetricsConfig, Meta(description="Prometheus metrics")] = msgspec.field(
+        default_factory=MetricsConfig
+    )
+    pricing: Annotated[PricingConfig, Meta(description="prices calls are charged at")] = msgspec.field(
+        default_factory=PricingConfig
+    )
+    events: Annotated[EventsConfig, Meta(description="key-health and pool events")] = msgspec.field(
+        default_factory=EventsConfig
+    )

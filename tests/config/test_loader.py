@@ -1,3 +1,5 @@
+"""Loading a config: environment values, the typed result, and every problem with its path."""
+
 import pytest
 
 from gateway.config import ConfigError, load_config, parse_config
@@ -109,6 +111,39 @@ model_groups:
 """
     )
     assert found == [
-        "providers[0].keys[0].limits[0]: the amount must be at least 1",
+        "providers[0].keys[0].limits[0].requests: Expected `int` >= 1",
         "providers[0].key_limits[0]: give exactly one of requests or tokens",
+    ]
+
+
+def test_bounds_in_the_schema_are_each_reported_with_their_path(monkeypatch):
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    found = problems(
+        """
+server: {workers: -1, max_body_bytes: 100}
+providers:
+  - name: p
+    type: openai
+    base_url: ftp://example.com
+    keys: [{id: k, value: "${NOT_SET_ANYWHERE}"}]
+    headers: {"Bad Header": x, X-Ok: "two\\nlines"}
+    timeout_s: 0
+model_groups:
+  - {name: m, deployments: [], max_attempts: 0}
+events: {webhooks: [mailto:ops@example.com], pool_low_headroom: 2}
+"""
+    )
+    assert found == [
+        # the empty value an unset variable leaves is reported once, as unset
+        "providers[0].keys[0].value: environment variable NOT_SET_ANYWHERE is not set",
+        "server.workers: Expected `int` >= 0",
+        "server.max_body_bytes: Expected `int` >= 1024",
+        "providers[0].base_url: must be an http:// or https:// URL",
+        "providers[0].headers.Bad Header: must be an HTTP header name",
+        "providers[0].headers.X-Ok: must be a single line",
+        "providers[0].timeout_s: Expected `float` > 0.0",
+        "model_groups[0].deployments: Expected `array` of length >= 1",
+        "model_groups[0].max_attempts: Expected `int` >= 1",
+        "events.webhooks[0]: must be an http:// or https:// URL",
+        "events.pool_low_headroom: Expected `float` <= 1.0",
     ]
