@@ -7,16 +7,13 @@ docs/configuration.md; keep the two in step.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, cast
 
 import msgspec
 from msgspec import Meta
 
 from ..admission.layout import BUDGET_MAX
-from ..mock.options import MockOptions
-from ..providers.anthropic import AnthropicOptions
-from ..providers.azure import AzureOptions
-from ..providers.gemini import GeminiOptions
+from ..providers.registry import REGISTRY, ProviderType, load
 from .observability import CallLogConfig, CaptureConfig, MetricsConfig, PricingConfig
 from .values import Count, HeaderName, Name, NonNegative, Port, Seconds, Secret, SingleLine, Url
 
@@ -162,18 +159,11 @@ BaseUrl = Annotated[
 ]
 
 
-class ProviderConfig(_Strict, kw_only=True):
-    """A provider is an upstream API and its pool of keys."""
+class ProviderConfig(_Strict, kw_only=True, tag_field="type"):
+    """A provider is an upstream API and its pool of keys. Its `type` picks one of the registered
+    provider types below; a type's own options go in a section named after it."""
 
     name: Annotated[Name, Meta(description="unique name deployments refer to")]
-    type: Annotated[
-        Literal["openai", "mock", "azure", "anthropic", "gemini"],
-        Meta(
-            description="`openai`: any OpenAI-compatible server, the caller's bytes passed through; "
-            "`anthropic`, `gemini`, `azure`: translated; `mock`: a local mock OpenAI provider that "
-            "`aigw serve` starts itself"
-        ),
-    ]
     base_url: BaseUrl = ""
     keys: Annotated[list[UpstreamKey], Meta(min_length=1, description="the keys aigw spreads requests over")]
     key_limits: Annotated[
@@ -216,11 +206,43 @@ class ProviderConfig(_Strict, kw_only=True):
         Seconds, Meta(description="how often a key the provider refused (401/403) is probed (a model list)")
     ] = 300.0
 
-    mock: Annotated[MockOptions | None, Meta(description="options for `type: mock`")] = None
-    # Per-type options (docs/providers.md); each applies to providers of its own type.
-    azure: Annotated[AzureOptions | None, Meta(description="options for `type: azure`")] = None
-    anthropic: Annotated[AnthropicOptions | None, Meta(description="options for `type: anthropic`")] = None
-    gemini: Annotated[GeminiOptions | None, Meta(description="options for `type: gemini`")] = None
+    @property
+    def type(self) -> str:
+        """The registered type this provider is (gateway/providers/registry.py)."""
+        return cast(str, self.__struct_config__.tag)
+
+    @property
+    def options(self) -> Any:
+        """The type's own section (`anthropic:` …), None for a type without one."""
+        return getattr(self, self.type, None)
+
+
+def _provider_type(name: str, registered: ProviderType) -> type[ProviderConfig]:
+    """The `providers[]` variant for one registered type: its tag, its options section, and
+    whether it needs a base_url."""
+    if name in ProviderConfig.__struct_fields__:
+        raise ValueError(f"provider type {name!r} would hide the field of that name")
+    fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+    if registered.needs_base_url:
+        fields.append(("base_url", BaseUrl))
+    if registered.options:
+        options = load(registered.options)
+        fields.append((name, options, msgspec.field(default_factory=options)))
+    title = "".join(part.title() for part in name.split("_"))
+    variant = msgspec.defstruct(
+        f"{title}Provider", fields, bases=(ProviderConfig,), tag=name, kw_only=True, module=__name__
+    )
+    return cast(type[ProviderConfig], variant)
+
+
+# One `providers[]` variant per registered type, told apart by `type` (a tagged union).
+PROVIDER_TYPES: dict[str, type[ProviderConfig]] = {
+    name: _provider_type(name, registered) for name, registered in REGISTRY.items()
+}
+if TYPE_CHECKING:
+    AnyProvider = ProviderConfig
+else:
+    AnyProvider = Union[tuple(PROVIDER_TYPES.values())]  # noqa: UP007
 
 
 class Deployment(_Strict, kw_only=True):
@@ -345,7 +367,7 @@ class Config(_Strict, kw_only=True):
     store: Annotated[StoreConfig, Meta(description="the SQLite store")] = msgspec.field(
         default_factory=StoreConfig
     )
-    providers: Annotated[list[ProviderConfig], Meta(min_length=1, description="upstream APIs and their keys")]
+    providers: Annotated[list[AnyProvider], Meta(min_length=1, description="upstream APIs and their keys")]
     model_groups: Annotated[list[ModelGroup], Meta(description="the model names callers use")]
     tenants: Annotated[
         list[TenantConfig],

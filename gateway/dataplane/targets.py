@@ -68,7 +68,7 @@ class Target:
         if REGISTRY[provider.type].passthrough:  # the caller's bytes go out unchanged: the fast path
             credentials = [("Authorization", f"Bearer {secret}"), ("Content-Type", "application/json")]
         else:
-            self.adapter = adapter_for(provider.type, getattr(provider, provider.type, None))
+            self.adapter = adapter_for(provider.type, provider.options)
             self.key_headers = [*provider.headers.items(), *self.adapter.auth_headers(secret).items()]
             credentials = []
         self.header_block = encode_headers([*provider.headers.items(), *credentials, ("User-Agent", "aigw")])

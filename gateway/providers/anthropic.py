@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import Meta
 
 from . import anthropic_wire as wire
 from . import errors
@@ -41,9 +42,19 @@ from .content import chosen_function, split_data_url, text_of, tool_arguments
 
 
 class AnthropicOptions(msgspec.Struct, forbid_unknown_fields=True):
-    version: str = wire.VERSION  # the anthropic-version header
-    default_max_tokens: int = 4096
-    json_mode: Literal["tool", "native"] = "tool"
+    """Options of the Anthropic Messages API."""
+
+    version: Annotated[str, Meta(description="the `anthropic-version` header")] = wire.VERSION
+    default_max_tokens: Annotated[
+        int, Meta(ge=1, description="`max_tokens` when the caller sent none (Anthropic requires one)")
+    ] = 4096
+    json_mode: Annotated[
+        Literal["tool", "native"],
+        Meta(
+            description="how `response_format` is asked for: `tool` (a forced tool, any model) or "
+            "`native` (`output_config.format`, newer models only)"
+        ),
+    ] = "tool"
 
 
 class AnthropicAdapter:

@@ -9,9 +9,10 @@ Docs: https://learn.microsoft.com/azure/ai-services/openai/reference
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from msgspec import Meta
 
 from ..dataplane.errors import error_json
 from .base import UpstreamCall, decode_options
@@ -21,10 +22,23 @@ from .openai_compat import JSON_HEADERS, OpenAICompatAdapter, OpenAIOptions
 
 
 class AzureOptions(msgspec.Struct, forbid_unknown_fields=True):
-    api_version: str = "2024-10-21"  # the latest GA version when this was written
-    # The deployment to call; by default the deployment's upstream model names it.
-    deployment: str | None = None
-    stream_usage: bool = True
+    """Options of an Azure OpenAI resource."""
+
+    api_version: Annotated[
+        str,
+        Meta(description="the `api-version` query parameter (default: the latest GA version when written)"),
+    ] = "2024-10-21"
+    deployment: Annotated[
+        str | None,
+        Meta(description="the Azure deployment to call (none: the deployment's `model` names it)"),
+    ] = None
+    stream_usage: Annotated[
+        bool,
+        Meta(
+            description="ask for the usage chunk on every stream (accounting needs it) and drop it "
+            "again when the caller did not ask"
+        ),
+    ] = True
 
 
 class _AzureError(msgspec.Struct):

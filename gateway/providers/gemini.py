@@ -21,9 +21,10 @@ import secrets
 import sys
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from msgspec import Meta
 
 from . import errors
 from . import gemini_wire as wire
@@ -52,7 +53,9 @@ AUDIO_TYPES = {"wav": "audio/wav", "mp3": "audio/mp3"}
 
 
 class GeminiOptions(msgspec.Struct, forbid_unknown_fields=True):
-    api_version: str = "v1beta"  # the path prefix: /v1beta/models/...
+    """Options of the Gemini API."""
+
+    api_version: Annotated[str, Meta(description="the path prefix: `/v1beta/models/…`")] = "v1beta"
 
 
 class GeminiAdapter:

@@ -8,10 +8,11 @@ notice the end, and turn a cut-off stream into an error event.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import orjson
+from msgspec import Meta
 
 from . import errors
 from .base import UpstreamCall, decode_options
@@ -32,9 +33,15 @@ JSON_HEADERS = {"content-type": "application/json"}
 
 
 class OpenAIOptions(msgspec.Struct, forbid_unknown_fields=True):
-    # Ask the upstream for the usage chunk on every stream (accounting needs it) and drop it
-    # again when the caller did not ask. Turn off for servers that reject `stream_options`.
-    stream_usage: bool = True
+    """Options of an OpenAI-compatible server reached through the adapter."""
+
+    stream_usage: Annotated[
+        bool,
+        Meta(
+            description="ask for the usage chunk on every stream (accounting needs it) and drop it "
+            "again when the caller did not ask; `false` for servers that reject `stream_options`"
+        ),
+    ] = True
 
 
 class OpenAICompatAdapter:

@@ -6,14 +6,13 @@ import asyncio
 import sys
 
 from ..config.schema import ProviderConfig
-from ..mock.options import MockOptions
 
 READY_LINE = "mock listening on "
 
 
 async def start_mock(provider: ProviderConfig) -> tuple[asyncio.subprocess.Process, str]:
     """Start a mock provider and return it with its base URL (it picks a free port)."""
-    opts = provider.mock or MockOptions()
+    opts = provider.options  # the `mock:` section
     args = [
         "--host", "127.0.0.1", "--port", "0",
         "--latency-ms", str(opts.latency_ms), "--rpm", str(opts.rpm), "--tpm", str(opts.tpm),

@@ -3,6 +3,7 @@
 import pytest
 
 from gateway.config import ConfigError, load_config, parse_config
+from gateway.providers.registry import REGISTRY, load
 
 VALID = """
 providers:
@@ -50,17 +51,18 @@ providers:
   - name: a
     type: openaix
     keys: [{id: k, value: "${NOT_SET_ANYWHERE}"}]
-    colour: blue
   - name: b
     type: openai
+    base_url: http://x
     keys: [{id: 7}]
+    colour: blue
 model_groups: []
 server: {port: "eighty"}
 """
     )
     assert "providers[0].keys[0].value: environment variable NOT_SET_ANYWHERE is not set" in found
-    assert any(p.startswith("providers[0].colour: unknown field") for p in found)
-    assert any(p.startswith("providers[0].type: Invalid enum value 'openaix'") for p in found)
+    assert any(p.startswith("providers[1].colour: unknown field") for p in found)
+    assert any(p.startswith("providers[0].type: 'openaix' is not one of openai,") for p in found)
     assert "providers[1].keys[0].id: Expected `str`, got `int`" in found
     assert "providers[1].keys[0].value: required field is missing" in found
     assert "server.port: Expected `int`, got `str`" in found
@@ -70,7 +72,7 @@ def test_cross_references_are_checked():
     found = problems(
         """
 providers:
-  - {name: p, type: openai, keys: [{id: k, value: v}, {id: k, value: w}]}
+  - {name: p, type: openai, base_url: http://x, keys: [{id: k, value: v}, {id: k, value: w}]}
 model_groups:
   - name: m
     deployments: [{provider: nowhere}]
@@ -80,7 +82,6 @@ tenants:
 """
     )
     assert found == [
-        "providers[0].base_url: required for type openai",
         "providers[0].keys[1].id: duplicate key id 'k'",
         "model_groups[0].deployments[0].provider: unknown provider 'nowhere'",
         "tenants[0].apps[0].models[1]: unknown model group 'ghost'",
@@ -147,3 +148,52 @@ events: {webhooks: [mailto:ops@example.com], pool_low_headroom: 2}
         "events.webhooks[0]: must be an http:// or https:// URL",
         "events.pool_low_headroom: Expected `float` <= 1.0",
     ]
+
+
+def test_a_type_that_is_not_registered_still_has_its_other_fields_checked():
+    found = problems("providers: [{type: bedrock, name: 5, keys: [{id: k}]}]\nmodel_groups: []\n")
+    types = ", ".join(REGISTRY)
+    assert found == [
+        f"providers[0].type: 'bedrock' is not one of {types}",
+        "providers[0].name: Expected `str`, got `int`",
+        "providers[0].keys[0].value: required field is missing",
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_registered_type_can_be_configured(name):
+    registered = REGISTRY[name]
+    base_url = "base_url: https://provider.example/v1, " if registered.needs_base_url else ""
+    cfg = parse_config(
+        f"providers: [{{name: p, type: {name}, {base_url}keys: [{{id: k, value: v}}]}}]\n"
+        "model_groups: [{name: m, deployments: [{provider: p}]}]\n"
+    )
+    provider = cfg.providers[0]
+    assert provider.type == name
+    if registered.options:  # its section, typed, with the defaults when not given
+        assert provider.options == load(registered.options)()
+    else:
+        assert provider.options is None
+
+
+def test_a_type_takes_its_own_options_and_no_other_types():
+    found = problems(
+        """
+providers:
+  - {name: a, type: openai_compatible, keys: [{id: k, value: v}], openai_compatible: {stream_usage: 1}}
+  - {name: b, type: openai, base_url: http://x, keys: [{id: k, value: v}], anthropic: {}}
+model_groups: []
+"""
+    )
+    assert found == [
+        "providers[0].base_url: required field is missing",
+        "providers[0].openai_compatible.stream_usage: Expected `bool`, got `int`",
+        "providers[1].anthropic: unknown field (allowed: base_url, connect_timeout_s, headers, "
+        "invalid_probe_interval_s, key_limits, keys, max_connections, name, probe_interval_s, timeout_s)",
+    ]
+    cfg = parse_config(
+        "providers: [{name: c, type: openai_compatible, base_url: http://vllm:8000/v1,"
+        " keys: [{id: k, value: v}], openai_compatible: {stream_usage: false}}]\n"
+        "model_groups: [{name: m, deployments: [{provider: c}]}]\n"
+    )
+    assert cfg.providers[0].options.stream_usage is False

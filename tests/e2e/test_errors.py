@@ -156,7 +156,7 @@ def test_config_check_prints_every_problem_with_its_path(tmp_path):
     )
     assert out.returncode == 2
     assert "colour: unknown field" in out.stderr
-    assert "providers[0].type: Invalid enum value 'nope'" in out.stderr
+    assert "providers[0].type: 'nope' is not one of openai, openai_compatible," in out.stderr
     assert "providers[0].keys[0].id: Expected `str`, got `int`" in out.stderr
     assert "providers[0].keys[0].value: required field is missing" in out.stderr
     assert "Traceback" not in out.stderr
