@@ -1,7 +1,7 @@
 """The config file's shape: msgspec Structs whose annotations carry each field's bounds and meaning.
 
 Unknown fields are errors, so typos fail loudly. Rules within one section are here too
-(`__post_init__`); rules across sections are in loader.py. Every field is documented in
+(`__post_init__`); rules across sections are in references.py. Every field is documented in
 docs/configuration.md; keep the two in step.
 """
 
