@@ -1,8 +1,8 @@
 """The config file's shape: msgspec Structs whose annotations carry each field's bounds and meaning.
 
-Unknown fields are errors, so typos fail loudly. Rules within one section are here too
-(`__post_init__`); rules across sections are in references.py. Every field is documented in
-docs/configuration.md; keep the two in step.
+This is the one source of the configuration reference: `python -m gateway.config.docs` writes
+docs/configuration.md from it. Unknown fields are errors, so typos fail loudly. Rules within one
+section are here too (`__post_init__`); rules across sections are in references.py.
 """
 
 from __future__ import annotations
