@@ -63,7 +63,7 @@ class ServerConfig(_Strict, kw_only=True):
             description="Linux: each worker runs granian's I/O threads, and the threads that read the "
             "store on a reload, under `SCHED_BATCH`, so a request arriving never preempts the event "
             "loop in the middle of another; they run when the loop waits or its time slice ends "
-            "([benchmarks](benchmarks.md) has the measurements). `false` keeps the kernel's default "
+            "([measurements](benchmarks-history.md)). `false` keeps the kernel's default "
             "policy"
         ),
     ] = True
