@@ -14,6 +14,7 @@ from aiohttp import web
 
 from ..admin.responses import error_response, json_response
 from ..admin.routes import Endpoint, Param
+from ..calllog.backend import open_call_log
 from ..calllog.record import CallRecord
 from ..calllog.store import CallLog, CallPage
 from ..metrics.node import CONTENT_TYPE, KeyStateLike, NodeMetrics
@@ -247,7 +248,7 @@ class ObservabilityAPI:
     # -- helpers -------------------------------------------------------------------------------
     def _call_log(self) -> CallLog:
         if self._log is None:
-            self._log = self._store.open_call_log()
+            self._log = open_call_log(self._store)
         return self._log
 
     async def _run(self, query: Callable[[CallLog], T]) -> T:

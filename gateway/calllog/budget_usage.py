@@ -12,6 +12,7 @@ from typing import Any
 from ..admission import budgets
 from ..store.base import Store
 from ..store.records import BudgetRecord
+from .backend import open_call_log
 from .rollup import DAY
 from .store import CallFilter, CallLog
 
@@ -42,7 +43,7 @@ def seed_counters(store: Store, region: Any, wall_s: int) -> int:
     records = store.list_budgets()
     if not records:
         return 0
-    log = store.open_call_log()
+    log = open_call_log(store)
     seeded = 0
     try:
         for record in records:

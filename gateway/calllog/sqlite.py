@@ -77,7 +77,7 @@ _TIMEOUT_S = 10.0  # waiting for another process's write lock
 
 
 class SQLiteCallLog(CallLog):
-    """Expects a store already migrated (open it through SQLiteStore.open_call_log())."""
+    """Expects a store already migrated (open it through calllog.backend.open_call_log())."""
 
     def __init__(self, path: str | os.PathLike[str], *, native: bool = _NATIVE):
         self.path = Path(path)

@@ -11,6 +11,7 @@ from typing import TextIO
 import msgspec
 
 from ..analytics import export
+from ..calllog.backend import open_call_log
 from ..calllog.record import CallRecord
 from ..calllog.store import CallFilter, CallLog
 from ..store import Store
@@ -40,7 +41,7 @@ def run_logs(args: argparse.Namespace, store: Store) -> int:
     except ValueError as exc:
         print(f"aigw: {exc}", file=sys.stderr)
         return 2
-    log = store.open_call_log()
+    log = open_call_log(store)
     try:
         printer = Printer(args, sys.stdout)
         if args.follow:

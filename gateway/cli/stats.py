@@ -10,6 +10,7 @@ import msgspec
 
 from ..analytics import export, queries
 from ..analytics.params import parse_grain, parse_group_by
+from ..calllog.backend import open_call_log
 from ..calllog.rollup import DAY
 from ..store import Store
 from .filters import add_filter_options, count, filter_from, ms, percent, sparkline, tokens, usd, when
@@ -39,7 +40,7 @@ def run_stats(args: argparse.Namespace, store: Store) -> int:
     except ValueError as exc:
         print(f"aigw: {exc}", file=sys.stderr)
         return 2
-    log = store.open_call_log()
+    log = open_call_log(store)
     try:
         series = queries.series(log, where, grain=grain)
         grain = series.grain

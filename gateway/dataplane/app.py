@@ -17,6 +17,7 @@ import msgspec
 
 from ..admission import ROUTE_CHAT, ROUTE_MESSAGES, ROUTE_MODELS, ROUTE_PROMPT, Rejection, SharedRegion
 from ..calllog.accounting import Accounting
+from ..calllog.backend import open_call_log
 from ..calllog.capture import Capture
 from ..calllog.trace import ResponseSpy, Trace
 from ..config import load_config
@@ -127,7 +128,7 @@ class Gateway:
         )
         # Call records and metrics: batched off the request path (gateway/calllog, gateway/metrics).
         self.accounting = Accounting(
-            self.store.open_call_log(),
+            open_call_log(self.store),
             cfg.calllog,
             cfg.metrics,
             cfg.pricing,

@@ -23,6 +23,7 @@ from aiohttp import web
 from .._version import __version__
 from ..admin.app import AdminAPI
 from ..admin.upstream_keys import UpstreamKeys
+from ..calllog.backend import open_call_log
 from ..calllog.budget_usage import seed_counters
 from ..calllog.retention import prune_forever
 from ..config.schema import Config
@@ -108,7 +109,7 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
         background.append(asyncio.ensure_future(watch_keys(directory, region)))
         if cfg.calllog.enabled:
             background.append(
-                asyncio.ensure_future(prune_forever(store.open_call_log(), cfg.calllog.retention))
+                asyncio.ensure_future(prune_forever(open_call_log(store), cfg.calllog.retention))
             )
         dataplane = await start_dataplane(s.host, s.port, workers, s.shutdown_timeout_s, env)
         children.append(dataplane)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import TYPE_CHECKING
 
 from .records import (
     Allowed,
@@ -21,9 +20,6 @@ from .records import (
     UpstreamSecret,
 )
 from .tenancy_base import TenancyStore
-
-if TYPE_CHECKING:
-    from ..calllog.store import CallLog
 
 
 class NotFound(LookupError):
@@ -125,8 +121,3 @@ class Store(TenancyStore):
 
     @abstractmethod
     def close(self) -> None: ...
-
-    def open_call_log(self) -> CallLog:
-        """A new handle on the call log and its rollups (gateway/calllog), with a connection of its
-        own; the caller closes it."""
-        raise NotImplementedError(f"{type(self).__name__} keeps no call log")

@@ -9,7 +9,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -34,9 +34,6 @@ from .records import (
 )
 from .sealing import Sealer
 from .sqlite_tenancy import TenancyMixin
-
-if TYPE_CHECKING:
-    from ..calllog.store import CallLog
 
 T = TypeVar("T")
 # How long an expired key stays in the data plane's tables, so its caller is told it expired.
@@ -466,12 +463,6 @@ class SQLiteStore(TenancyMixin, Store):
             tenants = ", ".join(sorted(r[1] for r in rows))
             raise Ambiguous(f"app {app!r} exists in several tenants ({tenants}); name the tenant")
         return int(rows[0][0]), str(rows[0][1])
-
-    def open_call_log(self) -> CallLog:
-        # Imported here: the call log builds on this module's migrations, not the other way round.
-        from ..calllog.sqlite import SQLiteCallLog
-
-        return SQLiteCallLog(self.path)
 
 
 def _key_record(r: tuple[Any, ...]) -> ConsumerKey:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from gateway.calllog.backend import open_call_log
 from gateway.calllog.pricing import PriceTable
 from gateway.calllog.record import Attempt, CallRecord
 from gateway.calllog.recorder import Recorder
@@ -113,7 +114,7 @@ def main() -> None:
     batch = [make_record(prices) for _ in range(500)]
     with tempfile.TemporaryDirectory() as tmp:
         store = SQLiteStore(Path(tmp) / "bench.db")
-        log = store.open_call_log()
+        log = open_call_log(store)
         rounds = 40
         start, cpu = time.perf_counter(), time.process_time()
         for _ in range(rounds):

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from gateway.calllog.backend import open_call_log
 from gateway.calllog.store import CallLog
 from gateway.store import SQLiteStore
 
@@ -17,6 +18,6 @@ def store(tmp_path) -> Iterator[SQLiteStore]:
 
 @pytest.fixture
 def call_log(store: SQLiteStore) -> Iterator[CallLog]:
-    log = store.open_call_log()
+    log = open_call_log(store)
     yield log
     log.close()

@@ -10,6 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.calllog.accounting import Accounting
+from gateway.calllog.backend import open_call_log
 from gateway.calllog.store import CallFilter
 from gateway.config.observability import CallLogConfig, MetricsConfig, PricingConfig
 from gateway.metrics import NodeMetrics, prepare_dir
@@ -20,7 +21,7 @@ from .helpers import record
 def test_finished_requests_reach_the_store_and_the_metrics(store, tmp_path):
     directory = prepare_dir(str(tmp_path / "metrics"))
     cfg = CallLogConfig(flush_interval_s=3600, batch_size=10_000)
-    accounting = Accounting(store.open_call_log(), cfg, MetricsConfig(), PricingConfig(), directory)
+    accounting = Accounting(open_call_log(store), cfg, MetricsConfig(), PricingConfig(), directory)
 
     async def main() -> None:
         accounting.start(asyncio.get_running_loop())
@@ -31,7 +32,7 @@ def test_finished_requests_reach_the_store_and_the_metrics(store, tmp_path):
         await accounting.close()
 
     asyncio.run(main())
-    log = store.open_call_log()
+    log = open_call_log(store)
     try:
         stored = log.tail(CallFilter(), 0, limit=10_000)
     finally:

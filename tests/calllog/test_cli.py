@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from gateway.calllog.backend import open_call_log
 from gateway.calllog.store import CallFilter
 from gateway.cli.filters import sparkline
 from gateway.cli.logs import Printer, follow
@@ -36,7 +37,7 @@ model_groups:
 """
     )
     store = SQLiteStore(tmp_path / "aigw.db")
-    log = store.open_call_log()
+    log = open_call_log(store)
     now = time.time()
     recs = [
         record(request_id=f"req_{i}", ts=now - 3600 + i * 60, status=429 if i % 4 == 0 else 200)

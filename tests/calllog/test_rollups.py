@@ -11,6 +11,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gateway.calllog.backend import open_call_log
 from gateway.calllog.record import CallRecord
 from gateway.calllog.rollup import DIMENSIONS, HISTOGRAM_COLUMNS, LATENCY_BOUNDS_MS, MEASURES, latency_bucket
 from gateway.store import SQLiteStore
@@ -83,7 +84,7 @@ def _assert_agree(path: Path, recs: list[CallRecord]) -> None:
 def test_rollups_equal_sums_of_the_records_over_random_batches(batches: list[list[CallRecord]]):
     with tempfile.TemporaryDirectory() as tmp:
         store = SQLiteStore(Path(tmp) / "aigw.db")
-        log = store.open_call_log()
+        log = open_call_log(store)
         try:
             for batch in batches:
                 log.insert(batch)
