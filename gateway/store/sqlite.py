@@ -15,7 +15,7 @@ import msgspec
 
 from .. import credentials
 from .base import Ambiguous, Conflict, NotFound, Store
-from .migrations import MIGRATIONS
+from .migrations import migrations, statements
 from .records import (
     ActiveKey,
     Allowed,
@@ -68,18 +68,21 @@ class SQLiteStore(TenancyMixin, Store):
 
     # -- schema -------------------------------------------------------------------------------
     def _migrate(self) -> None:
+        """Bring the schema to the newest version this aigw knows, step by step, in one
+        transaction; refuse a store made by a newer aigw."""
+        steps = migrations("sqlite")
         self._db.execute("BEGIN IMMEDIATE")
         try:
             current = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if current > len(MIGRATIONS):
+            if current > len(steps):
                 raise RuntimeError(
                     f"{self.path}: schema version {current} is newer than this aigw knows "
-                    f"({len(MIGRATIONS)}); upgrade aigw"
+                    f"({len(steps)}); upgrade aigw"
                 )
-            for version in range(current, len(MIGRATIONS)):
-                for statement in _statements(MIGRATIONS[version]):
+            for step in steps[current:]:
+                for statement in statements(step.sql):
                     self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {version + 1}")
+                self._db.execute(f"PRAGMA user_version = {step.version}")
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -491,8 +494,3 @@ def _where(filters: dict[str, str | None]) -> tuple[str, list[str]]:
     given = {column: value for column, value in filters.items() if value is not None}
     clause = " WHERE " + " AND ".join(f"{column} = ?" for column in given) if given else ""
     return clause, list(given.values())
-
-
-def _statements(script: str) -> list[str]:
-    # executescript() would COMMIT our transaction; split instead (no ';' inside our DDL strings).
-    return [s.strip() for s in script.split(";") if s.strip()]

@@ -5,8 +5,10 @@ import pytest
 
 from gateway import credentials
 from gateway.store import Ambiguous, Conflict, NotFound, SQLiteStore
-from gateway.store.migrations import MIGRATIONS
+from gateway.store.migrations import migrations
 from gateway.store.sealing import SealingError
+
+LATEST = len(migrations("sqlite"))
 
 
 @pytest.fixture
@@ -17,7 +19,7 @@ def store(tmp_path):
 
 
 def test_new_store_is_migrated_to_the_latest_schema_in_wal_mode(store):
-    assert store.schema_version() == len(MIGRATIONS)
+    assert store.schema_version() == LATEST
     mode = sqlite3.connect(store.path).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
 
@@ -25,14 +27,14 @@ def test_new_store_is_migrated_to_the_latest_schema_in_wal_mode(store):
 def test_reopening_does_not_migrate_again(tmp_path):
     SQLiteStore(tmp_path / "a.db").close()
     again = SQLiteStore(tmp_path / "a.db")
-    assert again.schema_version() == len(MIGRATIONS)
+    assert again.schema_version() == LATEST
 
 
 def test_a_newer_schema_is_refused(tmp_path):
     path = tmp_path / "future.db"
     SQLiteStore(path).close()
     db = sqlite3.connect(path)
-    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.execute(f"PRAGMA user_version = {LATEST + 1}")
     db.close()
     with pytest.raises(RuntimeError, match="newer than this aigw knows"):
         SQLiteStore(path)
