@@ -1,4 +1,4 @@
-"""The store's tenancy interface (docs/tenancy.md); SQLite implements it in sqlite_tenancy.py."""
+"""The store's tenancy interface (docs/tenancy.md); gateway/store/access.py and services.py implement it."""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import sqlite3
+from contextlib import closing
 
 import msgspec
 import pytest
@@ -123,7 +125,8 @@ def test_error_listings_see_every_error_row_and_only_those(call_log, known):
 def test_listings_walk_an_index_never_the_whole_table(store, where, index):
     clauses, args = call_sqlite._call_filter(where)
     sql = call_sqlite._SELECT + call_sqlite._where(clauses) + " ORDER BY ts DESC, id DESC LIMIT 10"
-    plan = " ".join(row[3] for row in store._db.execute("EXPLAIN QUERY PLAN " + sql, args))
+    with closing(sqlite3.connect(store.path)) as db:
+        plan = " ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + sql, args))
     assert f"USING INDEX {index}" in plan
 
 
