@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: run test build build-debug lint typecheck bench clean sysdeps
+.PHONY: run test build build-debug lint typecheck bench clean sysdeps pgdeps
 
 # System packages: a Python with venv and headers, and a C compiler and SQLite's header for the
 # Cython core (its call-log writer uses SQLite's C API).
@@ -15,6 +15,11 @@ sysdeps:
 	  && command -v cc >/dev/null \
 	  && echo '#include <sqlite3.h>' | cc -E - >/dev/null 2>&1 \
 	  || (apt-get update -q && apt-get install -y -q python3 python3-venv python3-dev build-essential libsqlite3-dev)
+
+# The tests start a private PostgreSQL server of their own (tests/postgres.py): its programs.
+pgdeps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	  || (apt-get update -q && apt-get install -y -q postgresql)
 
 $(BIN)/python: | sysdeps
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +40,7 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-test: $(VENV)/.test-deps build
+test: $(VENV)/.test-deps build pgdeps
 	$(BIN)/python -m pytest tests
 
 lint: $(VENV)/.test-deps

@@ -1,9 +1,11 @@
 """Provider key secrets at rest: AES-256-GCM, bound to the key's provider and id (so a sealed
 secret copied onto another row does not open).
 
-The data key comes from AIGW_SECRET_KEY (32 bytes, base64) or, without it, from a file of its own
-beside the store (`<store>.key`, mode 0600), generated on first use. Whoever can read the store
-and that file can read the secrets: keep them apart (the variable) where that matters.
+The data key comes from AIGW_SECRET_KEY (32 bytes, base64) or, without it, for a SQLite store,
+from a file of its own beside the store (`<store>.key`, mode 0600), generated on first use.
+Whoever can read the store and that file can read the secrets: keep them apart (the variable)
+where that matters. A PostgreSQL store is shared by every node, so it needs the variable, the same
+on every node.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ class Sealer:
         self._aead = AESGCM(key)
 
     @classmethod
-    def for_store(cls, store_path: Path) -> Sealer:
+    def for_store(cls, store_path: Path | None) -> Sealer:
+        """The data key of a store: AIGW_SECRET_KEY, else the file beside `store_path` (a store
+        without a file of its own, PostgreSQL, has none)."""
         text = os.environ.get(ENV)
         if text:
             try:
@@ -39,6 +43,11 @@ class Sealer:
             if len(key) != 32:
                 raise SealingError(f"{ENV} must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)")
             return cls(key)
+        if store_path is None:
+            raise SealingError(
+                f"a store shared by several nodes keeps provider keys sealed under {ENV}: set it, the same "
+                "on every node (32 bytes in base64, e.g. `openssl rand -base64 32`)"
+            )
         return cls(_key_file(store_path.with_name(store_path.name + ".key")))
 
     def seal(self, secret: str, context: str) -> bytes:

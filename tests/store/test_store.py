@@ -1,51 +1,44 @@
+"""The store's behaviour, held the same on both backends (SQLite and PostgreSQL), and what each
+backend adds of its own."""
+
 import base64
 import sqlite3
+from contextlib import closing
 
 import pytest
 
 from gateway import credentials
-from gateway.store import Ambiguous, Conflict, NotFound, SQLiteStore
+from gateway.store import Ambiguous, Conflict, NotFound, SQLiteStore, Store
 from gateway.store.migrations import migrations
+from gateway.store.records import LimitRule
 from gateway.store.sealing import SealingError
+
+from ..stores import raw
 
 LATEST = len(migrations("sqlite"))
 
 
 @pytest.fixture
-def store(tmp_path):
+def store(any_store: Store) -> Store:
+    return any_store
+
+
+@pytest.fixture
+def sqlite_store(tmp_path):
     s = SQLiteStore(tmp_path / "aigw.db")
     yield s
     s.close()
 
 
-def test_new_store_is_migrated_to_the_latest_schema_in_wal_mode(store):
-    assert store.schema_version() == LATEST
-    mode = sqlite3.connect(store.path).execute("PRAGMA journal_mode").fetchone()[0]
-    assert mode == "wal"
-
-
-def test_reopening_does_not_migrate_again(tmp_path):
-    SQLiteStore(tmp_path / "a.db").close()
-    again = SQLiteStore(tmp_path / "a.db")
-    assert again.schema_version() == LATEST
-
-
-def test_a_newer_schema_is_refused(tmp_path):
-    path = tmp_path / "future.db"
-    SQLiteStore(path).close()
-    db = sqlite3.connect(path)
-    db.execute(f"PRAGMA user_version = {LATEST + 1}")
-    db.close()
-    with pytest.raises(RuntimeError, match="newer than this aigw knows"):
-        SQLiteStore(path)
-
-
+# -- both backends ----------------------------------------------------------------------------------
 def test_keys_are_stored_only_as_digests(store):
     store.ensure_app("acme", "web", ["*"])
     record, secret = store.create_key("web", name="laptop")
-    raw = sqlite3.connect(store.path).execute("SELECT * FROM consumer_keys").fetchall()
-    assert secret not in repr(raw)
-    assert raw[0][2] == credentials.digest(secret)
+    rows = raw(store, "SELECT id, digest, prefix FROM consumer_keys")
+    assert secret not in repr(rows)
+    assert [(r[0], bytes(r[1]), r[2]) for r in rows] == [
+        (record.id, credentials.digest(secret), secret[: credentials.VISIBLE_CHARS])
+    ]
     assert record.prefix == secret[: credentials.VISIBLE_CHARS]
     assert [k.id for k in store.snapshot().keys] == [record.id]
 
@@ -69,6 +62,7 @@ def test_ensure_is_idempotent(store):
     assert store.generation() == gen
     store.ensure_app("acme", "web", ["m1"])
     assert store.list_apps("acme")[0].models == ["m1"]
+    assert [t.name for t in store.list_tenants()] == ["acme"]
 
 
 def test_app_names_are_resolved_per_tenant(store):
@@ -78,6 +72,8 @@ def test_app_names_are_resolved_per_tenant(store):
         store.create_key("web")
     record, _ = store.create_key("web", tenant="b")
     assert record.tenant == "b"
+    assert [k.id for k in store.list_keys(tenant="b", app="web")] == [record.id]
+    assert store.list_keys(tenant="a") == []
     with pytest.raises(NotFound):
         store.create_key("nope")
     with pytest.raises(NotFound):
@@ -85,8 +81,6 @@ def test_app_names_are_resolved_per_tenant(store):
 
 
 def test_limits_keep_their_id_while_the_rate_stays_and_start_afresh_when_it_changes(store):
-    from gateway.store.records import LimitRule
-
     store.ensure_app("acme", "web", ["*"])
     first = store.set_limits("app", "acme/web", [LimitRule(kind="requests", amount=10, period_s=60)])
     gen = store.generation()
@@ -102,10 +96,7 @@ def test_limits_keep_their_id_while_the_rate_stays_and_start_afresh_when_it_chan
         store.set_limits("app", "acme/nope", [])
 
 
-def test_provider_keys_are_sealed_at_rest_and_opened_only_with_the_data_key(tmp_path, monkeypatch):
-    monkeypatch.delenv("AIGW_SECRET_KEY", raising=False)
-    path = tmp_path / "aigw.db"
-    store = SQLiteStore(path)
+def test_provider_keys_are_sealed_at_rest_and_rotate_in_place(store):
     generation = store.generation()
     store.add_upstream_key("openai", "extra", "sk-live-secret-1")
     assert store.generation() > generation  # workers rebuild their pools
@@ -117,11 +108,59 @@ def test_provider_keys_are_sealed_at_rest_and_opened_only_with_the_data_key(tmp_
     ]
     [record] = store.list_upstream_keys()
     assert record.rotated_at is not None and "sk-live" not in repr(store.snapshot())
+    assert b"sk-live-secret" not in b"".join(
+        bytes(r[0]) for r in raw(store, "SELECT sealed FROM upstream_keys")
+    )
+    with pytest.raises(NotFound):
+        store.rotate_upstream_key("openai", "missing", "sk-x")
+
+
+def test_a_sealed_secret_does_not_open_under_another_keys_name(store):
+    store.add_upstream_key("openai", "a", "sk-a")
+    store.add_upstream_key("openai", "b", "sk-b")
+    [(sealed_a,)] = raw(store, "SELECT sealed FROM upstream_keys WHERE key_id = 'a'")
+    raw(store, "UPDATE upstream_keys SET sealed = ? WHERE key_id = 'b'", (bytes(sealed_a),))
+    with pytest.raises(SealingError, match="'openai/b'"):
+        store.upstream_secrets()
+    store.remove_upstream_key("openai", "b")
+    with pytest.raises(NotFound):
+        store.remove_upstream_key("openai", "b")
+    assert [s.value for s in store.upstream_secrets()] == ["sk-a"]
+
+
+# -- SQLite ------------------------------------------------------------------------------------------
+def test_new_store_is_migrated_to_the_latest_schema_in_wal_mode(sqlite_store):
+    assert sqlite_store.schema_version() == LATEST
+    with closing(sqlite3.connect(sqlite_store.path)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_reopening_does_not_migrate_again(tmp_path):
+    SQLiteStore(tmp_path / "a.db").close()
+    again = SQLiteStore(tmp_path / "a.db")
+    assert again.schema_version() == LATEST
+    again.close()
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "future.db"
+    SQLiteStore(path).close()
+    with closing(sqlite3.connect(path)) as db:
+        db.execute(f"PRAGMA user_version = {LATEST + 1}")
+    with pytest.raises(RuntimeError, match="newer than this aigw knows"):
+        SQLiteStore(path)
+
+
+def test_without_the_variable_the_data_key_is_a_file_of_the_owners_beside_the_store(tmp_path, monkeypatch):
+    monkeypatch.delenv("AIGW_SECRET_KEY", raising=False)
+    path = tmp_path / "aigw.db"
+    store = SQLiteStore(path)
+    store.add_upstream_key("openai", "extra", "sk-live-secret-1")
     store.close()
-    # Neither secret is anywhere in the database files; the data key file is the owner's alone.
+    # The secret is in none of the database's files; the data key file is the owner's alone.
     for name in ("aigw.db", "aigw.db-wal"):
-        raw = (tmp_path / name).read_bytes() if (tmp_path / name).exists() else b""
-        assert b"sk-live-secret" not in raw
+        data = (tmp_path / name).read_bytes() if (tmp_path / name).exists() else b""
+        assert b"sk-live-secret" not in data
     assert (tmp_path / "aigw.db.key").stat().st_mode & 0o777 == 0o600
     # Another data key cannot open them: a clear error, not garbage.
     monkeypatch.setenv("AIGW_SECRET_KEY", base64.b64encode(b"k" * 32).decode())
@@ -130,23 +169,3 @@ def test_provider_keys_are_sealed_at_rest_and_opened_only_with_the_data_key(tmp_
     monkeypatch.setenv("AIGW_SECRET_KEY", "too-short")
     with pytest.raises(SealingError, match="32 bytes in base64"):
         SQLiteStore(path).upstream_secrets()
-
-
-def test_a_sealed_secret_does_not_open_under_another_keys_name(tmp_path, monkeypatch):
-    monkeypatch.setenv("AIGW_SECRET_KEY", base64.b64encode(b"s" * 32).decode())
-    store = SQLiteStore(tmp_path / "aigw.db")
-    store.add_upstream_key("openai", "a", "sk-a")
-    store.add_upstream_key("openai", "b", "sk-b")
-    db = sqlite3.connect(tmp_path / "aigw.db")
-    copy_a_onto_b = (
-        "UPDATE upstream_keys SET sealed = (SELECT sealed FROM upstream_keys WHERE key_id = 'a') "
-        "WHERE key_id = 'b'"
-    )
-    db.execute(copy_a_onto_b)
-    db.commit()
-    with pytest.raises(SealingError, match="'openai/b'"):
-        store.upstream_secrets()
-    store.remove_upstream_key("openai", "b")
-    with pytest.raises(NotFound):
-        store.remove_upstream_key("openai", "b")
-    assert [s.value for s in store.upstream_secrets()] == ["sk-a"]

@@ -1,0 +1,37 @@
+"""Fixtures every test folder may use: a private PostgreSQL server (tests/postgres.py), and a new
+store of each backend (tests/stores.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.store import Store
+
+from .postgres import PostgresServer
+from .stores import BACKENDS, new_store
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """The URL of a new, empty database, dropped after the test."""
+    url = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(url)
+
+
+@pytest.fixture(params=BACKENDS)
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A new store, once of each backend."""
+    store = new_store(request.param, tmp_path, request)
+    yield store
+    store.close()
