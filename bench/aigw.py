@@ -191,7 +191,7 @@ from gateway.store.records import LimitRule
 from gateway.store.seed import seed
 
 cfg = load_config(sys.argv[1])
-store = open_store(cfg.store.path)
+store = open_store(url=cfg.store.url, path=cfg.store.path)
 seed(store, cfg)
 rule = [LimitRule(kind="requests", amount=1_000_000, period_s=1)]
 with open(sys.argv[3], "w") as out:

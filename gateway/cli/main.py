@@ -115,7 +115,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_status(cfg, args.admin_url)
     if args.command == "upstream-keys":
         return run_upstream_keys(args, cfg)
-    store = open_store(cfg.store.path)
+    store = open_store(url=cfg.store.url, path=cfg.store.path)
     seed(store, cfg)  # so apps the config declares can get keys before the first `serve`
     try:
         if args.command == "logs":

@@ -7,6 +7,7 @@ section are here too (`__post_init__`); rules across sections are in references.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, cast
 
 import msgspec
@@ -79,6 +80,24 @@ class StoreConfig(_Strict, kw_only=True):
             "working directory. Created with its directory on first use."
         ),
     ] = ""
+    url: Annotated[
+        str,
+        Meta(
+            pattern=r"^(postgres(ql)?://\S+)?$",
+            title="a postgresql:// URL",
+            description="A PostgreSQL database every node of a cluster shares, instead of the SQLite "
+            "file (`postgresql://user:password@host:5432/db`, `${ENV}` for the password); it needs "
+            "`AIGW_SECRET_KEY`, the same on every node ([cluster](cluster.md))",
+        ),
+    ] = ""
+
+    def __post_init__(self) -> None:
+        if self.url and self.path:
+            raise ValueError("give `path` (SQLite) or `url` (PostgreSQL), not both")
+
+    def __repr__(self) -> str:
+        # The URL's password never appears in a repr.
+        return f"StoreConfig(path={self.path!r}, url={re.sub(r':[^:@/]*@', ':***@', self.url)!r})"
 
 
 Period = Literal["second", "minute", "hour", "day"]

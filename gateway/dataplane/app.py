@@ -99,7 +99,7 @@ class Gateway:
         cfg = load_config(os.environ.get("AIGW_CONFIG") or None)
         overrides = json.loads(os.environ.get("AIGW_PROVIDER_URLS", "{}"))
         self.max_body = cfg.server.max_body_bytes
-        self.store = open_store(cfg.store.path)
+        self.store = open_store(url=cfg.store.url, path=cfg.store.path)
         # The node's shared memory, created by the supervisor: limits and key health are exact
         # across every worker. This process takes a row for its in-flight counts.
         self.region = SharedRegion.attach(os.environ["AIGW_REGION"])

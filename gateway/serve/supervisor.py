@@ -63,7 +63,7 @@ async def _wait_until_serving(url: str, proc: asyncio.subprocess.Process, timeou
 
 async def serve(cfg: Config, config_path: str | None) -> int:
     workers = cfg.server.workers or os.cpu_count() or 1
-    store = open_store(cfg.store.path)
+    store = open_store(url=cfg.store.url, path=cfg.store.path)
     try:
         seed(store, cfg)
         # Workers publish their metrics here; the admin listener aggregates them for /metrics.
