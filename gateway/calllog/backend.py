@@ -14,4 +14,11 @@ def open_call_log(store: Store) -> CallLog:
         from .sqlite import SQLiteCallLog
 
         return SQLiteCallLog(store.path)
+    from ..store.postgres import PostgresStore  # asyncpg is loaded only where it is used
+
+    if isinstance(store, PostgresStore):
+        from .postgres import PostgresCallLog
+
+        # On the store's own connections: it lives as long as the store.
+        return PostgresCallLog(store.database)
     raise TypeError(f"{type(store).__name__} keeps no call log")
