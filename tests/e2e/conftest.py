@@ -27,9 +27,13 @@ def free_port() -> int:
 
 
 class Gateway:
-    def __init__(self, tmp: Path, extra_yaml: str = "", workers: int = 2, server_yaml: str = ""):
+    def __init__(
+        self, tmp: Path, extra_yaml: str = "", workers: int = 2, server_yaml: str = "", store_url: str = ""
+    ):
         self.port, self.admin_port = free_port(), free_port()
         self.config = tmp / "aigw.yaml"
+        # A PostgreSQL store (shared by the nodes given the same URL), else a SQLite file of its own.
+        store = f"url: {store_url}" if store_url else f"path: {tmp / 'aigw.db'}"
         self.config.write_text(
             textwrap.dedent(
                 f"""
@@ -39,7 +43,7 @@ class Gateway:
                   workers: {workers}
                 {textwrap.indent(server_yaml.strip(), "  ")}
                 store:
-                  path: {tmp / "aigw.db"}
+                  {store}
                 providers:
                   - name: mock
                     type: mock
