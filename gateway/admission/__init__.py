@@ -1,13 +1,12 @@
 """Admission: route, authenticate, authorize, charge limits and pick an upstream key in one call.
 
-`AdmissionTable`/`SharedRegion` are the compiled core; `AIGW_PURE_PYTHON=1` selects the
-reference implementation (for debugging, and for comparing the two).
+`AdmissionTable`/`SharedRegion` are the compiled core, or the reference implementation when
+`gateway.native` says the process runs without it (for debugging, and for comparing the two).
 """
 
 from __future__ import annotations
 
-import os
-
+from .. import native
 from .rejections import Rejection
 from .spec import (
     ROUTE_CHAT,
@@ -22,11 +21,11 @@ from .spec import (
     LimitSpec,
 )
 
-if os.environ.get("AIGW_PURE_PYTHON") == "1":
-    from .reference import AdmissionTable, Decision
-    from .reference_region import ReferenceRegion as SharedRegion
+if native.ENABLED:
+    from .._native import AdmissionTable, Decision, SharedRegion
 else:
-    from .._native import AdmissionTable, Decision, SharedRegion  # type: ignore[assignment]
+    from .reference import AdmissionTable, Decision  # type: ignore[assignment]
+    from .reference_region import ReferenceRegion as SharedRegion  # type: ignore[assignment]
 
 __all__ = [
     "ROUTE_CHAT",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from ..native import ENABLED as NATIVE
 from .record import FIELDS, CallRecord
 from .rollup import DAY, DIMENSIONS, GRAINS, LATENCY_BOUNDS_MS, bucket_start
 from .sql import COLUMNS, UPSERT, SQLCallLog, add_to_rollup
@@ -36,8 +37,7 @@ _attempts_encoder = msgspec.json.Encoder()
 # chunks of these sizes, so only a few statements are ever prepared (and cached by sqlite3).
 _CHUNKS = (100, 20, 5, 1)
 _PRUNE_CHUNK = 5000
-# Batches are stored by _native.CallWriter; AIGW_PURE_PYTHON=1 selects its reference, `_Writer`.
-_NATIVE = os.environ.get("AIGW_PURE_PYTHON") != "1"
+# Batches are stored by _native.CallWriter, or by its reference `_Writer` without the compiled core.
 
 # NORMAL in WAL mode: a power loss may drop the last commits, never corrupt the file.
 _SYNCHRONOUS = "PRAGMA synchronous=NORMAL"
@@ -48,7 +48,7 @@ _TIMEOUT_S = 10.0  # waiting for another process's write lock
 class SQLiteCallLog(SQLCallLog):
     """Expects a store already migrated (open it through calllog.backend.open_call_log())."""
 
-    def __init__(self, path: str | os.PathLike[str], *, native: bool = _NATIVE):
+    def __init__(self, path: str | os.PathLike[str], *, native: bool = NATIVE):
         self.path = Path(path)
         self._db = _connect(str(self.path))
         self._db.execute("PRAGMA journal_mode=WAL")

@@ -3,8 +3,9 @@ does not decode responses it passes through)."""
 
 from __future__ import annotations
 
-import os
 import re
+
+from .. import native
 
 _USAGE = b'"usage"'
 _NULL = re.compile(rb"[ :]*null")
@@ -41,5 +42,5 @@ def openai_usage(data: bytes) -> tuple[int, int, int] | None:
 
 # The compiled scan (_native/hotpath.pxi) gives the same answers; this module stays its reference.
 reference_openai_usage = openai_usage
-if os.environ.get("AIGW_PURE_PYTHON") != "1":
+if native.ENABLED:
     from .._native import openai_usage

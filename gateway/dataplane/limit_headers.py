@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
+from .. import native
 from ..admission import Rejection
 from ..durations import go_duration
 
@@ -39,7 +39,7 @@ def rejection_headers(r: Rejection) -> list[tuple[str, str]]:
 
 
 # The compiled builder (_native/hotpath.pxi) reads the native Decision's fields in C; this module
-# stays its reference, used with the reference admission (AIGW_PURE_PYTHON=1).
+# stays its reference, used with the reference admission (gateway.native).
 reference_limit_headers = limit_headers
-if os.environ.get("AIGW_PURE_PYTHON") != "1":
+if native.ENABLED:
     from .._native import limit_headers

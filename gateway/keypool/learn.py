@@ -7,12 +7,12 @@ reset times. Anything missing is -1: nothing learnt.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from .. import native
 from ..durations import parse_go_duration
 from ..upstream.head import pick_headers
 
@@ -131,5 +131,5 @@ def _undecided(head: bytes, now_ns: int) -> bool:
 
 
 _native_head_headroom: Any = _undecided
-if os.environ.get("AIGW_PURE_PYTHON") != "1":
+if native.ENABLED:
     from .._native import head_headroom as _native_head_headroom

@@ -24,6 +24,7 @@ from typing import Any
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.utils import floatToGoString
 
+from .. import native
 from ..calllog.record import CallRecord
 from . import names
 from .names import Metric
@@ -52,7 +53,8 @@ def _histogram(bounds: tuple[float, ...]) -> list[float]:
 
 class _Series:
     """Everything counted for one (route, model, provider, status). The reference of the compiled
-    `_native.Series` (tests/native/test_hotpath.py holds them equal), used with AIGW_PURE_PYTHON=1."""
+    `_native.Series` (tests/native/test_hotpath.py holds them equal), used without the compiled
+    core (gateway.native)."""
 
     __slots__ = (
         "_duration_ms",
@@ -106,7 +108,7 @@ class _Series:
 
 # The compiled series (_native/hotpath.pxi) counts the same in C.
 Series: Any = _Series
-if os.environ.get("AIGW_PURE_PYTHON") != "1":
+if native.ENABLED:
     from .._native import Series
 
 

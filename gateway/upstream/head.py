@@ -8,7 +8,7 @@ framing and whether a watched name came, and splits the headers only when someon
 
 from __future__ import annotations
 
-import os
+from .. import native
 
 HEAD_LENGTH = 1  # a Content-Length header
 HEAD_CHUNKED = 2  # a Transfer-Encoding whose value names chunked
@@ -57,5 +57,5 @@ def pick_headers(head: bytes, names: tuple[str, ...]) -> dict[str, str]:
 
 # The compiled versions (_native/hotpath.pxi) give the same answers; these stay their reference.
 reference_scan_head, reference_pick_headers = scan_head, pick_headers
-if os.environ.get("AIGW_PURE_PYTHON") != "1":
+if native.ENABLED:
     from .._native import pick_headers, scan_head
