@@ -3,7 +3,7 @@
 # bound text (SQLITE_TRANSIENT) and type-checks and adapts every parameter; here a record's values
 # are bound where they are (SQLITE_STATIC: their tuple is held until the statement has stepped),
 # and the rollup sums are C numbers. sqlite.py's `_Writer` is the reference (AIGW_PURE_PYTHON=1)
-# and tests/native/test_hotpath.py holds what the two store equal.
+# and tests/native/test_calllog_writer.py holds what the two store equal.
 
 import sqlite3 as _sqlite3
 

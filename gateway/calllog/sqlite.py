@@ -140,7 +140,7 @@ def _row(rec: CallRecord) -> list[Any]:
 
 class _Writer:
     """Stores batches through Python's sqlite3: the reference of `_native.CallWriter`, which does
-    the same in C (tests/native/test_hotpath.py holds what the two store equal)."""
+    the same in C (tests/native/test_calllog_writer.py holds what the two store equal)."""
 
     def __init__(self, path: str, inserts: dict[int, str]):
         self._db = _connect(path)

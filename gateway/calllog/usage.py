@@ -40,7 +40,7 @@ def openai_usage(data: bytes) -> tuple[int, int, int] | None:
     return prompt or 0, completion or 0, int(m[1]) if m else 0
 
 
-# The compiled scan (_native/hotpath.pxi) gives the same answers; this module stays its reference.
+# The compiled scan (_native/usage.pxi) gives the same answers; this module stays its reference.
 reference_openai_usage = openai_usage
 if native.ENABLED:
     from .._native import openai_usage

@@ -38,7 +38,7 @@ def rejection_headers(r: Rejection) -> list[tuple[str, str]]:
     ]
 
 
-# The compiled builder (_native/hotpath.pxi) reads the native Decision's fields in C; this module
+# The compiled builder (_native/ratelimit_headers.pxi) reads the native Decision's fields in C; this module
 # stays its reference, used with the reference admission (gateway.native).
 reference_limit_headers = limit_headers
 if native.ENABLED:

@@ -130,6 +130,7 @@ def _undecided(head: bytes, now_ns: int) -> bool:
     return False  # the reference reads every answer
 
 
+# OpenAI's plain values read in C (_native/headroom.pxi); the reference reads what it leaves.
 _native_head_headroom: Any = _undecided
 if native.ENABLED:
     from .._native import head_headroom as _native_head_headroom

@@ -53,7 +53,7 @@ def _histogram(bounds: tuple[float, ...]) -> list[float]:
 
 class _Series:
     """Everything counted for one (route, model, provider, status). The reference of the compiled
-    `_native.Series` (tests/native/test_hotpath.py holds them equal), used without the compiled
+    `_native.Series` (tests/native/test_series.py holds them equal), used without the compiled
     core (gateway.native)."""
 
     __slots__ = (
@@ -106,7 +106,7 @@ class _Series:
         self.cost += rec.cost
 
 
-# The compiled series (_native/hotpath.pxi) counts the same in C.
+# The compiled series (_native/series.pxi) counts the same in C.
 Series: Any = _Series
 if native.ENABLED:
     from .._native import Series

@@ -55,7 +55,7 @@ def pick_headers(head: bytes, names: tuple[str, ...]) -> dict[str, str]:
     return found
 
 
-# The compiled versions (_native/hotpath.pxi) give the same answers; these stay their reference.
+# The compiled versions (_native/response_head.pxi) give the same answers; these stay their reference.
 reference_scan_head, reference_pick_headers = scan_head, pick_headers
 if native.ENABLED:
     from .._native import pick_headers, scan_head
