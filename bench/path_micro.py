@@ -89,7 +89,7 @@ def main() -> None:
     from gateway.admission import SharedRegion
     from gateway.config import load_config
     from gateway.metrics.worker import ENV as METRICS_ENV
-    from gateway.serve.region import key_capacity
+    from gateway.node.region import key_capacity
 
     with tempfile.TemporaryDirectory(prefix="aigw-path-") as tmp, Processes(Path(tmp)) as procs:
         run = Path(tmp)

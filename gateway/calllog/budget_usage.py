@@ -1,5 +1,5 @@
 """What a budget's subject used in a period, read back from the call log's day rollups — how the
-node's budget counters survive a restart (gateway/serve/budgets.py seeds them at start).
+node's budget counters survive a restart (the supervisor seeds them at start).
 
 Rollups keep tokens and cost exactly. They do not keep which calls admission charged, so a
 `requests` budget counts the calls that reached a model and were not answered with a 4xx (the

@@ -134,7 +134,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from ..serve.supervisor import serve
+    from ..node.supervisor import run_node
 
     cfg: Config = load_config(args.config)
     s = cfg.server
@@ -144,7 +144,7 @@ def _serve(args: argparse.Namespace) -> int:
     s.admin_port = args.admin_port if args.admin_port is not None else s.admin_port
     import uvloop
 
-    return uvloop.run(serve(cfg, args.config))
+    return uvloop.run(run_node(cfg, args.config))
 
 
 def _keys(args: argparse.Namespace, store: Store) -> int:

@@ -41,6 +41,6 @@ async def start_dataplane(
 ) -> asyncio.subprocess.Process:
     # granian's own messages go to stderr: stdout carries only aigw's one-line banner.
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateway.serve.dataplane", host, str(port), str(workers), str(kill_timeout_s),
-        env=env, stdout=sys.stderr,
+        sys.executable, "-m", "gateway.node.dataplane_process",
+        host, str(port), str(workers), str(kill_timeout_s), env=env, stdout=sys.stderr,
     )  # fmt: skip

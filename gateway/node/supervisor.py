@@ -61,7 +61,7 @@ async def _wait_until_serving(url: str, proc: asyncio.subprocess.Process, timeou
             await asyncio.sleep(0.05)
 
 
-async def serve(cfg: Config, config_path: str | None) -> int:
+async def run_node(cfg: Config, config_path: str | None) -> int:
     workers = cfg.server.workers or os.cpu_count() or 1
     store = open_store(url=cfg.store.url, path=cfg.store.path)
     try:

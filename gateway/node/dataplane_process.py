@@ -2,7 +2,7 @@
 
 Started by the supervisor (`aigw serve`) as a child process, so granian owns this process's
 signals while the supervisor keeps its own event loop for the admin listener.
-Usage: python -m gateway.serve.dataplane HOST PORT WORKERS KILL_TIMEOUT_S
+Usage: python -m gateway.node.dataplane_process HOST PORT WORKERS KILL_TIMEOUT_S
 """
 
 from __future__ import annotations
