@@ -36,7 +36,8 @@ from .routes import (
     UpstreamKeyState,
     decode_key_change,
 )
-from .tenancy_api import TenancyAPI
+from .tenancy import tenancy_endpoints
+from .tenant_scope import TenantScope
 from .upstream_keys import ACTIONS, UpstreamKeys
 
 _json = json_response
@@ -189,10 +190,10 @@ class AdminAPI:
                 params=(Param("key_id", "path", "The key's id"),),
             ),
         ]
-        self.tenancy = TenancyAPI(store, model_groups)
-        self.endpoints += self.tenancy.endpoints()
+        self.scope = TenantScope(store)
+        self.endpoints += tenancy_endpoints(store, self.scope, model_groups)
         # Budgets, with what each used of its period (read from the node's region when given).
-        self.endpoints += BudgetAPI(store, self.tenancy, region).endpoints()
+        self.endpoints += BudgetAPI(store, self.scope, region).endpoints()
         # Calls and stats filter by tenant: a tenant token sees its own only.
         self.endpoints += [
             dataclasses.replace(e, tenant_query=True, alternatives=_formats(e))
@@ -333,7 +334,7 @@ class AdminAPI:
             body = msgspec.json.decode(await request.read(), type=CreateKey)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             return _error(400, "invalid_request", f"Invalid request body: {exc}")
-        self.tenancy.require_app(request, body.app, body.tenant, DEVELOP)
+        self.scope.require_app(request, body.app, body.tenant, DEVELOP)
         record, secret = self.store.create_key(body.app, body.tenant, body.name)
         return _json(CreatedKey(record=record, key=secret), 201)
 
@@ -379,7 +380,7 @@ class AdminAPI:
         viewer = principal(request)
         limits = self.store.list_limits(scope, request.query.get("subject"))  # type: ignore[arg-type]
         if viewer.tenant is not None:
-            limits = [r for r in limits if self.tenancy.subject_tenant(r.scope, r.subject) == viewer.tenant]
+            limits = [r for r in limits if self.scope.subject_tenant(r.scope, r.subject) == viewer.tenant]
         return _json(limits)
 
     async def set_limits(self, request: web.Request) -> web.Response:
@@ -389,7 +390,7 @@ class AdminAPI:
             return _error(400, "invalid_scope", f"scope must be one of {', '.join(SCOPES)}")
         if scope == "model" and subject not in self.model_groups:
             return _error(404, "not_found", f"no model group {subject!r}")
-        tenant = self.tenancy.subject_tenant(scope, subject)
+        tenant = self.scope.subject_tenant(scope, subject)
         principal(request).require(tenant, MANAGE)
         request[AUDIT_TENANT] = tenant or ""
         try:
@@ -399,5 +400,5 @@ class AdminAPI:
         return _json(self.store.set_limits(scope, subject, rules))  # type: ignore[arg-type]
 
     async def revoke_key(self, request: web.Request) -> web.Response:
-        key = self.tenancy.require_key(request, request.match_info["key_id"], DEVELOP)
+        key = self.scope.require_key(request, request.match_info["key_id"], DEVELOP)
         return _json(self.store.revoke_key(key.id))

@@ -15,7 +15,7 @@ from ..store.records import BudgetRecord, BudgetRule
 from .access import MANAGE
 from .responses import AUDIT_TENANT, error_response, json_response, principal
 from .routes import Endpoint, Param
-from .tenancy_api import TenancyAPI
+from .tenant_scope import TenantScope
 
 SCOPES = ("tenant", "app", "key")
 
@@ -30,9 +30,9 @@ class BudgetState(BudgetRecord, kw_only=True):
 
 
 class BudgetAPI:
-    def __init__(self, store: Store, tenancy: TenancyAPI, region: Any = None):
+    def __init__(self, store: Store, scope: TenantScope, region: Any = None):
         self._store = store
-        self._tenancy = tenancy
+        self._scope = scope
         self._region = region
 
     def endpoints(self) -> list[Endpoint]:
@@ -88,14 +88,14 @@ class BudgetAPI:
         states = self.states(scope, request.query.get("subject"))
         tenant = principal(request).tenant
         if tenant is not None:  # a tenant token sees its own tenant's budgets only
-            states = [b for b in states if self._tenancy.subject_tenant(b.scope, b.subject) == tenant]
+            states = [b for b in states if self._scope.subject_tenant(b.scope, b.subject) == tenant]
         return json_response(states)
 
     async def set_budgets(self, request: web.Request) -> web.Response:
         scope, subject = request.match_info["scope"], request.match_info["subject"]
         if scope not in SCOPES:
             return error_response(400, "invalid_scope", f"scope must be one of {', '.join(SCOPES)}")
-        tenant = self._tenancy.subject_tenant(scope, subject)
+        tenant = self._scope.subject_tenant(scope, subject)
         principal(request).require(tenant, MANAGE)
         request[AUDIT_TENANT] = tenant or ""
         try:

@@ -32,3 +32,16 @@ def principal(request: web.Request) -> Principal:
 async def decode(request: web.Request, type: Any) -> Any:
     """The JSON body as `type`; msgspec's errors become 400s in the admin listener."""
     return msgspec.json.decode(await request.read(), type=type)
+
+
+def int_param(text: str | None, name: str) -> int | None:
+    """A non-negative integer path or query parameter; None when absent, else a 400 naming it."""
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise msgspec.ValidationError(f"{name} must be an integer") from None
+    if value < 0:
+        raise msgspec.ValidationError(f"{name} must not be negative")
+    return value
