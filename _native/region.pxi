@@ -1,5 +1,5 @@
-# The node's shared-memory region: GCRA buckets, upstream key health and in-flight counts,
-# mapped by every worker and updated only with atomic loads, stores and compare-and-swap.
+# The node's shared-memory region: GCRA buckets, upstream key health, in-flight counts and the
+# store generation each worker serves, mapped by every worker and updated only with atomic loads, stores and compare-and-swap.
 # Layout: gateway/admission/layout.py (the reference implementation reads the same bytes).
 
 import os
@@ -17,6 +17,8 @@ cdef int64_t _BUDGET_TAG = _layout.BUDGET_TAG
 
 # C copies of the layout constants the hot path indexes with; checked against layout.py at import.
 cdef enum:
+    WORKER_WORDS = 2
+    W_GENERATION = 1
     BUCKET_WORDS = 2
     KEY_WORDS = 16
     K_STATE = 1
@@ -38,10 +40,10 @@ cdef int64_t BUDGET_USED_MAX = (1LL << BUDGET_SHIFT) - 1
 if BUDGET_SHIFT != _layout.BUDGET_SHIFT:
     raise ImportError("gateway._native was built against another shared-memory layout; rebuild it")
 
-if (BUCKET_WORDS, KEY_WORDS, K_STATE, K_COOL_UNTIL, K_IN_FLIGHT, K_REMAINING_REQUESTS, K_RESET_REQUESTS,
+if (WORKER_WORDS, W_GENERATION, BUCKET_WORDS, KEY_WORDS, K_STATE, K_COOL_UNTIL, K_IN_FLIGHT, K_REMAINING_REQUESTS, K_RESET_REQUESTS,
         K_LIMIT_REQUESTS, K_REMAINING_TOKENS, K_RESET_TOKENS, K_LIMIT_TOKENS, K_FAILURES, K_CHANGED,
         K_NEXT_PROBE) != (
-        _layout.BUCKET_WORDS, _layout.KEY_WORDS, _layout.K_STATE, _layout.K_COOL_UNTIL, _layout.K_IN_FLIGHT,
+        _layout.WORKER_WORDS, _layout.W_GENERATION, _layout.BUCKET_WORDS, _layout.KEY_WORDS, _layout.K_STATE, _layout.K_COOL_UNTIL, _layout.K_IN_FLIGHT,
         _layout.K_REMAINING_REQUESTS, _layout.K_RESET_REQUESTS, _layout.K_LIMIT_REQUESTS,
         _layout.K_REMAINING_TOKENS, _layout.K_RESET_TOKENS, _layout.K_LIMIT_TOKENS, _layout.K_FAILURES,
         _layout.K_CHANGED, _layout.K_NEXT_PROBE):
@@ -200,13 +202,18 @@ cdef class SharedRegion:
         """Record index of upstream key `key_id` (claimed on first use)."""
         return self._find(self.off_keys, self.key_capacity, KEY_WORDS, key_id)
 
-    # -- in-flight rows, one per live process --------------------------------------------------
+    # -- worker rows, one per live process: its pid, the generation it serves, its in-flight row --
+    cdef inline int64_t *_row(self, int64_t row):
+        return &self.words[self.off_workers + row * WORKER_WORDS]
+
     def claim_worker(self, int64_t pid):
-        """Take a free row (or one whose process died) for this process's in-flight counts."""
+        """Take a free row (or one whose process died) for this process's in-flight counts and
+        the generation it serves (none yet)."""
         cdef int64_t row, cur
         for row in range(self.max_workers):
-            cur = aigw_load(&self.words[self.off_workers + row])
-            if (cur == 0 or (cur > 0 and not _alive(cur))) and aigw_cas(&self.words[self.off_workers + row], cur, pid):
+            cur = aigw_load(self._row(row))
+            if (cur == 0 or (cur > 0 and not _alive(cur))) and aigw_cas(self._row(row), cur, pid):
+                aigw_store(self._row(row) + W_GENERATION, 0)
                 self._zero_row(row)
                 self.worker = row
                 return row
@@ -217,13 +224,32 @@ cdef class SharedRegion:
         back to zero. Returns how many rows were freed."""
         cdef int64_t row, cur, freed = 0
         for row in range(self.max_workers):
-            cur = aigw_load(&self.words[self.off_workers + row])
-            if cur > 0 and not _alive(cur) and aigw_cas(&self.words[self.off_workers + row], cur, -cur):
+            cur = aigw_load(self._row(row))
+            if cur > 0 and not _alive(cur) and aigw_cas(self._row(row), cur, -cur):
                 # Negative pid: being reclaimed, so no one claims it until the row is zero.
                 self._zero_row(row)
-                aigw_store(&self.words[self.off_workers + row], 0)
+                aigw_store(self._row(row) + W_GENERATION, 0)
+                aigw_store(self._row(row), 0)
                 freed += 1
         return freed
+
+    def set_loaded_generation(self, int64_t generation):
+        """Publish the store generation this process's tables were built from (nothing without a
+        row: a process that serves no requests)."""
+        if self.worker >= 0:
+            aigw_store(self._row(self.worker) + W_GENERATION, generation)
+
+    def loaded_generation(self):
+        """The oldest generation a live worker serves (0 while one has built no tables yet); None
+        when no live process holds a row."""
+        cdef int64_t row, pid, generation, oldest = -1
+        for row in range(self.max_workers):
+            pid = aigw_load(self._row(row))
+            if pid > 0 and _alive(pid):
+                generation = aigw_load(self._row(row) + W_GENERATION)
+                if oldest < 0 or generation < oldest:
+                    oldest = generation
+        return None if oldest < 0 else oldest
 
     cdef _zero_row(self, int64_t row):
         # The row's counts leave the node-wide totals with it.

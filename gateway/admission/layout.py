@@ -4,7 +4,8 @@ Bump LAYOUT_VERSION on any change: a process refuses a region of another version
 an old and a new build can never misread each other's counters.
 
     header      64 words   magic, version, max_workers, bucket_capacity, key_capacity, ...
-    workers     max_workers words: pid of the process owning each in-flight row (0: free)
+    workers     max_workers x 2 words: [pid of the process owning the row (0: free), the store
+                generation its tables were built from (0: none yet)]
     buckets     bucket_capacity x 2 words: [id, theoretical arrival time (ns)] for a limit, or
                 [BUDGET_TAG | id, period index << BUDGET_SHIFT | amount used] for a budget
     keys        key_capacity x 16 words: see the K_* indexes below
@@ -12,13 +13,18 @@ an old and a new build can never misread each other's counters.
 """
 
 MAGIC = 0x41494757_53484D31  # "AIGWSHM1"
-LAYOUT_VERSION = 3
+LAYOUT_VERSION = 4
 HEADER_WORDS = 64
+WORKER_WORDS = 2
 BUCKET_WORDS = 2
 KEY_WORDS = 16
 
 # Header word indexes.
 H_MAGIC, H_VERSION, H_MAX_WORKERS, H_BUCKETS, H_KEYS = 0, 1, 2, 3, 4
+
+# Worker row word indexes. A worker publishes the generation it serves after each table build, so
+# the admin listener can answer a change once every live worker has loaded it.
+W_PID, W_GENERATION = 0, 1
 
 # A budget's counter is one word in the buckets table, so a charge, a settlement and a period
 # rollover are each one compare-and-swap: the period it counts (UTC days or months since 1970, 0
@@ -60,7 +66,7 @@ DEFAULT_MAX_WORKERS = 64
 def region_words(max_workers: int, bucket_capacity: int, key_capacity: int) -> int:
     return (
         HEADER_WORDS
-        + max_workers
+        + max_workers * WORKER_WORDS
         + bucket_capacity * BUCKET_WORDS
         + key_capacity * KEY_WORDS
         + max_workers * key_capacity
@@ -70,7 +76,7 @@ def region_words(max_workers: int, bucket_capacity: int, key_capacity: int) -> i
 def offsets(max_workers: int, bucket_capacity: int, key_capacity: int) -> tuple[int, int, int, int]:
     """Word offsets of the workers, buckets, keys and in-flight sections."""
     workers = HEADER_WORDS
-    buckets = workers + max_workers
+    buckets = workers + max_workers * WORKER_WORDS
     keys = buckets + bucket_capacity * BUCKET_WORDS
     in_flight = keys + key_capacity * KEY_WORDS
     return workers, buckets, keys, in_flight

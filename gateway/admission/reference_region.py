@@ -138,12 +138,16 @@ class ReferenceRegion:
     def key_slot(self, key_id: int) -> int:
         return self._find(self._keys, self.key_capacity, L.KEY_WORDS, key_id)
 
+    def _row(self, row: int) -> int:
+        return self._workers + row * L.WORKER_WORDS
+
     def claim_worker(self, pid: int) -> int:
         with self.atomically():
             for row in range(self.max_workers):
-                cur = self.words[self._workers + row]
+                cur = self.words[self._row(row) + L.W_PID]
                 if cur == 0 or (cur > 0 and not _alive(cur)):
-                    self.words[self._workers + row] = pid
+                    self.words[self._row(row) + L.W_PID] = pid
+                    self.words[self._row(row) + L.W_GENERATION] = 0
                     self._zero_row(row)
                     self.worker = row
                     return row
@@ -153,12 +157,27 @@ class ReferenceRegion:
         freed = 0
         with self.atomically():
             for row in range(self.max_workers):
-                cur = self.words[self._workers + row]
+                cur = self.words[self._row(row) + L.W_PID]
                 if cur > 0 and not _alive(cur):
                     self._zero_row(row)
-                    self.words[self._workers + row] = 0
+                    self.words[self._row(row) + L.W_GENERATION] = 0
+                    self.words[self._row(row) + L.W_PID] = 0
                     freed += 1
         return freed
+
+    def set_loaded_generation(self, generation: int) -> None:
+        if self.worker >= 0:
+            self.words[self._row(self.worker) + L.W_GENERATION] = generation
+
+    def loaded_generation(self) -> int | None:
+        """The oldest generation a live worker serves; None when no live process holds a row."""
+        with self.atomically():
+            rows = [
+                (self.words[self._row(r) + L.W_PID], self.words[self._row(r) + L.W_GENERATION])
+                for r in range(self.max_workers)
+            ]
+        serving = [generation for pid, generation in rows if pid > 0 and _alive(pid)]
+        return min(serving, default=None)
 
     def _zero_row(self, row: int) -> None:
         # Called with the lock held: the row's counts leave the node-wide totals with it.

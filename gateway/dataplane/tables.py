@@ -162,7 +162,9 @@ class LiveTable:
 
     Bounded staleness: a change is visible after at most `interval` plus one rebuild — the
     documented "within 1 s" for key revocation, limit changes and provider keys added, rotated or
-    removed (the pools are rebuilt then; a key's health stays with its id in the region).
+    removed (the pools are rebuilt then; a key's health stays with its id in the region). Each
+    build's generation is published in the worker's row of the region, which is how a change made
+    through the admin API is answered only once every worker serves it.
     """
 
     def __init__(self, cfg: Config, store: Store, url_overrides: Mapping[str, str], region: Any):
@@ -177,6 +179,8 @@ class LiveTable:
         self._use_pools(build_targets(cfg, url_overrides, self._stored))
         self.generation = snapshot.generation
         self.table, self.services = build_table(snapshot, self._pools, region, self._groups)
+        # In this worker's row: the admin listener answers a change once every worker serves it.
+        region.set_loaded_generation(self.generation)
         self._task: asyncio.Task[None] | None = None
 
     def _use_pools(self, pools: dict[str, tuple[Target, ...]]) -> None:
@@ -230,6 +234,7 @@ class LiveTable:
                         self._replace_keys(snapshot.upstream_keys)
                     self.table, self.services = build_table(snapshot, self._pools, self._region, self._groups)
                     self.generation = snapshot.generation
+                    self._region.set_loaded_generation(self.generation)
                     log.info(
                         "tables reloaded at generation %d (%d consumer keys)",
                         snapshot.generation,
