@@ -23,6 +23,7 @@ from ..store.records import App, ConsumerKey, LimitRecord, LimitRule, Tenant, Up
 from .access import DEVELOP, MANAGE, OWN, Forbidden, Principal, Unauthorized, bootstrap_principal
 from .budgets import BudgetAPI
 from .openapi import openapi_document
+from .propagation import Propagation
 from .responses import AUDIT_TENANT, PRINCIPAL, error_response, json_response, principal
 from .routes import (
     AddUpstreamKey,
@@ -65,8 +66,11 @@ class AdminAPI:
         model_groups: frozenset[str],
         upstream_keys: UpstreamKeys,
         region: Any = None,
+        propagation: Propagation | None = None,
     ):
         self.store = store
+        # Changes the data plane serves are answered once every worker serves them (None: at once).
+        self.propagation = propagation
         self.model_groups = model_groups
         self.upstream_keys = upstream_keys
         self.token = token
@@ -109,6 +113,7 @@ class AdminAPI:
                 self.create_key,
                 request=CreateKey,
                 status=201,
+                reaches_workers=True,
             ),
             Endpoint(
                 "GET",
@@ -132,13 +137,14 @@ class AdminAPI:
             Endpoint(
                 "POST",
                 "/admin/upstream-keys/{provider}",
-                "Add a key to a provider without a restart (every worker within 1 s); the secret is "
-                "stored encrypted and never shown again",
+                "Add a key to a provider without a restart; the secret is stored encrypted and never "
+                "shown again",
                 UpstreamKeyRecord,
                 self.add_upstream_key,
                 request=AddUpstreamKey,
                 status=201,
                 params=(Param("provider", "path", "The provider's name in the config"),),
+                reaches_workers=True,
             ),
             Endpoint(
                 "PUT",
@@ -148,14 +154,16 @@ class AdminAPI:
                 self.rotate_upstream_key,
                 request=RotateUpstreamKey,
                 params=runtime_key,
+                reaches_workers=True,
             ),
             Endpoint(
                 "DELETE",
                 "/admin/upstream-keys/{provider}/{key_id}",
-                "Remove a key added at runtime (no worker sends with it after 1 s)",
+                "Remove a key added at runtime",
                 UpstreamKeyRecord,
                 self.remove_upstream_key,
                 params=runtime_key,
+                reaches_workers=True,
             ),
             Endpoint(
                 "GET",
@@ -171,8 +179,7 @@ class AdminAPI:
             Endpoint(
                 "PUT",
                 "/admin/limits/{scope}/{subject}",
-                "Replace the limits of a tenant, app (tenant/app, URL-encoded), key or model group; "
-                "every worker applies them within 1 s",
+                "Replace the limits of a tenant, app (tenant/app, URL-encoded), key or model group",
                 list[LimitRecord],
                 self.set_limits,
                 request=list[LimitRule],
@@ -180,14 +187,16 @@ class AdminAPI:
                     Param("scope", "path", "tenant, app, key or model"),
                     Param("subject", "path", "tenant name, tenant/app, key id or model group"),
                 ),
+                reaches_workers=True,
             ),
             Endpoint(
                 "POST",
                 "/admin/keys/{key_id}/revoke",
-                "Revoke a consumer key (every worker within 1 s)",
+                "Revoke a consumer key",
                 ConsumerKey,
                 self.revoke_key,
                 params=(Param("key_id", "path", "The key's id"),),
+                reaches_workers=True,
             ),
         ]
         self.scope = TenantScope(store)
@@ -239,6 +248,8 @@ class AdminAPI:
             request = request.clone(rel_url=request.rel_url.update_query(tenant=principal.tenant))
         request[PRINCIPAL] = principal
         response = await self._answer(request, handler)
+        if endpoint.reaches_workers and response.status < 300 and self.propagation is not None:
+            await self.propagation.settle(response)
         self._audit(request, principal, response.status)
         return response
 
@@ -303,7 +314,14 @@ class AdminAPI:
             generation = None
         dataplane = await self._dataplane_up()
         ok = generation is not None and dataplane
-        state = Ready(ready=ok, store=generation is not None, dataplane=dataplane, generation=generation)
+        loaded = None if self.propagation is None else self.propagation.loaded_generation()
+        state = Ready(
+            ready=ok,
+            store=generation is not None,
+            dataplane=dataplane,
+            generation=generation,
+            loaded_generation=loaded,
+        )
         return _json(state, 200 if ok else 503)
 
     async def _dataplane_up(self) -> bool:

@@ -55,12 +55,12 @@ class BudgetAPI:
             Endpoint(
                 "PUT",
                 "/admin/budgets/{scope}/{subject}",
-                "Replace the budgets of a tenant, app or consumer key; every worker applies them within "
-                "1 s, and a changed amount keeps what was used",
+                "Replace the budgets of a tenant, app or consumer key; a changed amount keeps what was used",
                 list[BudgetState],
                 self.set_budgets,
                 request=list[BudgetRule],
                 params=where,
+                reaches_workers=True,
             ),
         ]
 

@@ -32,6 +32,7 @@ class ConsumerKeysAPI:
                 request=RotateKey,
                 params=(Param("key_id", "path", "The key's id"),),
                 status=201,
+                reaches_workers=True,
             ),
             Endpoint(
                 "POST",
@@ -41,6 +42,7 @@ class ConsumerKeysAPI:
                 self.create_temporary_key,
                 request=CreateTemporaryKey,
                 status=201,
+                reaches_workers=True,
             ),
         ]
 

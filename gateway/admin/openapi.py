@@ -7,9 +7,17 @@ from typing import Any
 import msgspec
 
 from .._version import __version__
-from .routes import AdminError, Endpoint
+from .routes import HEADERS_DOC, AdminError, Endpoint
 
 _REF = "#/components/schemas/{name}"
+_DESCRIPTION = (
+    "The admin API of one aigw node. A change the data plane serves (consumer keys, apps, "
+    "services, subscriptions, limits, budgets, provider keys) is answered once every worker of the "
+    "node serves it, so the next call sees it whichever worker takes it; those answers carry "
+    "aigw-config-generation and aigw-config-applied (false: a worker had not loaded the change "
+    "within 4 x server.reload_interval_s + 1 s, and does at its next reload; GET /ready's "
+    "loaded_generation says when every worker serves it)."
+)
 
 
 def openapi_document(endpoints: list[Endpoint]) -> dict[str, Any]:
@@ -33,6 +41,7 @@ def openapi_document(endpoints: list[Endpoint]) -> dict[str, Any]:
                         "application/json": {"schema": by_type[e.response]},
                         **{media: {"schema": {"type": "string"}} for media in e.alternatives},
                     },
+                    **({"headers": HEADERS_DOC} if e.reaches_workers else {}),
                 },
             },
         }
@@ -66,7 +75,7 @@ def openapi_document(endpoints: list[Endpoint]) -> dict[str, Any]:
         paths.setdefault(e.path, {})[e.method.lower()] = op
     return {
         "openapi": "3.1.0",
-        "info": {"title": "aigw admin API", "version": __version__},
+        "info": {"title": "aigw admin API", "version": __version__, "description": _DESCRIPTION},
         "paths": paths,
         "components": {
             "schemas": components,

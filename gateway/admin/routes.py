@@ -52,7 +52,10 @@ class Ready(msgspec.Struct, kw_only=True):
     ready: bool
     store: bool
     dataplane: bool
+    # The store's generation, and the oldest one a worker of the node serves: every change up to
+    # `loaded_generation` is served by every worker.
     generation: int | None = None
+    loaded_generation: int | None = None
 
 
 class UpstreamKeyState(msgspec.Struct, kw_only=True):
@@ -114,6 +117,29 @@ def decode_key_change(raw: bytes, typ: type[KeyChange]) -> KeyChange:
         raise
 
 
+# The answer to a change the data plane serves says which store generation holds it and whether
+# every worker served it by then (gateway/admin/propagation.py).
+GENERATION_HEADER = "aigw-config-generation"
+APPLIED_HEADER = "aigw-config-applied"
+
+# Their OpenAPI description, on every endpoint whose change the data plane serves.
+HEADERS_DOC = {
+    GENERATION_HEADER: {
+        "description": "The store generation that holds this change",
+        "schema": {"type": "integer"},
+    },
+    APPLIED_HEADER: {
+        "description": (
+            "true: every worker of the node serves the change. false: a worker had not loaded it "
+            "within 4 x server.reload_interval_s + 1 s; it takes effect there at its next reload, "
+            "and GET /ready's loaded_generation reaching aigw-config-generation says every worker "
+            "serves it"
+        ),
+        "schema": {"type": "string", "enum": ["true", "false"]},
+    },
+}
+
+
 class AdminErrorBody(msgspec.Struct):
     message: str
     type: str
@@ -147,3 +173,5 @@ class Endpoint:
     tenant_query: bool = False
     # Other media types the endpoint may answer in (by its `format` parameter), besides JSON.
     alternatives: tuple[str, ...] = ()
+    # A change the data plane serves: answered once every worker serves it (admin/propagation.py).
+    reaches_workers: bool = False

@@ -33,6 +33,7 @@ class ServicesAPI:
                 self.create_service,
                 request=NewService,
                 status=201,
+                reaches_workers=True,
             ),
             Endpoint(
                 "GET",
@@ -60,11 +61,12 @@ class ServicesAPI:
                 request=NewVersion,
                 params=(_SERVICE,),
                 status=201,
+                reaches_workers=True,
             ),
             Endpoint(
                 "POST",
                 "/admin/services/{service}/versions/{version}/{action}",
-                "publish, deprecate or retire a version (admin); callers see it within 1 s",
+                "publish, deprecate or retire a version (admin)",
                 ServiceVersion,
                 self.transition,
                 request=Transition,
@@ -73,6 +75,7 @@ class ServicesAPI:
                     Param("version", "path", "The version number"),
                     Param("action", "path", "publish, deprecate or retire"),
                 ),
+                reaches_workers=True,
             ),
         ]
 

@@ -31,6 +31,7 @@ class SubscriptionsAPI:
                 self.subscribe,
                 request=NewSubscription,
                 status=201,
+                reaches_workers=True,
             ),
             Endpoint(
                 "GET",
@@ -44,7 +45,7 @@ class SubscriptionsAPI:
             Endpoint(
                 "POST",
                 "/admin/subscriptions/{subscription_id}/{action}",
-                "approve or reject (the service's owner or admin), or revoke; every worker within 1 s",
+                "approve or reject (the service's owner or admin), or revoke",
                 Subscription,
                 self.decide,
                 request=Decision,
@@ -52,6 +53,7 @@ class SubscriptionsAPI:
                     Param("subscription_id", "path", "The subscription's id"),
                     Param("action", "path", "approve, reject or revoke"),
                 ),
+                reaches_workers=True,
             ),
         ]
 

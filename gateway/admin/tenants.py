@@ -81,6 +81,7 @@ class TenantsAPI:
                 self.create_app,
                 request=NewApp,
                 status=201,
+                reaches_workers=True,
             ),
         ]
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any
 
+from ..admin.routes import APPLIED_HEADER, GENERATION_HEADER
 from ..config.schema import Config
 
 
@@ -36,6 +38,13 @@ def call(base: str, method: str, path: str, body: Any = None, query: dict[str, A
         request.add_header("Content-Type", "application/json")
     try:
         with urllib.request.urlopen(request, timeout=30) as resp:
+            if resp.headers.get(APPLIED_HEADER) == "false":
+                generation = resp.headers.get(GENERATION_HEADER)
+                print(
+                    f"aigw: stored as generation {generation}, but not every worker served it yet; "
+                    "they do at their next reload (`GET /ready` reports loaded_generation)",
+                    file=sys.stderr,
+                )
             return json.load(resp)
     except urllib.error.HTTPError as exc:
         try:

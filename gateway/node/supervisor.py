@@ -22,6 +22,7 @@ from aiohttp import web
 
 from .._version import __version__
 from ..admin.app import AdminAPI
+from ..admin.propagation import Propagation
 from ..admin.upstream_keys import UpstreamKeys
 from ..calllog.backend import open_call_log
 from ..calllog.budget_usage import seed_counters
@@ -118,7 +119,9 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
 
         groups = frozenset(g.name for g in cfg.model_groups)
         token = os.environ.get("AIGW_ADMIN_TOKEN") or None
-        admin = AdminAPI(store, token, dataplane_url, groups, UpstreamKeys(directory, store, region), region)
+        keys = UpstreamKeys(directory, store, region)
+        propagation = Propagation(store, region, s.reload_interval_s)
+        admin = AdminAPI(store, token, dataplane_url, groups, keys, region, propagation)
         runner = web.AppRunner(admin.application(), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, s.admin_host, s.admin_port).start()
