@@ -86,8 +86,7 @@ class Gateway:
         return self.cli("keys", "create", "--app", app)
 
     def admin(self, method: str, path: str, **kwargs) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-        return httpx.request(method, self.admin_url + path, headers=headers, timeout=30, **kwargs)
+        return Admin(self.admin_url, ADMIN_TOKEN)(method, path, **kwargs)
 
     def stop(self) -> int:
         assert self.proc is not None
@@ -109,12 +108,15 @@ def fresh_get(url: str, key: str) -> httpx.Response:
     return httpx.get(url, headers={"Authorization": f"Bearer {key}", "Connection": "close"})
 
 
-def admitted_by_every_worker(gw: Gateway, key: str, workers: int = 2) -> set[str]:
-    """Wait until every worker has loaded `key` (a change reaches each within its reload
-    interval): fresh connections until each worker has answered 200. Returns the workers."""
+def admitted_by_every_worker(gw: Gateway, key: str, workers: int = 2, strict: bool = False) -> set[str]:
+    """Fresh connections until each worker has answered 200 with `key`. Returns the workers.
+    A key made in the store directly (the CLI) reaches each within its reload interval, so a
+    refusal means "not yet"; `strict`, for a key the admin API made (answered once every worker
+    serves it), a refusal fails the test."""
     serving: set[str] = set()
     for _ in range(5000):
         response = fresh_get(gw.base_url + "/v1/models", key)
+        assert response.status_code == 200 or not strict, response.text
         if response.status_code == 200:
             serving.add(worker_of(response))
             if len(serving) == workers:
@@ -226,7 +228,9 @@ def until(check: Callable[[], Any], what: str) -> Any:
 
 
 class Admin:
-    """The admin API as one principal."""
+    """The admin API as one principal. A change the data plane serves is answered once every
+    worker serves it; should the answer say a worker was slower than that (a loaded machine),
+    this waits until the node reports every worker serves it — so a test acts on the change next."""
 
     def __init__(self, url: str, token: str):
         self.url = url
@@ -234,7 +238,15 @@ class Admin:
 
     def __call__(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token}"}
-        return httpx.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+        response = httpx.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+        if response.headers.get("aigw-config-applied") == "false":
+            generation = int(response.headers["aigw-config-generation"])
+            until(lambda: self.loaded_generation() >= generation, f"every worker at generation {generation}")
+        return response
+
+    def loaded_generation(self) -> int:
+        """The oldest store generation a worker of the node serves."""
+        return int(httpx.get(self.url + "/ready", timeout=30).json()["loaded_generation"])
 
     def ok(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self(method, path, **kwargs)

@@ -6,7 +6,7 @@ import time
 import httpx
 import pytest
 
-from .conftest import MODELS_YAML, Gateway, fresh_get, worker_of
+from .conftest import ADMIN_TOKEN, MODELS_YAML, Admin, Gateway, admitted_by_every_worker, fresh_get, worker_of
 
 WORKERS = 2
 
@@ -49,6 +49,31 @@ def test_a_revoked_key_is_refused_by_every_worker_within_one_second(gw):
             refused_by.add(worker)
             if refused_by == serving:
                 break
+    assert refused_by == serving
+
+
+def test_a_key_made_or_revoked_through_the_admin_api_holds_on_every_worker_once_answered(gw):
+    admin = Admin(gw.admin_url, ADMIN_TOKEN)
+    created = admin("POST", "/admin/keys", json={"app": "demo"})
+    assert created.status_code == 201
+    # The answer names the generation holding the key and says whether every worker served it
+    # then (else the helper waited until the node said so): from here no worker refuses it.
+    generation = int(created.headers["aigw-config-generation"])
+    assert created.headers["aigw-config-applied"] in ("true", "false")
+    assert admin.loaded_generation() >= generation
+    key = created.json()["key"]
+    serving = admitted_by_every_worker(gw, key, WORKERS, strict=True)
+
+    revoked = admin("POST", f"/admin/keys/{created.json()['record']['id']}/revoke")
+    assert revoked.status_code == 200
+    assert int(revoked.headers["aigw-config-generation"]) > generation
+    refused_by: set[str] = set()
+    for _ in range(5000):  # fresh connections until every worker has answered: each one refuses
+        response = fresh_get(gw.base_url + "/v1/models", key)
+        assert response.status_code == 401, response.text
+        refused_by.add(worker_of(response))
+        if refused_by == serving:
+            break
     assert refused_by == serving
 
 

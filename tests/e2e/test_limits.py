@@ -114,16 +114,13 @@ def test_a_limit_changed_through_the_admin_api_applies_without_restart(gw):
         "PUT", "/admin/limits/app/default%2Fdemo", json=[{"kind": "requests", "amount": 7, "period_s": 60}]
     )
     assert r.status_code == 200 and r.json()[0]["amount"] == 7
-    headers = {"Authorization": f"Bearer {gw.keys['demo']}"}
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:  # applied within reload_interval_s by every worker
+    # Answered once every worker serves it: the next request, on either worker, is charged to it.
+    headers = {"Authorization": f"Bearer {gw.keys['demo']}", "Connection": "close"}
+    for _ in range(4):
         conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=30)
         conn.request("POST", "/v1/chat/completions", BODY, headers)
         resp = conn.getresponse()
         resp.read()
-        if resp.getheader("x-ratelimit-limit-requests") == "7":
-            break
-    else:
-        pytest.fail("the new limit never reached the data plane")
+        assert resp.getheader("x-ratelimit-limit-requests") == "7"
     listed = gw.admin("GET", "/admin/limits", params={"scope": "app"}).json()
     assert [(x["subject"], x["amount"]) for x in listed] == [("default/demo", 7)]
