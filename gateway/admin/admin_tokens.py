@@ -9,12 +9,12 @@ from typing import Annotated
 import msgspec
 from aiohttp import web
 
-from ..store import NotFound, Store
+from ..store import NotFound
 from ..store.tenancy_records import AdminToken
-from .access import MANAGE, OWN, Forbidden
+from .access import MANAGE, OWN
 from .responses import decode, json_response, principal
 from .routes import Endpoint, Param
-from .tenant_scope import TenantScope
+from .tenant_scope import ScopedAPI
 
 
 class NewAdminToken(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -39,11 +39,7 @@ class WhoAmI(msgspec.Struct, kw_only=True):
     role: str
 
 
-class AdminTokensAPI:
-    def __init__(self, store: Store, scope: TenantScope):
-        self.store = store
-        self.scope = scope
-
+class AdminTokensAPI(ScopedAPI):
     def endpoints(self) -> list[Endpoint]:
         return [
             Endpoint("GET", "/admin/whoami", "The caller's identity, tenant and role", WhoAmI, self.whoami),
@@ -96,12 +92,9 @@ class AdminTokensAPI:
     async def revoke_token(self, request: web.Request) -> web.Response:
         token_id = request.match_info["token_id"]
         who = principal(request)
-        try:
-            token = self.store.admin_token(token_id)
-        except NotFound:
-            if not who.is_operator:
-                raise Forbidden(f"no admin token {token_id!r} in tenant {who.tenant!r}") from None
-            raise
+        token = self.scope.find(
+            request, lambda: self.store.admin_token(token_id), f"admin token {token_id!r}"
+        )
         if token.id != who.token_id:  # anyone may revoke the token they hold
             self.scope.require(request, token.tenant, OWN)
         return json_response(self.store.revoke_admin_token(token_id))

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..store import Store
 from ..store.tenancy_records import AuditEntry
 from .access import MANAGE
 from .responses import int_param, json_response
 from .routes import Endpoint, Param
-from .tenant_scope import TenantScope
+from .tenant_scope import ScopedAPI
 
 
-class AuditAPI:
-    def __init__(self, store: Store, scope: TenantScope):
-        self.store = store
-        self.scope = scope
-
+class AuditAPI(ScopedAPI):
     def endpoints(self) -> list[Endpoint]:
         return [
             Endpoint(

@@ -9,18 +9,13 @@ import time
 import msgspec
 from aiohttp import web
 
-from ..store import Store
 from .access import DEVELOP
 from .responses import decode, json_response
 from .routes import CreatedKey, CreateTemporaryKey, Endpoint, Param, RotateKey
-from .tenant_scope import TenantScope
+from .tenant_scope import ScopedAPI
 
 
-class ConsumerKeysAPI:
-    def __init__(self, store: Store, scope: TenantScope):
-        self.store = store
-        self.scope = scope
-
+class ConsumerKeysAPI(ScopedAPI):
     def endpoints(self) -> list[Endpoint]:
         return [
             Endpoint(

@@ -11,16 +11,15 @@ from ..store.tenancy_records import NewService, NewVersion, Service, ServiceVers
 from .access import DEVELOP, MANAGE, READ
 from .responses import decode, int_param, json_response
 from .routes import Endpoint, Param
-from .tenant_scope import TenantScope
+from .tenant_scope import ScopedAPI, TenantScope
 
 VERSION_ACTIONS = ("publish", "deprecate", "retire")
 _SERVICE = Param("service", "path", "The service's name")
 
 
-class ServicesAPI:
+class ServicesAPI(ScopedAPI):
     def __init__(self, store: Store, scope: TenantScope, model_groups: frozenset[str]):
-        self.store = store
-        self.scope = scope
+        super().__init__(store, scope)
         self.model_groups = model_groups
 
     def endpoints(self) -> list[Endpoint]:

@@ -6,21 +6,16 @@ from __future__ import annotations
 import msgspec
 from aiohttp import web
 
-from ..store import NotFound, Store
 from ..store.tenancy_records import Decision, NewSubscription, Subscription
-from .access import DEVELOP, MANAGE, READ, Forbidden
+from .access import DEVELOP, MANAGE, READ
 from .responses import decode, int_param, json_response, principal
 from .routes import Endpoint, Param
-from .tenant_scope import TenantScope
+from .tenant_scope import ScopedAPI
 
 SUBSCRIPTION_ACTIONS = {"approve": "approved", "reject": "rejected", "revoke": "revoked"}
 
 
-class SubscriptionsAPI:
-    def __init__(self, store: Store, scope: TenantScope):
-        self.store = store
-        self.scope = scope
-
+class SubscriptionsAPI(ScopedAPI):
     def endpoints(self) -> list[Endpoint]:
         return [
             Endpoint(
@@ -73,12 +68,9 @@ class SubscriptionsAPI:
             raise msgspec.ValidationError(f"action must be one of {', '.join(SUBSCRIPTION_ACTIONS)}")
         who = principal(request)
         subscription_id = int_param(request.match_info["subscription_id"], "subscription_id") or 0
-        try:
-            current = self.store.subscription(subscription_id)
-        except NotFound:
-            if not who.is_operator:
-                raise Forbidden(f"no subscription {subscription_id} in tenant {who.tenant!r}") from None
-            raise
+        current = self.scope.find(
+            request, lambda: self.store.subscription(subscription_id), f"subscription {subscription_id}"
+        )
         body: Decision = await decode(request, Decision) if await request.read() else Decision()
         if action == "revoke" and who.tenant == current.tenant and who.tenant != current.service_tenant:
             self.scope.require(request, current.tenant, DEVELOP)  # a subscriber may cancel its own

@@ -4,6 +4,9 @@ the audit log. A tenant token asking about another tenant's objects learns nothi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from aiohttp import web
 
 from ..store import NotFound, Store
@@ -11,6 +14,8 @@ from ..store.records import ConsumerKey
 from ..store.tenancy_records import Service
 from .access import OWN, Forbidden, Principal
 from .responses import AUDIT_TENANT, principal
+
+T = TypeVar("T")
 
 
 class TenantScope:
@@ -38,26 +43,24 @@ class TenantScope:
         self.require(request, owner, least)
         return owner
 
-    def require_key(self, request: web.Request, key_id: str, least: str) -> ConsumerKey:
+    def find(self, request: web.Request, lookup: Callable[[], T], what: str) -> T:
+        """`lookup()`'s object. Not found, a tenant token is refused as for another tenant's
+        object: it learns nothing about other tenants' ids and names (an operator gets a 404)."""
         try:
-            key = self.store.get_key(key_id)
+            return lookup()
         except NotFound:
-            # A tenant token learns nothing about other tenants' key ids.
-            if not principal(request).is_operator:
-                raise Forbidden(
-                    f"no consumer key {key_id!r} in tenant {principal(request).tenant!r}"
-                ) from None
+            who = principal(request)
+            if not who.is_operator:
+                raise Forbidden(f"no {what} in tenant {who.tenant!r}") from None
             raise
+
+    def require_key(self, request: web.Request, key_id: str, least: str) -> ConsumerKey:
+        key = self.find(request, lambda: self.store.get_key(key_id), f"consumer key {key_id!r}")
         self.require(request, key.tenant, least)
         return key
 
     def require_service(self, request: web.Request, name: str, least: str) -> Service:
-        try:
-            service = self.store.service(name)
-        except NotFound:
-            if not principal(request).is_operator:
-                raise Forbidden(f"no service {name!r} in tenant {principal(request).tenant!r}") from None
-            raise
+        service = self.find(request, lambda: self.store.service(name), f"service {name!r}")
         self.require(request, service.tenant, least)
         return service
 
@@ -72,3 +75,12 @@ class TenantScope:
         if scope == "service":
             return self.store.service(subject).tenant
         return None
+
+
+class ScopedAPI:
+    """A group of admin endpoints that act within tenants: the store, and the scope that
+    authorizes each request and files it under its tenant."""
+
+    def __init__(self, store: Store, scope: TenantScope):
+        self.store = store
+        self.scope = scope

@@ -5,13 +5,13 @@ from __future__ import annotations
 import msgspec
 from aiohttp import web
 
-from ..store import NotFound, Store
+from ..store import NotFound
 from ..store.records import App, Tenant
 from ..store.tenancy_records import Member, Name, Role
 from .access import DEVELOP, OWN, READ
 from .responses import decode, json_response
 from .routes import Endpoint, Param
-from .tenant_scope import TenantScope
+from .tenant_scope import ScopedAPI
 
 _TENANT = Param("tenant", "path", "The tenant's name")
 
@@ -31,11 +31,7 @@ class NewApp(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     models: list[str] = msgspec.field(default_factory=lambda: ["*"])
 
 
-class TenantsAPI:
-    def __init__(self, store: Store, scope: TenantScope):
-        self.store = store
-        self.scope = scope
-
+class TenantsAPI(ScopedAPI):
     def endpoints(self) -> list[Endpoint]:
         member_params = (_TENANT, Param("user", "path", "The member's user name"))
         return [
