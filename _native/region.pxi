@@ -239,17 +239,16 @@ cdef class SharedRegion:
         if self.worker >= 0:
             aigw_store(self._row(self.worker) + W_GENERATION, generation)
 
-    def loaded_generation(self):
-        """The oldest generation a live worker serves (0 while one has built no tables yet); None
-        when no live process holds a row."""
-        cdef int64_t row, pid, generation, oldest = -1
+    def loaded_generations(self):
+        """The generation each live worker serves (0 while it has built no tables yet), one per
+        row whose process is alive."""
+        cdef int64_t row, pid
+        out = []
         for row in range(self.max_workers):
             pid = aigw_load(self._row(row))
             if pid > 0 and _alive(pid):
-                generation = aigw_load(self._row(row) + W_GENERATION)
-                if oldest < 0 or generation < oldest:
-                    oldest = generation
-        return None if oldest < 0 else oldest
+                out.append(aigw_load(self._row(row) + W_GENERATION))
+        return out
 
     cdef _zero_row(self, int64_t row):
         # The row's counts leave the node-wide totals with it.

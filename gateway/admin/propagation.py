@@ -39,7 +39,7 @@ class Propagation:
 
     def loaded_generation(self) -> int | None:
         """The oldest generation a live worker serves (None: no worker holds a row)."""
-        return None if self._region is None else self._region.loaded_generation()
+        return None if self._region is None else min(self._region.loaded_generations(), default=None)
 
     async def served(self, generation: int) -> bool:
         """Wait until every live worker serves `generation` or later; False if the bound passed."""

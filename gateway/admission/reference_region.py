@@ -169,15 +169,13 @@ class ReferenceRegion:
         if self.worker >= 0:
             self.words[self._row(self.worker) + L.W_GENERATION] = generation
 
-    def loaded_generation(self) -> int | None:
-        """The oldest generation a live worker serves; None when no live process holds a row."""
+    def loaded_generations(self) -> list[int]:
         with self.atomically():
             rows = [
                 (self.words[self._row(r) + L.W_PID], self.words[self._row(r) + L.W_GENERATION])
                 for r in range(self.max_workers)
             ]
-        serving = [generation for pid, generation in rows if pid > 0 and _alive(pid)]
-        return min(serving, default=None)
+        return [generation for pid, generation in rows if pid > 0 and _alive(pid)]
 
     def _zero_row(self, row: int) -> None:
         # Called with the lock held: the row's counts leave the node-wide totals with it.

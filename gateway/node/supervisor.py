@@ -45,20 +45,28 @@ def _client_host(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
 
-async def _wait_until_serving(url: str, proc: asyncio.subprocess.Process, timeout_s: float) -> None:
+async def _wait_until_serving(
+    url: str, proc: asyncio.subprocess.Process, region: Any, workers: int, timeout_s: float
+) -> None:
+    """Until the data plane answers and every worker has built its tables (each says so in its
+    row of the region): a node that says it serves does so on every worker."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1)) as session:
         while True:
             if proc.returncode is not None:
                 raise RuntimeError(f"the data plane exited with status {proc.returncode} while starting")
+            started = sum(1 for generation in region.loaded_generations() if generation > 0)
             try:
                 async with session.get(url + "/health") as resp:
-                    if resp.status == 200:
+                    if resp.status == 200 and started >= workers:
                         return
             except (aiohttp.ClientError, TimeoutError):
                 pass
             if asyncio.get_running_loop().time() > deadline:
-                raise RuntimeError(f"the data plane did not start serving within {timeout_s:g}s")
+                raise RuntimeError(
+                    f"the data plane did not start serving within {timeout_s:g}s "
+                    f"({started} of {workers} workers ready)"
+                )
             await asyncio.sleep(0.05)
 
 
@@ -115,7 +123,7 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
         dataplane = await start_dataplane(s.host, s.port, workers, s.shutdown_timeout_s, env)
         children.append(dataplane)
         dataplane_url = f"http://{_client_host(s.host)}:{s.port}"
-        await _wait_until_serving(dataplane_url, dataplane, 60)
+        await _wait_until_serving(dataplane_url, dataplane, region, workers, 60)
 
         groups = frozenset(g.name for g in cfg.model_groups)
         token = os.environ.get("AIGW_ADMIN_TOKEN") or None
