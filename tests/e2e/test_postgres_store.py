@@ -37,8 +37,10 @@ def test_two_nodes_share_keys_and_call_records_through_postgresql(nodes):
     assert created.status_code == 201, created.text
     key, key_id = created.json()["key"], created.json()["record"]["id"]
     cli_key = b.cli("keys", "create", "--app", "demo")  # the CLI writes the same shared store
+    # Node A answered once its own workers served the key; node B's follow its notification.
+    admitted_by_every_worker(a, key, strict=True)
+    admitted_by_every_worker(b, key)
     for node in (a, b):
-        admitted_by_every_worker(node, key)
         admitted_by_every_worker(node, cli_key)
 
     answered: set[str] = set()
