@@ -25,20 +25,31 @@ $(BIN)/python: | sysdeps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# Compiles _native/ into gateway/_native*.so (editable install: source changes apply at once).
-build: $(BIN)/python
-	$(BIN)/pip install -q -e .
+# The native core's sources: a change to any of them (or to the build files) recompiles it.
+NATIVE_SRC := setup.py pyproject.toml $(wildcard _native/*.pyx _native/*.pxi _native/*.pxd)
+NATIVE     := $(VENV)/.native-built
 
+# Compiles _native/ into gateway/_native*.so (editable install: Python source changes apply at
+# once). The stamp makes a second `make build` / `make run` a no-op until a native source changes.
+build: $(NATIVE)
+
+$(NATIVE): $(NATIVE_SRC) | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+# A debug build drops the stamp, so the next `make build` compiles the optimised core again.
 build-debug: $(BIN)/python
 	AIGW_DEBUG=1 $(BIN)/pip install -q -e .
+	rm -f $(NATIVE)
 	@echo "annotated Cython: _native/core.html"
 
 run: build
 	$(BIN)/aigw serve $(ARGS)
 
+# Installing the test extras compiles the native core too: its stamp is fresh afterwards.
 $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
-	touch $@
+	touch $@ $(NATIVE)
 
 test: $(VENV)/.test-deps build pgdeps
 	$(BIN)/python -m pytest tests
@@ -54,4 +65,4 @@ bench: build
 	$(BIN)/python -m bench $(ARGS)
 
 clean:
-	rm -rf build dist *.egg-info gateway/*.so _native/*.c _native/*.html .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build dist *.egg-info gateway/*.so _native/*.c _native/*.html .pytest_cache .mypy_cache .ruff_cache $(NATIVE)
