@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: run test build build-debug lint typecheck bench clean sysdeps pgdeps
+.PHONY: run test build build-debug lint typecheck bench clean sysdeps pgdeps test-sysdeps image
 
 # System packages: a Python with venv and headers, and a C compiler and SQLite's header for the
 # Cython core (its call-log writer uses SQLite's C API).
@@ -51,7 +51,15 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@ $(NATIVE)
 
-test: $(VENV)/.test-deps build pgdeps
+# What tests/deploy runs for real: nginx and HAProxy in front of aigw nodes, tini (the image's
+# PID 1), shellcheck for the image's scripts, and Debian's Python for a venv any user can run.
+TEST_SYSDEPS := nginx haproxy tini shellcheck python3-venv
+
+test-sysdeps:
+	@missing=$$(for p in $(TEST_SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  [ -z "$$missing" ] || (apt-get update -q && apt-get install -y -q --no-install-recommends $$missing)
+
+test: $(VENV)/.test-deps build pgdeps test-sysdeps
 	$(BIN)/python -m pytest tests
 
 lint: $(VENV)/.test-deps
@@ -63,6 +71,12 @@ typecheck: $(VENV)/.test-deps
 
 bench: build
 	$(BIN)/python -m bench $(ARGS)
+
+# The container image (deploy/docker/Dockerfile), built and smoke-tested: needs a Docker engine.
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' gateway/_version.py)
+image:
+	@docker info >/dev/null 2>&1 || { echo "make image: no Docker engine answers here (docker info failed)"; exit 1; }
+	sh deploy/docker/smoke.sh aigw:$(VERSION)
 
 clean:
 	rm -rf build dist *.egg-info gateway/*.so _native/*.c _native/*.html .pytest_cache .mypy_cache .ruff_cache $(NATIVE)

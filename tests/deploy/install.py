@@ -58,10 +58,13 @@ def build(out: Path) -> Dist:
     return Dist(sdist, wheel)
 
 
+# The venv's interpreter: Debian's Python (python3-venv, installed by make test), which every user
+# may run, as the image's own Python is; this test run's may sit under a private home directory.
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
 def install(wheel: Path, prefix: Path) -> Install:
-    # The base interpreter, not this test venv's: the new venv must not see the checkout.
-    python = getattr(sys, "_base_executable", sys.executable)
-    subprocess.run([python, "-m", "venv", str(prefix)], check=True, timeout=300)
+    subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(prefix)], check=True, timeout=300)
     subprocess.run(
         [str(prefix / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", str(wheel)],
         check=True,
