@@ -21,6 +21,7 @@ from ..e2e.conftest import free_port
 from .dockerfile import DOCKERFILE, Stage, stages
 from .install import ROOT, Install, remove, world_readable_dir
 from .node import Node
+from .proctree import tree, uid
 
 SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
 COMPILERS = re.compile(r"\b(gcc|g\+\+|clang|build-essential|make|[a-z0-9.+-]+-dev)\b")
@@ -114,21 +115,6 @@ class Replay:
         return [self.paths["/usr/local/bin/aigw-entrypoint"] if a == "aigw-entrypoint" else a for a in mapped]
 
 
-def uids(pid: int) -> set[int]:
-    """The real user ids of `pid` and every process below it."""
-    found, stack = set(), [pid]
-    while stack:
-        p = stack.pop()
-        try:
-            status = Path(f"/proc/{p}/status").read_text()
-            for task in Path(f"/proc/{p}/task").iterdir():
-                stack += [int(c) for c in (task / "children").read_text().split()]
-        except FileNotFoundError:
-            continue
-        found.add(int(re.search(r"^Uid:\s+(\d+)", status, re.M).group(1)))  # type: ignore[union-attr]
-    return found
-
-
 def test_final_stage_replayed_serves_as_the_unprivileged_user(installed: Install):
     image = final()
     work = world_readable_dir("aigw-image-replay-")
@@ -162,7 +148,7 @@ def test_final_stage_replayed_serves_as_the_unprivileged_user(installed: Install
         node = Node(argv, env, cwd=home, user=replay.uid, group=replay.gid)
         try:
             assert "admin API disabled" not in node.banner  # the token came from its file
-            assert uids(node.pid) == {replay.uid}
+            assert {uid(p) for p in tree(node.pid)} == {replay.uid}
 
             _, probe = image.healthcheck()
             health = as_image_user(*probe)
