@@ -1,5 +1,5 @@
-"""Node configs written for the cluster release (store.url for PostgreSQL, cluster.redis_url for
-Redis, as the cluster design names them) checked with today's `aigw config check`: the keys this
+"""Node configs written for a cluster (store.url for PostgreSQL, cluster.redis_url for Redis, as
+the cluster design names them) checked with today's `aigw config check`: the keys this
 build of aigw does not know yet are set aside, and everything else must pass. Once the schema
 has them, nothing is set aside and the whole file is checked."""
 

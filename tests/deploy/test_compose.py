@@ -2,7 +2,7 @@
 published compose-spec schema (check-jsonschema's copy: vendor.compose-spec), refer only to
 services, secrets and files that exist, drain within their stop grace period, keep the admin
 listener off public ports, and mount node configs that today's `aigw config check` accepts
-(the three-node one apart from the keys that need the cluster release)."""
+(the three-node one apart from keys this build does not know yet)."""
 
 from __future__ import annotations
 
