@@ -42,14 +42,24 @@ class Cluster:
             self.nodes.append(Gateway(tmp / name, pool_yaml(upstream.url, name), workers=1))
         self.key = self.nodes[0].new_key()
         shutil.copy(tmp / "a" / "aigw.db", tmp / "b" / "aigw.db")  # the same key on both
-        for node in self.nodes:
-            node.start()
         self.backends = [Backend(n.port, n.admin_port) for n in self.nodes]
-        (tmp / "lb").mkdir()
-        self.lb: Balancer = BALANCERS[kind](tmp / "lb", free_port(), self.backends)
-        if isinstance(self.lb, HAProxy):
-            self.lb.wait_all_up()
-        self.client = OpenAI(base_url=self.lb.url + "/v1", api_key=self.key, max_retries=0, timeout=120)
+        self.lb: Balancer | None = None
+        try:  # whatever started is stopped if a later step fails
+            for node in self.nodes:
+                node.start()
+            (tmp / "lb").mkdir()
+            self.lb = BALANCERS[kind](tmp / "lb", free_port(), self.backends)
+            if isinstance(self.lb, HAProxy):
+                self.lb.wait_all_up()
+        except BaseException:
+            self.close()
+            raise
+        self.client = OpenAI(base_url=self.balancer.url + "/v1", api_key=self.key, max_retries=0, timeout=120)
+
+    @property
+    def balancer(self) -> Balancer:
+        assert self.lb is not None
+        return self.lb
 
     def node_of(self, request_id: str) -> int:
         """Which node answered: x-request-id carries the worker's pid."""
@@ -66,7 +76,8 @@ class Cluster:
         return self.node_of(raw.headers["x-request-id"])
 
     def close(self) -> None:
-        self.lb.stop()
+        if self.lb is not None:
+            self.lb.stop()
         for node in self.nodes:
             if node.proc and node.proc.poll() is None:
                 node.stop()
@@ -75,13 +86,15 @@ class Cluster:
 @pytest.fixture(params=sorted(BALANCERS))
 def cluster(request, tmp_path) -> Iterator[Cluster]:
     upstream = HeldUpstream()
-    made = Cluster(tmp_path, request.param, upstream)
-    made.upstream = upstream  # type: ignore[attr-defined]
     try:
-        yield made
+        made = Cluster(tmp_path, request.param, upstream)
+        made.upstream = upstream  # type: ignore[attr-defined]
+        try:
+            yield made
+        finally:
+            upstream.release()
+            made.close()
     finally:
-        upstream.release()
-        made.close()
         upstream.close()
 
 
@@ -154,8 +167,8 @@ def test_sigterm_drains_a_node_behind_the_balancer(cluster: Cluster):
     on_draining = sum(s.node == 0 for s in streams)
     draining.proc.send_signal(signal.SIGTERM)
     wait_for(
-        lambda: cluster.lb.out_of_rotation(cluster.backends[0], on_draining),
-        f"{cluster.lb.name} takes the draining node out of rotation",
+        lambda: cluster.balancer.out_of_rotation(cluster.backends[0], on_draining),
+        f"{cluster.balancer.name} takes the draining node out of rotation",
     )
 
     # Out of rotation first: while its streams still run, every new request reaches the other node.
@@ -181,7 +194,7 @@ def test_a_post_that_reached_a_node_is_never_sent_twice(cluster: Cluster):
     def held_call() -> None:
         answers.append(
             httpx.post(
-                cluster.lb.url + "/v1/chat/completions",
+                cluster.balancer.url + "/v1/chat/completions",
                 headers={"Authorization": f"Bearer {cluster.key}"},
                 json={"model": "chat", "messages": [{"role": "user", "content": HOLD}]},
                 timeout=120,
