@@ -23,7 +23,7 @@ from ..calllog.trace import ResponseSpy, Trace
 from ..config import load_config
 from ..ingress import anthropic as anthropic_ingress
 from ..keypool.health import KeyHealth
-from ..metrics.names import QUEUE_DEPTH
+from ..metrics.names import IN_FLIGHT, QUEUE_DEPTH
 from ..metrics.worker import ENV as METRICS_ENV
 from ..providers.base import TranslationError
 from ..store import open_store
@@ -137,6 +137,8 @@ class Gateway:
         self.accounting.start(loop)
         for group, room in self.rooms.items():
             self.accounting.metrics.gauge_source(QUEUE_DEPTH, room.queued, (group,))
+        self.in_flight = 0  # requests this worker is handling (health checks aside)
+        self.accounting.metrics.gauge_source(IN_FLIGHT, lambda: self.in_flight)
         self._ids = itertools.count(1)
         self._id_prefix = f"req_{os.getpid():x}_"
         # Everything loaded so far lives as long as the worker: out of the collector's sight, so
@@ -176,6 +178,7 @@ class Gateway:
         route_name = ROUTE_NAMES.get(path) or ("prompt" if path.startswith(prompt.PREFIX) else "")
         trace = Trace(rid, scope.client or "", headers.get("user-agent") or "", route_name)
         proto = ResponseSpy(proto, trace)
+        self.in_flight += 1
         try:
             await self._handle(scope, headers, proto, path, caller, trace, base)
         except GatewayError as exc:
@@ -194,6 +197,7 @@ class Gateway:
                 500, [*base, JSON], caller.error(500, "api_error", "internal_error", message)
             )
         finally:
+            self.in_flight -= 1
             self.accounting.finish(trace.record(self.accounting.prices))
 
     async def _handle(

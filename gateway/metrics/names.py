@@ -98,5 +98,20 @@ WORKER_METRICS = (
 )
 GAUGES = {m.name: m for m in WORKER_METRICS if m.kind == "gauge"}
 
+# Label values known before anything happens: /metrics shows these series at zero from the start,
+# so an alert on them has data (gateway/metrics/node.py). Providers and model groups come from
+# the node's config.
+LIMIT_SCOPES = ("tenant", "app", "key", "model", "pool")
+DROP_REASONS = ("buffer_full", "write_error", "closed")
+RETRY_OUTCOMES = (
+    "rate_limited",
+    "quota",
+    "invalid",
+    "server",
+    "upstream_unreachable",
+    "upstream_timeout",
+    "upstream_broken",
+)
+
 # Node-level gauges, read from the shared region when scraped (gateway/metrics/node.py).
 KEY_STATES = ("healthy", "cooling", "exhausted", "invalid", "disabled")

@@ -17,6 +17,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from .._version import __version__
+from . import names
 from .names import KEY_STATES
 from .worker import ENV, PROCESS_PREFIX
 
@@ -83,6 +84,50 @@ class KeyStateLike(Protocol):
     state: str
     in_flight: int
     cooling_for_s: float | None
+
+
+class _WorkerFamilies:
+    """The workers' metrics summed from their files, and every family documented in
+    names.WORKER_METRICS from the start: a series whose label values are known before any event
+    (a limit scope, a drop reason, a provider's retry outcome, a model group's queue) is 0 until
+    it happens, so alerts on it have data; the others are announced with no samples yet."""
+
+    def __init__(
+        self,
+        directory: str | None,
+        providers: Callable[[], Iterable[str]],
+        groups: Callable[[], Iterable[str]],
+    ):
+        self._files = MultiProcessCollector(None, path=directory) if directory is not None else None
+        self._providers = providers
+        self._groups = groups
+
+    def collect(self) -> Iterator[Metric]:
+        found = {m.name: m for m in self._files.collect()} if self._files is not None else {}
+        for spec in names.WORKER_METRICS:
+            family = found.pop(spec.name, None) or Metric(spec.name, spec.help, spec.kind)
+            sample = spec.name + "_total" if spec.kind == "counter" else spec.name
+            seen = {
+                tuple(s.labels.get(n, "") for n in spec.labels) for s in family.samples if s.name == sample
+            }
+            for values in self._known(spec):
+                if values not in seen:
+                    family.add_sample(sample, dict(zip(spec.labels, values, strict=True)), 0.0)
+            yield family
+        yield from found.values()
+
+    def _known(self, spec: names.Metric) -> list[tuple[str, ...]]:
+        if not spec.labels:  # the gauges of in-flight requests and buffered records
+            return [()]
+        if spec is names.LIMITER_REJECTIONS:
+            return [(scope,) for scope in names.LIMIT_SCOPES]
+        if spec is names.CALLLOG_DROPPED:
+            return [(reason,) for reason in names.DROP_REASONS]
+        if spec is names.UPSTREAM_RETRIES:
+            return [(p, outcome) for p in sorted(set(self._providers())) for outcome in names.RETRY_OUTCOMES]
+        if spec is names.QUEUE_DEPTH:
+            return [(group,) for group in self._groups()]
+        return []
 
 
 class _KeyStateCollector:
@@ -157,8 +202,14 @@ class NodeMetrics:
     ):
         self.directory = directory
         self.registry = CollectorRegistry(auto_describe=False)
-        if directory is not None:
-            MultiProcessCollector(self.registry, path=directory)
+        states = key_states or (lambda: ())
+        self.registry.register(
+            _WorkerFamilies(
+                directory,
+                lambda: (k.provider for k in states()),
+                lambda: pool_headroom() if pool_headroom is not None else {},
+            )
+        )
         if key_states is not None:
             self.registry.register(_KeyStateCollector(key_states))
         if pool_headroom is not None:
