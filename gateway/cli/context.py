@@ -1,5 +1,5 @@
 """What a command works on: the config, the store it names and the running node's admin API,
-each found the same way by every command (docs/operations.md, "Which store the CLI uses").
+each found the same way by every command (README, "Commands").
 
 The store: the config's `store.url` (PostgreSQL), else its `store.path` (relative to the config
 file), else $AIGW_HOME/aigw.db, else ./var/aigw.db. A command that only reads never creates one;
@@ -33,6 +33,7 @@ def common_options(p: argparse.ArgumentParser) -> None:
     """--config and -v, on every command that reads a config."""
     p.add_argument("--config", help="config file (default: the bundled quickstart config)")
     p.add_argument("-v", "--verbose", action="store_true", help="say which store or admin URL is used")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
 
 
 def admin_options(p: argparse.ArgumentParser) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from .._version import __version__
 from ..config import Config, ConfigError, load_config
+from ..node.startup import StartupError
 from ..store import Ambiguous, Conflict, NotFound
 from ..store.sealing import SealingError
 from . import consumer_keys, tenancy, tenants
@@ -40,6 +41,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="data-plane bind address")
     serve.add_argument("--port", type=int, help="data-plane port")
     serve.add_argument("--admin-port", type=int, help="admin listener port")
+    serve.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
     serve.set_defaults(run=_serve, covers=())
 
     config = sub.add_parser("config", help="work with config files").add_subparsers(
@@ -88,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(exc, 2)
     except (NotFound, Ambiguous, Conflict) as exc:
         return _fail(exc.args[0], 1)
-    except AdminCallFailed as exc:
+    except (AdminCallFailed, StartupError) as exc:
         return _fail(exc, 1)
     except BrokenPipeError:
         # `aigw logs | head`: the reader has all it wants. Point stdout at /dev/null so the
@@ -97,11 +99,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141  # what a shell reports for a process ended by SIGPIPE
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if getattr(args, "debug", False):
+            raise
+        return _fail(f"{type(exc).__name__}: {exc} (--debug shows the traceback)", 1)
 
 
 def _fail(problem: object, code: int) -> int:
-    text = str(problem)
-    print(text if isinstance(problem, ConfigError) else f"aigw: {text}", file=sys.stderr)
+    print(f"aigw: {problem}", file=sys.stderr)
     return code
 
 

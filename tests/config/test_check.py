@@ -21,7 +21,7 @@ def test_config_check_prints_every_problem_with_its_path(tmp_path):
     )
     out = check(bad)
     assert out.returncode == 2
-    assert out.stderr.startswith(f"{bad}: 6 problem(s)\n")
+    assert out.stderr.startswith(f"aigw: {bad}: 6 problem(s)\n")
     for line in (
         "colour: unknown field",
         "providers[0].type: 'nope' is not one of openai,",
