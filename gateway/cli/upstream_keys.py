@@ -64,7 +64,7 @@ def run_change(args: argparse.Namespace, ctx: Context) -> int:
 def run_list(args: argparse.Namespace, ctx: Context) -> int:
     keys = ctx.admin("GET", "/admin/upstream-keys")
     now = time.time()
-    header = ("provider/key", "state", "in_flight", "requests_left", "tokens_left", "until")
+    header = ("provider/key", "state", "cause", "in_flight", "requests_left", "tokens_left", "until")
     rows = []
     for k in keys:
         until = k["cooling_for_s"] if k["cooling_for_s"] is not None else k["next_probe_in_s"]
@@ -72,6 +72,7 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
             (
                 f"{k['provider']}/{k['key_id']}",
                 k["state"],
+                k["cause"] or "-",
                 str(k["in_flight"]),
                 _left(k["remaining_requests"], k["limit_requests"]),
                 _left(k["remaining_tokens"], k["limit_tokens"]),

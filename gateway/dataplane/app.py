@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from ..admission import ROUTE_CHAT, ROUTE_MESSAGES, ROUTE_MODELS, ROUTE_PROMPT, Rejection, SharedRegion
+from ..admission.rejections import POOL_RATE_LIMITED
 from ..calllog.accounting import Accounting
 from ..calllog.backend import open_call_log
 from ..calllog.capture import Capture
@@ -110,6 +111,7 @@ class Gateway:
             {p.name: p.probe_interval_s for p in cfg.providers},
             {p.name: p.invalid_probe_interval_s for p in cfg.providers},
             self.live.keys_of,
+            self.live.pool_of,
         )
         self.policies = {
             g.name: Policy(g.name, g.max_attempts, tuple(g.fallbacks), g.max_wait_s) for g in cfg.model_groups
@@ -251,8 +253,8 @@ class Gateway:
         key = credential(headers)
         client = trace.rec.client  # read from granian once, in __rsgi__
         decision = table.admit(method, path, key, model, estimate, client=client)
-        if isinstance(decision, Rejection) and decision.code == "upstream_capacity_exhausted":
-            decision = await self._queue(table, method, path, key, model, estimate, client, decision)
+        if isinstance(decision, Rejection) and decision.code == POOL_RATE_LIMITED:
+            decision = await self._no_key(table, method, path, key, model, estimate, client, decision)
         if isinstance(decision, Rejection):
             if decision.code == "model_not_found" and model in self.live.services.retired:
                 raise errors.gone(self.live.services.retired[model])
@@ -344,7 +346,7 @@ class Gateway:
                 names.append(name)
         return names
 
-    async def _queue(
+    async def _no_key(
         self,
         table: Any,
         method: str,
@@ -355,14 +357,19 @@ class Gateway:
         client: str | None,
         rejection: Any,
     ) -> Any:
-        """Queue mode at admission: no key could serve, so wait for one (if the group allows)."""
-        group = self.canonical.get(model, model)
+        """Admission found no key that can serve: the refusal names why. Only a rate-limited pool
+        recovers at a known time; in queue mode the request waits for it (if the group allows)."""
+        route = self.live.services.routes.get(model)
+        group = route.model_group if route is not None else self.canonical.get(model, model)
+        groups = (group, *self.policies[group].fallbacks)
         deadline = time.monotonic() + self.policies[group].max_wait_s
-        decision = rejection
-        while isinstance(decision, Rejection) and decision.code == "upstream_capacity_exhausted":
+        decision = self.health.pool_refusal(groups, rejection)
+        while isinstance(decision, Rejection) and decision.code == POOL_RATE_LIMITED:
             if not await self.rooms[group].wait(decision, deadline):
                 break
             decision = table.admit(method, path, key, model, estimate, client=client)
+            if isinstance(decision, Rejection) and decision.code == POOL_RATE_LIMITED:
+                decision = self.health.pool_refusal(groups, decision)
         return decision
 
     async def _read_body(self, proto: Any, headers: Any) -> bytes:

@@ -110,8 +110,19 @@ RETRY_OUTCOMES = (
     "server",
     "upstream_unreachable",
     "upstream_timeout",
-    "upstream_broken",
+    "upstream_bad_response",
 )
 
 # Node-level gauges, read from the shared region when scraped (gateway/metrics/node.py).
 KEY_STATES = ("healthy", "cooling", "exhausted", "invalid", "disabled")
+# Why a key is out of use (gateway/keypool/causes.py).
+KEY_CAUSES = (
+    "rate_limited",
+    "server_errors",
+    "unreachable",
+    "timeout",
+    "broken_connection",
+    "quota",
+    "invalid",
+    "disabled",
+)

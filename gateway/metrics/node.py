@@ -18,7 +18,7 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 
 from .._version import __version__
 from . import names
-from .names import KEY_STATES
+from .names import KEY_CAUSES, KEY_STATES
 from .worker import ENV, PROCESS_PREFIX
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -82,6 +82,7 @@ class KeyStateLike(Protocol):
     provider: str
     key_id: str
     state: str
+    cause: str | None
     in_flight: int
     cooling_for_s: float | None
 
@@ -141,6 +142,11 @@ class _KeyStateCollector:
         state = GaugeMetricFamily(
             "aigw_upstream_key_state", "1 for the state each upstream key is in", labels=[*labels, "state"]
         )
+        cause = GaugeMetricFamily(
+            "aigw_upstream_key_cause",
+            "1 for the reason each upstream key is out of use (none while it is usable)",
+            labels=[*labels, "cause"],
+        )
         in_flight = GaugeMetricFamily(
             "aigw_upstream_key_in_flight", "Requests in flight on each upstream key", labels=labels
         )
@@ -156,6 +162,8 @@ class _KeyStateCollector:
             ids = [k.provider, k.key_id]
             for name in KEY_STATES:
                 state.add_metric([*ids, name], 1.0 if k.state == name else 0.0)
+            for name in KEY_CAUSES:
+                cause.add_metric([*ids, name], 1.0 if k.cause == name else 0.0)
             in_flight.add_metric(ids, float(k.in_flight))
             cooling.add_metric(ids, float(k.cooling_for_s or 0.0))
             # What the provider last reported, while it holds (None otherwise).
@@ -164,7 +172,7 @@ class _KeyStateCollector:
                 limit = getattr(k, f"limit_{kind}", None)
                 if remaining is not None and limit:
                     headroom.add_metric([*ids, kind], remaining / limit)
-        yield from (state, in_flight, cooling, headroom)
+        yield from (state, cause, in_flight, cooling, headroom)
 
 
 class _PoolCollector:
