@@ -18,13 +18,14 @@ from aiohttp import web
 
 from .._version import __version__
 from ..analytics.admin_api import ObservabilityAPI
+from ..keypool.event_log import KeyEventPage
 from ..store import Ambiguous, Conflict, NotFound, Store
 from ..store.records import App, ConsumerKey, LimitRecord, LimitRule, Tenant, UpstreamKeyRecord
 from .access import DEVELOP, MANAGE, OWN, Forbidden, Principal, Unauthorized, bootstrap_principal
 from .budgets import BudgetAPI
 from .openapi import openapi_document
 from .propagation import Propagation
-from .responses import AUDIT_TENANT, PRINCIPAL, error_response, json_response, principal
+from .responses import AUDIT_TENANT, PRINCIPAL, error_response, int_param, json_response, principal
 from .routes import (
     AddUpstreamKey,
     CreatedKey,
@@ -121,6 +122,18 @@ class AdminAPI:
                 "Every provider key's state on this node: cooling, in flight",
                 list[UpstreamKeyState],
                 self.list_upstream_keys,
+            ),
+            Endpoint(
+                "GET",
+                "/admin/upstream-key-events",
+                "Recent provider-key events on this node (cooling, exhausted, invalid, disabled, "
+                "recovered), oldest first; poll with after = the last answer's `last`",
+                KeyEventPage,
+                self.list_key_events,
+                params=(
+                    Param("after", "query", "Only events numbered above this (default 0: all kept)"),
+                    Param("limit", "query", "At most this many (default 100, at most 1000)"),
+                ),
             ),
             Endpoint(
                 "POST",
@@ -359,6 +372,12 @@ class AdminAPI:
     async def list_upstream_keys(self, request: web.Request) -> web.Response:
         principal(request).require(None, OWN)
         return _json(self.upstream_keys.states())
+
+    async def list_key_events(self, request: web.Request) -> web.Response:
+        principal(request).require(None, OWN)
+        after = int_param(request.query.get("after"), "after") or 0
+        limit = min(int_param(request.query.get("limit"), "limit") or 100, 1000)
+        return _json(self.upstream_keys.events.after(after, limit))
 
     async def act_on_upstream_key(self, request: web.Request) -> web.Response:
         principal(request).require(None, OWN)
