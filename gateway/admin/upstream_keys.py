@@ -94,6 +94,7 @@ class UpstreamKeys:
             limit_requests=r["limit_requests"] if requests_known else None,
             remaining_tokens=r["remaining_tokens"] if tokens_known else None,
             limit_tokens=r["limit_tokens"] if tokens_known else None,
+            added_at_runtime=(provider, key) not in self._configured,
         )
 
     def act(self, provider: str, key: str, action: str) -> UpstreamKeyState:

@@ -37,3 +37,14 @@ def test_key_events_are_for_operators_and_bad_cursors_are_refused(gateway: Gatew
     assert refused.status_code == 403 and "operator" in refused.json()["error"]["message"]
     bad = gateway.admin("GET", "/admin/upstream-key-events", params={"after": "-1"})
     assert bad.status_code == 400 and "after" in bad.json()["error"]["message"]
+
+
+def test_keys_added_at_runtime_are_told_from_the_config_files(gateway: Gateway) -> None:
+    added = gateway.admin("POST", "/admin/upstream-keys/mock", json={"key_id": "extra", "secret": "sk-x"})
+    assert added.status_code == 201, added.text
+    try:
+        keys = {k["key_id"]: k for k in gateway.admin("GET", "/admin/upstream-keys").json()}
+        assert keys["extra"]["added_at_runtime"] is True
+        assert keys["mock-key-1"]["added_at_runtime"] is False
+    finally:
+        gateway.admin("DELETE", "/admin/upstream-keys/mock/extra").raise_for_status()
