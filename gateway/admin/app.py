@@ -18,6 +18,7 @@ from aiohttp import web
 
 from .._version import __version__
 from ..analytics.admin_api import ObservabilityAPI
+from ..console.assets import Console
 from ..keypool.event_log import KeyEventPage
 from ..store import Ambiguous, Conflict, NotFound, Store
 from ..store.records import App, ConsumerKey, LimitRecord, LimitRule, Tenant, UpstreamKeyRecord
@@ -231,6 +232,8 @@ class AdminAPI:
         app.router.add_get("/admin/openapi.json", self.openapi_json)
         # Prometheus text, not a JSON endpoint: outside the OpenAPI table; scraped without a token.
         app.router.add_get("/metrics", self.observability.metrics_text)
+        # The web console's files (no data in them: it calls this API with its user's token).
+        Console().mount(app)
         app.on_cleanup.append(self._close_session)
         app.on_cleanup.append(self.observability.close)
         self._session: aiohttp.ClientSession | None = None
