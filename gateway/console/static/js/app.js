@@ -9,6 +9,7 @@ const TENANT_KEY = "aigw.console.tenant";
 // `operator`: node-wide views, which the admin API gives to operators only.
 const VIEWS = [
   { path: "overview", title: "Overview", load: () => import("./views/overview.js") },
+  { path: "keys", title: "Key pools", operator: true, load: () => import("./views/keypools.js") },
 ];
 
 const main = document.getElementById("main");
