@@ -10,6 +10,7 @@ const TENANT_KEY = "aigw.console.tenant";
 const VIEWS = [
   { path: "overview", title: "Overview", load: () => import("./views/overview.js") },
   { path: "keys", title: "Key pools", operator: true, load: () => import("./views/keypools.js") },
+  { path: "logs", title: "Logs", load: () => import("./views/logs.js") },
 ];
 
 const main = document.getElementById("main");
