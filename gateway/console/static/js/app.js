@@ -11,6 +11,8 @@ const VIEWS = [
   { path: "overview", title: "Overview", load: () => import("./views/overview.js") },
   { path: "keys", title: "Key pools", operator: true, load: () => import("./views/keypools.js") },
   { path: "logs", title: "Logs", load: () => import("./views/logs.js") },
+  { path: "team", title: "Tenants & members", load: () => import("./views/team.js") },
+  { path: "apps", title: "Apps & keys", load: () => import("./views/apps.js") },
 ];
 
 const main = document.getElementById("main");
