@@ -13,6 +13,8 @@ const VIEWS = [
   { path: "logs", title: "Logs", load: () => import("./views/logs.js") },
   { path: "team", title: "Tenants & members", load: () => import("./views/team.js") },
   { path: "apps", title: "Apps & keys", load: () => import("./views/apps.js") },
+  { path: "services", title: "Services", load: () => import("./views/services.js") },
+  { path: "catalog", title: "Catalog & subscriptions", load: () => import("./views/catalog.js") },
 ];
 
 const main = document.getElementById("main");
