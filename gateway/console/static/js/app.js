@@ -15,6 +15,7 @@ const VIEWS = [
   { path: "apps", title: "Apps & keys", load: () => import("./views/apps.js") },
   { path: "services", title: "Services", load: () => import("./views/services.js") },
   { path: "catalog", title: "Catalog & subscriptions", load: () => import("./views/catalog.js") },
+  { path: "budgets", title: "Budgets & limits", load: () => import("./views/budgets.js") },
 ];
 
 const main = document.getElementById("main");
