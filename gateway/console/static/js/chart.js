@@ -5,7 +5,7 @@ import { h } from "./dom.js";
 const NS = "http://www.w3.org/2000/svg";
 const W = 640;
 const H = 200;
-const M = { left: 52, right: 10, top: 10, bottom: 24 };
+const M = { left: 68, right: 10, top: 10, bottom: 24 };
 export const COLORS = ["var(--c1)", "var(--c2)", "var(--c3)", "var(--c4)", "var(--c5)"];
 const colorOf = (line, j) => line.color || COLORS[j % COLORS.length];
 
