@@ -1,12 +1,14 @@
 """The console in a real browser: Debian's headless Chromium driven by Playwright (its driver
 only: no browser is downloaded), against a real `aigw serve` whose provider is a mock of our own,
 so a test can revoke one of its keys. Screenshots go to a directory printed at the end of the
-run; with AIGW_CONSOLE_DOCS=1 they are also written to docs/console/ for docs/console.md."""
+run; with AIGW_CONSOLE_DOCS=1 they are also written to docs/console/ for docs/console.md (through
+pngquant, when installed, to keep them small)."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,10 +76,22 @@ class Shots:
 
     def take(self, page: Page, name: str) -> Path:
         path = self.dir / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True, animations="disabled", caret="hide")
+        page.screenshot(path=str(path), animations="disabled", caret="hide")
         if self.to_docs:
             DOCS_SHOTS.mkdir(exist_ok=True)
-            shutil.copyfile(path, DOCS_SHOTS / path.name)
+            if shutil.which("pngquant"):  # the same picture in a 256-colour palette: a third the size
+                command = [
+                    "pngquant",
+                    "--quality",
+                    "70-95",
+                    "--force",
+                    "--output",
+                    DOCS_SHOTS / path.name,
+                    path,
+                ]
+                subprocess.run(command, check=True)
+            else:
+                shutil.copyfile(path, DOCS_SHOTS / path.name)
         return path
 
 
