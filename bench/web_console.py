@@ -35,8 +35,9 @@ from gateway._version import __version__
 
 from .machine import cpu_model, memory_gib
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
+CHROMIUM = "/usr/bin/chromium"  # Debian's package (the console's browser tests use the same)
+# Flags that work as root in a container with no GPU, no network and no desktop session.
+CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -137,7 +138,7 @@ def measure(admin: str, repeats: int) -> dict[str, object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 860})
         page = context.new_page()
         weights: dict[str, int] = {"files": 0, "api": 0}

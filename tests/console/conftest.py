@@ -17,20 +17,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from bench.web_console import CHROMIUM, CHROMIUM_ARGS
+
 from ..e2e.conftest import ADMIN_TOKEN, Admin, Gateway, member_token, start_upstream_mock, stop_upstream_mock
 
-CHROMIUM = "/usr/bin/chromium"
-# Flags that work as root in a container with no GPU, no network and no desktop session.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DOCS_SHOTS = Path(__file__).parents[2] / "docs" / "console"
 # A loaded 2-core machine may take a while to answer; conditions are still what is waited on.
 expect.set_options(timeout=30_000)
