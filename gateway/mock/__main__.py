@@ -7,7 +7,8 @@ import asyncio
 import signal
 import sys
 
-from .server import MockConfig, MockKey, start_mock_server, stop_mock_server
+from .config import MockConfig, MockKey
+from .server import start_mock_server, stop_mock_server
 
 
 def _key(spec: str) -> MockKey:
