@@ -83,9 +83,9 @@ def chat(state: MockServer, req: Request, label: str) -> bytes | Stream:
     completion_tokens = len(words) * n
 
     now = time.monotonic()
-    limited = state.admit(label, body.model, prompt_tokens + completion_tokens, now)
-    if limited is not None:
-        return state.reject(req, label, limited)
+    refused = state.admit(req, label, body.model, prompt_tokens + completion_tokens, now)
+    if refused is not None:
+        return refused
     cid = "chatcmpl-" + state.next_id()
     created = int(time.time())
     extra = state.ratelimit_headers(label, now)

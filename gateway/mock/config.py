@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from .limits import Limiter
+
 __all__ = ["MockConfig", "MockKey"]
 
 
@@ -22,5 +24,6 @@ class MockConfig(msgspec.Struct):
     rpm: int = 0  # per key, 0 = unlimited
     window_s: float = 60.0  # the length of the rate-limit "minute" (shorter in tests)
     tpm: int = 0  # per key, 0 = unlimited
+    limiter: Limiter = "continuous"  # how rpm and tpm refill (gateway/mock/limits.py)
     stream_chunks: int | None = None
     chunk_interval_ms: float = 0

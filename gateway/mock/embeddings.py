@@ -71,9 +71,9 @@ def embeddings(state: MockServer, req: Request, label: str) -> bytes:
         return state.json_response(req, *invalid(msg, "input"))
     tokens = max(1, sum(t for _, t in inputs))
     now = time.monotonic()
-    limited = state.admit(label, body.model, tokens, now)
-    if limited is not None:
-        return state.reject(req, label, limited)
+    refused = state.admit(req, label, body.model, tokens, now)
+    if refused is not None:
+        return refused
     pick = 1 if fmt == "base64" else 0
     out = _encode(
         {

@@ -12,7 +12,6 @@ authenticates and answers the test-control endpoints under /_mock/.
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import time
 from collections.abc import Callable
@@ -20,13 +19,13 @@ from email.utils import formatdate
 
 import msgspec
 
-from . import errors
+from . import errors, limit_answers
 from .chat import chat
 from .config import MockConfig, MockKey
 from .embeddings import embeddings
 from .framing import CLOSE, JSON_HEAD, KEEP, Stream
 from .http import Connection, Request
-from .limits import RateLimits, Refusal
+from .limits import RateLimits
 
 __all__ = ["MockConfig", "MockKey", "MockServer", "start_mock_server", "stop_mock_server"]
 
@@ -42,7 +41,7 @@ class MockServer:
         self.latency = cfg.latency_ms / 1000.0
         self.interval = cfg.chunk_interval_ms / 1000.0
         # rpm/tpm are per minute; tests scale the minute down to keep the suite fast.
-        self.limits = RateLimits(cfg.rpm, cfg.tpm, cfg.window_s)
+        self.limits = RateLimits(cfg.rpm, cfg.tpm, cfg.window_s, cfg.limiter)
         self.open_mode = not cfg.keys
         # Pre-built "Bearer <key>" header values so auth is a single dict lookup.
         self.labels: dict[str, str] = {k.value: k.id or k.value[-4:] for k in cfg.keys}
@@ -85,18 +84,17 @@ class MockServer:
 
     # ---- rate limits ------------------------------------------------------
 
-    def admit(self, label: str, model: str, tokens: int, now: float) -> Refusal | None:
-        return self.limits.admit(label, model, tokens, now)
+    def admit(self, req: Request, label: str, model: str, tokens: int, now: float) -> bytes | None:
+        """None when the key's limits take the request, else the 429 to answer."""
+        refused = self.limits.admit(label, tokens, now)
+        if refused is None:
+            return None
+        status, body, wait = limit_answers.refusal(refused, model, tokens)
+        extra = limit_answers.headers(self.limits, label, now) + limit_answers.retry_after(wait)
+        return self.json_response(req, status, body, extra)
 
     def ratelimit_headers(self, label: str, now: float) -> bytes:
-        return self.limits.headers(label, now)
-
-    def reject(self, req: Request, label: str, err: Refusal) -> bytes:
-        status, body, wait = err
-        extra = self.limits.headers(label, time.monotonic())
-        if wait > 0:
-            extra += b"retry-after: %d\r\n" % max(1, math.ceil(wait))
-        return self.json_response(req, status, body, extra)
+        return limit_answers.headers(self.limits, label, now)
 
     # ---- response assembly --------------------------------------------------
 
@@ -177,7 +175,8 @@ class MockServer:
                     "requests_by_key": self.counts,
                     "total": self.total,
                     "window_s": self.limits.window_s,
-                    "windows": self.limits.stats(),
+                    "limiter": self.limits.limiter,
+                    "keys": self.limits.stats(),
                 }
             )
             return self.json_response(req, 200, body)
