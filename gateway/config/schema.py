@@ -221,6 +221,16 @@ class ProviderConfig(_Strict, kw_only=True, tag_field="type"):
             "the largest among providers)"
         ),
     ] = 256
+    limiter: Annotated[
+        Literal["continuous", "fixed_window"] | None,
+        Meta(
+            description="how the provider's rate limits refill: `continuous` (a bucket refilling "
+            "steadily; its reset is when it is full again, long after the next request fits) or "
+            "`fixed_window` (all of it back when the window ends). Unset: the type's own, "
+            "`fixed_window` for `gemini` and `continuous` for every other "
+            "([key pools](key-pools.md#the-limiter-model)); a `mock` provider limits its keys the same way"
+        ),
+    ] = None
     probe_interval_s: Annotated[
         Seconds, Meta(description="how often a key that ran out of quota is probed (the smallest completion)")
     ] = 30.0

@@ -28,7 +28,7 @@ from .caller import OPENAI
 from .errors import GatewayError
 from .exchange import Exchange
 from .limit_headers import rejection_headers
-from .proxy import Upstream, cooldown_s, relay_stream, transport_failure
+from .proxy import Upstream, relay_stream, transport_failure
 
 JSON = ("content-type", "application/json")
 
@@ -123,10 +123,12 @@ async def serve(
             failure = exc
         else:
             try:
+                learned = None
                 if resp.watched:  # only answers with rate-limit headers teach headroom
-                    learned = head_headroom(resp.raw_head, time.monotonic_ns())
+                    learned_at = time.monotonic_ns()
+                    learned = head_headroom(resp.raw_head, learned_at)
                     if learned is not None:
-                        health.region.learn(slot, *learned)
+                        health.region.learn(slot, target.limiter, learned_at, *learned)
                 if resp.status == 200 and exchange.stream:
                     health.note(target, slot, Verdict.OK, None)
                     try:
@@ -182,8 +184,12 @@ async def serve(
                             status, data = caller.answer(status, data)
                         proto.response_bytes(status, [*base, JSON], data)
                         return tokens
-                    wait = cooldown_s(resp.headers) if status == 429 else None
-                    health.note(target, slot, verdict, wait, status)
+                    cooldown = None
+                    if status == 429:  # what the provider says about when to come back
+                        cooldown = target.rate_limits.after_429(
+                            resp.headers, raw, learned, target.limiter, time.monotonic_ns()
+                        )
+                    health.note(target, slot, verdict, cooldown, status)
                     failure = _Failure(verdict, status, data)
             finally:
                 resp.release()  # as `async with resp` would, without two coroutines

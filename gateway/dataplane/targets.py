@@ -12,6 +12,7 @@ from typing import Any
 
 from ..config.schema import Config, ProviderConfig
 from ..keypool.directory import all_keys
+from ..keypool.provider_limits import limiter_of, rules_for
 from ..providers.base import adapter_for
 from ..providers.registry import REGISTRY
 from ..store.records import LimitRule, UpstreamSecret
@@ -29,9 +30,11 @@ class Target:
         "key_headers",
         "key_id",
         "key_limits",
+        "limiter",
         "origin",
         "priority",
         "provider",
+        "rate_limits",
         "stale",
         "timeout_s",
         "upstream_model",
@@ -61,6 +64,9 @@ class Target:
         self.key_id = key_id
         self.upstream_model = model
         self.timeout_s = provider.timeout_s
+        # How the provider's answers speak of its rate limits, and how its limiter refills.
+        self.rate_limits = rules_for(provider.type)
+        self.limiter = limiter_of(provider.type, provider.limiter)
         self.chat_path = b"/chat/completions"
         self.embeddings_path = b"/embeddings"
         self.adapter: Any = None

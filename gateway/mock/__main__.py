@@ -34,6 +34,12 @@ def parse_args(argv: list[str] | None = None) -> MockConfig:
         default="continuous",
         help="continuous: rpm and tpm refill steadily, as OpenAI's; fixed_window: at once when a window ends",
     )
+    p.add_argument(
+        "--limit-headers",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="x-ratelimit-* on every answer, as OpenAI (--no-limit-headers: only a 429's retry-after)",
+    )
     p.add_argument("--stream-chunks", type=int, default=None)
     p.add_argument("--chunk-interval-ms", type=float, default=0.0)
     a = p.parse_args(argv)
@@ -46,6 +52,7 @@ def parse_args(argv: list[str] | None = None) -> MockConfig:
         tpm=a.tpm,
         window_s=a.window_s,
         limiter=a.limiter,
+        limit_headers=a.limit_headers,
         stream_chunks=a.stream_chunks,
         chunk_interval_ms=a.chunk_interval_ms,
     )

@@ -25,5 +25,8 @@ class MockConfig(msgspec.Struct):
     window_s: float = 60.0  # the length of the rate-limit "minute" (shorter in tests)
     tpm: int = 0  # per key, 0 = unlimited
     limiter: Limiter = "continuous"  # how rpm and tpm refill (gateway/mock/limits.py)
+    # x-ratelimit-* on every answer, as OpenAI sends; off, a 429's retry-after is all there is
+    # (as from many OpenAI-compatible servers).
+    limit_headers: bool = True
     stream_chunks: int | None = None
     chunk_interval_ms: float = 0

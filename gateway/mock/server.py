@@ -90,11 +90,11 @@ class MockServer:
         if refused is None:
             return None
         status, body, wait = limit_answers.refusal(refused, model, tokens)
-        extra = limit_answers.headers(self.limits, label, now) + limit_answers.retry_after(wait)
+        extra = self.ratelimit_headers(label, now) + limit_answers.retry_after(wait)
         return self.json_response(req, status, body, extra)
 
     def ratelimit_headers(self, label: str, now: float) -> bytes:
-        return limit_answers.headers(self.limits, label, now)
+        return limit_answers.headers(self.limits, label, now) if self.cfg.limit_headers else b""
 
     # ---- response assembly --------------------------------------------------
 
