@@ -18,11 +18,13 @@ about when the key can take a request again.
 - gemini: fixed_window. No figures. A 429's wait: RetryInfo.retryDelay in its body; else
   retry-after.
 
-Sources are named in docs/key-pools.md.
+Sources are named in docs/key-pools.md; each provider type names its rules in
+gateway/providers/registry.py (a type that names none gets OpenAI's).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +33,7 @@ import msgspec
 
 from ..admission.layout import LIMITERS
 from ..admission.limiter import room_at
+from ..providers.registry import REGISTRY, load
 from .learn import Headroom
 
 SECOND = 1_000_000_000
@@ -72,21 +75,17 @@ class ProviderLimits:
         return Cooldown(figures, full)
 
 
-GENERIC = ProviderLimits("continuous")
-# Provider type -> its rules; a type not listed gets GENERIC (retry-after, and OpenAI's figures
-# when it sends them).
-BY_TYPE: dict[str, ProviderLimits] = {
-    "openai": GENERIC,
-    "openai_compatible": GENERIC,
-    "mock": GENERIC,
-    "azure": GENERIC,
-    "anthropic": ProviderLimits("continuous", retry_after_binds=True),
-    "gemini": ProviderLimits("fixed_window", retry_info=True),
-}
+# Each provider type names its rules in gateway/providers/registry.py.
+OPENAI = ProviderLimits("continuous")
+ANTHROPIC = ProviderLimits("continuous", retry_after_binds=True)
+GEMINI = ProviderLimits("fixed_window", retry_info=True)
 
 
+@functools.cache
 def rules_for(provider_type: str) -> ProviderLimits:
-    return BY_TYPE.get(provider_type, GENERIC)
+    registered = REGISTRY.get(provider_type)
+    rules: ProviderLimits = load(registered.rate_limits) if registered else OPENAI
+    return rules
 
 
 def limiter_of(provider_type: str, configured: str | None) -> int:
