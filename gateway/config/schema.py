@@ -335,6 +335,14 @@ class ModelGroup(_Strict, kw_only=True):
         int,
         Meta(ge=0, description="requests one worker lets wait at once in queue mode; past it, 429 at once"),
     ] = 1000
+    clamp_params: Annotated[
+        bool,
+        Meta(
+            description="a caller's parameter outside the range the target model takes (temperature, "
+            "top_p, max_tokens…) is clamped to it and reported in `x-aigw-clamped-params`, instead "
+            "of refused with a 400 naming the range ([providers](providers.md#api-versions-and-parameters))"
+        ),
+    ] = False
     limits: Annotated[
         list[Limit] | None, Meta(description="rate limits every request to this model group is charged to")
     ] = None

@@ -45,10 +45,11 @@ MESSAGES_PATH = "/v1/messages"
 ANTHROPIC_ERRORS = AnthropicCaller("")
 
 
-def _messages_body(body: bytes) -> Any:
-    # The Anthropic ingress: its request becomes the canonical OpenAI one right away.
+def _messages_body(body: bytes, version: str | None = None) -> Any:
+    # The Anthropic ingress: its request becomes the canonical OpenAI one right away, read as the
+    # caller's anthropic-version has it.
     try:
-        return anthropic_ingress.chat_request(body)
+        return anthropic_ingress.chat_request(body, version)
     except TranslationError as exc:
         raise wire.BodyError(exc.message, exc.param, malformed=False) from None
 
@@ -114,7 +115,8 @@ class Gateway:
             self.live.pool_of,
         )
         self.policies = {
-            g.name: Policy(g.name, g.max_attempts, tuple(g.fallbacks), g.max_wait_s) for g in cfg.model_groups
+            g.name: Policy(g.name, g.max_attempts, tuple(g.fallbacks), g.max_wait_s, g.clamp_params)
+            for g in cfg.model_groups
         }
         self.rooms = {g.name: WaitingRoom(g.max_queue) for g in cfg.model_groups}
         self.canonical = {alias: g.name for g in cfg.model_groups for alias in g.aliases}
@@ -223,6 +225,8 @@ class Gateway:
             prompt_api, retired = prompt.lookup(self.live.services, path)
             if prompt_api is not None:
                 reader = BODY_READERS["/v1/chat/completions"]
+        if reader is _messages_body:
+            reader = functools.partial(_messages_body, version=headers.get("anthropic-version"))
         if reader is not None:
             declared = headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) <= self.max_body:
@@ -302,16 +306,19 @@ class Gateway:
                 request = msgspec.structs.replace(request, **unset)
         else:
             group = self.canonical.get(model, model)  # an alias has its group's retry rules
+        policy = self.policies[group]
+        clamp = policy.clamp_params
         if route == ROUTE_PROMPT:
             assert prompt_api is not None
-            exchange = Exchange(True, body, model, bool(request.stream))
+            exchange = Exchange(True, body, model, bool(request.stream), request=request, clamp=clamp)
             caller = prompt.PromptCaller(prompt_api)
         elif route == ROUTE_MESSAGES:
-            exchange = Exchange(True, body, model, bool(request.stream), canonical=request)
+            exchange = Exchange(True, body, model, bool(request.stream), canonical=request, clamp=clamp)
             caller = AnthropicCaller(model)
         else:
+            chat = route == ROUTE_CHAT
             exchange = Exchange(
-                route == ROUTE_CHAT, body, model, route == ROUTE_CHAT and bool(request.stream)
+                chat, body, model, chat and bool(request.stream), request=request, clamp=clamp
             )
         tokens = -1
         try:
@@ -323,7 +330,7 @@ class Gateway:
                 decision,
                 exchange,
                 caller,
-                self.policies[group],
+                policy,
                 self.rooms[group],
                 trace,
                 [*base, *limit_headers(decision)],

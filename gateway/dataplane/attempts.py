@@ -41,6 +41,7 @@ class Policy:
     max_attempts: int
     fallbacks: tuple[str, ...]
     max_wait_s: float
+    clamp_params: bool = False
 
 
 class WaitingRoom:
@@ -99,11 +100,16 @@ async def serve(
     target = decision.target
     deadline = time.monotonic() + policy.max_wait_s
     pool = upstream.pool()
+    reply = base
     for _ in range(policy.max_attempts):
         target, slot = decision.target, decision.slot
         started = time.perf_counter()
         try:
             path, header_block, body = exchange.call(target)
+            review = exchange.review
+            # Parameters this target's rules dropped or clamped: the caller is told in headers.
+            reply = [*base, *review.headers()] if review.changes or review.dropped else base
+            trace.params(review.dropped, review.clamped)
             resp = await pool.request(
                 target.origin, b"POST", path, header_block, body, read_timeout=target.timeout_s
             )
@@ -113,12 +119,12 @@ async def serve(
             health.transport_failed(target, slot, broken)
         except GatewayError as exc:
             trace.attempt(target.provider, target.key_id, target.upstream_model, 0, exc.code, started)
-            if exc.status == 400:  # the request cannot be expressed for any provider of this kind
+            if exc.status == 400:  # the request cannot be expressed for this target: nothing was sent
                 trace.failed(exc.type, exc.code, exc.message)
                 proto.response_bytes(
                     400, [*base, JSON], caller.error(400, exc.type, exc.code, exc.message, exc.param)
                 )
-                return -1
+                return 0  # no token used: the estimate is given back
             health.note(target, slot, Verdict.SERVER, None)
             failure = exc
         else:
@@ -133,7 +139,7 @@ async def serve(
                     health.note(target, slot, Verdict.OK, None)
                     try:
                         return await relay_stream(
-                            proto, resp, target, exchange.translator(target), caller.stream(), trace, base
+                            proto, resp, target, exchange.translator(target), caller.stream(), trace, reply
                         )
                     finally:  # the attempt lasted the whole stream
                         trace.attempt(
@@ -182,7 +188,7 @@ async def serve(
                             trace.failed("provider_error", str(status))
                         if caller is not OPENAI:
                             status, data = caller.answer(status, data)
-                        proto.response_bytes(status, [*base, JSON], data)
+                        proto.response_bytes(status, [*reply, JSON], data)
                         return tokens
                     cooldown = None
                     if status == 429:  # what the provider says about when to come back
@@ -223,9 +229,9 @@ async def serve(
             continue
         trace.failed(refusal.type, refusal.code, refusal.message)
         error = caller.error(refusal.status, refusal.type, refusal.code, refusal.message)
-        proto.response_bytes(refusal.status, [*base, JSON, *rejection_headers(refusal)], error)
+        proto.response_bytes(refusal.status, [*reply, JSON, *rejection_headers(refusal)], error)
         return -1
-    _answer_failure(proto, failure, target.provider, caller, trace, base)
+    _answer_failure(proto, failure, target.provider, caller, trace, reply)
     return -1
 
 

@@ -46,10 +46,15 @@ class Upstream:
             await self._pool.close()
 
 
-def rewrite_model(body: bytes, model: str) -> bytes:
-    """The caller's JSON with another `model`: everything else is kept as sent."""
+def rewrite_body(body: bytes, changes: dict[str, Any]) -> bytes:
+    """The caller's JSON with some fields changed (`model`, a clamped value) or left out (None):
+    everything else is kept as sent."""
     doc: dict[str, Any] = orjson.loads(body)
-    doc["model"] = model
+    for name, value in changes.items():
+        if value is None:
+            doc.pop(name, None)
+        else:
+            doc[name] = value
     return orjson.dumps(doc)
 
 

@@ -13,6 +13,8 @@ from typing import Any
 from ..config.schema import Config, ProviderConfig
 from ..keypool.directory import all_keys
 from ..keypool.provider_limits import limiter_of, rules_for
+from ..models.catalog import shipped
+from ..models.params import OPENAI_API, ParamRules
 from ..providers.base import adapter_for
 from ..providers.registry import REGISTRY
 from ..store.records import LimitRule, UpstreamSecret
@@ -32,6 +34,7 @@ class Target:
         "key_limits",
         "limiter",
         "origin",
+        "params",
         "priority",
         "provider",
         "rate_limits",
@@ -78,6 +81,9 @@ class Target:
             self.key_headers = [*provider.headers.items(), *self.adapter.auth_headers(secret).items()]
             credentials = []
         self.header_block = encode_headers([*provider.headers.items(), *credentials, ("User-Agent", "aigw")])
+        # What this API version and model take of a caller's parameters (gateway/models/params.py).
+        api = OPENAI_API if self.adapter is None else self.adapter.accepted_params()
+        self.params = ParamRules(api, model, shipped().of(model))
 
     def __repr__(self) -> str:
         # Never the secret.

@@ -162,7 +162,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
     except ValueError:
         return error(400, "There was an issue with the format of your request: invalid JSON", rid)
     state.requests.append(body)
-    problem = _invalid(body)
+    problem = _invalid(body) or _refused_by_version(body, request.headers["anthropic-version"])
     if problem:
         return error(400, problem, rid)
     limited: dict[str, str] = {}
@@ -192,6 +192,24 @@ def _invalid(body: Any) -> str | None:
     for i, msg in enumerate(body["messages"]):
         if msg.get("role") not in ("user", "assistant"):
             return f"messages.{i}.role: Input should be 'user' or 'assistant'"
+    return None
+
+
+# API version 2026-10-21 has no sampling parameters: it refuses them even at their defaults.
+SAMPLING = ("temperature", "top_p", "top_k")
+CURRENT_VERSION = "2026-10-21"
+
+
+def _refused_by_version(body: dict[str, Any], version: str) -> str | None:
+    """What the API version refuses: sampling parameters (2026-10-21), stop sequences of
+    whitespace only (every version)."""
+    if version >= CURRENT_VERSION:
+        for name in SAMPLING:
+            if name in body:
+                return f"{name}: Extra inputs are not permitted"
+    for i, sequence in enumerate(body.get("stop_sequences") or ()):
+        if not str(sequence).strip():
+            return f"stop_sequences.{i}: each stop sequence must contain non-whitespace"
     return None
 
 
