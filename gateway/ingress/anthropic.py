@@ -78,13 +78,34 @@ def translation_error(err: TranslationError) -> tuple[int, bytes]:
 # --------------------------------------------------------------------------- request
 
 
-def chat_request(body: bytes) -> ChatRequest:
-    """Anthropic request JSON -> canonical request; raises TranslationError (use translation_error)."""
+def chat_request(body: bytes, version: str | None = None) -> ChatRequest:
+    """Anthropic request JSON -> canonical request; raises TranslationError (use translation_error).
+
+    `version` is the caller's `anthropic-version`: from 2026-10-21 on (the default of the anthropic
+    SDKs from 2.0), what that version refuses is refused here too; older callers, or none, are
+    read as 2023-06-01."""
     try:
         request: wire.MessagesRequest = dataplane_wire.decode(wire.REQUEST_DECODER, body)
     except dataplane_wire.BodyError as exc:
         raise TranslationError(exc.message, exc.param, code="invalid_request") from None
+    if version is not None and version >= wire.VERSION:
+        _refuse_what_the_version_lacks(request)
     return canonical(request)
+
+
+def _refuse_what_the_version_lacks(req: wire.MessagesRequest) -> None:
+    # https://docs.anthropic.com/en/api/versioning: 2026-10-21 has no sampling parameters, no
+    # document blocks in assistant turns and no citations on text blocks of user turns.
+    for name in ("temperature", "top_p", "top_k"):
+        if getattr(req, name) is not None:
+            raise TranslationError("Extra inputs are not permitted", name, code="invalid_request")
+    for i, msg in enumerate(req.messages):
+        for j, block in enumerate(msg.content if isinstance(msg.content, list) else ()):
+            where = f"messages.{i}.content.{j}"
+            if msg.role == "assistant" and isinstance(block, wire.DocumentBlock):
+                raise TranslationError("document blocks are not permitted in assistant messages", where)
+            if msg.role == "user" and isinstance(block, wire.TextBlock) and block.citations:
+                raise TranslationError("citations are not permitted in user messages", f"{where}.citations")
 
 
 def canonical(req: wire.MessagesRequest) -> ChatRequest:
@@ -95,6 +116,8 @@ def canonical(req: wire.MessagesRequest) -> ChatRequest:
         param = f"messages.{i}.content"
         if msg.role == "user":
             messages.extend(_user(msg.content, param))
+        elif msg.role == "system":
+            messages.append(Message(role="system", content=_system_text(msg.content, param)))
         else:
             messages.append(_assistant(msg.content, param))
     tools, choice, parallel = _tools(req)
@@ -108,6 +131,7 @@ def canonical(req: wire.MessagesRequest) -> ChatRequest:
         stop=req.stop_sequences,
         temperature=req.temperature,
         top_p=req.top_p,
+        top_k=req.top_k,
         max_tokens=req.max_tokens,
         stream=True if req.stream else None,
         # The usage arrives in the last chunk only when asked for; message_delta needs it.
@@ -116,8 +140,15 @@ def canonical(req: wire.MessagesRequest) -> ChatRequest:
     )
 
 
-def _system_text(system: str | list[wire.TextBlock]) -> str:
-    return system if isinstance(system, str) else "\n\n".join(block.text for block in system)
+def _system_text(system: str | list[Any], param: str = "system") -> str:
+    if isinstance(system, str):
+        return system
+    texts = []
+    for j, block in enumerate(system):
+        if not isinstance(block, wire.TextBlock):
+            raise TranslationError("A system prompt may hold text blocks only.", f"{param}.{j}")
+        texts.append(block.text)
+    return "\n\n".join(texts)
 
 
 def _user(content: str | list[Any], param: str) -> list[Message]:
