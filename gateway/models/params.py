@@ -100,12 +100,15 @@ class ParamRules:
         self.where = api.where
         self.ranges: dict[str, Range] = {}
         self.drops: set[str] = set()
+        # A model the table knows is its provider's own (OpenAI's, served by OpenAI or Azure):
+        # extensions of OpenAI-compatible servers are not for it.
+        others_pass = api.others_pass and capabilities is None
         for name in SAMPLING:
             if capabilities is not None and not capabilities.sampling:
                 self.drops.add(name)  # the model takes none
             elif name in api.ranges:
                 self.ranges[name] = api.ranges[name]
-            elif not api.others_pass:
+            elif not others_pass:
                 self.drops.add(name)  # the API version has no such parameter
         self.max_output = capabilities.max_output_tokens if capabilities else None
         self.tools = capabilities.tools if capabilities else True
