@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from . import schemas
-from .errors import BAD_JSON, invalid, out_of_range, validation_error
+from .errors import invalid, out_of_range
 from .framing import CLOSE, DONE, END, KEEP, SSE_HEAD, Stream, frame
 from .schemas import ChatRequest, message_text
 
@@ -36,12 +36,9 @@ _USAGE_DETAILS: dict[str, Any] = {
 
 
 def chat(state: MockServer, req: Request, label: str) -> bytes | Stream:
-    try:
-        body = schemas.CHAT.decode(req.body)
-    except msgspec.ValidationError as exc:
-        return state.json_response(req, *validation_error(exc))
-    except msgspec.DecodeError:
-        return state.json_response(req, *BAD_JSON)
+    body = schemas.read(schemas.CHAT, req.body)
+    if isinstance(body, tuple):
+        return state.json_response(req, *body)
     if not body.messages:
         err = invalid(
             "Invalid 'messages': empty array. Expected an array with minimum length 1, "
@@ -171,17 +168,18 @@ def _tool_call(
         return state.json_response(req, 200, _encode(answer), extra)
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
 
+    envelope = {
+        "id": cid,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": body.model,
+        "service_tier": "default",
+        "system_fingerprint": FINGERPRINT,
+    }
+
     def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-        event: dict[str, Any] = {
-            "id": cid,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": body.model,
-            "service_tier": "default",
-            "system_fingerprint": FINGERPRINT,
-            "choices": [choice],
-        }
+        event: dict[str, Any] = {**envelope, "choices": [choice]}
         if include_usage:
             event["usage"] = None
         return frame(b"data: " + _encode(event) + b"\n\n")
@@ -194,16 +192,7 @@ def _tool_call(
     ]
     tail = chunk({}, "tool_calls")
     if include_usage:
-        final = {
-            "id": cid,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": body.model,
-            "service_tier": "default",
-            "system_fingerprint": FINGERPRINT,
-            "choices": [],
-            "usage": usage,
-        }
+        final = {**envelope, "choices": [], "usage": usage}
         tail += frame(b"data: " + _encode(final) + b"\n\n")
     return Stream(_stream_head(state, req, extra), opening, steps, tail + DONE + END)
 

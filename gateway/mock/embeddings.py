@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from . import schemas
-from .errors import BAD_JSON, invalid, out_of_range, validation_error
+from .errors import invalid, out_of_range
 
 if TYPE_CHECKING:
     from .http import Request
@@ -47,12 +47,9 @@ def _embedding(text: str, dims: int) -> tuple[list[float], str]:
 
 
 def embeddings(state: MockServer, req: Request, label: str) -> bytes:
-    try:
-        body = schemas.EMBEDDING.decode(req.body)
-    except msgspec.ValidationError as exc:
-        return state.json_response(req, *validation_error(exc))
-    except msgspec.DecodeError:
-        return state.json_response(req, *BAD_JSON)
+    body = schemas.read(schemas.EMBEDDING, req.body)
+    if isinstance(body, tuple):
+        return state.json_response(req, *body)
     fmt = body.encoding_format or "float"
     if fmt not in ("float", "base64"):
         err = invalid(

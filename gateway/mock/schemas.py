@@ -9,6 +9,8 @@ from typing import Any
 
 import msgspec
 
+from .errors import BAD_JSON, validation_error
+
 
 class Part(msgspec.Struct):
     type: str = "text"
@@ -45,6 +47,16 @@ class EmbeddingRequest(msgspec.Struct):
 
 CHAT = msgspec.json.Decoder(ChatRequest)
 EMBEDDING = msgspec.json.Decoder(EmbeddingRequest)
+
+
+def read(decoder: msgspec.json.Decoder[Any], body: bytes) -> Any:
+    """The body decoded, or the (status, OpenAI error body) to answer instead."""
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        return validation_error(exc)
+    except msgspec.DecodeError:
+        return BAD_JSON
 
 
 def message_text(msg: Message) -> str:
