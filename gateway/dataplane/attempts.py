@@ -22,6 +22,7 @@ from ..calllog.usage import openai_usage
 from ..keypool.classify import RETRYABLE, Verdict, classify
 from ..keypool.health import KeyHealth
 from ..keypool.learn import head_headroom
+from ..models.params import UNCHANGED
 from ..upstream import UpstreamError
 from . import errors
 from .caller import OPENAI
@@ -107,9 +108,12 @@ async def serve(
         try:
             path, header_block, body = exchange.call(target)
             review = exchange.review
-            # Parameters this target's rules dropped or clamped: the caller is told in headers.
-            reply = [*base, *review.headers()] if review.changes or review.dropped else base
-            trace.params(review.dropped, review.clamped)
+            if review is not UNCHANGED:  # this target's rules dropped or clamped parameters: say so
+                reply = [*base, *review.headers()]
+                trace.params(review.dropped, review.clamped)
+            elif reply is not base:  # an earlier attempt's target did, this one did not
+                reply = base
+                trace.params((), ())
             resp = await pool.request(
                 target.origin, b"POST", path, header_block, body, read_timeout=target.timeout_s
             )

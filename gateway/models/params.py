@@ -113,13 +113,13 @@ class ParamRules:
         self.max_output = capabilities.max_output_tokens if capabilities else None
         self.tools = capabilities.tools if capabilities else True
         self.vision = capabilities.vision if capabilities else True
+        # What `review` looks at: the parameters to drop, in SAMPLING's order, and the ranges the
+        # request decoders do not enforce already (they hold OpenAI's: ChatRequest's Meta).
+        self._drops = tuple(name for name in SAMPLING if name in self.drops)
+        self._checked = tuple((n, r) for n, r in self.ranges.items() if r != OPENAI_PARAMS.get(n))
         # Nothing to look at in a request: the fast path.
         self.trivial = (
-            not self.drops
-            and self.max_output is None
-            and self.tools
-            and self.vision
-            and all(r == OPENAI_PARAMS.get(n) for n, r in self.ranges.items())
+            not self._drops and not self._checked and self.max_output is None and self.tools and self.vision
         )
 
     def review(self, request: Any, clamp: bool) -> Review:
@@ -129,11 +129,11 @@ class ParamRules:
         changes: dict[str, Any] = {}
         dropped: list[str] = []
         clamped: list[str] = []
-        for name in SAMPLING:
-            if name in self.drops and getattr(request, name, None) is not None:
+        for name in self._drops:
+            if getattr(request, name, None) is not None:
                 changes[name] = None
                 dropped.append(name)
-        for name, allowed in self.ranges.items():
+        for name, allowed in self._checked:
             value = getattr(request, name, None)
             if value is None or allowed.low <= value <= allowed.high:
                 continue
@@ -146,9 +146,11 @@ class ParamRules:
             changes[name] = type(value)(allowed.clamp(value))
             clamped.append(name)
         limit_name = "max_tokens"
-        if getattr(request, "max_completion_tokens", None) is not None:
+        limit = getattr(request, "max_completion_tokens", None)
+        if limit is not None:
             limit_name = "max_completion_tokens"
-        limit = getattr(request, limit_name, None)
+        else:
+            limit = getattr(request, "max_tokens", None)
         if self.max_output is not None and limit is not None and limit > self.max_output:
             if not clamp:
                 raise ParamError(
