@@ -126,13 +126,12 @@ class ParamRules:
         """`request`: the caller's (a canonical ChatRequest, or the data plane's view of one)."""
         if self.trivial:
             return UNCHANGED
-        changes: dict[str, Any] = {}
-        dropped: list[str] = []
-        clamped: list[str] = []
+        dropped: tuple[str, ...] = ()
         for name in self._drops:
             if getattr(request, name, None) is not None:
-                changes[name] = None
-                dropped.append(name)
+                dropped += (name,)
+        changes: dict[str, Any] = dict.fromkeys(dropped) if dropped else {}
+        clamped: list[str] = []
         for name, allowed in self._checked:
             value = getattr(request, name, None)
             if value is None or allowed.low <= value <= allowed.high:
@@ -145,21 +144,21 @@ class ParamRules:
                 )
             changes[name] = type(value)(allowed.clamp(value))
             clamped.append(name)
-        limit_name = "max_tokens"
-        limit = getattr(request, "max_completion_tokens", None)
-        if limit is not None:
+        if self.max_output is not None:
             limit_name = "max_completion_tokens"
-        else:
-            limit = getattr(request, "max_tokens", None)
-        if self.max_output is not None and limit is not None and limit > self.max_output:
-            if not clamp:
-                raise ParamError(
-                    f"'{limit_name}' must be at most {self.max_output} for model '{self.model}' "
-                    f"(its most output tokens); got {limit}.",
-                    limit_name,
-                )
-            changes[limit_name] = self.max_output
-            clamped.append(limit_name)
+            limit = getattr(request, limit_name, None)
+            if limit is None:
+                limit_name = "max_tokens"
+                limit = getattr(request, limit_name, None)
+            if limit is not None and limit > self.max_output:
+                if not clamp:
+                    raise ParamError(
+                        f"'{limit_name}' must be at most {self.max_output} for model '{self.model}' "
+                        f"(its most output tokens); got {limit}.",
+                        limit_name,
+                    )
+                changes[limit_name] = self.max_output
+                clamped.append(limit_name)
         if not self.tools and getattr(request, "tools", None):
             raise ParamError(
                 f"Model '{self.model}' takes no tools; send the request without them.",
@@ -172,7 +171,7 @@ class ParamRules:
                 "messages",
                 "unsupported_parameter",
             )
-        return Review(changes, tuple(dropped), tuple(clamped)) if changes else UNCHANGED
+        return Review(changes, dropped, tuple(clamped)) if changes else UNCHANGED
 
 
 def _has_image(messages: Any) -> bool:
