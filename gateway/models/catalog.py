@@ -30,6 +30,7 @@ class ModelCapabilities(msgspec.Struct, frozen=True, forbid_unknown_fields=True,
 class Catalogue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: str
     licence: str
+    copyright: str  # the catalogue's, as its licence asks to keep with what is taken from it
     url: str
     version: str  # what was read: the catalogue's own version, or its file name
     synced: str  # the UTC date of the sync

@@ -23,6 +23,7 @@ from .catalog import TABLE, Catalogue, ModelCapabilities, Table
 
 NAME = "LiteLLM model_prices_and_context_window.json"
 LICENCE = "MIT"
+COPYRIGHT = "Copyright (c) 2023 Berri AI"
 URL = "https://github.com/BerriAI/litellm/blob/main/model_prices_and_context_window.json"
 # LiteLLM's provider names for the APIs aigw speaks, and the prefix its keys carry for them.
 PROVIDERS = {"openai": "", "anthropic": "", "gemini": "gemini/"}
@@ -59,6 +60,6 @@ def sync(source: Path, output: Path = TABLE, version: str | None = None) -> Tabl
     if not models:
         raise ValueError(f"{source}: no chat model of OpenAI, Anthropic or Gemini in it: not {NAME}?")
     today = datetime.datetime.now(datetime.UTC).date().isoformat()
-    table = Table(Catalogue(NAME, LICENCE, URL, version or source.name, today), models)
+    table = Table(Catalogue(NAME, LICENCE, COPYRIGHT, URL, version or source.name, today), models)
     output.write_bytes(msgspec.json.format(msgspec.json.encode(table), indent=1) + b"\n")
     return table
