@@ -200,6 +200,7 @@ class KeyHealth:
         )
         return True
 
+
 def rate_limit_wait(streak: int, cooldown: Cooldown | None) -> float:
     """How long a key that answered 429 (its `streak`-th in a row) waits: what the provider said
     (provider_limits.py); doubled for each 429 before it in the streak, since then the provider's
