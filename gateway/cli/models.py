@@ -24,7 +24,7 @@ def add_models_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     syncing.add_argument("--from", dest="source", required=True, type=Path, help="the catalogue's JSON file")
     syncing.add_argument("--output", type=Path, default=TABLE, help=f"default: {TABLE}")
     syncing.add_argument("--version", help="what the catalogue is (default: the file's name)")
-    syncing.set_defaults(run=run_sync)
+    syncing.set_defaults(run=run_sync, covers=())  # works on files, not the admin API
 
 
 def run_sync(args: argparse.Namespace, ctx: Context) -> int:
