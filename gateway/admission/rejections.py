@@ -1,4 +1,4 @@
-"""Typed admission rejections, shared by the native core and the reference implementation.
+"""Admission's refusals: the caller's error, shared by the native core and the reference.
 
 Plain Python (httptools keeps its errors apart the same way): building one is off the fast path.
 Messages follow OpenAI's wording and say what to do next.
@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import time
 
+from ..errors import GatewayError
 from .budgets import resets_at
 
 
-class Rejection:
-    """Admission said no: everything needed to answer in the caller's error format."""
+class Rejection(GatewayError):
+    """Admission said no: the caller's error, plus what the call log needs to know about it."""
 
-    __slots__ = ("code", "consumer", "message", "param", "retry_after_s", "status", "type")
+    __slots__ = ("consumer",)
 
     def __init__(
         self,
@@ -25,18 +26,9 @@ class Rejection:
         param: str | None = None,
         retry_after_s: float | None = None,
     ):
-        self.status = status
-        self.type = type
-        self.code = code
-        self.message = message
-        self.param = param
-        # When the caller may try again (for a Retry-After header), where that is known.
-        self.retry_after_s = retry_after_s
+        super().__init__(status, type, code, message, param, retry_after_s)
         # (key id, tenant, app) of the consumer refused, once its key was known: for the call log.
         self.consumer: tuple[str, str, str] | None = None
-
-    def __repr__(self) -> str:
-        return f"Rejection({self.status}, {self.code!r})"
 
 
 def missing_key() -> Rejection:

@@ -21,16 +21,15 @@ from ..calllog.backend import open_call_log
 from ..calllog.capture import Capture
 from ..calllog.trace import ResponseSpy, Trace
 from ..config import load_config
+from ..errors import GatewayError, decode_body
 from ..ingress import anthropic as anthropic_ingress
 from ..keypool.health import KeyHealth
 from ..metrics.names import QUEUE_DEPTH
 from ..metrics.worker import ENV as METRICS_ENV
-from ..providers.base import TranslationError
 from ..store import open_store
 from . import errors, prompt, services, wire
 from .attempts import Policy, WaitingRoom, serve
 from .caller import OPENAI, AnthropicCaller
-from .errors import GatewayError
 from .exchange import Exchange
 from .limit_headers import limit_headers, rejection_headers
 from .proxy import Upstream
@@ -44,14 +43,6 @@ MESSAGES_PATH = "/v1/messages"
 ANTHROPIC_ERRORS = AnthropicCaller("")
 
 
-def _messages_body(body: bytes) -> Any:
-    # The Anthropic ingress: its request becomes the canonical OpenAI one right away.
-    try:
-        return anthropic_ingress.chat_request(body)
-    except TranslationError as exc:
-        raise wire.BodyError(exc.message, exc.param, malformed=False) from None
-
-
 # Route names in call records and metrics.
 ROUTE_NAMES = {
     "/v1/chat/completions": "chat",
@@ -62,9 +53,10 @@ ROUTE_NAMES = {
 
 # Body readers by path, run before admission so the model is admitted in the same call.
 BODY_READERS: dict[str, Callable[[bytes], Any]] = {
-    "/v1/chat/completions": functools.partial(wire.decode, wire.CHAT_DECODER),
-    "/v1/embeddings": functools.partial(wire.decode, wire.EMBEDDINGS_DECODER),
-    MESSAGES_PATH: _messages_body,
+    "/v1/chat/completions": functools.partial(decode_body, wire.CHAT_DECODER),
+    "/v1/embeddings": functools.partial(decode_body, wire.EMBEDDINGS_DECODER),
+    # The Anthropic ingress: its request becomes the canonical OpenAI one right away.
+    MESSAGES_PATH: anthropic_ingress.chat_request,
 }
 FAST_READERS: dict[str, Callable[[bytes], Any]] = {
     "/v1/chat/completions": wire.CHAT_DECODER.decode,
@@ -180,9 +172,7 @@ class Gateway:
             await self._handle(scope, headers, proto, path, caller, trace, base)
         except GatewayError as exc:
             trace.failed(exc.type, exc.code, exc.message)
-            proto.response_bytes(
-                exc.status, [*base, JSON], caller.error(exc.status, exc.type, exc.code, exc.message)
-            )
+            proto.response_bytes(exc.status, [*base, JSON], caller.error(exc))
         except Exception:
             log.exception("request %s failed", rid)
             trace.failed("api_error", "internal_error")
@@ -190,9 +180,8 @@ class Gateway:
                 f"The gateway failed to handle this request (request id {rid}). Retry; if it "
                 "persists, report the request id to the operator."
             )
-            proto.response_bytes(
-                500, [*base, JSON], caller.error(500, "api_error", "internal_error", message)
-            )
+            error = GatewayError(500, "api_error", "internal_error", message)
+            proto.response_bytes(500, [*base, JSON], caller.error(error))
         finally:
             self.accounting.finish(trace.record(self.accounting.prices))
 
@@ -233,7 +222,7 @@ class Gateway:
                     request = fast(body) if fast is not None else reader(body)
                 except (msgspec.DecodeError, msgspec.ValidationError):
                     request = reader(body)
-            except wire.BodyError as exc:
+            except GatewayError as exc:
                 body_error = exc
 
         table = self.live.table
@@ -256,17 +245,13 @@ class Gateway:
                 key_id, tenant, app = decision.consumer
                 trace.admitted(tenant, app, key_id, trace.rec.route, model or "")
             trace.failed(decision.type, decision.code, decision.message)
-            error = caller.error(
-                decision.status, decision.type, decision.code, decision.message, decision.param
-            )
+            error = caller.error(decision)
             proto.response_bytes(decision.status, [*base, JSON, *rejection_headers(decision)], error)
             return
         trace.admitted(decision.tenant, decision.app, decision.key_id, trace.rec.route, model or "")
         if body_error is not None:
-            code = "invalid_json" if body_error.malformed else "invalid_request"
-            trace.failed("invalid_request_error", code)
-            error = caller.error(400, "invalid_request_error", code, body_error.message, body_error.param)
-            proto.response_bytes(400, [*base, JSON], error)
+            trace.failed(body_error.type, body_error.code)
+            proto.response_bytes(body_error.status, [*base, JSON], caller.error(body_error))
             return
 
         route = decision.route

@@ -18,13 +18,13 @@ from typing import Any
 from ..admission.rejections import pool_exhausted
 from ..calllog.trace import Trace
 from ..calllog.usage import openai_usage
+from ..errors import GatewayError
 from ..keypool.classify import RETRYABLE, Verdict, classify
 from ..keypool.health import KeyHealth
 from ..keypool.learn import head_headroom
 from ..upstream import UpstreamError
 from . import errors
 from .caller import OPENAI
-from .errors import GatewayError
 from .exchange import Exchange
 from .limit_headers import rejection_headers
 from .proxy import Upstream, cooldown_s, read, relay_stream, transport_failure
@@ -112,9 +112,7 @@ async def serve(
             trace.attempt(target.provider, target.key_id, target.upstream_model, 0, exc.code, started)
             if exc.status == 400:  # the request cannot be expressed for any provider of this kind
                 trace.failed(exc.type, exc.code, exc.message)
-                proto.response_bytes(
-                    400, [*base, JSON], caller.error(400, exc.type, exc.code, exc.message, exc.param)
-                )
+                proto.response_bytes(400, [*base, JSON], caller.error(exc))
                 return -1
             health.note(target, slot, Verdict.SERVER, None)  # unreachable, timeout, reset
             failure = exc
@@ -203,8 +201,7 @@ async def serve(
         if rejection is None:
             continue
         trace.failed(rejection.type, rejection.code, rejection.message)
-        error = caller.error(429, rejection.type, rejection.code, rejection.message)
-        proto.response_bytes(429, [*base, JSON, *rejection_headers(rejection)], error)
+        proto.response_bytes(429, [*base, JSON, *rejection_headers(rejection)], caller.error(rejection))
         return -1
     _answer_failure(proto, failure, target.provider, caller, trace, base)
     return -1
@@ -218,8 +215,7 @@ def _answer_failure(
         failure = errors.upstream_auth_failed(provider)
     if isinstance(failure, GatewayError):
         trace.failed(failure.type, failure.code, failure.message)
-        body = caller.error(failure.status, failure.type, failure.code, failure.message, failure.param)
-        proto.response_bytes(failure.status, [*base, JSON], body)
+        proto.response_bytes(failure.status, [*base, JSON], caller.error(failure))
         return
     assert isinstance(failure, _Failure)
     trace.failed("provider_error", failure.verdict.value)

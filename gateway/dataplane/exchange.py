@@ -13,10 +13,8 @@ from typing import Any
 
 import msgspec
 
-from ..providers.base import TranslationError
 from ..providers.canonical import ChatRequest, EmbeddingsRequest, decode_chat
 from ..upstream import encode_headers
-from .errors import GatewayError
 from .proxy import rewrite_model
 from .targets import Target
 
@@ -37,10 +35,7 @@ class Exchange:
 
     def canonical(self) -> ChatRequest:
         if self._canonical is None:
-            try:
-                self._canonical = decode_chat(self.body)
-            except TranslationError as exc:
-                raise _bad_request(exc) from None
+            self._canonical = decode_chat(self.body)
         return self._canonical
 
     def call(self, target: Target) -> tuple[bytes, bytes, bytes]:
@@ -60,14 +55,12 @@ class Exchange:
                 else rewrite_model(self.body, target.upstream_model)
             )
             return target.chat_path if self.chat else target.embeddings_path, target.header_block, body
-        try:
-            if self.chat:
-                call = adapter.chat_call(self.canonical(), target.upstream_model, target.base_url)
-            else:
-                embeddings = msgspec.json.decode(self.body, type=EmbeddingsRequest)
-                call = adapter.embeddings_call(embeddings, target.upstream_model, target.base_url)
-        except TranslationError as exc:
-            raise _bad_request(exc) from None
+        # A request the provider cannot express raises a 400 GatewayError.
+        if self.chat:
+            call = adapter.chat_call(self.canonical(), target.upstream_model, target.base_url)
+        else:
+            embeddings = msgspec.json.decode(self.body, type=EmbeddingsRequest)
+            call = adapter.embeddings_call(embeddings, target.upstream_model, target.base_url)
         headers = encode_headers([*call.headers.items(), *target.key_headers])
         return call.path.encode(), headers, call.body
 
@@ -88,10 +81,6 @@ class Exchange:
         request = self.canonical()
         include = bool(request.stream_options and request.stream_options.include_usage)
         return target.adapter.chat_stream(self.model, include)
-
-
-def _bad_request(exc: TranslationError) -> GatewayError:
-    return GatewayError(exc.status, exc.type, exc.code, exc.message, exc.param)
 
 
 class _Encoding(msgspec.Struct):

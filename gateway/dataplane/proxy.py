@@ -14,6 +14,7 @@ import orjson
 
 from ..calllog.usage import openai_usage
 from ..durations import parse_go_duration
+from ..errors import GatewayError, openai_sse
 from ..keypool.learn import REMAINING_HEADERS
 from ..upstream import ConnectError, Pool, Response, UpstreamError, UpstreamTimeout
 from . import errors
@@ -86,7 +87,7 @@ def _seconds(headers: Any, name: str) -> float | None:
     return (parse_go_duration(value) or None) if value else None
 
 
-def transport_failure(exc: UpstreamError, target: Target) -> errors.GatewayError:
+def transport_failure(exc: UpstreamError, target: Target) -> GatewayError:
     if isinstance(exc, UpstreamTimeout):
         return errors.upstream_timeout(target.provider, target.timeout_s)
     if isinstance(exc, ConnectError):
@@ -124,7 +125,7 @@ async def relay_stream(
     except _ClientGone:
         return relay.tokens  # leaving closes the upstream request (pipe has already)
     except UpstreamError as exc:
-        failure: bytes | None = b"data: " + transport_failure(exc, target).body() + b"\n\n"
+        failure: bytes | None = openai_sse(transport_failure(exc, target))
         log.warning("stream from %s/%s broke: %s", target.provider, target.key_id, type(exc).__name__)
     else:
         failure = None

@@ -11,9 +11,9 @@ from typing import Any
 
 import msgspec
 
-from ..dataplane import wire as dataplane_wire
+from ..errors import GatewayError, anthropic_json, decode_body
 from ..providers import anthropic_wire as wire
-from ..providers.base import TranslationError
+from ..providers.base import unsupported
 from ..providers.canonical import (
     COMPLETION_DECODER,
     ENCODER,
@@ -44,47 +44,12 @@ STOP_REASONS = {
     "content_filter": "refusal",
 }
 
-# Status -> Anthropic error type (https://docs.anthropic.com/en/api/errors).
-ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    402: "billing_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    500: "api_error",
-    503: "overloaded_error",
-    504: "timeout_error",
-    529: "overloaded_error",
-}
-
-
-def error_type(status: int) -> str:
-    return ERROR_TYPES.get(status) or ("invalid_request_error" if status < 500 else "api_error")
-
-
-def error_json(status: int, message: str) -> bytes:
-    body = wire.ErrorResponse(error=wire.ErrorObject(type=error_type(status), message=message))
-    return wire.ENCODER.encode(body)
-
-
-def translation_error(err: TranslationError) -> tuple[int, bytes]:
-    """A TranslationError (from here or from an adapter) in Anthropic's error format."""
-    message = f"{err.param}: {err.message}" if err.param else err.message
-    return err.status, error_json(err.status, message)
-
-
 # --------------------------------------------------------------------------- request
 
 
 def chat_request(body: bytes) -> ChatRequest:
-    """Anthropic request JSON -> canonical request; raises TranslationError (use translation_error)."""
-    try:
-        request: wire.MessagesRequest = dataplane_wire.decode(wire.REQUEST_DECODER, body)
-    except dataplane_wire.BodyError as exc:
-        raise TranslationError(exc.message, exc.param, code="invalid_request") from None
-    return canonical(request)
+    """Anthropic request JSON -> canonical request; a 400 GatewayError when it cannot be one."""
+    return canonical(decode_body(wire.REQUEST_DECODER, body))
 
 
 def canonical(req: wire.MessagesRequest) -> ChatRequest:
@@ -157,9 +122,9 @@ def _part(block: Any, where: str) -> ContentPart:
         if isinstance(doc, wire.Base64Source):
             data_url = f"data:{doc.media_type};base64,{doc.data}"
             return ContentPart(type="file", file=FileRef(file_data=data_url, filename=block.title))
-        raise TranslationError("Documents given by URL cannot be forwarded; send them as base64.", where)
+        raise unsupported("Documents given by URL cannot be forwarded; send them as base64.", where)
     kind = type(block).__struct_config__.tag
-    raise TranslationError(f"A '{kind}' block cannot appear in a user message.", where)
+    raise unsupported(f"A '{kind}' block cannot appear in a user message.", where)
 
 
 def _tool_result(block: wire.ToolResultBlock, where: str) -> str:
@@ -172,7 +137,7 @@ def _tool_result(block: wire.ToolResultBlock, where: str) -> str:
         texts = []
         for k, item in enumerate(content):
             if not isinstance(item, wire.TextBlock):
-                raise TranslationError(
+                raise unsupported(
                     "Images inside a tool_result cannot be expressed in the OpenAI format used upstream; "
                     "send the image in a separate user content block.",
                     f"{where}.content.{k}",
@@ -197,9 +162,7 @@ def _assistant(content: str | list[Any], param: str) -> Message:
         elif isinstance(block, wire.ThinkingBlock | wire.RedactedThinkingBlock):
             continue  # reasoning of an earlier turn: other providers cannot take it back
         else:
-            raise TranslationError(
-                "Assistant messages may hold text and tool_use blocks only.", f"{param}.{j}"
-            )
+            raise unsupported("Assistant messages may hold text and tool_use blocks only.", f"{param}.{j}")
     return Message(role="assistant", content="".join(texts) if texts else None, tool_calls=calls or None)
 
 
@@ -207,7 +170,7 @@ def _tools(req: wire.MessagesRequest) -> tuple[list[Tool] | None, Any, bool | No
     tools = []
     for i, tool in enumerate(req.tools or ()):
         if tool.type not in (None, "custom") or tool.input_schema is None:
-            raise TranslationError(
+            raise unsupported(
                 f"Server tools ('{tool.type or tool.name}') run inside Anthropic and cannot be served "
                 "through aigw; declare a client tool with an input_schema instead.",
                 f"tools.{i}",
@@ -245,7 +208,8 @@ def message_response(status: int, body: bytes, public_model: str) -> tuple[int, 
     try:
         done = COMPLETION_DECODER.decode(body)
     except msgspec.DecodeError:
-        return 502, error_json(502, "The upstream answer could not be read. Retry the request.")
+        unreadable = "The upstream answer could not be read. Retry the request."
+        return 502, anthropic_json(GatewayError(502, "api_error", "upstream_bad_response", unreadable))
     return 200, wire.ENCODER.encode(message(done, public_model))
 
 
@@ -257,7 +221,7 @@ def message(done: ChatCompletion, public_model: str) -> wire.Message:
     for call in (choice.message.tool_calls if choice else None) or ():
         try:
             args: Any = tool_arguments(call.function.arguments, "tool_calls")
-        except TranslationError:
+        except GatewayError:
             args = {}  # a model that wrote broken JSON: Anthropic's input must be an object
         blocks.append(wire.ResponseBlock(type="tool_use", id=call.id, name=call.function.name, input=args))
     stop = STOP_REASONS.get(choice.finish_reason, "end_turn") if choice else "end_turn"
@@ -287,6 +251,8 @@ def anthropic_usage(u: Any) -> wire.Usage:
 
 class _OpenAIError(msgspec.Struct):
     message: str = ""
+    type: str = "api_error"
+    code: str | int | None = None
 
 
 class _OpenAIErrorEnvelope(msgspec.Struct):
@@ -297,8 +263,10 @@ _OPENAI_ERROR = msgspec.json.Decoder(_OpenAIErrorEnvelope)
 
 
 def openai_error(status: int, body: bytes) -> tuple[int, bytes]:
+    """An OpenAI error answer (the upstream's, translated, or the gateway's) in Anthropic's shape."""
     try:
-        message = _OPENAI_ERROR.decode(body).error.message
+        error = _OPENAI_ERROR.decode(body).error
     except msgspec.DecodeError:
-        message = f"The upstream answered {status}."
-    return status, error_json(status, message or f"The upstream answered {status}.")
+        error = _OpenAIError()
+    message = error.message or f"The upstream answered {status}."
+    return status, anthropic_json(GatewayError(status, error.type, str(error.code or ""), message))

@@ -24,7 +24,7 @@ from msgspec import Meta
 from . import anthropic_wire as wire
 from . import errors
 from .anthropic_stream import AnthropicStream
-from .base import TranslationError, UpstreamCall, decode_options, no_embeddings
+from .base import UpstreamCall, decode_options, no_embeddings, unsupported
 from .canonical import (
     ENCODER,
     ChatCompletion,
@@ -120,11 +120,11 @@ class AnthropicAdapter:
 
 def _reject_unsupported(request: ChatRequest) -> None:
     if request.n is not None and request.n > 1:
-        raise TranslationError("n > 1 is not supported by anthropic; send n separate requests.", "n")
+        raise unsupported("n > 1 is not supported by anthropic; send n separate requests.", "n")
     if request.logprobs or request.top_logprobs:
-        raise TranslationError("logprobs are not supported by anthropic.", "logprobs")
+        raise unsupported("logprobs are not supported by anthropic.", "logprobs")
     if request.modalities and request.modalities != ["text"]:
-        raise TranslationError("anthropic models answer with text only.", "modalities")
+        raise unsupported("anthropic models answer with text only.", "modalities")
 
 
 def _conversation(messages: list[Message]) -> tuple[str | None, list[wire.MessageParam]]:
@@ -143,13 +143,13 @@ def _conversation(messages: list[Message]) -> tuple[str | None, list[wire.Messag
             blocks = _assistant_blocks(msg, param)
         elif role == "tool":
             if not msg.tool_call_id:
-                raise TranslationError("A tool message needs its tool_call_id.", f"{param}.tool_call_id")
+                raise unsupported("A tool message needs its tool_call_id.", f"{param}.tool_call_id")
             result = msg.content if isinstance(msg.content, str) or msg.content is None else None
             content = result if result is not None else _user_blocks(msg.content, param, tool_result=True)
             blocks = [wire.ToolResultBlock(tool_use_id=msg.tool_call_id, content=content)]
             role = "user"
         else:
-            raise TranslationError(
+            raise unsupported(
                 "The legacy 'function' role is not supported; send tool results as 'tool' messages.",
                 f"{param}.role",
             )
@@ -184,16 +184,14 @@ def _user_blocks(content: str | list[ContentPart] | None, param: str, tool_resul
         elif part.type == "file" and part.file is not None and part.file.file_data and not tool_result:
             data = split_data_url(part.file.file_data, f"{where}.file.file_data")
             if data is None:
-                raise TranslationError("file_data must be a data URL.", f"{where}.file.file_data")
+                raise unsupported("file_data must be a data URL.", f"{where}.file.file_data")
             blocks.append(
                 wire.DocumentBlock(
                     source=wire.Base64Source(media_type=data[0], data=data[1]), title=part.file.filename
                 )
             )
         else:
-            raise TranslationError(
-                f"Content parts of type '{part.type}' are not supported by anthropic.", where
-            )
+            raise unsupported(f"Content parts of type '{part.type}' are not supported by anthropic.", where)
     return blocks
 
 
@@ -206,7 +204,7 @@ def _assistant_blocks(msg: Message, param: str) -> list[wire.Block]:
         for j, part in enumerate(msg.content):
             text = part.text if part.type == "text" else part.refusal if part.type == "refusal" else None
             if text is None:
-                raise TranslationError("Assistant content may only hold text.", f"{param}.content[{j}]")
+                raise unsupported("Assistant content may only hold text.", f"{param}.content[{j}]")
             if text:
                 blocks.append(wire.TextBlock(text=text))
     for k, call in enumerate(msg.tool_calls or ()):
@@ -220,11 +218,9 @@ def _tools(request: ChatRequest, out: wire.MessagesRequest) -> None:
     for i, tool in enumerate(request.tools or ()):
         fn = tool.function
         if tool.type != "function" or fn is None:
-            raise TranslationError(
-                f"Tools of type '{tool.type}' are not supported by anthropic.", f"tools[{i}]"
-            )
+            raise unsupported(f"Tools of type '{tool.type}' are not supported by anthropic.", f"tools[{i}]")
         if fn.name == wire.JSON_TOOL and request.response_format is not None:
-            raise TranslationError(
+            raise unsupported(
                 f"The tool name '{wire.JSON_TOOL}' is reserved when response_format is set.", f"tools[{i}]"
             )
         schema = fn.parameters or {"type": "object", "properties": {}}
@@ -253,13 +249,13 @@ def _response_format(request: ChatRequest, out: wire.MessagesRequest, mode: str)
     schema: dict[str, Any] = {"type": "object"}
     if fmt.type == "json_schema":
         if fmt.json_schema is None or fmt.json_schema.schema is None:
-            raise TranslationError("json_schema needs a schema.", "response_format.json_schema.schema")
+            raise unsupported("json_schema needs a schema.", "response_format.json_schema.schema")
         schema = fmt.json_schema.schema
         if mode == "native":
             out.output_config = wire.OutputConfig(format=wire.JSONOutputFormat(schema=schema))
             return
     if schema.get("type") != "object":
-        raise TranslationError(
+        raise unsupported(
             "anthropic can only be asked for a JSON object: the schema's type must be 'object'.",
             "response_format.json_schema.schema",
         )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import msgspec
 
-from ..dataplane.errors import error_json
 from . import anthropic_wire as wire
 from . import errors
 from .canonical import (
@@ -21,7 +20,6 @@ from .canonical import (
     FinishReason,
     FunctionDelta,
     ToolCallDelta,
-    sse,
 )
 from .chunk_stream import ChunkStream
 
@@ -115,7 +113,7 @@ class AnthropicStream(ChunkStream):
         if kind == "error" and ev.error is not None:
             openai_type, code = wire.openai_error_kind(ev.error, 500)
             message = f"{ev.error.message} (from {PROVIDER})"
-            return self._fail(sse(error_json(message, openai_type, code)))
+            return self._fail(errors.stream_error(message, openai_type, code))
         return b""  # ping, and event types added after this was written
 
     def _block_start(self, block: wire.ResponseBlock | None) -> bytes:

@@ -28,7 +28,7 @@ from msgspec import Meta
 
 from . import errors
 from . import gemini_wire as wire
-from .base import TranslationError, UpstreamCall, decode_options
+from .base import UpstreamCall, decode_options, unsupported
 from .canonical import (
     ENCODER,
     ChatCompletion,
@@ -104,7 +104,7 @@ class GeminiAdapter:
     def embeddings_call(self, request: EmbeddingsRequest, upstream_model: str, base_url: str) -> UpstreamCall:
         texts = [request.input] if isinstance(request.input, str) else request.input
         if not all(isinstance(t, str) for t in texts):
-            raise TranslationError("gemini embeds text only; token arrays are not supported.", "input")
+            raise unsupported("gemini embeds text only; token arrays are not supported.", "input")
         model = f"models/{upstream_model}"
         batch = wire.BatchEmbedRequest(
             requests=[
@@ -156,9 +156,9 @@ def _b64(values: list[float]) -> str:
 
 def generate_request(request: ChatRequest) -> wire.GenerateContentRequest:
     if request.logprobs or request.top_logprobs:
-        raise TranslationError("logprobs are not supported through the gemini adapter.", "logprobs")
+        raise unsupported("logprobs are not supported through the gemini adapter.", "logprobs")
     if request.modalities and request.modalities != ["text"]:
-        raise TranslationError("Only text output is supported through the gemini adapter.", "modalities")
+        raise unsupported("Only text output is supported through the gemini adapter.", "modalities")
     system, contents = _contents(request.messages)
     out = wire.GenerateContentRequest(contents=contents, system_instruction=system)
     _tools(request, out)
@@ -177,7 +177,7 @@ def generate_request(request: ChatRequest) -> wire.GenerateContentRequest:
         config.response_mime_type = "application/json"
         if fmt.type == "json_schema":
             if fmt.json_schema is None or fmt.json_schema.schema is None:
-                raise TranslationError("json_schema needs a schema.", "response_format.json_schema.schema")
+                raise unsupported("json_schema needs a schema.", "response_format.json_schema.schema")
             where = "response_format.json_schema.schema"
             config.response_schema = gemini_schema(fmt.json_schema.schema, where, ordered=True)
     if config != wire.GenerationConfig():
@@ -201,7 +201,7 @@ def _contents(messages: list[Message]) -> tuple[wire.Content | None, list[wire.C
         elif msg.role == "tool":
             role, parts = "user", [_function_response(msg, param, names)]
         else:
-            raise TranslationError(
+            raise unsupported(
                 "The legacy 'function' role is not supported; send tool results as 'tool' messages.",
                 f"{param}.role",
             )
@@ -228,7 +228,7 @@ def _user_parts(content: str | list[ContentPart] | None, param: str) -> list[wir
         elif part.type == "file" and part.file is not None and part.file.file_data:
             parts.append(_media(part.file.file_data, f"{where}.file.file_data"))
         else:
-            raise TranslationError(f"Content parts of type '{part.type}' are not supported by gemini.", where)
+            raise unsupported(f"Content parts of type '{part.type}' are not supported by gemini.", where)
     return parts
 
 
@@ -256,7 +256,7 @@ def _model_parts(msg: Message, param: str, names: dict[str, str]) -> list[wire.P
 def _function_response(msg: Message, param: str, names: dict[str, str]) -> wire.Part:
     name = names.get(msg.tool_call_id or "")
     if name is None:
-        raise TranslationError(
+        raise unsupported(
             "A tool message must answer a tool call of an earlier assistant message (gemini needs the "
             "function name).",
             f"{param}.tool_call_id",
@@ -276,7 +276,7 @@ def _tools(request: ChatRequest, out: wire.GenerateContentRequest) -> None:
     for i, tool in enumerate(request.tools or ()):
         fn = tool.function
         if tool.type != "function" or fn is None:
-            raise TranslationError(f"Tools of type '{tool.type}' are not supported by gemini.", f"tools[{i}]")
+            raise unsupported(f"Tools of type '{tool.type}' are not supported by gemini.", f"tools[{i}]")
         params = fn.parameters
         # Gemini rejects an object schema without properties: a function without parameters has none.
         schema = (

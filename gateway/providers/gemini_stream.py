@@ -14,7 +14,6 @@ import secrets
 
 import msgspec
 
-from ..dataplane.errors import error_json
 from . import errors
 from . import gemini_wire as wire
 from .canonical import (
@@ -23,7 +22,6 @@ from .canonical import (
     Delta,
     FunctionDelta,
     ToolCallDelta,
-    sse,
 )
 from .chunk_stream import ChunkStream
 
@@ -82,7 +80,7 @@ class GeminiStream(ChunkStream):
         if answer.error is not None:
             _, kind, code = wire.openai_error_kind(answer.error, answer.error.code or 500)
             message = f"{answer.error.message or answer.error.status} (from {PROVIDER})"
-            return self._fail(sse(error_json(message, kind, code)))
+            return self._fail(errors.stream_error(message, kind, code))
         if not self._id:
             self._id = f"chatcmpl-{answer.response_id or secrets.token_hex(12)}"
         if answer.usage_metadata is not None:
