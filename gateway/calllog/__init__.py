@@ -4,7 +4,7 @@ The data plane holds one `accounting.Accounting` (imported from its module: it b
 """
 
 from .pricing import DEFAULT_PRICES, ModelPrice, PriceTable, cost
-from .record import Attempt, CallRecord, limit_scope
+from .record import Attempt, CallRecord
 from .recorder import Recorder
 from .store import Aggregate, CallFilter, CallLog, CallPage, Retention
 from .trace import ResponseSpy, Trace
@@ -24,5 +24,4 @@ __all__ = [
     "Retention",
     "Trace",
     "cost",
-    "limit_scope",
 ]

@@ -13,7 +13,7 @@ from typing import Any
 
 from .capture import Capture
 from .pricing import PriceTable
-from .record import Attempt, CallRecord, limit_scope
+from .record import Attempt, CallRecord
 
 
 class Trace:
@@ -50,11 +50,10 @@ class Trace:
         rec = self.rec
         rec.tenant, rec.app, rec.key_id, rec.route, rec.model = tenant, app, key_id, route, model
 
-    def failed(self, error_type: str, error_code: str, message: str = "") -> None:
-        """The caller gets an error: its type and code (a 429's message names the limit)."""
+    def failed(self, error_type: str, error_code: str, limit_scope: str = "") -> None:
+        """The caller gets an error: its type and code, and whose limit refused it, if one did."""
         rec = self.rec
-        rec.error_type, rec.error_code = error_type, error_code
-        rec.limit_scope = limit_scope(error_code, message)
+        rec.error_type, rec.error_code, rec.limit_scope = error_type, error_code, limit_scope
 
     def attempt(
         self, provider: str, key_id: str, upstream_model: str, status: int, outcome: str, started: float

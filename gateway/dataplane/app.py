@@ -171,7 +171,7 @@ class Gateway:
         try:
             await self._handle(scope, headers, proto, path, caller, trace, base)
         except GatewayError as exc:
-            trace.failed(exc.type, exc.code, exc.message)
+            trace.failed(exc.type, exc.code)
             proto.response_bytes(exc.status, [*base, JSON], caller.error(exc))
         except Exception:
             log.exception("request %s failed", rid)
@@ -244,7 +244,7 @@ class Gateway:
             if decision.consumer is not None:
                 key_id, tenant, app = decision.consumer
                 trace.admitted(tenant, app, key_id, trace.rec.route, model or "")
-            trace.failed(decision.type, decision.code, decision.message)
+            trace.failed(decision.type, decision.code, decision.limit_scope)
             error = caller.error(decision)
             proto.response_bytes(decision.status, [*base, JSON, *rejection_headers(decision)], error)
             return

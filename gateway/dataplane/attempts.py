@@ -111,7 +111,7 @@ async def serve(
                 exc = transport_failure(exc, target)
             trace.attempt(target.provider, target.key_id, target.upstream_model, 0, exc.code, started)
             if exc.status == 400:  # the request cannot be expressed for any provider of this kind
-                trace.failed(exc.type, exc.code, exc.message)
+                trace.failed(exc.type, exc.code)
                 proto.response_bytes(400, [*base, JSON], caller.error(exc))
                 return -1
             health.note(target, slot, Verdict.SERVER, None)  # unreachable, timeout, reset
@@ -200,7 +200,7 @@ async def serve(
                 break
         if rejection is None:
             continue
-        trace.failed(rejection.type, rejection.code, rejection.message)
+        trace.failed(rejection.type, rejection.code, rejection.limit_scope)
         proto.response_bytes(429, [*base, JSON, *rejection_headers(rejection)], caller.error(rejection))
         return -1
     _answer_failure(proto, failure, target.provider, caller, trace, base)
@@ -214,7 +214,7 @@ def _answer_failure(
         # aigw's provider keys were refused: not the caller's 401.
         failure = errors.upstream_auth_failed(provider)
     if isinstance(failure, GatewayError):
-        trace.failed(failure.type, failure.code, failure.message)
+        trace.failed(failure.type, failure.code)
         proto.response_bytes(failure.status, [*base, JSON], caller.error(failure))
         return
     assert isinstance(failure, _Failure)

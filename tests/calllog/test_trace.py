@@ -58,8 +58,7 @@ def test_a_rejection_names_its_limit_and_only_the_first_response_counts():
     trace = Trace("req_2")
     proto = FakeProto()
     spy = ResponseSpy(proto, trace)
-    message = "Rate limit reached for app 'acme/web' on requests per minute: limit 10."
-    trace.failed("requests", "rate_limit_exceeded", message)
+    trace.failed("requests", "rate_limit_exceeded", "app")
     spy.response_bytes(429, [], b"{}")
     spy.response_bytes(500, [], b"{}")  # a late error after the answer started: not the status
     rec = trace.record(PriceTable())
