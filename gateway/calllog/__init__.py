@@ -1,7 +1,4 @@
-"""Call logging: one record per request, buffered per worker and written in batches with rollups.
-
-The data plane holds one `accounting.Accounting` (imported from its module: it brings in metrics).
-"""
+"""Call logging: one record per request, buffered per worker and written in batches with rollups."""
 
 from .pricing import DEFAULT_PRICES, ModelPrice, PriceTable, cost
 from .record import Attempt, CallRecord

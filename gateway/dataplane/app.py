@@ -16,7 +16,6 @@ from typing import Any
 import msgspec
 
 from ..admission import ROUTE_CHAT, ROUTE_MESSAGES, ROUTE_MODELS, ROUTE_PROMPT, Rejection, SharedRegion
-from ..calllog.accounting import Accounting
 from ..calllog.backend import open_call_log
 from ..calllog.capture import Capture
 from ..calllog.trace import ResponseSpy, Trace
@@ -28,6 +27,7 @@ from ..metrics.names import QUEUE_DEPTH
 from ..metrics.worker import ENV as METRICS_ENV
 from ..store import open_store
 from . import errors, prompt, services, wire
+from .accounting import Accounting
 from .attempts import Policy, WaitingRoom, serve
 from .caller import OPENAI, AnthropicCaller
 from .exchange import Exchange
