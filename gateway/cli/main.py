@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 from .._version import __version__
 from ..config import Config, ConfigError, load_config
+from ..config.seed import seed
 from ..store import Ambiguous, NotFound, Store, open_store
 from ..store.sealing import SealingError
-from ..store.seed import seed
 from . import tenancy
 from .budgets import add_budgets_parser, run_budgets
 from .logs import add_logs_parser, run_logs

@@ -28,13 +28,13 @@ from ..calllog.backend import open_call_log
 from ..calllog.budget_usage import seed_counters
 from ..calllog.retention import prune_forever
 from ..config.schema import Config
+from ..config.seed import seed
 from ..keypool.directory import KeyDirectory
 from ..keypool.events import watch_keys
 from ..keypool.prober import run_prober
 from ..metrics.node import node_metrics_dir
 from ..metrics.worker import ENV as METRICS_ENV
 from ..store import Store, open_store
-from ..store.seed import seed
 from .children import start_dataplane, start_mock
 from .region import node_region
 
