@@ -21,13 +21,13 @@ from ..calllog.usage import openai_usage
 from ..errors import GatewayError
 from ..keypool.classify import RETRYABLE, Verdict, classify
 from ..keypool.health import KeyHealth
-from ..keypool.learn import head_headroom
+from ..keypool.learn import cooldown_s, head_headroom
 from ..upstream import UpstreamError
 from . import errors
 from .caller import OPENAI
 from .exchange import Exchange
 from .limit_headers import rejection_headers
-from .proxy import Upstream, cooldown_s, read, relay_stream, transport_failure
+from .proxy import Upstream, read, relay_stream, transport_failure
 
 JSON = ("content-type", "application/json")
 

@@ -13,7 +13,6 @@ from typing import Any
 import orjson
 
 from ..calllog.usage import openai_usage
-from ..durations import parse_go_duration
 from ..errors import GatewayError, openai_sse
 from ..keypool.learn import REMAINING_HEADERS
 from ..upstream import ConnectError, Pool, Response, UpstreamError, UpstreamTimeout
@@ -53,38 +52,6 @@ def rewrite_model(body: bytes, model: str) -> bytes:
     doc: dict[str, Any] = orjson.loads(body)
     doc["model"] = model
     return orjson.dumps(doc)
-
-
-def cooldown_s(headers: Any) -> float | None:
-    """How long a provider's 429 asks us to wait, as precisely as it says: retry-after-ms; else
-    the reset of each limit it reports used up (x-ratelimit-remaining-* 0, in milliseconds, where
-    retry-after is whole seconds rounded up); else retry-after; else any reset. None when it says
-    nothing (the key then backs off exponentially)."""
-    value = headers.get("retry-after-ms")
-    if value:
-        try:
-            return max(float(value) * 0.001, 0.001)
-        except ValueError:
-            pass
-    used_up = [
-        _seconds(headers, f"x-ratelimit-reset-{kind}")
-        for kind in ("requests", "tokens")
-        if headers.get(f"x-ratelimit-remaining-{kind}") == "0"
-    ]
-    if any(used_up):
-        return max(s for s in used_up if s)
-    value = headers.get("retry-after")
-    if value:
-        try:
-            return max(float(value), 0.001)
-        except ValueError:
-            pass
-    return _seconds(headers, "x-ratelimit-reset-requests") or _seconds(headers, "x-ratelimit-reset-tokens")
-
-
-def _seconds(headers: Any, name: str) -> float | None:
-    value = headers.get(name)
-    return (parse_go_duration(value) or None) if value else None
 
 
 def transport_failure(exc: UpstreamError, target: Target) -> GatewayError:
