@@ -23,16 +23,17 @@ from ..config import load_config
 from ..errors import GatewayError, decode_body
 from ..ingress import anthropic as anthropic_ingress
 from ..keypool.health import KeyHealth
+from ..keypool.learn import REMAINING_HEADERS
 from ..metrics.names import QUEUE_DEPTH
 from ..metrics.worker import ENV as METRICS_ENV
 from ..store import open_store
+from ..upstream import Pool
 from . import errors, prompt, services, wire
 from .accounting import Accounting
 from .attempts import Policy, WaitingRoom, serve
 from .caller import OPENAI, AnthropicCaller
 from .exchange import Exchange
 from .limit_headers import limit_headers, rejection_headers
-from .proxy import Upstream
 from .scheduling import batch_other_threads, batch_this_thread
 from .tables import LiveTable
 
@@ -115,8 +116,12 @@ class Gateway:
             if (c := g.capture or cfg.calllog.capture).enabled and cfg.calllog.enabled
         }
         self.live.start(loop)
-        self.upstream = Upstream(
-            max(p.max_connections for p in cfg.providers), max(p.connect_timeout_s for p in cfg.providers)
+        # One pooled keep-alive client per worker (gateway/upstream: httptools, no aiohttp).
+        self.pool = Pool(
+            loop=loop,
+            max_connections_per_origin=max(p.max_connections for p in cfg.providers),
+            connect_timeout=max(p.connect_timeout_s for p in cfg.providers),
+            watch_headers=REMAINING_HEADERS,  # only answers with these can teach headroom
         )
         # Call records and metrics: batched off the request path (gateway/calllog, gateway/metrics).
         self.accounting = Accounting(
@@ -147,7 +152,7 @@ class Gateway:
 
     def __rsgi_del__(self, loop: Any) -> None:
         self.live.stop()
-        loop.run_until_complete(self.upstream.close())
+        loop.run_until_complete(self.pool.close())
         # granian has let in-flight requests finish: every answered request is buffered; write it.
         loop.run_until_complete(self.accounting.close())
         self.store.close()
@@ -295,7 +300,7 @@ class Gateway:
         tokens = -1
         try:
             tokens = await serve(
-                self.upstream,
+                self.pool,
                 self.health,
                 table,
                 proto,

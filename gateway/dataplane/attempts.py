@@ -22,12 +22,12 @@ from ..errors import GatewayError
 from ..keypool.classify import RETRYABLE, Verdict, classify
 from ..keypool.health import KeyHealth
 from ..keypool.learn import cooldown_s, head_headroom
-from ..upstream import UpstreamError
+from ..upstream import Pool, UpstreamError
 from . import errors
 from .caller import OPENAI
 from .exchange import Exchange
 from .limit_headers import rejection_headers
-from .proxy import Upstream, read, relay_stream, transport_failure
+from .proxy import read, relay_stream, transport_failure
 
 JSON = ("content-type", "application/json")
 
@@ -79,7 +79,7 @@ class _Failure:
 
 
 async def serve(
-    upstream: Upstream,
+    pool: Pool,
     health: KeyHealth,
     table: Any,
     proto: Any,
@@ -97,7 +97,6 @@ async def serve(
     failure: _Failure | GatewayError | None = None
     target = decision.target
     deadline = time.monotonic() + policy.max_wait_s
-    pool = upstream.pool()
     for _ in range(policy.max_attempts):
         target, slot = decision.target, decision.slot
         started = time.perf_counter()

@@ -14,37 +14,13 @@ import orjson
 
 from ..calllog.usage import openai_usage
 from ..errors import GatewayError, openai_sse
-from ..keypool.learn import REMAINING_HEADERS
-from ..upstream import ConnectError, Pool, Response, UpstreamError, UpstreamTimeout
+from ..upstream import ConnectError, Response, UpstreamError, UpstreamTimeout
 from . import errors
 from .targets import Target
 
 log = logging.getLogger("aigw.proxy")
 
 SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cache")]
-
-
-class Upstream:
-    """One pooled, keep-alive HTTP client per worker (gateway/upstream: httptools, no aiohttp)."""
-
-    def __init__(self, max_connections: int, connect_timeout_s: float):
-        self._max = max_connections
-        self._connect_timeout = connect_timeout_s
-        self._pool: Pool | None = None
-
-    def pool(self) -> Pool:
-        # Created on first use, inside the worker's running loop.
-        if self._pool is None:
-            self._pool = Pool(
-                max_connections_per_origin=self._max,
-                connect_timeout=self._connect_timeout,
-                watch_headers=REMAINING_HEADERS,
-            )
-        return self._pool
-
-    async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
 
 
 def rewrite_model(body: bytes, model: str) -> bytes:

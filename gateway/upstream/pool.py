@@ -170,11 +170,13 @@ class _Host:
 
 
 class Pool:
-    """HTTP/1.1 client with pooled keep-alive connections. One per worker, made inside its loop."""
+    """HTTP/1.1 client with pooled keep-alive connections. One per worker, made for its loop (the
+    running one unless `loop` is given)."""
 
     def __init__(
         self,
         *,
+        loop: asyncio.AbstractEventLoop | None = None,
         max_connections_per_origin: int = 256,
         connect_timeout: float = 5.0,
         idle_timeout: float = 30.0,
@@ -185,7 +187,7 @@ class Pool:
             raise ValueError("max_connections_per_origin must be at least 1")
         if idle_timeout <= 0 or connect_timeout <= 0:
             raise ValueError("timeouts must be positive")
-        self.loop = asyncio.get_running_loop()
+        self.loop = loop or asyncio.get_running_loop()
         self.max_per_origin = max_connections_per_origin
         self.connect_timeout = connect_timeout
         self.idle_timeout = idle_timeout
