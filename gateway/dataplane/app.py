@@ -28,7 +28,7 @@ from ..metrics.names import QUEUE_DEPTH
 from ..metrics.worker import ENV as METRICS_ENV
 from ..store import open_store
 from ..upstream import Pool
-from . import errors, prompt, services, wire
+from . import errors, openai_bodies, prompt, services
 from .accounting import Accounting
 from .attempts import Policy, WaitingRoom, serve
 from .caller import OPENAI, AnthropicCaller
@@ -54,14 +54,14 @@ ROUTE_NAMES = {
 
 # Body readers by path, run before admission so the model is admitted in the same call.
 BODY_READERS: dict[str, Callable[[bytes], Any]] = {
-    "/v1/chat/completions": functools.partial(decode_body, wire.CHAT_DECODER),
-    "/v1/embeddings": functools.partial(decode_body, wire.EMBEDDINGS_DECODER),
+    "/v1/chat/completions": functools.partial(decode_body, openai_bodies.CHAT_DECODER),
+    "/v1/embeddings": functools.partial(decode_body, openai_bodies.EMBEDDINGS_DECODER),
     # The Anthropic ingress: its request becomes the canonical OpenAI one right away.
     MESSAGES_PATH: anthropic_ingress.chat_request,
 }
 FAST_READERS: dict[str, Callable[[bytes], Any]] = {
-    "/v1/chat/completions": wire.CHAT_DECODER.decode,
-    "/v1/embeddings": wire.EMBEDDINGS_DECODER.decode,
+    "/v1/chat/completions": openai_bodies.CHAT_DECODER.decode,
+    "/v1/embeddings": openai_bodies.EMBEDDINGS_DECODER.decode,
 }
 
 
@@ -270,8 +270,8 @@ class Gateway:
             trace.capturing(capture, body)
         if route == ROUTE_MODELS:
             names = self._model_names(table, decision)
-            listing = wire.ModelList(data=[wire.ModelCard(id=n) for n in names])
-            proto.response_bytes(200, [*base, JSON], wire.MODEL_LIST_ENCODER.encode(listing))
+            listing = openai_bodies.ModelList(data=[openai_bodies.ModelCard(id=n) for n in names])
+            proto.response_bytes(200, [*base, JSON], openai_bodies.MODEL_LIST_ENCODER.encode(listing))
             return
         assert request is not None and model is not None
         service = self.live.services.routes.get(decision.group or "")

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 from ..errors import GatewayError, anthropic_json, decode_body
-from ..providers import anthropic_wire as wire
+from ..providers import anthropic_api as api
 from ..providers.base import unsupported
 from ..providers.canonical import (
     COMPLETION_DECODER,
@@ -49,10 +49,10 @@ STOP_REASONS = {
 
 def chat_request(body: bytes) -> ChatRequest:
     """Anthropic request JSON -> canonical request; a 400 GatewayError when it cannot be one."""
-    return canonical(decode_body(wire.REQUEST_DECODER, body))
+    return canonical(decode_body(api.REQUEST_DECODER, body))
 
 
-def canonical(req: wire.MessagesRequest) -> ChatRequest:
+def canonical(req: api.MessagesRequest) -> ChatRequest:
     messages: list[Message] = []
     if req.system:
         messages.append(Message(role="system", content=_system_text(req.system)))
@@ -81,7 +81,7 @@ def canonical(req: wire.MessagesRequest) -> ChatRequest:
     )
 
 
-def _system_text(system: str | list[wire.TextBlock]) -> str:
+def _system_text(system: str | list[api.TextBlock]) -> str:
     return system if isinstance(system, str) else "\n\n".join(block.text for block in system)
 
 
@@ -92,7 +92,7 @@ def _user(content: str | list[Any], param: str) -> list[Message]:
     parts: list[ContentPart] = []
     for j, block in enumerate(content):
         where = f"{param}.{j}"
-        if isinstance(block, wire.ToolResultBlock):
+        if isinstance(block, api.ToolResultBlock):
             results.append(
                 Message(role="tool", tool_call_id=block.tool_use_id, content=_tool_result(block, where))
             )
@@ -105,21 +105,21 @@ def _user(content: str | list[Any], param: str) -> list[Message]:
 
 
 def _part(block: Any, where: str) -> ContentPart:
-    if isinstance(block, wire.TextBlock):
+    if isinstance(block, api.TextBlock):
         return ContentPart(type="text", text=block.text)
-    if isinstance(block, wire.ImageBlock):
+    if isinstance(block, api.ImageBlock):
         source = block.source
         url = (
             source.url
-            if isinstance(source, wire.URLSource)
+            if isinstance(source, api.URLSource)
             else f"data:{source.media_type};base64,{source.data}"
         )
         return ContentPart(type="image_url", image_url=ImageURL(url=url))
-    if isinstance(block, wire.DocumentBlock):
+    if isinstance(block, api.DocumentBlock):
         doc = block.source
-        if isinstance(doc, wire.TextSource):
+        if isinstance(doc, api.TextSource):
             return ContentPart(type="text", text=doc.data)
-        if isinstance(doc, wire.Base64Source):
+        if isinstance(doc, api.Base64Source):
             data_url = f"data:{doc.media_type};base64,{doc.data}"
             return ContentPart(type="file", file=FileRef(file_data=data_url, filename=block.title))
         raise unsupported("Documents given by URL cannot be forwarded; send them as base64.", where)
@@ -127,7 +127,7 @@ def _part(block: Any, where: str) -> ContentPart:
     raise unsupported(f"A '{kind}' block cannot appear in a user message.", where)
 
 
-def _tool_result(block: wire.ToolResultBlock, where: str) -> str:
+def _tool_result(block: api.ToolResultBlock, where: str) -> str:
     content = block.content
     if content is None:
         text = ""
@@ -136,7 +136,7 @@ def _tool_result(block: wire.ToolResultBlock, where: str) -> str:
     else:
         texts = []
         for k, item in enumerate(content):
-            if not isinstance(item, wire.TextBlock):
+            if not isinstance(item, api.TextBlock):
                 raise unsupported(
                     "Images inside a tool_result cannot be expressed in the OpenAI format used upstream; "
                     "send the image in a separate user content block.",
@@ -154,19 +154,19 @@ def _assistant(content: str | list[Any], param: str) -> Message:
     texts: list[str] = []
     calls: list[ToolCall] = []
     for j, block in enumerate(content):
-        if isinstance(block, wire.TextBlock):
+        if isinstance(block, api.TextBlock):
             texts.append(block.text)
-        elif isinstance(block, wire.ToolUseBlock):
+        elif isinstance(block, api.ToolUseBlock):
             arguments = ENCODER.encode(block.input).decode()
             calls.append(ToolCall(id=block.id, function=FunctionCall(name=block.name, arguments=arguments)))
-        elif isinstance(block, wire.ThinkingBlock | wire.RedactedThinkingBlock):
+        elif isinstance(block, api.ThinkingBlock | api.RedactedThinkingBlock):
             continue  # reasoning of an earlier turn: other providers cannot take it back
         else:
             raise unsupported("Assistant messages may hold text and tool_use blocks only.", f"{param}.{j}")
     return Message(role="assistant", content="".join(texts) if texts else None, tool_calls=calls or None)
 
 
-def _tools(req: wire.MessagesRequest) -> tuple[list[Tool] | None, Any, bool | None]:
+def _tools(req: api.MessagesRequest) -> tuple[list[Tool] | None, Any, bool | None]:
     tools = []
     for i, tool in enumerate(req.tools or ()):
         if tool.type not in (None, "custom") or tool.input_schema is None:
@@ -179,19 +179,19 @@ def _tools(req: wire.MessagesRequest) -> tuple[list[Tool] | None, Any, bool | No
         tools.append(Tool(type="function", function=fn))
     choice = req.tool_choice
     mapped: Any = None
-    if isinstance(choice, wire.ToolChoiceAuto):
+    if isinstance(choice, api.ToolChoiceAuto):
         mapped = "auto"
-    elif isinstance(choice, wire.ToolChoiceAny):
+    elif isinstance(choice, api.ToolChoiceAny):
         mapped = "required"
-    elif isinstance(choice, wire.ToolChoiceTool):
+    elif isinstance(choice, api.ToolChoiceTool):
         mapped = NamedToolChoice(function=NamedFunction(name=choice.name))
-    elif isinstance(choice, wire.ToolChoiceNone):
+    elif isinstance(choice, api.ToolChoiceNone):
         mapped = "none"
     single = getattr(choice, "disable_parallel_tool_use", None)
     return tools or None, mapped, False if single else None
 
 
-def _response_format(config: wire.OutputConfig | None) -> ResponseFormat | None:
+def _response_format(config: api.OutputConfig | None) -> ResponseFormat | None:
     if config is None:
         return None
     spec = JSONSchemaSpec(name="response", schema=config.format.schema)
@@ -210,22 +210,22 @@ def message_response(status: int, body: bytes, public_model: str) -> tuple[int, 
     except msgspec.DecodeError:
         unreadable = "The upstream answer could not be read. Retry the request."
         return 502, anthropic_json(GatewayError(502, "api_error", "upstream_bad_response", unreadable))
-    return 200, wire.ENCODER.encode(message(done, public_model))
+    return 200, api.ENCODER.encode(message(done, public_model))
 
 
-def message(done: ChatCompletion, public_model: str) -> wire.Message:
+def message(done: ChatCompletion, public_model: str) -> api.Message:
     choice = done.choices[0] if done.choices else None
-    blocks: list[wire.ResponseBlock] = []
+    blocks: list[api.ResponseBlock] = []
     if choice is not None and choice.message.content:
-        blocks.append(wire.ResponseBlock(type="text", text=choice.message.content))
+        blocks.append(api.ResponseBlock(type="text", text=choice.message.content))
     for call in (choice.message.tool_calls if choice else None) or ():
         try:
             args: Any = tool_arguments(call.function.arguments, "tool_calls")
         except GatewayError:
             args = {}  # a model that wrote broken JSON: Anthropic's input must be an object
-        blocks.append(wire.ResponseBlock(type="tool_use", id=call.id, name=call.function.name, input=args))
+        blocks.append(api.ResponseBlock(type="tool_use", id=call.id, name=call.function.name, input=args))
     stop = STOP_REASONS.get(choice.finish_reason, "end_turn") if choice else "end_turn"
-    return wire.Message(
+    return api.Message(
         id=done.id if done.id.startswith("msg_") else f"msg_{done.id}",
         content=blocks,
         model=public_model,
@@ -235,13 +235,13 @@ def message(done: ChatCompletion, public_model: str) -> wire.Message:
     )
 
 
-def anthropic_usage(u: Any) -> wire.Usage:
+def anthropic_usage(u: Any) -> api.Usage:
     if u is None:
-        return wire.Usage(
+        return api.Usage(
             input_tokens=0, output_tokens=0, cache_creation_input_tokens=0, cache_read_input_tokens=0
         )
     cached = u.prompt_tokens_details.cached_tokens if u.prompt_tokens_details else 0
-    return wire.Usage(
+    return api.Usage(
         input_tokens=u.prompt_tokens - cached,  # Anthropic counts cache reads apart
         output_tokens=u.completion_tokens,
         cache_creation_input_tokens=0,

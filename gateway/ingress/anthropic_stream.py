@@ -12,7 +12,7 @@ from __future__ import annotations
 import msgspec
 
 from ..errors import GatewayError, anthropic_sse
-from ..providers import anthropic_wire as wire
+from ..providers import anthropic_api as api
 from ..providers.canonical import ToolCallDelta, Usage
 from ..providers.sse import SSEDecoder, SSEError
 from .anthropic import STOP_REASONS, anthropic_usage
@@ -60,12 +60,12 @@ class _JSONDelta(msgspec.Struct, tag="input_json_delta", tag_field="type"):
 
 
 class _MessageStart(msgspec.Struct, tag="message_start", tag_field="type"):
-    message: wire.Message
+    message: api.Message
 
 
 class _BlockStart(msgspec.Struct, tag="content_block_start", tag_field="type"):
     index: int
-    content_block: wire.ResponseBlock
+    content_block: api.ResponseBlock
 
 
 class _BlockDelta(msgspec.Struct, tag="content_block_delta", tag_field="type"):
@@ -84,7 +84,7 @@ class _StopDelta(msgspec.Struct):
 
 class _MessageDelta(msgspec.Struct, tag="message_delta", tag_field="type"):
     delta: _StopDelta
-    usage: wire.Usage
+    usage: api.Usage
 
 
 class _MessageStop(msgspec.Struct, tag="message_stop", tag_field="type"):
@@ -184,13 +184,13 @@ class MessagesStream:
             delta = choice.delta
             if delta is not None and delta.content:
                 if self._block != TEXT:
-                    out.append(self._open(wire.ResponseBlock(type="text", text=""), TEXT))
+                    out.append(self._open(api.ResponseBlock(type="text", text=""), TEXT))
                 out.append(_event(_BlockDelta(index=self._blocks - 1, delta=_TextDelta(text=delta.content))))
             for call in (delta.tool_calls if delta else None) or ():
                 # A new call has a new index or id; some servers repeat the id on every delta.
                 if self._block != TOOL or call.index != self._tool or (call.id and call.id != self._tool_id):
                     fn = call.function
-                    block = wire.ResponseBlock(
+                    block = api.ResponseBlock(
                         type="tool_use",
                         id=call.id or f"toolu_{call.index}",
                         name=(fn.name if fn else None) or "",
@@ -207,17 +207,17 @@ class MessagesStream:
 
     def _start(self, chunk_id: str) -> bytes:
         self._started = True
-        message = wire.Message(
+        message = api.Message(
             id=chunk_id if chunk_id.startswith("msg_") else f"msg_{chunk_id}",
             content=[],
             model=self._model,
             stop_reason=None,
             stop_sequence=None,
-            usage=wire.Usage(input_tokens=0, output_tokens=0),
+            usage=api.Usage(input_tokens=0, output_tokens=0),
         )
         return _event(_MessageStart(message=message))
 
-    def _open(self, block: wire.ResponseBlock, kind: int) -> bytes:
+    def _open(self, block: api.ResponseBlock, kind: int) -> bytes:
         closing = self._close_block()
         self._block = kind
         self._blocks += 1

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.errors import GatewayError, openai_json
 from gateway.providers import adapter_for
-from gateway.providers.anthropic_wire import JSON_TOOL
+from gateway.providers.anthropic_api import JSON_TOOL
 
 from .helpers import body_of, chat_request, completion, fixture, validate_anthropic_request
 

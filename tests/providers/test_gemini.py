@@ -14,8 +14,8 @@ from openai.types import CreateEmbeddingResponse
 from gateway.errors import GatewayError
 from gateway.providers import adapter_for
 from gateway.providers.canonical import EMBEDDINGS_REQUEST_DECODER
+from gateway.providers.gemini_api import signature_of, with_signature
 from gateway.providers.gemini_schema import gemini_schema
-from gateway.providers.gemini_wire import signature_of, with_signature
 
 from .helpers import body_of, chat_request, completion, fixture, validate_gemini_request
 

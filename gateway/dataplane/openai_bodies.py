@@ -1,4 +1,5 @@
-"""OpenAI request shapes, decoded with msgspec to validate what callers send.
+"""The OpenAI bodies the data plane reads and writes itself: views of the requests it checks
+before admission, and the model list it answers.
 
 Only fields aigw reads or must check are typed; everything else passes through untouched (the
 original bytes are forwarded), so provider-specific extras keep working.
