@@ -28,7 +28,7 @@ from ..metrics.names import QUEUE_DEPTH
 from ..metrics.worker import ENV as METRICS_ENV
 from ..store import open_store
 from ..upstream import Pool
-from . import errors, openai_bodies, prompt, services
+from . import errors, openai_bodies, prompt
 from .accounting import Accounting
 from .attempts import Policy, WaitingRoom, serve
 from .caller import OPENAI, AnthropicCaller
@@ -275,28 +275,25 @@ class Gateway:
             return
         assert request is not None and model is not None
         service = self.live.services.routes.get(decision.group or "")
+        defaults = None
         if service is not None:
             # A service has its model group's retry rules; a deprecated one says so in headers.
             group = service.model_group
             base = [*base, *service.headers]
-            if service.defaults and route == ROUTE_CHAT:
-                body = services.with_defaults(body, service.defaults)
-            elif service.defaults and route == ROUTE_MESSAGES:
-                unset = {k: v for k, v in service.defaults.items() if getattr(request, k, 0) is None}
-                request = msgspec.structs.replace(request, **unset)
+            defaults = service.defaults
         else:
             group = self.canonical.get(model, model)  # an alias has its group's retry rules
         if route == ROUTE_PROMPT:
             assert prompt_api is not None
-            exchange = Exchange(True, body, model, bool(request.stream))
+            exchange = Exchange.chat(body, model, bool(request.stream))
             caller = prompt.PromptCaller(prompt_api)
         elif route == ROUTE_MESSAGES:
-            exchange = Exchange(True, body, model, bool(request.stream), canonical=request)
+            exchange = Exchange.translated(request, defaults)
             caller = AnthropicCaller(model)
+        elif route == ROUTE_CHAT:
+            exchange = Exchange.chat(body, model, bool(request.stream), defaults)
         else:
-            exchange = Exchange(
-                route == ROUTE_CHAT, body, model, route == ROUTE_CHAT and bool(request.stream)
-            )
+            exchange = Exchange.embeddings(body, model)
         tokens = -1
         try:
             tokens = await serve(

@@ -1,7 +1,6 @@
 """Send an admitted request upstream and relay the answer, streaming chunk by chunk.
 
-OpenAI-format upstreams get the caller's original bytes (only `model` is rewritten when the
-deployment names another upstream model), so fields aigw does not know pass through intact.
+What goes upstream is the exchange's (exchange.py); this module sends it and relays the answer.
 """
 
 from __future__ import annotations
@@ -9,8 +8,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Generator
 from typing import Any
-
-import orjson
 
 from ..calllog.usage import openai_usage
 from ..errors import GatewayError, openai_sse
@@ -21,13 +18,6 @@ from .targets import Target
 log = logging.getLogger("aigw.proxy")
 
 SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cache")]
-
-
-def rewrite_model(body: bytes, model: str) -> bytes:
-    """The caller's JSON with another `model`: everything else is kept as sent."""
-    doc: dict[str, Any] = orjson.loads(body)
-    doc["model"] = model
-    return orjson.dumps(doc)
 
 
 def transport_failure(exc: UpstreamError, target: Target) -> GatewayError:
