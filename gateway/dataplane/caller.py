@@ -6,11 +6,29 @@ gets every answer, stream and error translated into Anthropic's format here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol
 
 from ..errors import GatewayError, anthropic_json, openai_json
 from ..ingress import anthropic as anthropic_ingress
 from ..ingress.anthropic_stream import MessagesStream
+
+
+class CallerStream(Protocol):
+    """OpenAI SSE bytes in (split anywhere), the caller's stream out."""
+
+    def feed(self, data: bytes) -> bytes: ...
+
+    def close(self) -> bytes: ...
+
+
+class Caller(Protocol):
+    """The caller's API format: its errors, its answers, and its streams (None: OpenAI's own)."""
+
+    def error(self, err: GatewayError) -> bytes: ...
+
+    def answer(self, status: int, openai_body: bytes) -> tuple[int, bytes]: ...
+
+    def stream(self) -> CallerStream | None: ...
 
 
 class OpenAICaller:
@@ -22,7 +40,7 @@ class OpenAICaller:
     def answer(self, status: int, openai_body: bytes) -> tuple[int, bytes]:
         return status, openai_body
 
-    def stream(self) -> Any:
+    def stream(self) -> CallerStream | None:
         return None
 
 

@@ -9,10 +9,14 @@ import logging
 from collections.abc import Awaitable, Generator
 from typing import Any
 
+from ..calllog.trace import StreamTransport, Trace
 from ..calllog.usage import openai_usage
 from ..errors import GatewayError, openai_sse
+from ..providers.base import StreamTranslator
 from ..upstream import ConnectError, Response, UpstreamError, UpstreamTimeout
 from . import errors
+from .caller import CallerStream
+from .context import RequestContext
 from .targets import Target
 
 log = logging.getLogger("aigw.proxy")
@@ -36,21 +40,17 @@ async def read(resp: Response, target: Target) -> bytes:
 
 
 async def relay_stream(
-    proto: Any,
-    resp: Response,
-    target: Target,
-    to_openai: Any,
-    to_caller: Any,
-    trace: Any,
-    base_headers: list[tuple[str, str]],
+    ctx: RequestContext, resp: Response, target: Target, to_openai: StreamTranslator | None
 ) -> int:
-    """Relay a stream as it comes, through the provider's translator to OpenAI chunks and the
-    caller's to its format (either may be None). The usage goes on `trace`; returns its total
-    tokens (-1: none seen).
+    """Relay a stream as it comes, through the provider's translator to OpenAI chunks (None when
+    the provider speaks them) and the caller's to its format. The usage goes on the trace;
+    returns its total tokens (-1: none seen).
 
     Chunks are relayed in the upstream connection's read callback (`Response.pipe`): this task
     wakes once for the whole stream, not once per chunk."""
-    transport = proto.response_stream(200, [*base_headers, *SSE_HEADERS])
+    transport = ctx.proto.response_stream(200, [*ctx.headers, *SSE_HEADERS])
+    to_caller = ctx.caller.stream()
+    trace = ctx.trace
     relay = _Relay(transport, to_openai, to_caller, trace)
     try:
         while (wait := await resp.pipe(relay.chunk)) is not None:
@@ -88,7 +88,13 @@ class _Relay:
 
     __slots__ = ("to_caller", "to_openai", "tokens", "trace", "transport")
 
-    def __init__(self, transport: Any, to_openai: Any, to_caller: Any, trace: Any) -> None:
+    def __init__(
+        self,
+        transport: StreamTransport,
+        to_openai: StreamTranslator | None,
+        to_caller: CallerStream | None,
+        trace: Trace,
+    ) -> None:
         self.transport = transport
         self.to_openai = to_openai
         self.to_caller = to_caller
@@ -139,7 +145,7 @@ class _RestOfSend:
             raise _ClientGone from exc
 
 
-async def _send(transport: Any, data: bytes) -> bool:
+async def _send(transport: StreamTransport, data: bytes) -> bool:
     try:
         await transport.send_bytes(data)
     except Exception:
