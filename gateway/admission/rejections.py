@@ -7,6 +7,7 @@ Messages follow OpenAI's wording and say what to do next.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from ..errors import GatewayError
 from .budgets import resets_at
@@ -18,17 +19,8 @@ class Rejection(GatewayError):
 
     __slots__ = ("consumer", "limit_scope")
 
-    def __init__(
-        self,
-        status: int,
-        type: str,
-        code: str,
-        message: str,
-        param: str | None = None,
-        retry_after_s: float | None = None,
-        limit_scope: str = "",
-    ):
-        super().__init__(status, type, code, message, param, retry_after_s)
+    def __init__(self, *error: Any, limit_scope: str = ""):
+        super().__init__(*error)  # status, type, code, message[, param, retry_after_s]
         # What refused the call: the scope of the limit or budget (spec.SCOPES), "pool" when no
         # upstream key could serve, "" for any other refusal.
         self.limit_scope = limit_scope
@@ -128,7 +120,7 @@ def rate_limited(limit: LimitSpec, wait_ns: int) -> Rejection:
         f"Please try again in {wait:.3g}s.",
         None,
         wait,
-        limit.scope,
+        limit_scope=limit.scope,
     )
 
 
@@ -142,7 +134,7 @@ def pool_exhausted(group: str, wait_ns: int) -> Rejection:
         f"Please try again in {wait:.3g}s.",
         None,
         wait,
-        "pool",
+        limit_scope="pool",
     )
 
 
@@ -178,5 +170,5 @@ def budget_exhausted(budget: BudgetSpec, index: int, wall_s: int) -> Rejection:
         f"{what} is used up; resets {when}.",
         None,
         float(max(1, reset - wall_s)),
-        budget.scope,
+        limit_scope=budget.scope,
     )

@@ -4,7 +4,7 @@ from .pricing import DEFAULT_PRICES, ModelPrice, PriceTable, cost
 from .record import Attempt, CallRecord
 from .recorder import Recorder
 from .store import Aggregate, CallFilter, CallLog, CallPage, Retention
-from .trace import ResponseSpy, Trace
+from .trace import Trace
 
 __all__ = [
     "DEFAULT_PRICES",
@@ -17,7 +17,6 @@ __all__ = [
     "ModelPrice",
     "PriceTable",
     "Recorder",
-    "ResponseSpy",
     "Retention",
     "Trace",
     "cost",

@@ -28,7 +28,7 @@ from ..admission import (
 )
 from ..calllog.backend import open_call_log
 from ..calllog.capture import Capture
-from ..calllog.trace import ResponseSpy, Trace
+from ..calllog.trace import Trace
 from ..config import load_config
 from ..errors import GatewayError, decode_body
 from ..ingress import anthropic as anthropic_ingress
@@ -43,7 +43,7 @@ from . import errors, openai_bodies, prompt
 from .accounting import Accounting
 from .attempts import Policy, WaitingRoom, forward
 from .caller import OPENAI, AnthropicCaller, Caller
-from .context import RequestContext
+from .context import JSON, RequestContext
 from .exchange import Exchange
 from .limit_headers import limit_headers
 from .scheduling import batch_other_threads, batch_this_thread
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("aigw.dataplane")
 
-JSON = ("content-type", "application/json")
 MESSAGES_PATH = "/v1/messages"
 ANTHROPIC_ERRORS = AnthropicCaller("")
 
@@ -190,7 +189,7 @@ class Gateway:
         headers = scope.headers
         route_name = ROUTE_NAMES.get(path) or ("prompt" if path.startswith(prompt.PREFIX) else "")
         trace = Trace(rid, scope.client or "", headers.get("user-agent") or "", route_name)
-        ctx = RequestContext(ResponseSpy(proto, trace), trace, caller, [("x-request-id", rid)])
+        ctx = RequestContext(proto, trace, caller, [("x-request-id", rid)])
         try:
             await self._handle(ctx, scope.method, path, headers)
         except GatewayError as exc:
@@ -337,7 +336,7 @@ class Gateway:
             decision = admit()
         return decision
 
-    async def _read_body(self, proto: ResponseSpy, headers: Headers) -> bytes:
+    async def _read_body(self, proto: HTTPProtocol, headers: Headers) -> bytes:
         declared = headers.get("content-length")
         if declared is not None:
             if not declared.isdigit():

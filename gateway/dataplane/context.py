@@ -1,17 +1,20 @@
 """One request as a worker serves it: how to answer it and what the call log learns, and once
 admitted, what goes upstream. The steps that answer a request take this one object instead of a
-dozen arguments each, and every answer and error goes out through it."""
+dozen arguments each, and every answer and error goes out through it, which notes the response
+on the trace."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from ..admission import Rejection
-from ..calllog.trace import ResponseSpy, Trace
+from ..calllog.trace import StreamTransport, Trace
 from ..errors import GatewayError
 from .limit_headers import rejection_headers
 
 if TYPE_CHECKING:
+    from granian.rsgi import HTTPProtocol
+
     from ..admission import AdmissionTable, Decision
     from .caller import Caller
     from .exchange import Exchange
@@ -28,16 +31,22 @@ class RequestContext:
     decision: Decision
     exchange: Exchange
 
-    def __init__(self, proto: ResponseSpy, trace: Trace, caller: Caller, headers: Headers) -> None:
-        self.proto = proto  # granian's protocol object, noting the response on the trace
+    def __init__(self, proto: HTTPProtocol, trace: Trace, caller: Caller, headers: Headers) -> None:
+        self.proto = proto  # granian's: read the body from it; answer through the methods below
         self.trace = trace
         self.caller = caller  # the API format the caller speaks
         self.headers = headers  # sent with every answer: the request id, later a service's and limits'
 
     def answer(self, status: int, body: bytes, extra: Headers | None = None) -> None:
         """A JSON answer, already in the caller's format."""
+        self.trace.answered(status, body)
         headers = [*self.headers, JSON, *extra] if extra else [*self.headers, JSON]
         self.proto.response_bytes(status, headers, body)
+
+    def stream(self, content_headers: Headers) -> StreamTransport:
+        """Start a 200 event stream; its events go out through what this returns."""
+        transport = self.proto.response_stream(200, [*self.headers, *content_headers])
+        return self.trace.streaming(transport)
 
     def fail(self, err: GatewayError) -> None:
         """Answer with `err` in the caller's format (with Retry-After when it says when), and note

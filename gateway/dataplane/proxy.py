@@ -48,7 +48,7 @@ async def relay_stream(
 
     Chunks are relayed in the upstream connection's read callback (`Response.pipe`): this task
     wakes once for the whole stream, not once per chunk."""
-    transport = ctx.proto.response_stream(200, [*ctx.headers, *SSE_HEADERS])
+    transport = ctx.stream(SSE_HEADERS)
     to_caller = ctx.caller.stream()
     trace = ctx.trace
     relay = _Relay(transport, to_openai, to_caller, trace)

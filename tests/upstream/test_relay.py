@@ -43,6 +43,9 @@ class Trace:
     def usage(self, *counts: int) -> None:
         self.usage_seen = counts
 
+    def streaming(self, transport: Any) -> Any:
+        return transport
+
 
 def stream_handler(end: str, relayed: asyncio.Event | None = None):
     """Sends EVENTS, one chunk each; then ends the body ("finish"), holds the stream open until
