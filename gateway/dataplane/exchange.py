@@ -30,31 +30,31 @@ class Exchange:
 
     def __init__(
         self,
-        *,
         is_chat: bool,
         body: bytes,
         model: str,
         stream: bool,
-        canonical: ChatRequest | None = None,
-        defaults: Mapping[str, Any] | None = None,
+        canonical: ChatRequest | None,
+        defaults: Mapping[str, Any] | None,
     ):
+        # Positional, for the constructors below only: they run once per request.
         self.is_chat = is_chat  # a chat completion, else embeddings
         self.body = body  # the caller's OpenAI JSON (b"" when an ingress gave `canonical`)
         self.model = model  # the public model name the caller asked for
         self.stream = stream
-        self.defaults = defaults  # a service's parameters for requests that leave them out
         self._canonical = canonical
+        self.defaults = defaults  # a service's parameters for requests that leave them out
 
     @classmethod
     def chat(
         cls, body: bytes, model: str, stream: bool, defaults: Mapping[str, Any] | None = None
     ) -> Exchange:
         """A Chat Completions request as the caller sent it."""
-        return cls(is_chat=True, body=body, model=model, stream=stream, defaults=defaults or None)
+        return cls(True, body, model, stream, None, defaults or None)
 
     @classmethod
     def embeddings(cls, body: bytes, model: str) -> Exchange:
-        return cls(is_chat=False, body=body, model=model, stream=False)
+        return cls(False, body, model, False, None, None)
 
     @classmethod
     def translated(cls, request: ChatRequest, defaults: Mapping[str, Any] | None = None) -> Exchange:
@@ -62,9 +62,7 @@ class Exchange:
         if defaults:
             unset = {k: v for k, v in defaults.items() if getattr(request, k, 0) is None}
             request = msgspec.structs.replace(request, **unset)
-        return cls(
-            is_chat=True, body=b"", model=request.model, stream=bool(request.stream), canonical=request
-        )
+        return cls(True, b"", request.model, bool(request.stream), request, None)
 
     def canonical(self) -> ChatRequest:
         if self._canonical is None:
