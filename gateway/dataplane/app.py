@@ -44,7 +44,7 @@ from .accounting import Accounting
 from .attempts import Policy, WaitingRoom, forward
 from .caller import OPENAI, AnthropicCaller, Caller
 from .context import JSON, RequestContext
-from .exchange import Exchange
+from .exchange import ChatExchange, EmbeddingsExchange, Exchange
 from .limit_headers import limit_headers
 from .scheduling import batch_other_threads, batch_this_thread
 from .tables import LiveTable
@@ -286,19 +286,20 @@ class Gateway:
             defaults = service.defaults
         else:
             group = self.canonical.get(model, model)  # an alias has its group's retry rules
+        exchange: Exchange
         if route == ROUTE_PROMPT:
             assert prompt_api is not None and isinstance(request, openai_bodies.ChatRequest)
-            exchange = Exchange.chat(body, model, bool(request.stream))
+            exchange = ChatExchange(body, model, bool(request.stream))
             ctx.caller = prompt.PromptCaller(prompt_api)
         elif route == ROUTE_MESSAGES:
             assert isinstance(request, canonical.ChatRequest)
-            exchange = Exchange.translated(request, defaults)
+            exchange = ChatExchange.translated(request, defaults)
             ctx.caller = AnthropicCaller(model)
         elif route == ROUTE_CHAT:
             assert isinstance(request, openai_bodies.ChatRequest)
-            exchange = Exchange.chat(body, model, bool(request.stream), defaults)
+            exchange = ChatExchange(body, model, bool(request.stream), defaults)
         else:
-            exchange = Exchange.embeddings(body, model)
+            exchange = EmbeddingsExchange(body, model)
         ctx.headers = [*ctx.headers, *limit_headers(decision)]
         ctx.table, ctx.decision, ctx.exchange = table, decision, exchange
         tokens = -1

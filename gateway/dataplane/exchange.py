@@ -24,45 +24,16 @@ _encoder = msgspec.json.Encoder()
 
 
 class Exchange:
-    """Made by `chat`, `embeddings` or `translated`, which say what kind of request it is."""
+    """What a ChatExchange and an EmbeddingsExchange share; the class says which it is."""
 
     __slots__ = ("_canonical", "body", "defaults", "is_chat", "model", "stream")
 
-    def __init__(
-        self,
-        is_chat: bool,
-        body: bytes,
-        model: str,
-        stream: bool,
-        canonical: ChatRequest | None,
-        defaults: Mapping[str, Any] | None,
-    ):
-        # Positional, for the constructors below only: they run once per request.
-        self.is_chat = is_chat  # a chat completion, else embeddings
-        self.body = body  # the caller's OpenAI JSON (b"" when an ingress gave `canonical`)
-        self.model = model  # the public model name the caller asked for
-        self.stream = stream
-        self._canonical = canonical
-        self.defaults = defaults  # a service's parameters for requests that leave them out
-
-    @classmethod
-    def chat(
-        cls, body: bytes, model: str, stream: bool, defaults: Mapping[str, Any] | None = None
-    ) -> Exchange:
-        """A Chat Completions request as the caller sent it."""
-        return cls(True, body, model, stream, None, defaults or None)
-
-    @classmethod
-    def embeddings(cls, body: bytes, model: str) -> Exchange:
-        return cls(False, body, model, False, None, None)
-
-    @classmethod
-    def translated(cls, request: ChatRequest, defaults: Mapping[str, Any] | None = None) -> Exchange:
-        """A chat request an ingress has already made canonical (the Anthropic Messages API)."""
-        if defaults:
-            unset = {k: v for k, v in defaults.items() if getattr(request, k, 0) is None}
-            request = msgspec.structs.replace(request, **unset)
-        return cls(True, b"", request.model, bool(request.stream), request, None)
+    is_chat: bool  # a chat completion, else embeddings
+    body: bytes  # the caller's OpenAI JSON (b"" when an ingress gave the canonical request)
+    model: str  # the public model name the caller asked for
+    stream: bool
+    defaults: Mapping[str, Any] | None  # a service's parameters for requests that leave them out
+    _canonical: ChatRequest | None
 
     def canonical(self) -> ChatRequest:
         if self._canonical is None:
@@ -108,6 +79,44 @@ class Exchange:
         request = self.canonical()
         include = bool(request.stream_options and request.stream_options.include_usage)
         return target.adapter.chat_stream(self.model, include)
+
+
+class ChatExchange(Exchange):
+    """A Chat Completions request."""
+
+    __slots__ = ()
+
+    def __init__(self, body: bytes, model: str, stream: bool, defaults: Mapping[str, Any] | None = None):
+        self.is_chat = True
+        self.body = body
+        self.model = model
+        self.stream = stream
+        self.defaults = defaults or None
+        self._canonical = None
+
+    @classmethod
+    def translated(cls, request: ChatRequest, defaults: Mapping[str, Any] | None = None) -> ChatExchange:
+        """A chat request an ingress has already made canonical (the Anthropic Messages API)."""
+        if defaults:
+            unset = {k: v for k, v in defaults.items() if getattr(request, k, 0) is None}
+            request = msgspec.structs.replace(request, **unset)
+        exchange = cls(b"", request.model, bool(request.stream))
+        exchange._canonical = request
+        return exchange
+
+
+class EmbeddingsExchange(Exchange):
+    """An Embeddings request."""
+
+    __slots__ = ()
+
+    def __init__(self, body: bytes, model: str):
+        self.is_chat = False
+        self.body = body
+        self.model = model
+        self.stream = False
+        self.defaults = None
+        self._canonical = None
 
 
 def rewrite(body: bytes, model: str | None, defaults: Mapping[str, Any] | None) -> bytes:

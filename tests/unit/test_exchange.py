@@ -10,7 +10,7 @@ import pytest
 
 from gateway.config.schema import PROVIDER_TYPES
 from gateway.dataplane import exchange as exchange_module
-from gateway.dataplane.exchange import Exchange
+from gateway.dataplane.exchange import ChatExchange, EmbeddingsExchange
 from gateway.dataplane.targets import Target
 from gateway.providers.canonical import ChatRequest, Message
 
@@ -31,7 +31,7 @@ def target(type: str, upstream_model: str) -> Target:
 
 
 def test_the_callers_bytes_go_as_they_are_when_nothing_changes():
-    path, _, body = Exchange.chat(BODY, "mini", False).call(target("openai", "mini"))
+    path, _, body = ChatExchange(BODY, "mini", False).call(target("openai", "mini"))
     assert path == b"/chat/completions" and body is BODY
 
 
@@ -44,7 +44,7 @@ def test_another_model_and_a_services_defaults_are_one_rewrite(monkeypatch):
         return loads(data)
 
     monkeypatch.setattr(exchange_module.orjson, "loads", counting_loads)
-    _, _, body = Exchange.chat(BODY, "mini", False, DEFAULTS).call(target("openai", "gpt-4o-mini-2024-07-18"))
+    _, _, body = ChatExchange(BODY, "mini", False, DEFAULTS).call(target("openai", "gpt-4o-mini-2024-07-18"))
     assert len(parses) == 1
     sent = json.loads(body)
     assert sent["model"] == "gpt-4o-mini-2024-07-18"
@@ -54,21 +54,21 @@ def test_another_model_and_a_services_defaults_are_one_rewrite(monkeypatch):
 
 
 def test_an_adapter_builds_from_the_request_with_the_defaults():
-    _, _, body = Exchange.chat(BODY, "mini", False, DEFAULTS).call(target("azure", "gpt-4o-mini"))
+    _, _, body = ChatExchange(BODY, "mini", False, DEFAULTS).call(target("azure", "gpt-4o-mini"))
     sent = json.loads(body)
     assert (sent["temperature"], sent["max_tokens"], sent["seed"]) == (1.5, 2, 7)
 
 
 def test_an_ingress_request_gets_the_defaults_it_left_out():
     request = ChatRequest(model="mini", messages=[Message(role="user", content="hi")], top_p=0.5, stream=True)
-    exchange = Exchange.translated(request, {"top_p": 0.9, "max_tokens": 2})
+    exchange = ChatExchange.translated(request, {"top_p": 0.9, "max_tokens": 2})
     assert (exchange.model, exchange.stream, exchange.is_chat) == ("mini", True, True)
     sent = json.loads(exchange.call(target("openai", "mini"))[2])
     assert (sent["top_p"], sent["max_tokens"]) == (0.5, 2)
 
 
 def test_embeddings_are_not_chat():
-    exchange = Exchange.embeddings(b'{"model": "e", "input": "x"}', "e")
+    exchange = EmbeddingsExchange(b'{"model": "e", "input": "x"}', "e")
     assert (exchange.is_chat, exchange.stream) == (False, False)
     assert exchange.call(target("openai", "e"))[0] == b"/embeddings"
 
