@@ -52,9 +52,10 @@ class Trace:
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self._t0) * 1000
 
-    def admitted(self, tenant: str, app: str, key_id: str, route: str, model: str) -> None:
+    def admitted(self, tenant: str, app: str, key_id: str) -> None:
+        """Whose call it is (the route and the model asked for are on the record already)."""
         rec = self.rec
-        rec.tenant, rec.app, rec.key_id, rec.route, rec.model = tenant, app, key_id, route, model
+        rec.tenant, rec.app, rec.key_id = tenant, app, key_id
 
     def failed(self, error_type: str, error_code: str, limit_scope: str = "") -> None:
         """The caller gets an error: its type and code, and whose limit refused it, if one did."""

@@ -254,10 +254,10 @@ class Gateway:
                 raise errors.gone(self.live.services.retired[model])
             if decision.consumer is not None:
                 key_id, tenant, app = decision.consumer
-                trace.admitted(tenant, app, key_id, trace.rec.route, model or "")
+                trace.admitted(tenant, app, key_id)
             ctx.fail(decision)
             return
-        trace.admitted(decision.tenant, decision.app, decision.key_id, trace.rec.route, model or "")
+        trace.admitted(decision.tenant, decision.app, decision.key_id)
         if body_error is not None:
             ctx.fail(body_error)
             return

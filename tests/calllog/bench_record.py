@@ -68,8 +68,9 @@ def make_record(prices: PriceTable) -> CallRecord:
 
 def trace_request(prices: PriceTable) -> CallRecord:
     """Everything the request path does for its record: a Trace filled in as in the data plane."""
-    trace = Trace("req_1f2e_42", "10.0.0.7", "OpenAI/Python 1.50")
-    trace.admitted("acme", "web", "key_abc", "chat", "gpt-4o-mini")
+    trace = Trace("req_1f2e_42", "10.0.0.7", "OpenAI/Python 1.50", "chat")
+    trace.rec.model = "gpt-4o-mini"
+    trace.admitted("acme", "web", "key_abc")
     started = time.perf_counter()
     trace.attempt("openai", "ok-1", "gpt-4o-mini-2024-07-18", 200, "ok", started)
     trace.answered(200, b"")

@@ -12,8 +12,9 @@ from gateway.calllog.trace import Trace
 
 
 def test_a_retried_streamed_call_becomes_a_full_record():
-    trace = Trace("req_1", client="10.0.0.1", user_agent="sdk/1")
-    trace.admitted("acme", "web", "key_a", "chat", "gpt-4o")
+    trace = Trace("req_1", client="10.0.0.1", user_agent="sdk/1", route="chat")
+    trace.rec.model = "gpt-4o"  # as the data plane notes it once the body is read
+    trace.admitted("acme", "web", "key_a")
     first = time.perf_counter()
     trace.attempt("openai", "k1", "gpt-4o-2024-08-06", 429, "rate_limited", first)
     second = time.perf_counter()
