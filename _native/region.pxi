@@ -33,6 +33,7 @@ cdef enum:
     K_FAILURES = 10
     K_CHANGED = 11
     K_NEXT_PROBE = 12
+    K_COOL_CAUSE = 13
     BUDGET_SHIFT = 47
 
 cdef int64_t BUDGET_USED_MAX = (1LL << BUDGET_SHIFT) - 1
@@ -42,11 +43,11 @@ if BUDGET_SHIFT != _layout.BUDGET_SHIFT:
 
 if (WORKER_WORDS, W_GENERATION, BUCKET_WORDS, KEY_WORDS, K_STATE, K_COOL_UNTIL, K_IN_FLIGHT, K_REMAINING_REQUESTS, K_RESET_REQUESTS,
         K_LIMIT_REQUESTS, K_REMAINING_TOKENS, K_RESET_TOKENS, K_LIMIT_TOKENS, K_FAILURES, K_CHANGED,
-        K_NEXT_PROBE) != (
+        K_NEXT_PROBE, K_COOL_CAUSE) != (
         _layout.WORKER_WORDS, _layout.W_GENERATION, _layout.BUCKET_WORDS, _layout.KEY_WORDS, _layout.K_STATE, _layout.K_COOL_UNTIL, _layout.K_IN_FLIGHT,
         _layout.K_REMAINING_REQUESTS, _layout.K_RESET_REQUESTS, _layout.K_LIMIT_REQUESTS,
         _layout.K_REMAINING_TOKENS, _layout.K_RESET_TOKENS, _layout.K_LIMIT_TOKENS, _layout.K_FAILURES,
-        _layout.K_CHANGED, _layout.K_NEXT_PROBE):
+        _layout.K_CHANGED, _layout.K_NEXT_PROBE, _layout.K_COOL_CAUSE):
     raise ImportError("gateway._native was built against another shared-memory layout; rebuild it")
 
 
@@ -273,14 +274,22 @@ cdef class SharedRegion:
     cdef inline int64_t *_key(self, int64_t slot):
         return &self.words[self.off_keys + slot * KEY_WORDS]
 
-    def cool(self, int64_t slot, int64_t until_ns):
-        """Keep every process off key `slot` until `until_ns` (never shortens a cooldown)."""
+    def cool(self, int64_t slot, int64_t until_ns, int64_t cause=0):
+        """Keep every process off key `slot` until `until_ns` (never shortens a cooldown). When it
+        extends the cooldown, `cause` (a layout.COOL_* code) becomes why; returns whether it did."""
         cdef int64_t *p = self._key(slot) + K_COOL_UNTIL
         cdef int64_t cur
         while True:
             cur = aigw_load(p)
-            if cur >= until_ns or aigw_cas(p, cur, until_ns):
-                return
+            if cur >= until_ns:
+                return False
+            if aigw_cas(p, cur, until_ns):
+                if cause:
+                    aigw_store(self._key(slot) + K_COOL_CAUSE, cause)
+                return True
+
+    def cool_cause(self, int64_t slot):
+        return aigw_load(self._key(slot) + K_COOL_CAUSE)
 
     def cool_until(self, int64_t slot):
         return aigw_load(self._key(slot) + K_COOL_UNTIL)

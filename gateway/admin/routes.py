@@ -64,6 +64,9 @@ class UpstreamKeyState(msgspec.Struct, kw_only=True):
     provider: str
     key_id: str
     state: str  # healthy, cooling, exhausted, invalid or disabled
+    # Why it is out of use, if it is: rate_limited, server_errors, unreachable, timeout,
+    # broken_connection (while cooling), quota, invalid or disabled (docs/key-pools.md).
+    cause: str | None = None
     # Seconds until the key is used again, while cooling.
     cooling_for_s: float | None = None
     # Seconds until the next probe of an exhausted or invalid key.

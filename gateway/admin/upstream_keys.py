@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from ..admission.layout import STATE_DISABLED, STATE_HEALTHY, STATE_NAMES, key_id
+from ..keypool.causes import key_cause
 from ..keypool.directory import KeyDirectory
 from ..keypool.pools import pool_headroom
 from ..store import Conflict, NotFound, Store
@@ -82,6 +83,7 @@ class UpstreamKeys:
             provider=provider,
             key_id=key,
             state="cooling" if cooling else state,
+            cause=key_cause(self._region, slot, now),
             cooling_for_s=round((r["cool_until"] - now) / 1e9, 3) if cooling else None,
             next_probe_in_s=round(max(0, r["next_probe"] - now) / 1e9, 3) if probing else None,
             in_flight=r["in_flight"],

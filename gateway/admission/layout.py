@@ -13,7 +13,7 @@ an old and a new build can never misread each other's counters.
 """
 
 MAGIC = 0x41494757_53484D31  # "AIGWSHM1"
-LAYOUT_VERSION = 4
+LAYOUT_VERSION = 5
 HEADER_WORDS = 64
 WORKER_WORDS = 2
 BUCKET_WORDS = 2
@@ -51,6 +51,7 @@ K_LIMIT_TOKENS = 9
 K_FAILURES = 10  # consecutive rate-limit answers without a reset time: the backoff exponent
 K_CHANGED = 11  # ns of the last state change
 K_NEXT_PROBE = 12  # ns: when the prober may next try an exhausted or invalid key
+K_COOL_CAUSE = 13  # why the key is cooling: one of the COOL_* below, set with the cooldown
 
 STATE_HEALTHY, STATE_EXHAUSTED, STATE_INVALID, STATE_DISABLED = 0, 2, 3, 4
 STATE_NAMES = {
@@ -58,6 +59,17 @@ STATE_NAMES = {
     STATE_EXHAUSTED: "exhausted",
     STATE_INVALID: "invalid",
     STATE_DISABLED: "disabled",
+}
+
+# Why a key is cooling (K_COOL_CAUSE): the provider rate-limited it, or it rests after failures
+# (server errors, or a transport failure of each kind: gateway/keypool/health.py).
+COOL_RATE_LIMITED, COOL_SERVER_ERRORS, COOL_UNREACHABLE, COOL_TIMEOUT, COOL_BROKEN = 1, 2, 3, 4, 5
+COOL_NAMES = {
+    COOL_RATE_LIMITED: "rate_limited",
+    COOL_SERVER_ERRORS: "server_errors",
+    COOL_UNREACHABLE: "unreachable",
+    COOL_TIMEOUT: "timeout",
+    COOL_BROKEN: "broken_connection",
 }
 
 DEFAULT_MAX_WORKERS = 64

@@ -201,10 +201,18 @@ class ReferenceRegion:
     def key(self, slot: int, field: int) -> int:
         return int(self.words[self.key_word(slot, field)])
 
-    def cool(self, slot: int, until_ns: int) -> None:
+    def cool(self, slot: int, until_ns: int, cause: int = 0) -> bool:
         with self.atomically():
             word = self.key_word(slot, L.K_COOL_UNTIL)
-            self.words[word] = max(self.words[word], until_ns)
+            if self.words[word] >= until_ns:
+                return False
+            self.words[word] = until_ns
+            if cause:
+                self.words[self.key_word(slot, L.K_COOL_CAUSE)] = cause
+            return True
+
+    def cool_cause(self, slot: int) -> int:
+        return self.key(slot, L.K_COOL_CAUSE)
 
     def cool_until(self, slot: int) -> int:
         return self.key(slot, L.K_COOL_UNTIL)

@@ -124,12 +124,17 @@ def rate_limited(limit: LimitSpec, wait_ns: int) -> Rejection:
     )
 
 
+# Every key of a pool is rate-limited: the one pool refusal that ends at a time the provider gave
+# (gateway/keypool/causes.py names the others).
+POOL_RATE_LIMITED = "upstream_capacity_exhausted"
+
+
 def pool_exhausted(group: str, wait_ns: int) -> Rejection:
     wait = wait_ns / 1e9
     return Rejection(
         429,
         "rate_limit_error",
-        "upstream_capacity_exhausted",
+        POOL_RATE_LIMITED,
         f"Every upstream key serving model '{group}' is rate-limited by its provider. "
         f"Please try again in {wait:.3g}s.",
         None,

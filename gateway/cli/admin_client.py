@@ -16,7 +16,12 @@ from ..config.schema import Config
 
 
 class AdminCallFailed(Exception):
-    """The admin API refused or could not be reached; the message says why and what to do."""
+    """The admin API refused or could not be reached; the message says why and what to do.
+    `body`: the answer's decoded JSON when there was one."""
+
+    def __init__(self, message: str, body: Any = None):
+        super().__init__(message)
+        self.body = body
 
 
 def admin_url(cfg: Config, given: str | None) -> str:
@@ -48,10 +53,14 @@ def call(base: str, method: str, path: str, body: Any = None, query: dict[str, A
             return json.load(resp)
     except urllib.error.HTTPError as exc:
         try:
-            message = json.load(exc)["error"]["message"]
-        except (ValueError, KeyError, TypeError):
+            body = json.load(exc)
+        except ValueError:
+            body = None
+        try:
+            message = body["error"]["message"]
+        except (KeyError, TypeError):
             message = exc.reason
         hint = " (set AIGW_ADMIN_TOKEN to an admin token)" if exc.code == 401 else ""
-        raise AdminCallFailed(f"the admin API answered {exc.code}: {message}{hint}") from None
+        raise AdminCallFailed(f"the admin API answered {exc.code}: {message}{hint}", body) from None
     except OSError as exc:
         raise AdminCallFailed(f"no node answers at {base} ({exc}); is `aigw serve` running?") from None

@@ -1,28 +1,36 @@
 """`aigw budgets`: list and set the budgets of tenants, apps and consumer keys in the store (a
-running node applies a change within 1 s; `GET /admin/budgets` shows what each has used)."""
+running node applies a change within 1 s). The list shows what each subject used of its current
+period, as the call log counts it (the node seeds its exact counters from the same at start)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 
+from ..admission import budgets
 from ..admission.rejections import budget_amount
-from ..store import Store
-from ..store.records import BudgetRule
+from ..calllog.backend import open_call_log
+from ..calllog.budget_usage import used_in_period
+from ..calllog.store import CallLog
+from ..store.records import BudgetRecord, BudgetRule
+from .context import Context, common_options
+from .output import table, when
 
 _KINDS = {"requests": "requests", "tokens": "tokens", "cost": "cost"}
 _PERIODS = ("day", "month", "lifetime")
 
 
 def add_budgets_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    budgets = sub.add_parser("budgets", help="daily, monthly and lifetime budgets").add_subparsers(
+    group = sub.add_parser("budgets", help="daily, monthly and lifetime budgets").add_subparsers(
         dest="action", required=True
     )
-    listing = budgets.add_parser("list", help="list budgets")
+    listing = group.add_parser("list", help="list budgets: amount, used this period, when it resets")
     listing.add_argument("--scope", choices=("tenant", "app", "key"))
     listing.add_argument("--subject", help="tenant name, tenant/app or consumer key id")
-    listing.add_argument("--config")
-    setting = budgets.add_parser(
+    listing.set_defaults(run=run_budgets, covers=("GET /admin/budgets",))
+    common_options(listing)
+    setting = group.add_parser(
         "set",
         help="replace the budgets of a tenant, app or key",
         description="Rules are KIND=AMOUNT/PERIOD: requests=1000/day, tokens=2000000/month, "
@@ -31,7 +39,8 @@ def add_budgets_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     setting.add_argument("scope", choices=("tenant", "app", "key"))
     setting.add_argument("subject", help="tenant name, tenant/app or consumer key id")
     setting.add_argument("rules", nargs="*", metavar="KIND=AMOUNT/PERIOD")
-    setting.add_argument("--config")
+    setting.set_defaults(run=run_budgets, covers=("PUT /admin/budgets/{scope}/{subject}",))
+    common_options(setting)
 
 
 def parse_rule(text: str) -> BudgetRule:
@@ -52,18 +61,32 @@ def parse_rule(text: str) -> BudgetRule:
     return BudgetRule(kind=kind, amount=value, period=period)  # type: ignore[arg-type]
 
 
-def run_budgets(args: argparse.Namespace, store: Store) -> int:
-    if args.action == "set":
-        try:
-            rules = [parse_rule(r) for r in args.rules]
-            records = store.set_budgets(args.scope, args.subject, rules)
-        except ValueError as exc:
-            print(f"aigw: {exc}", file=sys.stderr)
-            return 2
-        print(f"{args.scope} {args.subject}: {len(records)} budget(s)")
-    else:
-        records = store.list_budgets(args.scope, args.subject)
-    for r in records:
-        per = "in all (lifetime)" if r.period == "lifetime" else f"per {r.period}"
-        print(f"{r.id}\t{r.scope}\t{r.subject}\t{budget_amount(r.kind, r.amount)} {per}")
+def run_budgets(args: argparse.Namespace, ctx: Context) -> int:
+    store = ctx.open_store(writes=args.action == "set")
+    log = open_call_log(store)
+    try:
+        if args.action == "set":
+            try:
+                rules = [parse_rule(r) for r in args.rules]
+                records = store.set_budgets(args.scope, args.subject, rules)
+            except ValueError as exc:
+                print(f"aigw: {exc}", file=sys.stderr)
+                return 2
+            print(f"{args.scope} {args.subject}: {len(records)} budget(s)", file=sys.stderr)
+        else:
+            records = store.list_budgets(args.scope, args.subject)
+        now = int(time.time())
+        header = ("id", "scope", "subject", "budget", "used", "resets_at")
+        print(table(header, [_row(log, r, now) for r in records]))
+    finally:
+        log.close()
+        store.close()
     return 0
+
+
+def _row(log: CallLog, r: BudgetRecord, now: int) -> tuple[str, ...]:
+    index = budgets.period_index(r.period, now)
+    per = "in all (lifetime)" if r.period == "lifetime" else f"per {r.period}"
+    used = budget_amount(r.kind, used_in_period(log, r, index))
+    reset = budgets.resets_at(r.period, index)
+    return (str(r.id), r.scope, r.subject, f"{budget_amount(r.kind, r.amount)} {per}", used, when(reset))

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 
 from ..analytics.params import call_filter
 from ..calllog.store import CallFilter
+from .context import common_options
 
 SPARKS = "▁▂▃▄▅▆▇█"
 
 
 def add_filter_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--since", help="start: a duration ago (30m, 6h, 7d), Unix seconds or ISO 8601")
+    p.add_argument(
+        "--since", help="start: a duration ago (30m, 6h, 7d), Unix seconds or ISO 8601 (UTC unless it says)"
+    )
     p.add_argument("--until", help="end (exclusive), same forms; default now")
     p.add_argument("--tenant")
     p.add_argument("--app")
@@ -22,7 +24,7 @@ def add_filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--provider")
     p.add_argument("--upstream-key", help="upstream (provider) key id")
     p.add_argument("--status", help="a code (429), a class (5xx), 'error' or 'ok'")
-    p.add_argument("--config")
+    common_options(p)
 
 
 def filter_from(args: argparse.Namespace, default_since_s: float | None = None) -> CallFilter:
@@ -70,7 +72,3 @@ def usd(v: float) -> str:
 
 def percent(v: float) -> str:
     return f"{v * 100:.1f}%"
-
-
-def when(ts: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))

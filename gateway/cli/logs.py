@@ -1,8 +1,10 @@
-"""`aigw logs`: the call log from the store, newest first, one page at a time, or followed."""
+"""`aigw logs`: the call log from the store, newest first: a page at a time as a table, every
+matching call as CSV or NDJSON (exports are never cut short), or followed."""
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 from collections.abc import Callable
@@ -14,52 +16,76 @@ from ..analytics import export
 from ..calllog.backend import open_call_log
 from ..calllog.record import CallRecord
 from ..calllog.store import CallFilter, CallLog
-from ..store import Store
-from .filters import add_filter_options, count, filter_from, ms, tokens, usd, when
+from .context import Context
+from .filters import add_filter_options, count, filter_from, ms, tokens, usd
+from .output import when
 
 _json = msgspec.json.Encoder()
+PAGE = 20
+EXPORT_PAGE = 1000
 
 
 def add_logs_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("logs", help="show the call log (works without a running gateway)")
     add_filter_options(p)
     p.add_argument("--request-id", help="the call with this x-request-id")
-    p.add_argument("--limit", type=int, default=20, help="calls per page (default 20)")
-    p.add_argument("--cursor", help="continue from a previous page (printed after it)")
+    p.add_argument(
+        "--limit",
+        type=int,
+        help=f"the table: calls per page (default {PAGE}); --csv/--json: at most this many",
+    )
+    p.add_argument("--cursor", help="the table: continue from a previous page (printed after it)")
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new calls as they arrive")
     p.add_argument("--interval", type=float, default=1.0, help="--follow: seconds between polls")
     out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help="one JSON object per line")
-    out.add_argument("--csv", action="store_true", help="CSV with a header row")
+    out.add_argument("--json", action="store_true", help="every matching call, one JSON object per line")
+    out.add_argument("--csv", action="store_true", help="every matching call, CSV with a header row")
+    p.set_defaults(run=run_logs, covers=("GET /admin/calls", "GET /admin/calls/export"))
 
 
-def run_logs(args: argparse.Namespace, store: Store) -> int:
+def run_logs(args: argparse.Namespace, ctx: Context) -> int:
+    export_all = (args.csv or args.json) and not args.follow
     try:
         where = filter_from(args)
-        if args.limit < 1:
+        if args.limit is not None and args.limit < 1:
             raise ValueError("--limit must be at least 1")
+        if export_all and args.cursor:
+            raise ValueError("--cursor pages the table; --csv and --json print every matching call")
     except ValueError as exc:
         print(f"aigw: {exc}", file=sys.stderr)
         return 2
+    store = ctx.open_store(writes=False)
     log = open_call_log(store)
     try:
         printer = Printer(args, sys.stdout)
         if args.follow:
-            follow(log, where, args.limit, args.interval, printer)
-            return 0
-        try:
-            page = log.calls(where, cursor=args.cursor, limit=args.limit)
-        except ValueError as exc:
-            print(f"aigw: {exc}", file=sys.stderr)
-            return 2
-        printer(page.calls)
-        if page.next_cursor:
-            print(f"more: aigw logs --cursor {page.next_cursor} (same filters)", file=sys.stderr)
+            follow(log, where, args.limit or PAGE, args.interval, printer)
+        elif export_all:
+            # A page at a time, so memory stays one page deep however many calls match.
+            pages = export.iter_calls(log, where, limit=args.limit)
+            while batch := list(itertools.islice(pages, EXPORT_PAGE)):
+                printer(batch)
+            printer([])  # the CSV header, when nothing matched
+        else:
+            return _page(log, where, args, printer)
         return 0
     except KeyboardInterrupt:
         return 0
     finally:
         log.close()
+        store.close()
+
+
+def _page(log: CallLog, where: CallFilter, args: argparse.Namespace, printer: Printer) -> int:
+    try:
+        page = log.calls(where, cursor=args.cursor, limit=args.limit or PAGE)
+    except ValueError as exc:
+        print(f"aigw: {exc}", file=sys.stderr)
+        return 2
+    printer(page.calls)
+    if page.next_cursor:
+        print(f"more: aigw logs --cursor {page.next_cursor} (same filters)", file=sys.stderr)
+    return 0
 
 
 def follow(

@@ -1,27 +1,36 @@
-"""The `aigw` command line. `aigw serve` runs a node; the other commands work on the store the
-config names, so they need no running gateway (changes reach running workers within 1 s)."""
+"""The `aigw` command line. `aigw serve` runs a node. Store commands (keys, apps, tenants, limits,
+budgets, logs, stats) work on the store the config names, with or without a running gateway
+(a running one applies a change within 1 s); admin commands call the running node's admin API.
+
+Every command's parser carries `run` (its handler) and `covers` (the admin API operations it
+does), which tests/cli/test_coverage.py compares with the admin API's OpenAPI document."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
-import time
 from collections.abc import Sequence
 
 from .._version import __version__
 from ..config import Config, ConfigError, load_config
-from ..config.seed import seed
-from ..store import Ambiguous, NotFound, Store, open_store
+from ..node.startup import StartupError
+from ..store import Ambiguous, Conflict, NotFound
 from ..store.sealing import SealingError
-from . import tenancy
-from .budgets import add_budgets_parser, run_budgets
-from .logs import add_logs_parser, run_logs
-from .stats import add_stats_parser, run_stats
-from .upstream_keys import add_upstream_keys_parser, run_upstream_keys
+from . import consumer_keys, tenancy, tenants
+from .admin_client import AdminCallFailed
+from .budgets import add_budgets_parser
+from .context import Context, NoStore
+from .limits import add_limits_parser
+from .logs import add_logs_parser
+from .secrets import NoSecret
+from .stats import add_stats_parser
+from .status import add_status_parser
+from .upstream_keys import add_upstream_keys_parser
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="aigw", description="aigw — AI gateway")
     p.add_argument("--version", action="version", version=f"aigw {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
@@ -32,42 +41,36 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="data-plane bind address")
     serve.add_argument("--port", type=int, help="data-plane port")
     serve.add_argument("--admin-port", type=int, help="admin listener port")
+    serve.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
+    serve.set_defaults(run=_serve, covers=())
 
     config = sub.add_parser("config", help="work with config files").add_subparsers(
         dest="action", required=True
     )
     check = config.add_parser("check", help="validate a config file and print every problem")
     check.add_argument("file")
-    config.add_parser("quickstart", help="print the bundled quickstart config")
+    check.set_defaults(run=_check, covers=())
+    config.add_parser("quickstart", help="print the bundled quickstart config").set_defaults(
+        run=_quickstart, covers=()
+    )
 
-    keys = sub.add_parser("keys", help="consumer API keys").add_subparsers(dest="action", required=True)
-    create = keys.add_parser("create", help="create a key for an app; it is printed once")
-    create.add_argument("--app", required=True)
-    create.add_argument("--tenant", help="needed only when several tenants have an app of that name")
-    create.add_argument("--name", help="a label to recognise the key by")
-    create.add_argument("--config")
-    listing = keys.add_parser("list", help="list keys (visible prefixes only)")
-    listing.add_argument("--app")
-    listing.add_argument("--tenant")
-    listing.add_argument("--config")
-    revoke = keys.add_parser("revoke", help="revoke a key by id")
-    revoke.add_argument("key_id")
-    revoke.add_argument("--config")
-    status = keys.add_parser("status", help="provider keys on the running node: state, headroom, until when")
-    status.add_argument("--config")
-    status.add_argument("--admin-url", help="default: the config's admin listener")
-
-    apps = sub.add_parser("apps", help="apps").add_subparsers(dest="action", required=True)
-    apps_list = apps.add_parser("list", help="list apps")
-    apps_list.add_argument("--tenant")
-    apps_list.add_argument("--config")
+    groups = {
+        "keys": sub.add_parser("keys", help="consumer API keys (provider keys: aigw upstream-keys)"),
+        "apps": sub.add_parser("apps", help="apps"),
+        "tenants": sub.add_parser("tenants", help="tenants"),
+    }
+    shared = {name: g.add_subparsers(dest="action", required=True) for name, g in groups.items()}
+    consumer_keys.add_parsers(shared["keys"])
+    tenants.add_parsers(shared["tenants"], shared["apps"])
     # Listed for --help only: main() hands `aigw bench …` to the bench harness's own parser.
     sub.add_parser("bench", help="load-test aigw, nginx and any URL (python -m bench; docs/benchmarks.md)")
     add_logs_parser(sub)
     add_stats_parser(sub)
     add_upstream_keys_parser(sub)
-    tenancy.add_parsers(sub, keys, apps)
+    add_limits_parser(sub)
     add_budgets_parser(sub)
+    add_status_parser(sub)
+    tenancy.add_parsers(sub, shared)
     return p
 
 
@@ -77,63 +80,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bench.cli import main as bench_main
 
         return bench_main(argv[1:], prog="aigw bench")
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return _dispatch(args)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    except (NotFound, Ambiguous) as exc:
-        print(f"aigw: {exc.args[0]}", file=sys.stderr)
-        return 1
-    except SealingError as exc:
-        print(f"aigw: {exc}", file=sys.stderr)
-        return 2
+        code: int = args.run(args, Context(args))
+        sys.stdout.flush()  # here, so a closed pipe is met inside the try
+        return code
+    except (ConfigError, SealingError, NoStore, NoSecret) as exc:
+        return _fail(exc, 2)
+    except (NotFound, Ambiguous, Conflict) as exc:
+        return _fail(exc.args[0], 1)
+    except (AdminCallFailed, StartupError) as exc:
+        return _fail(exc, 1)
+    except BrokenPipeError:
+        # `aigw logs | head`: the reader has all it wants. Point stdout at /dev/null so the
+        # interpreter's final flush does not fail again, and exit quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for a process ended by SIGPIPE
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if getattr(args, "debug", False):
+            raise
+        return _fail(f"{type(exc).__name__}: {exc} (--debug shows the traceback)", 1)
 
 
-def _dispatch(args: argparse.Namespace) -> int:
-    if args.command == "serve":
-        return _serve(args)
-    if args.command == "config":
-        if args.action == "quickstart":
-            from ..config.loader import quickstart_text
-
-            print(quickstart_text(), end="")
-            return 0
-        load_config(args.file)
-        print(f"{args.file}: OK")
-        return 0
-    cfg = load_config(getattr(args, "config", None))
-    if getattr(args, "admin_command", None) is not None:
-        return tenancy.run(args, cfg)
-    if args.command == "keys" and args.action == "status":
-        from .upstream_status import run_status
-
-        return run_status(cfg, args.admin_url)
-    if args.command == "upstream-keys":
-        return run_upstream_keys(args, cfg)
-    store = open_store(url=cfg.store.url, path=cfg.store.path)
-    seed(store, cfg)  # so apps the config declares can get keys before the first `serve`
-    try:
-        if args.command == "logs":
-            return run_logs(args, store)
-        if args.command == "stats":
-            return run_stats(args, store)
-        if args.command == "keys":
-            return _keys(args, store)
-        if args.command == "budgets":
-            return run_budgets(args, store)
-        for app in store.list_apps(args.tenant):
-            print(f"{app.tenant}/{app.name}\tmodels: {', '.join(app.models)}")
-        return 0
-    finally:
-        store.close()
+def _fail(problem: object, code: int) -> int:
+    print(f"aigw: {problem}", file=sys.stderr)
+    return code
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace, ctx: Context) -> int:
+    load_config(args.file)
+    print(f"{args.file}: OK")
+    return 0
+
+
+def _quickstart(args: argparse.Namespace, ctx: Context) -> int:
+    from ..config.loader import quickstart_text
+
+    print(quickstart_text(), end="")
+    return 0
+
+
+def _serve(args: argparse.Namespace, ctx: Context) -> int:
     from ..node.supervisor import run_node
 
     cfg: Config = load_config(args.config)
@@ -145,27 +135,3 @@ def _serve(args: argparse.Namespace) -> int:
     import uvloop
 
     return uvloop.run(run_node(cfg, args.config))
-
-
-def _keys(args: argparse.Namespace, store: Store) -> int:
-    if args.action == "create":
-        record, secret = store.create_key(args.app, args.tenant, args.name)
-        print(secret)
-        print(
-            f"created {record.id} for {record.tenant}/{record.app}; this is the only time the key is shown",
-            file=sys.stderr,
-        )
-        return 0
-    if args.action == "revoke":
-        record = store.revoke_key(args.key_id)
-        print(f"revoked {record.id} ({record.prefix}…) of {record.tenant}/{record.app}")
-        return 0
-    for k in store.list_keys(args.tenant, args.app):
-        state = "revoked " + _when(k.revoked_at) if k.revoked_at else "active"
-        owner, label = f"{k.tenant}/{k.app}", k.name or "-"
-        print(f"{k.id}\t{k.prefix}…\t{owner}\t{label}\tcreated {_when(k.created_at)}\t{state}")
-    return 0
-
-
-def _when(ts: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))

@@ -12,8 +12,10 @@ from ..analytics import export, queries
 from ..analytics.params import parse_grain, parse_group_by
 from ..calllog.backend import open_call_log
 from ..calllog.rollup import DAY
-from ..store import Store
-from .filters import add_filter_options, count, filter_from, ms, percent, sparkline, tokens, usd, when
+from .context import Context
+from .filters import add_filter_options, count, filter_from, ms, percent, sparkline, tokens, usd
+from .output import table as columns
+from .output import when
 
 
 def add_stats_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,23 +27,41 @@ def add_stats_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument(
         "--sort", default="calls", choices=queries.TOP_METRICS, help="rank rows by (default calls)"
     )
+    p.add_argument(
+        "--percentiles",
+        metavar="Q,Q",
+        help="instead: latency percentiles per --by group, e.g. 0.5,0.9,0.99",
+    )
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="summary, series and table as JSON")
     out.add_argument("--csv", action="store_true", help="the table as CSV")
+    p.set_defaults(
+        run=run_stats,
+        covers=(
+            "GET /admin/stats/summary",
+            "GET /admin/stats/series",
+            "GET /admin/stats/top",
+            "GET /admin/stats/percentiles",
+        ),
+    )
 
 
-def run_stats(args: argparse.Namespace, store: Store) -> int:
+def run_stats(args: argparse.Namespace, ctx: Context) -> int:
     try:
         where = filter_from(args, default_since_s=DAY)
         grain = parse_grain(args.grain)
         by = () if args.by == "none" else parse_group_by(args.by)
         if args.top < 1:
             raise ValueError("--top must be at least 1")
+        quantiles = _quantiles(args.percentiles)
     except ValueError as exc:
         print(f"aigw: {exc}", file=sys.stderr)
         return 2
+    store = ctx.open_store(writes=False)
     log = open_call_log(store)
     try:
+        if quantiles:
+            return _percentiles(queries.percentiles(log, where, quantiles, by, grain), args)
         series = queries.series(log, where, grain=grain)
         grain = series.grain
         where = msgspec.structs.replace(where, since=series.since, until=series.until)
@@ -50,6 +70,7 @@ def run_stats(args: argparse.Namespace, store: Store) -> int:
         trends = queries.series(log, where, by, grain) if by else None
     finally:
         log.close()
+        store.close()
     if args.json:
         doc: dict[str, Any] = {"totals": total, "series": series}
         if table is not None:
@@ -59,6 +80,35 @@ def run_stats(args: argparse.Namespace, store: Store) -> int:
         print(export.rows_csv(table.rows if table else []), end="")
     else:
         print(render(total, series, table, trends))
+    return 0
+
+
+def _quantiles(text: str | None) -> list[float]:
+    if not text:
+        return []
+    try:
+        qs = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(f"invalid --percentiles {text!r}: use numbers like 0.5,0.99") from None
+    if not all(0 < q <= 1 for q in qs):
+        raise ValueError(f"invalid --percentiles {text!r}: each must be above 0 and at most 1")
+    return qs
+
+
+def _percentiles(rows: list[queries.Percentiles], args: argparse.Namespace) -> int:
+    if args.json:
+        print(msgspec.json.encode(rows).decode())
+    elif args.csv:
+        print(export.rows_csv(rows), end="")
+    else:
+        names = list(rows[0].quantiles) if rows else []
+        header = ["/".join(rows[0].group) if rows and rows[0].group else "all", "calls", *names]
+        cells = [
+            ["/".join(str(v) or "-" for v in r.group.values()) or "all", count(r.calls),
+             *(ms(r.quantiles[n]) for n in names)]
+            for r in rows
+        ]  # fmt: skip
+        print(columns(header, cells))
     return 0
 
 

@@ -1,6 +1,7 @@
-"""`aigw tenants|members|tokens|services|catalog|subscriptions|audit` and `aigw keys rotate|temp`:
-the tenancy admin API from the command line (docs/tenancy.md). Each command is one admin request,
-declared in COMMANDS; lists print as tables, single records as JSON."""
+"""`aigw tenants|members|tokens|services|catalog|subscriptions|audit|whoami`, `aigw apps create`
+and `aigw keys rotate|temp`: the tenancy admin API from the command line (docs/tenancy.md). Each
+command is one admin request, declared in COMMANDS with the operation's method and path as the
+OpenAPI document names them; lists print as tables, single records as JSON."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..config.schema import Config
 from ..durations import span
-from .admin_client import AdminCallFailed, admin_url, call
+from .context import Context, admin_options
+from .output import table, when
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,10 @@ class Arg:
 @dataclass(frozen=True)
 class Command:
     group: str
-    action: str
+    action: str  # "" for a command without one (`aigw whoami`)
     help: str
     method: str
-    path: str  # formatted with the parsed arguments
+    path: str  # as in the OpenAPI document; formatted with the parsed arguments and `action`
     args: tuple[Arg, ...] = ()
     body: Callable[[argparse.Namespace], Any] | None = None
     query: tuple[str, ...] = ()
@@ -44,7 +45,7 @@ def _a(*flags: str, **options: Any) -> Arg:
 TENANT = _a("--tenant", help="the tenant (a tenant token implies its own)")
 SERVICE = _a("service", help="the service's name")
 VERSION = _a("version", type=int, help="the version number")
-SUBSCRIPTION = _a("id", type=int, help="the subscription's id")
+SUBSCRIPTION = _a("subscription_id", metavar="id", type=int, help="the subscription's id")
 REASON = _a("--reason", default="", help="told to the subscriber")
 
 
@@ -84,7 +85,7 @@ def _transition(action: str) -> Command:
         action,
         f"{action} a version",
         "POST",
-        f"/admin/services/{{service}}/versions/{{version}}/{action}",
+        "/admin/services/{service}/versions/{version}/{action}",
         args if action == "deprecate" else args[:2],
         _sunset,
     )
@@ -96,13 +97,14 @@ def _decision(action: str, verb: str) -> Command:
         action,
         verb,
         "POST",
-        f"/admin/subscriptions/{{id}}/{action}",
+        "/admin/subscriptions/{subscription_id}/{action}",
         (SUBSCRIPTION, REASON),
         lambda a: {"reason": a.reason},
     )
 
 
 COMMANDS: tuple[Command, ...] = (
+    Command("whoami", "", "the admin token's user, tenant and role", "GET", "/admin/whoami"),
     Command("tenants", "create", "create a tenant (operator)", "POST", "/admin/tenants", (_a("name"),),
             lambda a: {"name": a.name}),
     Command("members", "list", "a tenant's members", "GET", "/admin/tenants/{tenant}/members",
@@ -121,7 +123,8 @@ COMMANDS: tuple[Command, ...] = (
             "/admin/tokens", (_a("--user", required=True), TENANT, _a("--ttl", help="e.g. 30d")),
             lambda a: {"user": a.user, "tenant": a.tenant, **({"ttl_s": span(a.ttl)} if a.ttl else {})}),
     Command("tokens", "list", "admin tokens (prefixes only)", "GET", "/admin/tokens", (TENANT,),
-            query=("tenant",), columns=("id", "prefix", "user", "tenant", "revoked_at")),
+            query=("tenant",),
+            columns=("id", "prefix", "user", "tenant", "created_at", "expires_at", "revoked_at")),
     Command("tokens", "revoke", "revoke an admin token", "POST", "/admin/tokens/{token_id}/revoke",
             (_a("token_id"),)),
     Command("services", "create", "create a service", "POST", "/admin/services",
@@ -167,64 +170,68 @@ COMMANDS: tuple[Command, ...] = (
             _temporary),
 )  # fmt: skip
 
-# Groups whose every action is here (`keys` has others in main.py).
-GROUPS = ("tenants", "members", "tokens", "services", "catalog", "subscriptions", "audit")
+# Groups whose every action is here (`keys`, `apps` and `tenants` have store commands too).
+GROUPS = ("members", "tokens", "services", "catalog", "subscriptions", "audit")
 
 
-def add_parsers(sub: Any, keys: Any, apps: Any) -> None:
-    """Add the commands to `aigw`'s subparsers (`keys`, `apps`: those groups' subparsers, which
-    have store commands of their own in main.py)."""
+def add_parsers(sub: Any, shared: dict[str, Any]) -> None:
+    """Add the commands to `aigw`'s subparsers. `shared`: the subparsers of groups that have
+    store commands of their own (keys, apps, tenants)."""
     groups = {g: sub.add_parser(g, help=f"{g} (admin API)").add_subparsers(dest="action", required=True)
               for g in GROUPS}  # fmt: skip
-    groups["keys"] = keys
-    groups["apps"] = apps
+    groups.update(shared)
     for command in COMMANDS:
-        p = groups[command.group].add_parser(command.action, help=command.help)
+        if command.action:
+            p = groups[command.group].add_parser(command.action, help=command.help)
+        else:
+            p = sub.add_parser(command.group, help=command.help)
         for arg in command.args:
             p.add_argument(*arg.flags, **arg.options)
-        p.add_argument("--config")
-        p.add_argument("--admin-url", help="default: the config's admin listener, or $AIGW_ADMIN_URL")
-        p.set_defaults(admin_command=command)
+        admin_options(p)
+        p.set_defaults(run=run, admin_command=command, covers=(f"{command.method} {command.path}",))
 
 
-def run(args: argparse.Namespace, cfg: Config) -> int:
+def run(args: argparse.Namespace, ctx: Context) -> int:
     command: Command = args.admin_command
-    values = vars(args)
+    values = vars(args) | {"action": command.action}
     path = command.path.format(**{k: values[k] for k in _fields(command.path)})
     body = command.body(args) if command.body else None
-    try:
-        answer = call(admin_url(cfg, args.admin_url), command.method, path, body,
-                      {k: values.get(k) for k in command.query})  # fmt: skip
-    except AdminCallFailed as exc:
-        print(f"aigw: {exc}", file=sys.stderr)
-        return 1
+    answer = ctx.admin(command.method, path, body, {k: values.get(k) for k in command.query})
     if isinstance(answer, dict) and ("key" in answer or "token" in answer):
         print(answer.get("key") or answer.get("token"))
         print(f"created {answer['record']['id']}; this is the only time it is shown", file=sys.stderr)
     elif command.columns and isinstance(answer, list):
-        _table(answer, command.columns)
+        cells = [[_cell(column, row.get(column)) for column in command.columns] for row in answer]
+        print(table(command.columns, cells))
     else:
-        print(json.dumps(answer, indent=2))
+        print(json.dumps(_times(answer), indent=2))
     return 0
+
+
+def _times(value: Any, key: str = "") -> Any:
+    """The answer with its Unix times (`ts`, `*_at`) as ISO 8601, like every time the CLI prints."""
+    if isinstance(value, dict):
+        return {k: _times(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_times(v, key) for v in value]
+    if (
+        (key == "ts" or key.endswith("_at"))
+        and isinstance(value, (int, float))
+        and not isinstance(value, bool)
+    ):
+        return when(value)
+    return value
 
 
 def _fields(template: str) -> list[str]:
     return [part.split("}")[0] for part in template.split("{")[1:]]
 
 
-def _table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
-    cells = [[_cell(column, row.get(column)) for column in columns] for row in rows]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
-    for r in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
-
-
 def _cell(column: str, value: Any) -> str:
     if value is None:
         return "-"
-    if column in ("ts", "revoked_at") and isinstance(value, float):
-        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    if column == "ts" or column.endswith("_at"):
+        return str(_times(value, column))
     if column == "versions":
         return ", ".join(f"v{v['version']} {v['state']}" for v in value) or "-"
     if isinstance(value, list):

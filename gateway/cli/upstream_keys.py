@@ -1,64 +1,87 @@
-"""`aigw upstream-keys add|rotate|remove`: change a running node's provider keys (admin API).
+"""`aigw upstream-keys`: the provider keys of the running node (admin API) — their state as its
+workers see it, disabling and re-enabling one, and keys added, rotated and removed at runtime.
 
-The secret is read from an environment variable (--from-env) or the first line of stdin, never
-from the command line, where `ps` and shell history would show it.
+The secret of `add` and `rotate` is read with a hidden prompt, from stdin, a file or an
+environment variable (gateway/cli/secrets.py), never from the command line.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
+import time
 from typing import Any
 
-from ..config.schema import Config
-from .admin_client import AdminCallFailed, admin_url, call
+from .context import Context, admin_options
+from .output import table, when
+from .secrets import read_secret, secret_options
+
+_KEY = "/admin/upstream-keys/{provider}/{key_id}"
+_CHANGES = {
+    "add": ("add a key to a provider (stored encrypted; every worker uses it within 1 s)", "POST",
+            "/admin/upstream-keys/{provider}"),
+    "rotate": ("give a key added at runtime a new secret under the same id", "PUT", _KEY),
+    "remove": ("remove a key added at runtime", "DELETE", _KEY),
+    "disable": ("stop using a key until it is enabled", "POST", _KEY + "/{action}"),
+    "enable": ("use a disabled key again (healthy now, cooldown cleared)", "POST", _KEY + "/{action}"),
+    "reset": ("forget a key's cooldown, exhaustion or refusal: healthy now", "POST", _KEY + "/{action}"),
+}  # fmt: skip
 
 
 def add_upstream_keys_parser(sub: Any) -> None:
-    keys = sub.add_parser(
-        "upstream-keys", help="add, rotate or remove provider keys on the running node"
+    actions = sub.add_parser(
+        "upstream-keys", help="provider keys on the running node: state; disable, enable, add, rotate, remove"
     ).add_subparsers(dest="action", required=True)
-    for action, summary in (
-        ("add", "add a key to a provider (stored encrypted; every worker uses it within 1 s)"),
-        ("rotate", "give a key added at runtime a new secret under the same id"),
-        ("remove", "remove a key added at runtime"),
-    ):
-        p = keys.add_parser(action, help=summary)
+    listing = actions.add_parser("list", help="every provider key: state, cause, in flight, headroom, until")
+    listing.set_defaults(run=run_list, covers=("GET /admin/upstream-keys",))
+    admin_options(listing)
+    for action, (summary, method, path) in _CHANGES.items():
+        p = actions.add_parser(action, help=summary)
         p.add_argument("provider")
         p.add_argument("key_id")
-        if action != "remove":
-            p.add_argument(
-                "--from-env", metavar="VAR", help="read the secret from this variable (default: stdin)"
-            )
-        p.add_argument("--config")
-        p.add_argument("--admin-url", help="default: the config's admin listener")
+        if action in ("add", "rotate"):
+            secret_options(p)
+        p.set_defaults(run=run_change, covers=(f"{method} {path}",))
+        admin_options(p)
 
 
-def run_upstream_keys(args: argparse.Namespace, cfg: Config) -> int:
-    base = admin_url(cfg, args.admin_url)
-    path = f"/admin/upstream-keys/{args.provider}"
-    try:
-        if args.action == "remove":
-            call(base, "DELETE", f"{path}/{args.key_id}")
-        else:
-            secret = _secret(args.from_env)
-            if args.action == "add":
-                call(base, "POST", path, {"key_id": args.key_id, "secret": secret})
-            else:
-                call(base, "PUT", f"{path}/{args.key_id}", {"secret": secret})
-    except AdminCallFailed as exc:
-        print(f"aigw: {exc}", file=sys.stderr)
-        return 1
-    done = {"add": "added", "rotate": "rotated", "remove": "removed"}[args.action]
-    print(f"{done} {args.provider}/{args.key_id}")
+def run_change(args: argparse.Namespace, ctx: Context) -> int:
+    _, method, path = _CHANGES[args.action]
+    body: dict[str, str] | None = None
+    if args.action in ("add", "rotate"):
+        secret = read_secret(args, f"secret of {args.provider}/{args.key_id}")
+        body = {"key_id": args.key_id, "secret": secret} if args.action == "add" else {"secret": secret}
+    answer = ctx.admin(
+        method, path.format(provider=args.provider, key_id=args.key_id, action=args.action), body
+    )
+    if args.action in ("disable", "enable", "reset"):
+        print(f"{args.provider}/{args.key_id}: {answer['state']}")
+    else:
+        done = {"add": "added", "rotate": "rotated", "remove": "removed"}[args.action]
+        print(f"{done} {args.provider}/{args.key_id}")
     return 0
 
 
-def _secret(variable: str | None) -> str:
-    if variable:
-        value = os.environ.get(variable)
-        if value is None:
-            raise AdminCallFailed(f"environment variable {variable} is not set")
-        return value.strip()
-    return sys.stdin.readline().strip()
+def run_list(args: argparse.Namespace, ctx: Context) -> int:
+    keys = ctx.admin("GET", "/admin/upstream-keys")
+    now = time.time()
+    header = ("provider/key", "state", "cause", "in_flight", "requests_left", "tokens_left", "until")
+    rows = []
+    for k in keys:
+        until = k["cooling_for_s"] if k["cooling_for_s"] is not None else k["next_probe_in_s"]
+        rows.append(
+            (
+                f"{k['provider']}/{k['key_id']}",
+                k["state"],
+                k["cause"] or "-",
+                str(k["in_flight"]),
+                _left(k["remaining_requests"], k["limit_requests"]),
+                _left(k["remaining_tokens"], k["limit_tokens"]),
+                when(None if until is None else now + until),
+            )
+        )
+    print(table(header, rows))
+    return 0
+
+
+def _left(remaining: int | None, limit: int | None) -> str:
+    return "-" if remaining is None else f"{remaining}/{limit}"

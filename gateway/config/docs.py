@@ -139,7 +139,7 @@ def _check(name: str, before: list[str]) -> str:
     try:
         parse_config(example, source=name, env={})
     except ConfigError as exc:
-        return f"```\n{exc}\n```"
+        return f"```\naigw: {exc}\n```"  # as the CLI prints every error
     return f"```\n{name}: OK\n```"
 
 

@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import yaml
@@ -25,27 +26,46 @@ class ConfigError(Exception):
     def __init__(self, source: str, problems: list[str]):
         self.source = source
         self.problems = problems
-        super().__init__(f"{source}: {len(problems)} problem(s)\n" + "\n".join(f"  {p}" for p in problems))
+        if len(problems) == 1:
+            super().__init__(f"{source}: {problems[0]}")
+        else:
+            listed = "\n".join(f"  {p}" for p in problems)
+            super().__init__(f"{source}: {len(problems)} problem(s)\n{listed}")
 
 
 def quickstart_text() -> str:
     return resources.files("gateway.config").joinpath(QUICKSTART).read_text()
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> Config:
-    """Load `path`, or the bundled quickstart config when None."""
+def load_config(path: str | os.PathLike[str] | None = None, unread: tuple[str, ...] = ()) -> Config:
+    """Load `path`, or the bundled quickstart config when None. A relative `store.path` is made
+    absolute against the config file's directory, so every command finds the same store from
+    any working directory. `unread`: see parse_config."""
     if path is None:
-        return parse_config(quickstart_text(), source=f"(bundled {QUICKSTART})")
+        return parse_config(quickstart_text(), f"(bundled {QUICKSTART})", unread=unread)
     p = Path(path)
     try:
         text = p.read_text()
     except OSError as exc:
-        raise ConfigError(str(p), [f"cannot read file: {exc.strerror}"]) from None
-    return parse_config(text, source=str(p))
+        raise ConfigError(
+            str(p),
+            [
+                f"cannot read the config file: {exc.strerror} (working directory {Path.cwd()}); pass its "
+                "path to --config, or leave --config out to serve the bundled quickstart"
+            ],
+        ) from None
+    cfg = parse_config(text, str(p), unread=unread)
+    if cfg.store.path:
+        cfg.store.path = str(p.parent.absolute() / cfg.store.path)
+    return cfg
 
 
-def parse_config(text: str, source: str = "(config)", env: Mapping[str, str] = os.environ) -> Config:
-    """`env` gives the values of `${NAME}` references."""
+def parse_config(
+    text: str, source: str = "(config)", env: Mapping[str, str] = os.environ, unread: tuple[str, ...] = ()
+) -> Config:
+    """`env` gives the values of `${NAME}` references. `unread`: top-level sections the caller
+    never reads (the CLI's store and admin commands never read provider secrets): they are
+    checked, but an unset variable in them is no problem, and they are left out of the result."""
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -53,14 +73,36 @@ def parse_config(text: str, source: str = "(config)", env: Mapping[str, str] = o
     if raw is None:
         raw = {}
     problems: list[str] = []
-    raw = expand(raw, "", problems, env)
-    unset = {problem.partition(": ")[0] for problem in problems}  # reported once, as unset
-    problems += [p for p in schema_problems(raw, Config) if p.partition(": ")[0] not in unset]
-    problems += reference_problems(raw)
+    unknown: list[str] = []
+    if isinstance(raw, dict):
+        raw = {k: expand(v, k, problems, env, unknown if k in unread else None) for k, v in raw.items()}
+    unset = {problem.partition(": ")[0] for problem in problems} | set(unknown)  # each said once
+    problems += [p for p in schema_problems(raw, Config) if not _about(p, unset)]
+    problems += [p for p in reference_problems(raw) if not _about(p, unset)]
     if problems:
         raise ConfigError(source, problems)
     try:
+        if unread:
+            return _without(raw, unread)
         return msgspec.convert(raw, Config)
     except msgspec.ValidationError as exc:  # a rule the walk missed: still no traceback
         message, _, where = str(exc).partition(" - at `$.")
         raise ConfigError(source, [f"{where.rstrip('`') or '(top level)'}: {message}"]) from None
+
+
+def _about(problem: str, paths: set[str]) -> bool:
+    """Whether `problem` is about a value at (or in) one of `paths`."""
+    where = problem.partition(": ")[0]
+    return any(where == p or where.startswith((f"{p}.", f"{p}[")) for p in paths)
+
+
+def _without(raw: dict[str, Any], unread: tuple[str, ...]) -> Config:
+    """The typed config of every section but `unread`, which are left empty: constructing a
+    Struct does not validate, so an empty section the schema requires is fine here."""
+    fields: dict[str, Any] = {}
+    for f in msgspec.structs.fields(Config):
+        if f.encode_name in unread and f.required:
+            fields[f.name] = []  # `providers`, the one required section
+        elif f.encode_name in raw and f.encode_name not in unread:
+            fields[f.name] = msgspec.convert(raw[f.encode_name], f.type)
+    return Config(**fields)

@@ -76,8 +76,11 @@ class StoreConfig(_Strict, kw_only=True):
     path: Annotated[
         str,
         Meta(
-            description="SQLite file. Empty: `$AIGW_HOME/aigw.db`, or `./var/aigw.db` relative to the "
-            "working directory. Created with its directory on first use."
+            description="SQLite file; a relative path is relative to the config file's directory, so "
+            "every command finds the same store from any working directory. Empty: `$AIGW_HOME/aigw.db`, "
+            "or `./var/aigw.db` under the working directory. `aigw serve` and the CLI's commands that "
+            "write create it (and say so); a command that only reads never does. `aigw … -v` prints "
+            "which store a command uses."
         ),
     ] = ""
     url: Annotated[

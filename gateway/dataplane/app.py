@@ -26,6 +26,7 @@ from ..admission import (
     Rejection,
     SharedRegion,
 )
+from ..admission.rejections import POOL_RATE_LIMITED
 from ..calllog.backend import open_call_log
 from ..calllog.capture import Capture
 from ..calllog.trace import Trace
@@ -34,7 +35,7 @@ from ..errors import GatewayError, decode_body
 from ..ingress import anthropic as anthropic_ingress
 from ..keypool.health import KeyHealth
 from ..keypool.learn import REMAINING_HEADERS
-from ..metrics.names import QUEUE_DEPTH
+from ..metrics.names import IN_FLIGHT, QUEUE_DEPTH
 from ..metrics.worker import ENV as METRICS_ENV
 from ..providers import canonical
 from ..store import open_store
@@ -121,6 +122,7 @@ class Gateway:
             {p.name: p.probe_interval_s for p in cfg.providers},
             {p.name: p.invalid_probe_interval_s for p in cfg.providers},
             self.live.keys_of,
+            self.live.pool_of,
         )
         self.policies = {
             g.name: Policy(g.name, g.max_attempts, tuple(g.fallbacks), g.max_wait_s, WaitingRoom(g.max_queue))
@@ -152,6 +154,8 @@ class Gateway:
         self.accounting.start(loop)
         for group, policy in self.policies.items():
             self.accounting.metrics.gauge_source(QUEUE_DEPTH, policy.room.queued, (group,))
+        self.in_flight = 0  # requests this worker is handling (health checks aside)
+        self.accounting.metrics.gauge_source(IN_FLIGHT, lambda: self.in_flight)
         self._ids = itertools.count(1)
         self._id_prefix = f"req_{os.getpid():x}_"
         # Everything loaded so far lives as long as the worker: out of the collector's sight, so
@@ -190,6 +194,7 @@ class Gateway:
         route_name = ROUTE_NAMES.get(path) or ("prompt" if path.startswith(prompt.PREFIX) else "")
         trace = Trace(rid, scope.client or "", headers.get("user-agent") or "", route_name)
         ctx = RequestContext(proto, trace, caller, [("x-request-id", rid)])
+        self.in_flight += 1
         try:
             await self._handle(ctx, scope.method, path, headers)
         except GatewayError as exc:
@@ -202,6 +207,7 @@ class Gateway:
             )
             ctx.fail(GatewayError(500, "api_error", "internal_error", message))
         finally:
+            self.in_flight -= 1
             self.accounting.finish(trace.record(self.accounting.prices))
 
     async def _handle(self, ctx: RequestContext, method: str, path: str, headers: Headers) -> None:
@@ -246,9 +252,9 @@ class Gateway:
         key = credential(headers)
         client = trace.rec.client  # read from granian once, in __rsgi__
         decision = table.admit(method, path, key, model, estimate, client=client)
-        if isinstance(decision, Rejection) and decision.code == "upstream_capacity_exhausted":
+        if isinstance(decision, Rejection) and decision.code == POOL_RATE_LIMITED:
             admit = functools.partial(table.admit, method, path, key, model, estimate, client=client)
-            decision = await self._wait_for_capacity(decision, model or "", admit)
+            decision = await self._no_key(decision, model or "", admit)
         if isinstance(decision, Rejection):
             if decision.code == "model_not_found" and model in self.live.services.retired:
                 raise errors.gone(self.live.services.retired[model])
@@ -323,18 +329,24 @@ class Gateway:
                 names.append(name)
         return names
 
-    async def _wait_for_capacity(
+    async def _no_key(
         self, rejection: Rejection, model: str, admit: Callable[[], Decision | Rejection]
     ) -> Decision | Rejection:
-        """Queue mode at admission: no key could serve, so wait for one (if the group allows) and
-        `admit` again."""
-        policy = self.policies[self.canonical.get(model, model)]
+        """Admission found no key that can serve: the refusal names why. Only a rate-limited pool
+        recovers at a known time; in queue mode the request waits for it (if the group allows) and
+        `admit`s again."""
+        route = self.live.services.routes.get(model)
+        group = route.model_group if route is not None else self.canonical.get(model, model)
+        policy = self.policies[group]
+        groups = (group, *policy.fallbacks)
         deadline = time.monotonic() + policy.max_wait_s
-        decision: Decision | Rejection = rejection
-        while isinstance(decision, Rejection) and decision.code == "upstream_capacity_exhausted":
+        decision: Decision | Rejection = self.health.pool_refusal(groups, rejection)
+        while isinstance(decision, Rejection) and decision.code == POOL_RATE_LIMITED:
             if not await policy.room.wait(decision, deadline):
                 break
             decision = admit()
+            if isinstance(decision, Rejection) and decision.code == POOL_RATE_LIMITED:
+                decision = self.health.pool_refusal(groups, decision)
         return decision
 
     async def _read_body(self, proto: HTTPProtocol, headers: Headers) -> bytes:

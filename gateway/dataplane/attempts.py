@@ -14,7 +14,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from ..admission.rejections import Rejection, pool_exhausted
+from ..admission.rejections import POOL_RATE_LIMITED, Rejection, pool_exhausted
 from ..calllog.usage import openai_usage
 from ..errors import GatewayError
 from ..keypool.classify import RETRYABLE, Verdict, classify
@@ -24,7 +24,7 @@ from ..upstream import Pool, UpstreamError
 from . import errors
 from .caller import OPENAI
 from .context import RequestContext
-from .proxy import read, relay_stream, transport_failure
+from .proxy import relay_stream, transport_failure
 
 
 class WaitingRoom:
@@ -91,14 +91,16 @@ async def forward(ctx: RequestContext, policy: Policy, pool: Pool, health: KeyHe
             resp = await pool.request(
                 target.origin, b"POST", path, header_block, body, read_timeout=target.timeout_s
             )
-        except (GatewayError, UpstreamError) as exc:
-            if isinstance(exc, UpstreamError):
-                exc = transport_failure(exc, target)
+        except UpstreamError as broken:  # no connection, a timeout, a reset: no answer at all
+            failure = transport_failure(broken, target)
+            trace.attempt(target.provider, target.key_id, target.upstream_model, 0, failure.code, started)
+            health.transport_failed(target, slot, broken)
+        except GatewayError as exc:
             trace.attempt(target.provider, target.key_id, target.upstream_model, 0, exc.code, started)
             if exc.status == 400:  # the request cannot be expressed for any provider of this kind
                 ctx.fail(exc)
                 return -1
-            health.note(target, slot, Verdict.SERVER, None)  # unreachable, timeout, reset
+            health.note(target, slot, Verdict.SERVER, None)
             failure = exc
         else:
             try:
@@ -117,12 +119,18 @@ async def forward(ctx: RequestContext, policy: Policy, pool: Pool, health: KeyHe
                 raw = resp.complete_body()  # a small answer came with its headers
                 try:
                     if raw is None:
-                        raw = await read(resp, target)
-                except GatewayError as exc:
+                        raw = await resp.read()
+                except UpstreamError as broken:  # the answer broke off
+                    failure = transport_failure(broken, target)
                     trace.attempt(
-                        target.provider, target.key_id, target.upstream_model, resp.status, exc.code, started
+                        target.provider,
+                        target.key_id,
+                        target.upstream_model,
+                        resp.status,
+                        failure.code,
+                        started,
                     )
-                    failure = exc
+                    health.transport_failed(target, slot, broken)
                 else:
                     if target.adapter is None:  # an OpenAI-format provider: its answer as is
                         status, data = resp.status, raw
@@ -140,7 +148,7 @@ async def forward(ctx: RequestContext, policy: Policy, pool: Pool, health: KeyHe
                     )
                     if ok or verdict not in RETRYABLE:
                         # Success, or the caller's own mistake: theirs to see, in their format.
-                        health.note(target, slot, verdict, None)
+                        health.note(target, slot, verdict, None, status)
                         tokens = -1
                         if status == 200:
                             usage = openai_usage(data)
@@ -154,7 +162,7 @@ async def forward(ctx: RequestContext, policy: Policy, pool: Pool, health: KeyHe
                         ctx.answer(status, data)
                         return tokens
                     wait = cooldown_s(resp.headers) if status == 429 else None
-                    health.note(target, slot, verdict, wait)
+                    health.note(target, slot, verdict, wait, status)
                     failure = _Failure(verdict, status, data)
             finally:
                 resp.release()  # as `async with resp` would, without two coroutines
@@ -168,21 +176,27 @@ async def forward(ctx: RequestContext, policy: Policy, pool: Pool, health: KeyHe
             refusals.append(rejection)
         if rejection is None:
             continue
-        # Nothing left anywhere: the caller may retry when the first of these groups has a key back.
-        wait_s = min(r.retry_after_s for r in refusals if r is not None and r.retry_after_s is not None)
-        rejection = pool_exhausted(policy.group, int(wait_s * 1e9))
         if not (isinstance(failure, _Failure) and failure.verdict in (Verdict.RATE_LIMITED, Verdict.QUOTA)):
-            break
-        # The whole pool is out of capacity: wait for it (queue mode), or say when it comes back.
-        while await policy.room.wait(rejection, deadline):
+            break  # this request's own failure (refused, unreachable, 5xx) is its answer
+        # Nothing left anywhere: say why, and when the first of these groups has a key back.
+        wait_s = min(r.retry_after_s for r in refusals if r is not None and r.retry_after_s is not None)
+        groups = (policy.group, *policy.fallbacks)
+        refusal: Rejection | None = health.pool_refusal(
+            groups, pool_exhausted(policy.group, int(wait_s * 1e9))
+        )
+        # Only a rate limit ends at a known time: wait for it (queue mode), or say when.
+        while (
+            refusal is not None
+            and refusal.code == POOL_RATE_LIMITED
+            and await policy.room.wait(refusal, deadline)
+        ):
             # Another worker may have found the key busy again meanwhile: wait again, in line.
             tried.clear()
-            rejection = table.repick(decision, None, -1, policy.group)
-            if rejection is None:
-                break
-        if rejection is None:
+            again = table.repick(decision, None, -1, policy.group)
+            refusal = None if again is None else health.pool_refusal(groups, again)
+        if refusal is None:
             continue
-        ctx.fail(rejection)
+        ctx.fail(refusal)
         return -1
     _answer_failure(ctx, failure, target.provider)
     return -1

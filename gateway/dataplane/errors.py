@@ -10,8 +10,8 @@ def upstream_unreachable(provider: str) -> GatewayError:
         502,
         "api_error",
         "upstream_unreachable",
-        f"The upstream provider '{provider}' could not be reached. Retry later; if it persists, "
-        "check the provider's base_url and network.",
+        f"The upstream provider '{provider}' could not be reached (ConnectError: no connection). "
+        "Retry later; if it persists, an operator must check the provider's base_url and network.",
     )
 
 
@@ -20,7 +20,8 @@ def upstream_timeout(provider: str, seconds: float) -> GatewayError:
         504,
         "api_error",
         "upstream_timeout",
-        f"The upstream provider '{provider}' did not answer within {seconds:g}s. Retry later.",
+        f"The upstream provider '{provider}' did not answer within {seconds:g}s (UpstreamTimeout). "
+        "Retry later.",
     )
 
 
@@ -29,7 +30,8 @@ def upstream_broken(provider: str) -> GatewayError:
         502,
         "api_error",
         "upstream_bad_response",
-        f"The upstream provider '{provider}' closed the connection or sent an invalid response. Retry later.",
+        f"The upstream provider '{provider}' closed the connection or sent an invalid response "
+        "(ProtocolError). Retry later.",
     )
 
 

@@ -25,18 +25,12 @@ SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cach
 
 
 def transport_failure(exc: UpstreamError, target: Target) -> GatewayError:
+    """The caller's error for an attempt that got no answer; it names the failure's class."""
     if isinstance(exc, UpstreamTimeout):
         return errors.upstream_timeout(target.provider, target.timeout_s)
     if isinstance(exc, ConnectError):
         return errors.upstream_unreachable(target.provider)
     return errors.upstream_broken(target.provider)
-
-
-async def read(resp: Response, target: Target) -> bytes:
-    try:
-        return await resp.read()
-    except UpstreamError as exc:
-        raise transport_failure(exc, target) from None
 
 
 async def relay_stream(

@@ -186,9 +186,12 @@ class LiveTable:
     def _use_pools(self, pools: dict[str, tuple[Target, ...]]) -> None:
         self._pools = pools
         by_provider: dict[str, set[int]] = defaultdict(set)
-        for targets in pools.values():
-            for t in targets:
-                by_provider[t.provider].add(self._region.key_slot(key_id(t.provider, t.key_id)))
+        self._keys_by_group = {}
+        for group, targets in pools.items():
+            keys = tuple((t.provider, self._region.key_slot(key_id(t.provider, t.key_id))) for t in targets)
+            self._keys_by_group[group] = keys
+            for provider, slot in keys:
+                by_provider[provider].add(slot)
         self._slots_by_provider = {p: tuple(slots) for p, slots in by_provider.items()}
 
     def _replace_keys(self, stored: list[UpstreamSecret]) -> None:
@@ -214,6 +217,10 @@ class LiveTable:
     def keys_of(self, provider: str) -> tuple[int, ...]:
         """The region slots of every key of `provider` in the current pools."""
         return self._slots_by_provider.get(provider, ())
+
+    def pool_of(self, group: str) -> tuple[tuple[str, int], ...]:
+        """Every key of model group `group`'s pool: its provider and region slot."""
+        return self._keys_by_group.get(group, ())
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._task = loop.create_task(self._watch())

@@ -1,9 +1,18 @@
 """Apply a verdict to a key's record in the node's shared region, so every worker acts on it.
 
-Two circuit breakers act on server failures (5xx, timeouts, resets): one per key, and one per
-provider endpoint — a streak of failures across its keys with no sensible answer in between rests
-every key of the provider at once, so a dead deployment costs a handful of attempts, not three
-per key. In both, the first request after the rest is the half-open probe."""
+What takes a key out of use, and for how long (docs/key-pools.md):
+- a 429: cooling until the provider's reset (its `retry-after` or `x-ratelimit-reset-*`), else
+  backing off 1 s, 2 s, 4 s … up to 60 s;
+- a transport failure (no connection, a timeout, a broken connection): resting at once, 1 s,
+  then 2 s, 4 s … up to 30 s while each next try fails too;
+- server errors (5xx): a circuit breaker, resting after 3 in a row, 1 s doubling up to 30 s;
+- across a provider's keys, 5 transport or server failures in a row with no sensible answer in
+  between rest every key of the provider at once (1 s doubling up to 30 s), so a dead deployment
+  costs a handful of attempts, not several per key.
+After a rest, the first request is the half-open probe. Each cooldown records its cause, so a
+pool that cannot serve says why (gateway/keypool/causes.py), and each failure that needs an
+operator is logged at WARNING with the provider, the key id and the error (never the secret).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +21,19 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..admission.layout import STATE_EXHAUSTED, STATE_INVALID, key_id
+from ..admission import Rejection
+from ..admission.layout import (
+    COOL_BROKEN,
+    COOL_RATE_LIMITED,
+    COOL_SERVER_ERRORS,
+    COOL_TIMEOUT,
+    COOL_UNREACHABLE,
+    STATE_EXHAUSTED,
+    STATE_INVALID,
+    key_id,
+)
+from ..upstream.errors import ConnectError, UpstreamError, UpstreamTimeout
+from .causes import pool_refusal
 from .classify import Verdict
 
 log = logging.getLogger("aigw.keys")
@@ -24,6 +45,9 @@ BACKOFF_MAX_S = 60.0
 BREAKER_FAILURES = 3
 BREAKER_BASE_S = 1.0
 BREAKER_MAX_S = 30.0
+# A transport failure rests the key at once, for this long, doubling with each further one.
+TRANSPORT_BASE_S = 1.0
+TRANSPORT_MAX_S = 30.0
 # The endpoint's breaker: this many server failures in a row across the provider's keys (any
 # other answer from it, a 429 included, proves it alive and ends the streak).
 ENDPOINT_FAILURES = 5
@@ -46,12 +70,24 @@ class KeyHealth:
         probe_interval_s: dict[str, float],
         invalid_probe_interval_s: dict[str, float],
         keys_of: Callable[[str], Iterable[int]],
+        pool_of: Callable[[str], Iterable[tuple[str, int]]],
     ):
         self.region = region
         self._probe = probe_interval_s
         self._invalid_probe = invalid_probe_interval_s
         self._keys_of = keys_of
+        self._pool_of = pool_of  # a model group's keys: (provider, slot)
         self._endpoints: dict[str, int] = {}
+
+    def pool_refusal(self, groups: Iterable[str], refused: Rejection) -> Rejection:
+        """Admission found no key in `groups` (a model group and its fallbacks): the refusal that
+        names why (gateway/keypool/causes.py)."""
+        groups = list(groups)
+        keys = {key for group in groups for key in self._pool_of(group)}
+        refusal = pool_refusal(groups[0], keys, self.region, time.monotonic_ns(), refused)
+        refusal.limit_scope = "pool"  # the call log's "refused by": no upstream key could serve
+        refusal.consumer = refused.consumer
+        return refusal
 
     def _endpoint(self, provider: str) -> int:
         slot = self._endpoints.get(provider)
@@ -59,7 +95,10 @@ class KeyHealth:
             slot = self._endpoints[provider] = int(self.region.key_slot(endpoint_id(provider)))
         return slot
 
-    def note(self, target: Any, slot: int, verdict: Verdict, cooldown_s: float | None) -> None:
+    def note(
+        self, target: Any, slot: int, verdict: Verdict, cooldown_s: float | None, status: int = 0
+    ) -> None:
+        """An answer from the provider (`status`, classified as `verdict`)."""
         if target.stale:
             return  # answered to a secret since rotated or removed: nothing about the key now
         now = time.monotonic_ns()
@@ -75,40 +114,89 @@ class KeyHealth:
                 cooldown_s = min(BACKOFF_BASE_S * 2 ** (streak - 1), BACKOFF_MAX_S)
             # A hair past the provider's reset: timers may fire early, and a request that arrives
             # a moment too soon costs a whole new cooldown.
-            region.cool(slot, now + int((cooldown_s + COOLDOWN_MARGIN_S) * SECOND))
-            log.info("key %s/%s cooling for %.3gs", target.provider, target.key_id, cooldown_s)
+            region.cool(slot, now + int((cooldown_s + COOLDOWN_MARGIN_S) * SECOND), COOL_RATE_LIMITED)
+            # Routine for a pool (the request moves to another key): not a warning.
+            log.info(
+                "key %s/%s rate-limited (%d); cooling %.3gs",
+                target.provider,
+                target.key_id,
+                status,
+                cooldown_s,
+            )
         elif verdict is Verdict.SERVER:
             streak = region.fail(slot)
-            endpoint_streak = region.fail(self._endpoint(target.provider))
-            if endpoint_streak >= ENDPOINT_FAILURES:
-                rest = min(BREAKER_BASE_S * 2 ** (endpoint_streak - ENDPOINT_FAILURES), BREAKER_MAX_S)
-                for key_slot in self._keys_of(target.provider):
-                    region.cool(key_slot, now + int(rest * SECOND))
-                log.warning(
-                    "provider %s failed %d times in a row across its keys; resting all of them %.3gs",
-                    target.provider,
-                    endpoint_streak,
-                    rest,
-                )
-            elif streak >= BREAKER_FAILURES:
+            if not self._endpoint_failed(target, now, COOL_SERVER_ERRORS) and streak >= BREAKER_FAILURES:
                 rest = min(BREAKER_BASE_S * 2 ** (streak - BREAKER_FAILURES), BREAKER_MAX_S)
-                region.cool(slot, now + int(rest * SECOND))
+                region.cool(slot, now + int(rest * SECOND), COOL_SERVER_ERRORS)
                 log.warning(
-                    "key %s/%s failed %d times in a row; resting %.3gs",
+                    "key %s/%s: server error %d, %d in a row; resting %.3gs",
                     target.provider,
                     target.key_id,
+                    status,
                     streak,
                     rest,
                 )
         elif verdict is Verdict.QUOTA:
             next_probe = now + int(self._probe[target.provider] * SECOND)
             if region.set_state(slot, STATE_EXHAUSTED, now, next_probe) != STATE_EXHAUSTED:
-                log.warning("key %s/%s exhausted its quota; probing it", target.provider, target.key_id)
+                log.warning(
+                    "key %s/%s: out of quota (%d); probing it every %gs",
+                    target.provider,
+                    target.key_id,
+                    status,
+                    self._probe[target.provider],
+                )
         elif verdict is Verdict.INVALID:
             next_probe = now + int(self._invalid_probe[target.provider] * SECOND)
             if region.set_state(slot, STATE_INVALID, now, next_probe) != STATE_INVALID:
                 log.warning(
-                    "key %s/%s was refused by the provider (invalid or revoked)",
+                    "key %s/%s: refused by the provider (%d: invalid or revoked); probing it every %gs",
                     target.provider,
                     target.key_id,
+                    status,
+                    self._invalid_probe[target.provider],
                 )
+
+    def transport_failed(self, target: Any, slot: int, error: UpstreamError) -> None:
+        """No answer at all: no connection, a timeout, or a connection that broke. The key rests
+        at once on its own schedule (never reported as rate-limited)."""
+        if target.stale:
+            return
+        now = time.monotonic_ns()
+        cause = (
+            COOL_UNREACHABLE
+            if isinstance(error, ConnectError)
+            else COOL_TIMEOUT
+            if isinstance(error, UpstreamTimeout)
+            else COOL_BROKEN
+        )
+        streak = self.region.fail(slot)
+        rest = min(TRANSPORT_BASE_S * 2 ** (streak - 1), TRANSPORT_MAX_S)
+        self.region.cool(slot, now + int(rest * SECOND), cause)
+        log.warning(
+            "key %s/%s: %s: %s; resting %.3gs (%d failure(s) in a row)",
+            target.provider,
+            target.key_id,
+            type(error).__name__,
+            error,
+            rest,
+            streak,
+        )
+        self._endpoint_failed(target, now, cause)
+
+    def _endpoint_failed(self, target: Any, now: int, cause: int) -> bool:
+        """Count a failure against the provider's endpoint; past its breaker's threshold, rest
+        every key of the provider. Returns whether it did."""
+        streak = self.region.fail(self._endpoint(target.provider))
+        if streak < ENDPOINT_FAILURES:
+            return False
+        rest = min(BREAKER_BASE_S * 2 ** (streak - ENDPOINT_FAILURES), BREAKER_MAX_S)
+        for key_slot in self._keys_of(target.provider):
+            self.region.cool(key_slot, now + int(rest * SECOND), cause)
+        log.warning(
+            "provider %s failed %d times in a row across its keys; resting all of them %.3gs",
+            target.provider,
+            streak,
+            rest,
+        )
+        return True

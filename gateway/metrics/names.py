@@ -62,7 +62,7 @@ LIMITER_REJECTIONS = Metric(
     "aigw_limiter_rejections",
     "counter",
     ("scope",),
-    "Requests refused by a limit: tenant, app, key, model, or pool (every upstream key cooling)",
+    "Requests refused by a limit: tenant, app, key, model, service, or pool (no upstream key could serve)",
 )
 UPSTREAM_RETRIES = Metric(
     "aigw_upstream_retries",
@@ -98,5 +98,31 @@ WORKER_METRICS = (
 )
 GAUGES = {m.name: m for m in WORKER_METRICS if m.kind == "gauge"}
 
+# Label values known before anything happens: /metrics shows these series at zero from the start,
+# so an alert on them has data (gateway/metrics/node.py). Providers and model groups come from
+# the node's config.
+LIMIT_SCOPES = ("tenant", "app", "key", "model", "service", "pool")
+DROP_REASONS = ("buffer_full", "write_error", "closed")
+RETRY_OUTCOMES = (
+    "rate_limited",
+    "quota",
+    "invalid",
+    "server",
+    "upstream_unreachable",
+    "upstream_timeout",
+    "upstream_bad_response",
+)
+
 # Node-level gauges, read from the shared region when scraped (gateway/metrics/node.py).
 KEY_STATES = ("healthy", "cooling", "exhausted", "invalid", "disabled")
+# Why a key is out of use (gateway/keypool/causes.py).
+KEY_CAUSES = (
+    "rate_limited",
+    "server_errors",
+    "unreachable",
+    "timeout",
+    "broken_connection",
+    "quota",
+    "invalid",
+    "disabled",
+)

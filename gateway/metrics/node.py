@@ -17,7 +17,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from .._version import __version__
-from .names import KEY_STATES
+from . import names
+from .names import KEY_CAUSES, KEY_STATES
 from .worker import ENV, PROCESS_PREFIX
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -81,8 +82,53 @@ class KeyStateLike(Protocol):
     provider: str
     key_id: str
     state: str
+    cause: str | None
     in_flight: int
     cooling_for_s: float | None
+
+
+class _WorkerFamilies:
+    """The workers' metrics summed from their files, and every family documented in
+    names.WORKER_METRICS from the start: a series whose label values are known before any event
+    (a limit scope, a drop reason, a provider's retry outcome, a model group's queue) is 0 until
+    it happens, so alerts on it have data; the others are announced with no samples yet."""
+
+    def __init__(
+        self,
+        directory: str | None,
+        providers: Callable[[], Iterable[str]],
+        groups: Callable[[], Iterable[str]],
+    ):
+        self._files = MultiProcessCollector(None, path=directory) if directory is not None else None
+        self._providers = providers
+        self._groups = groups
+
+    def collect(self) -> Iterator[Metric]:
+        found = {m.name: m for m in self._files.collect()} if self._files is not None else {}
+        for spec in names.WORKER_METRICS:
+            family = found.pop(spec.name, None) or Metric(spec.name, spec.help, spec.kind)
+            sample = spec.name + "_total" if spec.kind == "counter" else spec.name
+            seen = {
+                tuple(s.labels.get(n, "") for n in spec.labels) for s in family.samples if s.name == sample
+            }
+            for values in self._known(spec):
+                if values not in seen:
+                    family.add_sample(sample, dict(zip(spec.labels, values, strict=True)), 0.0)
+            yield family
+        yield from found.values()
+
+    def _known(self, spec: names.Metric) -> list[tuple[str, ...]]:
+        if not spec.labels:  # the gauges of in-flight requests and buffered records
+            return [()]
+        if spec is names.LIMITER_REJECTIONS:
+            return [(scope,) for scope in names.LIMIT_SCOPES]
+        if spec is names.CALLLOG_DROPPED:
+            return [(reason,) for reason in names.DROP_REASONS]
+        if spec is names.UPSTREAM_RETRIES:
+            return [(p, outcome) for p in sorted(set(self._providers())) for outcome in names.RETRY_OUTCOMES]
+        if spec is names.QUEUE_DEPTH:
+            return [(group,) for group in self._groups()]
+        return []
 
 
 class _KeyStateCollector:
@@ -95,6 +141,11 @@ class _KeyStateCollector:
         labels = ["provider", "key_id"]
         state = GaugeMetricFamily(
             "aigw_upstream_key_state", "1 for the state each upstream key is in", labels=[*labels, "state"]
+        )
+        cause = GaugeMetricFamily(
+            "aigw_upstream_key_cause",
+            "1 for the reason each upstream key is out of use (none while it is usable)",
+            labels=[*labels, "cause"],
         )
         in_flight = GaugeMetricFamily(
             "aigw_upstream_key_in_flight", "Requests in flight on each upstream key", labels=labels
@@ -111,6 +162,8 @@ class _KeyStateCollector:
             ids = [k.provider, k.key_id]
             for name in KEY_STATES:
                 state.add_metric([*ids, name], 1.0 if k.state == name else 0.0)
+            for name in KEY_CAUSES:
+                cause.add_metric([*ids, name], 1.0 if k.cause == name else 0.0)
             in_flight.add_metric(ids, float(k.in_flight))
             cooling.add_metric(ids, float(k.cooling_for_s or 0.0))
             # What the provider last reported, while it holds (None otherwise).
@@ -119,7 +172,7 @@ class _KeyStateCollector:
                 limit = getattr(k, f"limit_{kind}", None)
                 if remaining is not None and limit:
                     headroom.add_metric([*ids, kind], remaining / limit)
-        yield from (state, in_flight, cooling, headroom)
+        yield from (state, cause, in_flight, cooling, headroom)
 
 
 class _PoolCollector:
@@ -157,8 +210,14 @@ class NodeMetrics:
     ):
         self.directory = directory
         self.registry = CollectorRegistry(auto_describe=False)
-        if directory is not None:
-            MultiProcessCollector(self.registry, path=directory)
+        states = key_states or (lambda: ())
+        self.registry.register(
+            _WorkerFamilies(
+                directory,
+                lambda: (k.provider for k in states()),
+                lambda: pool_headroom() if pool_headroom is not None else {},
+            )
+        )
         if key_states is not None:
             self.registry.register(_KeyStateCollector(key_states))
         if pool_headroom is not None:

@@ -6,6 +6,7 @@ import asyncio
 import sys
 
 from ..config.schema import ProviderConfig
+from .startup import StartupError
 
 READY_LINE = "mock listening on "
 
@@ -32,7 +33,7 @@ async def start_mock(provider: ProviderConfig) -> tuple[asyncio.subprocess.Proce
     line = (await asyncio.wait_for(proc.stdout.readline(), timeout=30)).decode()
     if not line.startswith(READY_LINE):
         proc.kill()
-        raise RuntimeError(f"mock provider {provider.name!r} failed to start")
+        raise StartupError(f"mock provider {provider.name!r} failed to start (its own messages are above)")
     return proc, line[len(READY_LINE) :].strip() + "/v1"
 
 

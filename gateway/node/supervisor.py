@@ -34,9 +34,10 @@ from ..keypool.events import watch_keys
 from ..keypool.prober import run_prober
 from ..metrics.node import node_metrics_dir
 from ..metrics.worker import ENV as METRICS_ENV
-from ..store import Store, open_store
+from ..store import Store
 from .children import start_dataplane, start_mock
 from .region import node_region
+from .startup import ADMIN, StartupError, check_ports, listen_error, open_node_store
 
 log = logging.getLogger("aigw")
 
@@ -54,7 +55,10 @@ async def _wait_until_serving(
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1)) as session:
         while True:
             if proc.returncode is not None:
-                raise RuntimeError(f"the data plane exited with status {proc.returncode} while starting")
+                raise StartupError(
+                    f"the data plane exited with status {proc.returncode} while starting (its own "
+                    "messages are above)"
+                )
             started = sum(1 for generation in region.loaded_generations() if generation > 0)
             try:
                 async with session.get(url + "/health") as resp:
@@ -63,7 +67,7 @@ async def _wait_until_serving(
             except (aiohttp.ClientError, TimeoutError):
                 pass
             if asyncio.get_running_loop().time() > deadline:
-                raise RuntimeError(
+                raise StartupError(
                     f"the data plane did not start serving within {timeout_s:g}s "
                     f"({started} of {workers} workers ready)"
                 )
@@ -72,7 +76,8 @@ async def _wait_until_serving(
 
 async def run_node(cfg: Config, config_path: str | None) -> int:
     workers = cfg.server.workers or os.cpu_count() or 1
-    store = open_store(url=cfg.store.url, path=cfg.store.path)
+    check_ports(cfg)
+    store = open_node_store(cfg.store.url, cfg.store.path)
     try:
         seed(store, cfg)
         # Workers publish their metrics here; the admin listener aggregates them for /metrics.
@@ -132,7 +137,10 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
         admin = AdminAPI(store, token, dataplane_url, groups, keys, region, propagation)
         runner = web.AppRunner(admin.application(), access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, s.admin_host, s.admin_port).start()
+        try:
+            await web.TCPSite(runner, s.admin_host, s.admin_port).start()
+        except OSError as exc:  # taken since check_ports looked
+            raise listen_error(s.admin_host, s.admin_port, ADMIN, exc) from None
 
         print(
             f"aigw {__version__} serving the OpenAI API on {dataplane_url}/v1 with {workers} worker(s); "

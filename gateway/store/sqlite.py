@@ -17,8 +17,10 @@ from .sql import SQLStore
 
 
 def default_store_path() -> Path:
+    """$AIGW_HOME/aigw.db, or ./var/aigw.db without AIGW_HOME (made absolute: every process of a
+    node, started from the same directory, opens the same file)."""
     home = os.environ.get("AIGW_HOME")
-    return Path(home) / "aigw.db" if home else Path("var") / "aigw.db"
+    return (Path(home) / "aigw.db" if home else Path("var") / "aigw.db").absolute()
 
 
 class SQLiteDatabase(Database):
@@ -102,7 +104,7 @@ class SQLiteDatabase(Database):
 
 class SQLiteStore(SQLStore):
     def __init__(self, path: str | os.PathLike[str] | None = None):
-        self.path = Path(path) if path else default_store_path()
+        self.path = Path(path).absolute() if path else default_store_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = SQLiteDatabase(self.path)
         try:

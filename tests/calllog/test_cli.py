@@ -61,13 +61,13 @@ def test_logs_prints_newest_first_and_tells_how_to_get_the_next_page(setup, caps
     code, out, err = run(capsys, "logs", "--config", config, "--tenant", "acme", "--limit", "5")
     assert code == 0
     lines = out.splitlines()
-    assert [ln.split()[3] for ln in lines] == ["req_29", "req_28", "req_27", "req_26", "req_25"]
+    assert [ln.split()[2] for ln in lines] == ["req_29", "req_28", "req_27", "req_26", "req_25"]
     assert "acme/web" in lines[0] and "gpt-4o-mini → openai/gpt-4o-mini [ok-1]" in lines[0]
     cursor = err.split("--cursor ")[1].split()[0]
     code, out, err = run(
         capsys, "logs", "--config", config, "--tenant", "acme", "--limit", "5", "--cursor", cursor
     )
-    assert [ln.split()[3] for ln in out.splitlines()] == ["req_24", "req_23", "req_22", "req_21", "req_20"]
+    assert [ln.split()[2] for ln in out.splitlines()] == ["req_24", "req_23", "req_22", "req_21", "req_20"]
 
 
 def test_logs_filters_and_exports_json_lines_and_csv(setup, capsys):
@@ -130,7 +130,7 @@ def test_follow_prints_the_last_calls_then_new_ones_as_they_are_stored(setup):
         log.insert(arrivals.pop(0))
 
     follow(log, CallFilter(), 3, 1.0, Printer(Args(), out), sleep=sleep, polls=3)
-    ids = [ln.split()[3] for ln in out.getvalue().splitlines()]
+    ids = [ln.split()[2] for ln in out.getvalue().splitlines()]
     # The three newest, oldest first, then each new call once, in the order it was stored.
     assert ids == ["req_28", "req_29", "req_other", "new_1", "new_2", "new_3"]
 

@@ -21,7 +21,7 @@ def test_config_check_prints_every_problem_with_its_path(tmp_path):
     )
     out = check(bad)
     assert out.returncode == 2
-    assert out.stderr.startswith(f"{bad}: 6 problem(s)\n")
+    assert out.stderr.startswith(f"aigw: {bad}: 6 problem(s)\n")
     for line in (
         "colour: unknown field",
         "providers[0].type: 'nope' is not one of openai,",
@@ -51,4 +51,5 @@ def test_a_good_config_is_ok(tmp_path):
 def test_a_missing_file_is_one_problem(tmp_path):
     out = check(tmp_path / "absent.yaml")
     assert out.returncode == 2
-    assert "cannot read file: No such file or directory" in out.stderr
+    assert f"{tmp_path / 'absent.yaml'}: cannot read the config file: No such file or directory" in out.stderr
+    assert out.stderr.count("\n") == 1  # one problem, one line

@@ -56,7 +56,7 @@ def test_a_key_cooled_by_one_worker_is_never_picked_by_another(tmp_path):
         states = [k for k in gw.admin("GET", "/admin/upstream-keys").json() if k["provider"] == "upstream"]
         assert [(k["key_id"], k["state"]) for k in states] == [("key-a", "cooling"), ("key-b", "cooling")]
         assert all(0 < k["cooling_for_s"] <= 61 for k in states)
-        table = gw.cli("keys", "status")
+        table = gw.cli("upstream-keys", "list")
         assert [line.split()[:2] for line in table.splitlines() if line.startswith("upstream/")] == [
             ["upstream/key-a", "cooling"],
             ["upstream/key-b", "cooling"],

@@ -32,7 +32,7 @@ def test_a_revoked_key_is_refused_by_every_worker_within_one_second(gw):
             break
     assert len(serving) == WORKERS, "requests never reached every worker"
 
-    key_id = gw.cli("keys", "list").split()[0]
+    key_id = gw.cli("keys", "list").splitlines()[1].split()[0]  # under the header
     gw.cli("keys", "revoke", key_id)
     revoked_at = time.monotonic()
     refused_by: set[str] = set()

@@ -19,6 +19,16 @@ def test_chat_completion(client):
     assert completion.usage.prompt_tokens == 3
 
 
+def test_without_a_limit_there_are_no_rate_limit_headers(client):
+    # As the README says: x-ratelimit-* report a limit that applied (tests/e2e/test_limits.py
+    # checks them under one); this app has none.
+    raw = client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert raw.status_code == 200 and raw.headers["x-request-id"].startswith("req_")
+    assert [h for h in raw.headers if h.lower().startswith("x-ratelimit")] == []
+
+
 def test_streamed_completion_reassembles_with_a_final_usage_chunk(client):
     stream = client.chat.completions.create(
         model="gpt-4o-mini",

@@ -138,6 +138,7 @@ def test_a_process_outside_a_node_counts_but_publishes_nothing():
 class KeyState:
     def __init__(self, provider: str, key_id: str, state: str, **extra: Any):
         self.provider, self.key_id, self.state = provider, key_id, state
+        self.cause = extra.get("cause")
         self.in_flight = extra.get("in_flight", 0)
         self.cooling_for_s = extra.get("cooling_for_s")
         self.remaining_requests = extra.get("remaining_requests")
@@ -146,12 +147,15 @@ class KeyState:
 
 def test_upstream_key_gauges_come_from_the_region_at_scrape_time():
     keys = [
-        KeyState("openai", "k1", "cooling", in_flight=2, cooling_for_s=4.5),
+        KeyState("openai", "k1", "cooling", in_flight=2, cooling_for_s=4.5, cause="unreachable"),
         KeyState("openai", "k2", "healthy", in_flight=7, remaining_requests=250, limit_requests=1000),
     ]
     got = scrape(NodeMetrics(None, lambda: keys))
     assert total(got, "aigw_upstream_key_state", key_id="k1", state="cooling") == 1
     assert total(got, "aigw_upstream_key_state", key_id="k1") == 1  # exactly one state each
+    assert total(got, "aigw_upstream_key_cause", key_id="k1", cause="unreachable") == 1
+    assert total(got, "aigw_upstream_key_cause", key_id="k1") == 1  # one cause while out of use
+    assert total(got, "aigw_upstream_key_cause", key_id="k2") == 0  # none while usable
     assert total(got, "aigw_upstream_key_in_flight") == 9
     assert total(got, "aigw_upstream_key_cooldown_seconds", key_id="k1") == 4.5
     assert total(got, "aigw_upstream_key_headroom_ratio", key_id="k2", kind="requests") == 0.25
