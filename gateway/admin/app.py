@@ -17,6 +17,8 @@ import msgspec
 from aiohttp import web
 
 from .._version import __version__
+from ..console.assets import Console
+from ..keypool.event_log import KeyEventPage
 from ..store import Ambiguous, Conflict, NotFound, Store
 from ..store.records import App, ConsumerKey, LimitRecord, LimitRule, Tenant, UpstreamKeyRecord
 from .access import DEVELOP, MANAGE, OWN, Forbidden, Principal, Unauthorized, bootstrap_principal
@@ -24,7 +26,7 @@ from .budgets import BudgetAPI
 from .observability import ObservabilityAPI
 from .openapi import openapi_document
 from .propagation import Propagation
-from .responses import AUDIT_TENANT, PRINCIPAL, error_response, json_response, principal
+from .responses import AUDIT_TENANT, PRINCIPAL, error_response, int_param, json_response, principal
 from .routes import (
     AddUpstreamKey,
     CreatedKey,
@@ -123,6 +125,18 @@ class AdminAPI:
                 self.list_upstream_keys,
             ),
             Endpoint(
+                "GET",
+                "/admin/upstream-key-events",
+                "Recent provider-key events on this node (cooling, exhausted, invalid, disabled, "
+                "recovered), oldest first; poll with after = the last answer's `last`",
+                KeyEventPage,
+                self.list_key_events,
+                params=(
+                    Param("after", "query", "Only events numbered above this (default 0: all kept)"),
+                    Param("limit", "query", "At most this many (default 100, at most 1000)"),
+                ),
+            ),
+            Endpoint(
                 "POST",
                 "/admin/upstream-keys/{provider}/{key_id}/{action}",
                 "disable a provider key, or enable / reset it (healthy now, cooldown cleared)",
@@ -218,6 +232,8 @@ class AdminAPI:
         app.router.add_get("/admin/openapi.json", self.openapi_json)
         # Prometheus text, not a JSON endpoint: outside the OpenAPI table; scraped without a token.
         app.router.add_get("/metrics", self.observability.metrics_text)
+        # The web console's files (no data in them: it calls this API with its user's token).
+        Console().mount(app)
         app.on_cleanup.append(self._close_session)
         app.on_cleanup.append(self.observability.close)
         self._session: aiohttp.ClientSession | None = None
@@ -359,6 +375,12 @@ class AdminAPI:
     async def list_upstream_keys(self, request: web.Request) -> web.Response:
         principal(request).require(None, OWN)
         return _json(self.upstream_keys.states())
+
+    async def list_key_events(self, request: web.Request) -> web.Response:
+        principal(request).require(None, OWN)
+        after = int_param(request.query.get("after"), "after") or 0
+        limit = min(int_param(request.query.get("limit"), "limit") or 100, 1000)
+        return _json(self.upstream_keys.events.after(after, limit))
 
     async def act_on_upstream_key(self, request: web.Request) -> web.Response:
         principal(request).require(None, OWN)

@@ -77,6 +77,8 @@ class UpstreamKeyState(msgspec.Struct, kw_only=True):
     limit_requests: int | None = None
     remaining_tokens: int | None = None
     limit_tokens: int | None = None
+    # Added through the admin API (so it may be rotated or removed there), not from the config file.
+    added_at_runtime: bool = False
 
 
 # A provider key's secret goes into a request header: printable, no spaces at its ends, no breaks.

@@ -9,6 +9,7 @@ from typing import Any
 from ..admission.layout import STATE_DISABLED, STATE_HEALTHY, STATE_NAMES, key_id
 from ..keypool.causes import key_cause
 from ..keypool.directory import KeyDirectory
+from ..keypool.event_log import KeyEventLog
 from ..keypool.pools import pool_headroom
 from ..store import Conflict, NotFound, Store
 from ..store.records import UpstreamKeyRecord
@@ -18,8 +19,10 @@ ACTIONS = ("disable", "enable", "reset")
 
 
 class UpstreamKeys:
-    def __init__(self, directory: KeyDirectory, store: Store, region: Any):
+    def __init__(self, directory: KeyDirectory, store: Store, region: Any, events: KeyEventLog | None = None):
         self._directory = directory
+        # The node's recent key events, appended by the supervisor's watcher.
+        self.events = events if events is not None else KeyEventLog()
         self._store = store
         self._region = region
         self._configured = {(p.name, k.id) for p in directory.cfg.providers for k in p.keys}
@@ -91,6 +94,7 @@ class UpstreamKeys:
             limit_requests=r["limit_requests"] if requests_known else None,
             remaining_tokens=r["remaining_tokens"] if tokens_known else None,
             limit_tokens=r["limit_tokens"] if tokens_known else None,
+            added_at_runtime=(provider, key) not in self._configured,
         )
 
     def act(self, provider: str, key: str, action: str) -> UpstreamKeyState:

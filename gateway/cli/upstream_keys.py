@@ -8,6 +8,7 @@ environment variable (gateway/cli/secrets.py), never from the command line.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from typing import Any
 
@@ -34,6 +35,11 @@ def add_upstream_keys_parser(sub: Any) -> None:
     listing = actions.add_parser("list", help="every provider key: state, cause, in flight, headroom, until")
     listing.set_defaults(run=run_list, covers=("GET /admin/upstream-keys",))
     admin_options(listing)
+    events = actions.add_parser("events", help="the node's recent key events, oldest first")
+    events.add_argument("--after", type=int, default=0, help="only events numbered above this")
+    events.add_argument("--follow", action="store_true", help="keep printing new events as they come")
+    events.set_defaults(run=run_events, covers=("GET /admin/upstream-key-events",))
+    admin_options(events)
     for action, (summary, method, path) in _CHANGES.items():
         p = actions.add_parser(action, help=summary)
         p.add_argument("provider")
@@ -81,6 +87,22 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
         )
     print(table(header, rows))
     return 0
+
+
+def run_events(args: argparse.Namespace, ctx: Context) -> int:
+    after = args.after
+    while True:
+        page = ctx.admin("GET", "/admin/upstream-key-events", query={"after": after, "limit": 1000})
+        if page["missed"]:
+            print("(older events were dropped: the node keeps its last 1,000)")
+        for e in page["events"]:
+            until = f" for {e['until_s']:g}s" if e["until_s"] is not None else ""
+            print(f"{when(e['at'])}  {e['event']:<9}  {e['provider']}/{e['key_id']}{until}", flush=True)
+        after = page["last"]
+        if not args.follow:
+            print(f"(last event: {after}; --after {after} shows only newer ones)", file=sys.stderr)
+            return 0
+        time.sleep(1)  # the console polls as often
 
 
 def _left(remaining: int | None, limit: int | None) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import msgspec
@@ -17,6 +17,9 @@ import msgspec
 from ..admission.layout import STATE_HEALTHY, STATE_NAMES, key_id
 from .directory import KeyDirectory
 from .pools import pool_headroom
+
+if TYPE_CHECKING:
+    from .event_log import KeyEventLog
 
 log = logging.getLogger("aigw.keys")
 
@@ -53,7 +56,8 @@ def _status(record: dict[str, int], now: int) -> str:
     return "cooling" if record["cool_until"] > now else "healthy"
 
 
-async def watch_keys(directory: KeyDirectory, region: Any) -> None:
+async def watch_keys(directory: KeyDirectory, region: Any, recent: KeyEventLog | None = None) -> None:
+    """Report transitions every TICK_S; each key event also goes to `recent` (the admin API's)."""
     cfg = directory.cfg
     hooks = cfg.events.webhooks
     threshold = cfg.events.pool_low_headroom
@@ -85,15 +89,16 @@ async def watch_keys(directory: KeyDirectory, region: Any) -> None:
                 last[slot] = status
                 name = "recovered" if status == "healthy" else status
                 log.info("key event: %s %s/%s", name, provider, key)
-                emit(
-                    KeyEvent(
-                        event=name,
-                        provider=provider,
-                        key_id=key,
-                        at=time.time(),
-                        until_s=round((record["cool_until"] - now) / 1e9, 3) if status == "cooling" else None,
-                    )
+                key_event = KeyEvent(
+                    event=name,
+                    provider=provider,
+                    key_id=key,
+                    at=time.time(),
+                    until_s=round((record["cool_until"] - now) / 1e9, 3) if status == "cooling" else None,
                 )
+                if recent is not None:
+                    recent.append(key_event)
+                emit(key_event)
             if threshold <= 0:
                 continue
             for group, headroom in pool_headroom(cfg, keys, region, now).items():

@@ -30,6 +30,7 @@ from ..calllog.retention import prune_forever
 from ..config.schema import Config
 from ..config.seed import seed
 from ..keypool.directory import KeyDirectory
+from ..keypool.event_log import KeyEventLog
 from ..keypool.events import watch_keys
 from ..keypool.prober import run_prober
 from ..metrics.node import node_metrics_dir
@@ -120,7 +121,8 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
             "AIGW_REGION": region.path,
         }
         background.append(asyncio.ensure_future(run_prober(region, directory, urls)))
-        background.append(asyncio.ensure_future(watch_keys(directory, region)))
+        recent_events = KeyEventLog()  # the watcher's, read by the admin API
+        background.append(asyncio.ensure_future(watch_keys(directory, region, recent_events)))
         if cfg.calllog.enabled:
             background.append(
                 asyncio.ensure_future(prune_forever(open_call_log(store), cfg.calllog.retention))
@@ -132,7 +134,7 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
 
         groups = frozenset(g.name for g in cfg.model_groups)
         token = os.environ.get("AIGW_ADMIN_TOKEN") or None
-        keys = UpstreamKeys(directory, store, region)
+        keys = UpstreamKeys(directory, store, region, recent_events)
         propagation = Propagation(store, region, s.reload_interval_s)
         admin = AdminAPI(store, token, dataplane_url, groups, keys, region, propagation)
         runner = web.AppRunner(admin.application(), access_log=None)

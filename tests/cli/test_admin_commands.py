@@ -128,3 +128,21 @@ def test_upstream_keys_list_disable_enable_reset(gateway: Gateway):
     assert states() == {"mock/mock-key-1": "healthy", "mock/mock-key-2": "healthy"}
     missing = admin_cli(gateway, "upstream-keys", "disable", "mock", "nope")
     assert missing.returncode == 1 and "404" in missing.stderr and "nope" in missing.stderr
+
+
+def test_upstream_key_events_are_printed_once_each(gateway: Gateway):
+    first = admin_cli(gateway, "upstream-keys", "events")
+    assert first.returncode == 0, first.stderr
+    after = first.stderr.split("--after ")[1].split()[0]
+    assert admin_cli(gateway, "upstream-keys", "disable", "mock", "mock-key-2").returncode == 0
+    try:
+        # The node's watcher notes the transition within its tick: read until it is there.
+        deadline = time.monotonic() + 10
+        while (
+            "disabled" not in (out := admin_cli(gateway, "upstream-keys", "events", "--after", after)).stdout
+        ):
+            assert time.monotonic() < deadline, out
+        [line] = out.stdout.splitlines()
+        assert line.split()[1:] == ["disabled", "mock/mock-key-2"] and is_iso(line.split()[0])
+    finally:
+        assert admin_cli(gateway, "upstream-keys", "enable", "mock", "mock-key-2").returncode == 0
