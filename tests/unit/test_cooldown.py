@@ -1,6 +1,6 @@
 """How long a provider's 429 keeps a key cooling: as precisely as the provider says."""
 
-from gateway.dataplane.proxy import cooldown_s
+from gateway.keypool.learn import cooldown_s
 
 
 def test_retry_after_ms_wins():
