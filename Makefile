@@ -67,6 +67,7 @@ test: $(VENV)/.test-deps build pgdeps test-sysdeps
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check gateway tests bench
 	$(BIN)/ruff format --check gateway tests bench
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(VENV)/.test-deps
 	$(BIN)/mypy

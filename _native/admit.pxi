@@ -30,9 +30,7 @@ cdef class _Limit:
     cdef int64_t tolerance    # burst * T: how far the TAT may run ahead of now
     cdef bint tokens
     cdef readonly int64_t amount
-    cdef int64_t period_s
-    cdef str name
-    cdef str kind
+    cdef object spec          # the LimitSpec: what a refusal says
 
 
 cdef enum:
@@ -52,9 +50,7 @@ cdef class _Budget:
     cdef int kind             # BUDGET_*
     cdef int period           # PERIOD_*
     cdef int64_t amount
-    cdef str name
-    cdef str kind_name
-    cdef str period_name
+    cdef object spec          # the BudgetSpec: what a refusal says
     cdef str used_up          # a temporary key's cap: refused with this (401) once used up
 
 
@@ -364,9 +360,7 @@ cdef class AdmissionTable:
             lim.tolerance = ls.burst * lim.emission
             lim.tokens = ls.kind == _KIND_TOKENS
             lim.amount = ls.amount
-            lim.period_s = ls.period_s
-            lim.name = ls.name
-            lim.kind = ls.kind
+            lim.spec = ls
             limits[ls.id] = lim
         budgets = {}
         for bs in spec.budgets:
@@ -375,9 +369,7 @@ cdef class AdmissionTable:
             b.kind = _BUDGET_KINDS[bs.kind]
             b.period = _PERIODS[bs.period]
             b.amount = bs.amount
-            b.name = bs.name
-            b.kind_name = bs.kind
-            b.period_name = bs.period
+            b.spec = bs
             b.used_up = bs.used_up
             budgets[bs.id] = b
         self._consumers = {}
@@ -582,7 +574,7 @@ cdef class AdmissionTable:
             wait = _take(&self._region.words[lim.word], now, cost * lim.emission, lim.tolerance, &tat)
             if wait:
                 self._refund_list(d, limits, i)
-                return _rej.rate_limited(lim.name, lim.kind, lim.amount, lim.period_s, wait)
+                return _rej.rate_limited(lim.spec, wait)
             remaining = (lim.tolerance - (tat - now)) // lim.emission
             if lim.tokens:
                 if d._token_limits is None:
@@ -623,7 +615,7 @@ cdef class AdmissionTable:
                 self._refund_budgets(d, budgets, i)
                 if b.used_up:
                     return _rej.key_used_up(b.used_up)
-                return _rej.budget_exhausted(b.name, b.kind_name, b.amount, b.period_name, index, wall)
+                return _rej.budget_exhausted(b.spec, index, wall)
         d._budgets = budgets
         return None
 

@@ -188,7 +188,7 @@ import sys
 from gateway.config import load_config
 from gateway.store import open_store
 from gateway.store.records import LimitRule
-from gateway.store.seed import seed
+from gateway.config.seed import seed
 
 cfg = load_config(sys.argv[1])
 store = open_store(url=cfg.store.url, path=cfg.store.path)

@@ -141,7 +141,7 @@ def main() -> None:
                 if failed:
                     raise SystemExit(f"{failed} request(s) did not answer 200")
             await app.accounting.close()
-            await app.upstream.close()
+            await app.pool.close()
             print(
                 f"aigw request path, {a.requests:,} requests x {a.repeat}, {a.concurrency} in flight: "
                 f"{statistics.median(cpu):.1f} CPU µs/request (median; runs: "

@@ -1,4 +1,5 @@
-"""The linters and the type checker are part of the suite, so CI keeps the code clean."""
+"""The linters, the type checker and the layers contract are part of the suite, so CI keeps the
+code clean and the layers of docs/architecture.md true."""
 
 import subprocess
 import sys
@@ -24,4 +25,11 @@ def test_ruff_format_would_change_nothing():
 
 def test_mypy_finds_nothing_including_the_native_stubs():
     result = run("mypy")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_import_points_back_up_a_layer():
+    # The contract is [tool.importlinter] in pyproject.toml; --no-cache writes nothing here.
+    lint_imports = Path(sys.executable).parent / "lint-imports"
+    result = subprocess.run([lint_imports, "--no-cache"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

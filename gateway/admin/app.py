@@ -17,13 +17,13 @@ import msgspec
 from aiohttp import web
 
 from .._version import __version__
-from ..analytics.admin_api import ObservabilityAPI
 from ..console.assets import Console
 from ..keypool.event_log import KeyEventPage
 from ..store import Ambiguous, Conflict, NotFound, Store
 from ..store.records import App, ConsumerKey, LimitRecord, LimitRule, Tenant, UpstreamKeyRecord
 from .access import DEVELOP, MANAGE, OWN, Forbidden, Principal, Unauthorized, bootstrap_principal
 from .budgets import BudgetAPI
+from .observability import ObservabilityAPI
 from .openapi import openapi_document
 from .propagation import Propagation
 from .responses import AUDIT_TENANT, PRINCIPAL, error_response, int_param, json_response, principal
@@ -77,7 +77,7 @@ class AdminAPI:
         self.upstream_keys = upstream_keys
         self.token = token
         self.dataplane_url = dataplane_url
-        # Call log, analytics and /metrics (gateway/analytics/admin_api.py).
+        # Call log, analytics and /metrics (observability.py).
         self.observability = ObservabilityAPI(store, upstream_keys.states, upstream_keys.pool_headroom)
         runtime_key = (  # a provider key added at runtime, named in the path
             Param("provider", "path", "The provider's name"),

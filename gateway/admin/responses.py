@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from ..errors import GatewayError
 from .access import Principal
 from .routes import AdminError, AdminErrorBody
 
@@ -20,8 +21,15 @@ def json_response(value: Any, status: int = 200) -> web.Response:
     return web.Response(body=_encoder.encode(value), status=status, content_type="application/json")
 
 
+def admin_error(err: GatewayError) -> web.Response:
+    """The admin listener's error body: OpenAI's shape without `param` (AdminError)."""
+    return json_response(
+        AdminError(AdminErrorBody(message=err.message, type=err.type, code=err.code)), err.status
+    )
+
+
 def error_response(status: int, code: str, message: str, type: str = "invalid_request_error") -> web.Response:
-    return json_response(AdminError(AdminErrorBody(message=message, type=type, code=code)), status)
+    return admin_error(GatewayError(status, type, code, message))
 
 
 def principal(request: web.Request) -> Principal:

@@ -26,9 +26,7 @@ class _Limit:
     tolerance: int  # burst * emission
     tokens: bool
     amount: int
-    period_s: int
-    name: str
-    kind: str
+    spec: LimitSpec  # what a refusal says
 
 
 @dataclass
@@ -49,9 +47,7 @@ def _limit(s: LimitSpec, region: ReferenceRegion) -> _Limit:
         tolerance=s.burst * emission,
         tokens=s.kind == KIND_TOKENS,
         amount=s.amount,
-        period_s=s.period_s,
-        name=s.name,
-        kind=s.kind,
+        spec=s,
     )
 
 
@@ -372,7 +368,7 @@ class AdmissionTable:
             new_tat = max(tat, now) + cost * lim.emission
             if new_tat - now > lim.tolerance:
                 wait = new_tat - now - lim.tolerance
-                return rej.rate_limited(lim.name, lim.kind, lim.amount, lim.period_s, wait)
+                return rej.rate_limited(lim.spec, wait)
             self.region.words[lim.word] = new_tat
         remaining = (lim.tolerance - (new_tat - now)) // lim.emission
         if lim.tokens:
@@ -402,7 +398,7 @@ class AdmissionTable:
                 self._refund_budgets(d)
                 if s.used_up:
                     return rej.key_used_up(s.used_up)
-                return rej.budget_exhausted(s.name, s.kind, s.amount, s.period, index, wall)
+                return rej.budget_exhausted(s, index, wall)
             d.budget_charges.append((b, index, charge))
         return None
 

@@ -1,4 +1,4 @@
-"""Typed admission rejections, shared by the native core and the reference implementation.
+"""Admission's refusals: the caller's error, shared by the native core and the reference.
 
 Plain Python (httptools keeps its errors apart the same way): building one is off the fast path.
 Messages follow OpenAI's wording and say what to do next.
@@ -7,36 +7,25 @@ Messages follow OpenAI's wording and say what to do next.
 from __future__ import annotations
 
 import time
+from typing import Any
 
+from ..errors import GatewayError
 from .budgets import resets_at
+from .spec import BudgetSpec, LimitSpec
 
 
-class Rejection:
-    """Admission said no: everything needed to answer in the caller's error format."""
+class Rejection(GatewayError):
+    """Admission said no: the caller's error, plus what the call log needs to know about it."""
 
-    __slots__ = ("code", "consumer", "message", "param", "retry_after_s", "status", "type")
+    __slots__ = ("consumer", "limit_scope")
 
-    def __init__(
-        self,
-        status: int,
-        type: str,
-        code: str,
-        message: str,
-        param: str | None = None,
-        retry_after_s: float | None = None,
-    ):
-        self.status = status
-        self.type = type
-        self.code = code
-        self.message = message
-        self.param = param
-        # When the caller may try again (for a Retry-After header), where that is known.
-        self.retry_after_s = retry_after_s
+    def __init__(self, *error: Any, limit_scope: str = ""):
+        super().__init__(*error)  # status, type, code, message[, param, retry_after_s]
+        # What refused the call: the scope of the limit or budget (spec.SCOPES), "pool" when no
+        # upstream key could serve, "" for any other refusal.
+        self.limit_scope = limit_scope
         # (key id, tenant, app) of the consumer refused, once its key was known: for the call log.
         self.consumer: tuple[str, str, str] | None = None
-
-    def __repr__(self) -> str:
-        return f"Rejection({self.status}, {self.code!r})"
 
 
 def missing_key() -> Rejection:
@@ -120,17 +109,18 @@ def unknown_model(model: str) -> Rejection:
 PERIOD_NAMES = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
 
 
-def rate_limited(name: str, kind: str, amount: int, period_s: int, wait_ns: int) -> Rejection:
+def rate_limited(limit: LimitSpec, wait_ns: int) -> Rejection:
     wait = wait_ns / 1e9
-    per = PERIOD_NAMES.get(period_s, f"{period_s}s")
+    per = PERIOD_NAMES.get(limit.period_s, f"{limit.period_s}s")
     return Rejection(
         429,
-        kind,
+        limit.kind,
         "rate_limit_exceeded",
-        f"Rate limit reached for {name} on {kind} per {per}: limit {amount}. "
+        f"Rate limit reached for {limit.name} on {limit.kind} per {per}: limit {limit.amount}. "
         f"Please try again in {wait:.3g}s.",
         None,
         wait,
+        limit_scope=limit.scope,
     )
 
 
@@ -149,6 +139,7 @@ def pool_exhausted(group: str, wait_ns: int) -> Rejection:
         f"Please try again in {wait:.3g}s.",
         None,
         wait,
+        limit_scope="pool",
     )
 
 
@@ -163,16 +154,18 @@ def budget_amount(kind: str, amount: int) -> str:
     return f"{amount:,} {kind}"
 
 
-def budget_exhausted(name: str, kind: str, amount: int, period: str, index: int, wall_s: int) -> Rejection:
-    """A budget of `name` is used up for period `index` (gateway/admission/budgets.py)."""
-    reset = resets_at(period, index)
-    what = f"{_BUDGET_PERIODS[period]} {_BUDGET_KINDS[kind]} budget of {name} ({budget_amount(kind, amount)})"
+def budget_exhausted(budget: BudgetSpec, index: int, wall_s: int) -> Rejection:
+    """`budget` is used up for period `index` (gateway/admission/budgets.py)."""
+    reset = resets_at(budget.period, index)
+    amount = budget_amount(budget.kind, budget.amount)
+    what = f"{_BUDGET_PERIODS[budget.period]} {_BUDGET_KINDS[budget.kind]} budget of {budget.name} ({amount})"
     if reset is None:
         return Rejection(
             429,
             "insufficient_quota",
             "budget_exceeded",
             f"{what} is used up; it does not reset. Ask the operator to raise it.",
+            limit_scope=budget.scope,
         )
     when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(reset))
     return Rejection(
@@ -182,4 +175,5 @@ def budget_exhausted(name: str, kind: str, amount: int, period: str, index: int,
         f"{what} is used up; resets {when}.",
         None,
         float(max(1, reset - wall_s)),
+        limit_scope=budget.scope,
     )

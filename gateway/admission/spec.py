@@ -21,6 +21,9 @@ OPENAI_ROUTES: dict[tuple[str, str], int] = {
     ("POST", "/apis/{service}/{version}"): ROUTE_PROMPT,
 }
 
+# Whose limit or budget it is, as the call log and metrics name what refused a call.
+SCOPES = ("tenant", "app", "key", "model", "service", "upstream_key")
+
 KIND_REQUESTS = "requests"
 KIND_TOKENS = "tokens"
 KIND_COST = "cost"  # budgets only: micro-USD (1,000,000 = $1)
@@ -43,6 +46,8 @@ class LimitSpec:
     # How many units may be taken at once (the bucket's capacity); GCRA admits at most
     # burst + t * amount / period_s in any interval of length t.
     burst: int
+    # One of SCOPES: a refusal by this limit says so (Rejection.limit_scope).
+    scope: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,8 @@ class BudgetSpec:
     period: str  # PERIOD_DAY, PERIOD_MONTH or PERIOD_LIFETIME
     # Set for a temporary key's cap: once used up the key is spent, answered 401 with this.
     used_up: str = ""
+    # One of SCOPES (tenant, app or key): a refusal by this budget says so.
+    scope: str = ""
 
 
 @dataclass(frozen=True, slots=True)

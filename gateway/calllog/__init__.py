@@ -1,13 +1,10 @@
-"""Call logging: one record per request, buffered per worker and written in batches with rollups.
-
-The data plane holds one `accounting.Accounting` (imported from its module: it brings in metrics).
-"""
+"""Call logging: one record per request, buffered per worker and written in batches with rollups."""
 
 from .pricing import DEFAULT_PRICES, ModelPrice, PriceTable, cost
-from .record import Attempt, CallRecord, limit_scope
+from .record import Attempt, CallRecord
 from .recorder import Recorder
 from .store import Aggregate, CallFilter, CallLog, CallPage, Retention
-from .trace import ResponseSpy, Trace
+from .trace import Trace
 
 __all__ = [
     "DEFAULT_PRICES",
@@ -20,9 +17,7 @@ __all__ = [
     "ModelPrice",
     "PriceTable",
     "Recorder",
-    "ResponseSpy",
     "Retention",
     "Trace",
     "cost",
-    "limit_scope",
 ]

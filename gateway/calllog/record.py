@@ -52,7 +52,8 @@ class CallRecord(msgspec.Struct, kw_only=True, gc=False):
     status: int
     error_type: str = ""
     error_code: str = ""
-    # The limit that refused the call (tenant, app, key, model, pool); "" when none did.
+    # Whose limit or budget refused the call, as admission said (tenant, app, key, model,
+    # service; pool when every upstream key was cooling); "" when none did.
     limit_scope: str = ""
     latency_ms: float
     # Time spent waiting on upstreams (all attempts); None when no upstream was called.
@@ -79,20 +80,3 @@ class CallRecord(msgspec.Struct, kw_only=True, gc=False):
 
 
 FIELDS: tuple[str, ...] = CallRecord.__struct_fields__
-
-_NAMED_AFTER = {"rate_limit_exceeded": "Rate limit reached for ", "budget_exceeded": " budget of "}
-
-
-def limit_scope(code: str, message: str) -> str:
-    """Which limit or budget a 429 rejection names: tenant, app, key, model or pool ("" for none).
-
-    Admission names a limit or budget "<scope> '<subject>'" in its message
-    (gateway/dataplane/tables.py), right after a fixed phrase; `error_code` tells the two apart.
-    """
-    if code == "upstream_capacity_exhausted":
-        return "pool"
-    phrase = _NAMED_AFTER.get(code)
-    if phrase is None or phrase not in message:
-        return ""
-    scope = message.split(phrase, 1)[1].split(" ", 1)[0]
-    return scope if scope in ("tenant", "app", "key", "model") else "other"

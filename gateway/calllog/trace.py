@@ -1,19 +1,25 @@
 """What the request path learns about a call as it goes, turned into one CallRecord at the end.
 
 A Trace is created when the request arrives; admission, each upstream attempt and the response
-fill it in; `record()` builds the immutable record. `ResponseSpy` wraps granian's RSGI protocol
-object so the status and the time to first byte are noted wherever a response is started,
-without touching every call site.
+fill it in (the data plane's answers all go through its RequestContext, which notes the first
+on the trace: `answered`, `streaming`); `record()` builds the immutable record.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Awaitable
+from typing import Protocol
 
 from .capture import Capture
 from .pricing import PriceTable
-from .record import Attempt, CallRecord, limit_scope
+from .record import Attempt, CallRecord
+
+
+class StreamTransport(Protocol):
+    """granian's response stream, as far as the gateway uses it."""
+
+    def send_bytes(self, data: bytes) -> Awaitable[None]: ...
 
 
 class Trace:
@@ -46,15 +52,15 @@ class Trace:
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self._t0) * 1000
 
-    def admitted(self, tenant: str, app: str, key_id: str, route: str, model: str) -> None:
+    def admitted(self, tenant: str, app: str, key_id: str) -> None:
+        """Whose call it is (the route and the model asked for are on the record already)."""
         rec = self.rec
-        rec.tenant, rec.app, rec.key_id, rec.route, rec.model = tenant, app, key_id, route, model
+        rec.tenant, rec.app, rec.key_id = tenant, app, key_id
 
-    def failed(self, error_type: str, error_code: str, message: str = "") -> None:
-        """The caller gets an error: its type and code (a 429's message names the limit)."""
+    def failed(self, error_type: str, error_code: str, limit_scope: str = "") -> None:
+        """The caller gets an error: its type and code, and whose limit refused it, if one did."""
         rec = self.rec
-        rec.error_type, rec.error_code = error_type, error_code
-        rec.limit_scope = limit_scope(error_code, message)
+        rec.error_type, rec.error_code, rec.limit_scope = error_type, error_code, limit_scope
 
     def attempt(
         self, provider: str, key_id: str, upstream_model: str, status: int, outcome: str, started: float
@@ -80,12 +86,25 @@ class Trace:
         rec = self.rec
         rec.prompt_tokens, rec.completion_tokens, rec.cached_tokens = prompt, completion, cached
 
-    def responded(self, status: int, streamed: bool = False) -> None:
+    def answered(self, status: int, body: bytes) -> None:
+        """An answer went out: the first one's status and time to first byte count (an error
+        after a stream started does not replace them), and its body when the group captures."""
         rec = self.rec
         if rec.ttfb_ms is None:
             rec.ttfb_ms = (time.perf_counter() - self._t0) * 1000
             rec.status = status
-            rec.streamed = streamed
+        if self.capture is not None:
+            self.response_raw = body
+
+    def streaming(self, transport: StreamTransport) -> StreamTransport:
+        """A 200 event stream started on `transport`; what to send its events through (it keeps
+        the first bytes when the group captures)."""
+        rec = self.rec
+        if rec.ttfb_ms is None:
+            rec.ttfb_ms = (time.perf_counter() - self._t0) * 1000
+            rec.status = 200
+            rec.streamed = True
+        return transport if self.capture is None else _StreamCapture(transport, self)
 
     def cost(self, prices: PriceTable) -> float:
         """USD at `prices` for the final usage, priced by the model that served (kept for the
@@ -116,58 +135,13 @@ class Trace:
         return rec
 
 
-class ResponseSpy:
-    """Stands in for granian's RSGI protocol object: notes the status and first-byte time of the
-    response on the trace, and passes through what the gateway calls (the body, the responses)."""
-
-    __slots__ = ("_proto", "_trace")
-
-    def __init__(self, proto: Any, trace: Trace):
-        self._proto = proto
-        self._trace = trace
-
-    def response_bytes(self, status: int, headers: Any, body: bytes) -> None:
-        trace = self._trace
-        rec = trace.rec
-        if rec.ttfb_ms is None:  # trace.responded(status), inline: once per request
-            rec.ttfb_ms = (time.perf_counter() - trace._t0) * 1000
-            rec.status = status
-        if trace.capture is not None:
-            trace.response_raw = body
-        self._proto.response_bytes(status, headers, body)
-
-    def response_str(self, status: int, headers: Any, body: str) -> None:
-        self._trace.responded(status)
-        if self._trace.capture is not None:
-            self._trace.response_raw = body.encode()
-        self._proto.response_str(status, headers, body)
-
-    def response_empty(self, status: int, headers: Any) -> None:
-        self._trace.responded(status)
-        self._proto.response_empty(status, headers)
-
-    def response_stream(self, status: int, headers: Any) -> Any:
-        self._trace.responded(status, streamed=True)
-        transport = self._proto.response_stream(status, headers)
-        return transport if self._trace.capture is None else _StreamCapture(transport, self._trace)
-
-    def __call__(self) -> Any:
-        return self._proto()
-
-    def __aiter__(self) -> Any:
-        return self._proto.__aiter__()
-
-    # No __getattr__ forwarding the rest: a class with one has every attribute read go through
-    # it unspecialised (~600 instructions each, 8 a request), its own slots included.
-
-
 class _StreamCapture:
     """Stands in for a response stream while its model group captures bodies: keeps the first
     bytes sent (as many as the capture can use) and passes them on (the relay sends bytes only)."""
 
     __slots__ = ("_trace", "_transport")
 
-    def __init__(self, transport: Any, trace: Trace):
+    def __init__(self, transport: StreamTransport, trace: Trace):
         self._transport = transport
         self._trace = trace
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config, load_config
+from ..config.seed import seed
 from ..store import Store, default_store_path, open_store
-from ..store.seed import seed
 from .admin_client import admin_url, call
 
 # Config sections no store or admin command reads: their unset ${VAR}s (provider secrets) are

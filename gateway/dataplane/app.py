@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import gc
 import itertools
@@ -11,47 +12,51 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from ..admission import ROUTE_CHAT, ROUTE_MESSAGES, ROUTE_MODELS, ROUTE_PROMPT, Rejection, SharedRegion
+from ..admission import (
+    ROUTE_CHAT,
+    ROUTE_MESSAGES,
+    ROUTE_MODELS,
+    ROUTE_PROMPT,
+    AdmissionTable,
+    Decision,
+    Rejection,
+    SharedRegion,
+)
 from ..admission.rejections import POOL_RATE_LIMITED
-from ..calllog.accounting import Accounting
 from ..calllog.backend import open_call_log
 from ..calllog.capture import Capture
-from ..calllog.trace import ResponseSpy, Trace
+from ..calllog.trace import Trace
 from ..config import load_config
+from ..errors import GatewayError, decode_body
 from ..ingress import anthropic as anthropic_ingress
 from ..keypool.health import KeyHealth
+from ..keypool.learn import REMAINING_HEADERS
 from ..metrics.names import IN_FLIGHT, QUEUE_DEPTH
 from ..metrics.worker import ENV as METRICS_ENV
-from ..providers.base import TranslationError
+from ..providers import canonical
 from ..store import open_store
-from . import errors, prompt, services, wire
-from .attempts import Policy, WaitingRoom, serve
-from .caller import OPENAI, AnthropicCaller
-from .errors import GatewayError
-from .exchange import Exchange
-from .limit_headers import limit_headers, rejection_headers
-from .proxy import Upstream
+from ..upstream import Pool
+from . import errors, openai_bodies, prompt
+from .accounting import Accounting
+from .attempts import Policy, WaitingRoom, forward
+from .caller import OPENAI, AnthropicCaller, Caller
+from .context import JSON, RequestContext
+from .exchange import ChatExchange, EmbeddingsExchange, Exchange
+from .limit_headers import limit_headers
 from .scheduling import batch_other_threads, batch_this_thread
 from .tables import LiveTable
 
+if TYPE_CHECKING:
+    from granian.rsgi import Headers, HTTPProtocol, Scope
+
 log = logging.getLogger("aigw.dataplane")
 
-JSON = ("content-type", "application/json")
 MESSAGES_PATH = "/v1/messages"
 ANTHROPIC_ERRORS = AnthropicCaller("")
-
-
-def _messages_body(body: bytes, version: str | None = None) -> Any:
-    # The Anthropic ingress: its request becomes the canonical OpenAI one right away, read as the
-    # caller's anthropic-version has it.
-    try:
-        return anthropic_ingress.chat_request(body, version)
-    except TranslationError as exc:
-        raise wire.BodyError(exc.message, exc.param, malformed=False) from None
 
 
 # Route names in call records and metrics.
@@ -62,19 +67,23 @@ ROUTE_NAMES = {
     MESSAGES_PATH: "messages",
 }
 
+# What a body reader gives: the fields the OpenAI routes check, or the ingress's canonical request.
+RequestBody = openai_bodies.ChatRequest | openai_bodies.EmbeddingsRequest | canonical.ChatRequest
+
 # Body readers by path, run before admission so the model is admitted in the same call.
-BODY_READERS: dict[str, Callable[[bytes], Any]] = {
-    "/v1/chat/completions": functools.partial(wire.decode, wire.CHAT_DECODER),
-    "/v1/embeddings": functools.partial(wire.decode, wire.EMBEDDINGS_DECODER),
-    MESSAGES_PATH: _messages_body,
+BODY_READERS: dict[str, Callable[[bytes], RequestBody]] = {
+    "/v1/chat/completions": functools.partial(decode_body, openai_bodies.CHAT_DECODER),
+    "/v1/embeddings": functools.partial(decode_body, openai_bodies.EMBEDDINGS_DECODER),
+    # The Anthropic ingress: its request becomes the canonical OpenAI one right away.
+    MESSAGES_PATH: anthropic_ingress.chat_request,
 }
-FAST_READERS: dict[str, Callable[[bytes], Any]] = {
-    "/v1/chat/completions": wire.CHAT_DECODER.decode,
-    "/v1/embeddings": wire.EMBEDDINGS_DECODER.decode,
+FAST_READERS: dict[str, Callable[[bytes], RequestBody]] = {
+    "/v1/chat/completions": openai_bodies.CHAT_DECODER.decode,
+    "/v1/embeddings": openai_bodies.EMBEDDINGS_DECODER.decode,
 }
 
 
-def credential(headers: Any) -> str | None:
+def credential(headers: Headers) -> str | None:
     auth = headers.get("authorization")
     if auth:
         token = _BEARER.get(auth, _UNPARSED)  # callers send the same few keys again and again
@@ -85,7 +94,8 @@ def credential(headers: Any) -> str | None:
                 _BEARER.clear()
             _BEARER[auth] = token
         return token
-    return headers.get("api-key") or headers.get("x-api-key")
+    key: str | None = headers.get("api-key") or headers.get("x-api-key")
+    return key
 
 
 # Authorization header -> its bearer token (None when not a bearer). Only the parsing is cached:
@@ -97,7 +107,7 @@ _UNPARSED: Any = object()  # a cache miss
 class Gateway:
     """One instance per worker process; granian calls the three RSGI hooks."""
 
-    def __rsgi_init__(self, loop: Any) -> None:
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         cfg = load_config(os.environ.get("AIGW_CONFIG") or None)
         overrides = json.loads(os.environ.get("AIGW_PROVIDER_URLS", "{}"))
         self.max_body = cfg.server.max_body_bytes
@@ -115,10 +125,16 @@ class Gateway:
             self.live.pool_of,
         )
         self.policies = {
-            g.name: Policy(g.name, g.max_attempts, tuple(g.fallbacks), g.max_wait_s, g.clamp_params)
+            g.name: Policy(
+                g.name,
+                g.max_attempts,
+                tuple(g.fallbacks),
+                g.max_wait_s,
+                WaitingRoom(g.max_queue),
+                g.clamp_params,
+            )
             for g in cfg.model_groups
         }
-        self.rooms = {g.name: WaitingRoom(g.max_queue) for g in cfg.model_groups}
         self.canonical = {alias: g.name for g in cfg.model_groups for alias in g.aliases}
         # Body capture per model group: its own `capture:`, else calllog.capture.
         self.captures = {
@@ -127,8 +143,12 @@ class Gateway:
             if (c := g.capture or cfg.calllog.capture).enabled and cfg.calllog.enabled
         }
         self.live.start(loop)
-        self.upstream = Upstream(
-            max(p.max_connections for p in cfg.providers), max(p.connect_timeout_s for p in cfg.providers)
+        # One pooled keep-alive client per worker (gateway/upstream: httptools, no aiohttp).
+        self.pool = Pool(
+            loop=loop,
+            max_connections_per_origin=max(p.max_connections for p in cfg.providers),
+            connect_timeout=max(p.connect_timeout_s for p in cfg.providers),
+            watch_headers=REMAINING_HEADERS,  # only answers with these can teach headroom
         )
         # Call records and metrics: batched off the request path (gateway/calllog, gateway/metrics).
         self.accounting = Accounting(
@@ -139,8 +159,8 @@ class Gateway:
             os.environ.get(METRICS_ENV) or None,
         )
         self.accounting.start(loop)
-        for group, room in self.rooms.items():
-            self.accounting.metrics.gauge_source(QUEUE_DEPTH, room.queued, (group,))
+        for group, policy in self.policies.items():
+            self.accounting.metrics.gauge_source(QUEUE_DEPTH, policy.room.queued, (group,))
         self.in_flight = 0  # requests this worker is handling (health checks aside)
         self.accounting.metrics.gauge_source(IN_FLIGHT, lambda: self.in_flight)
         self._ids = itertools.count(1)
@@ -159,65 +179,49 @@ class Gateway:
             # The threads that read the store on a reload yield to the loop too.
             loop.set_default_executor(ThreadPoolExecutor(initializer=batch_this_thread))
 
-    def __rsgi_del__(self, loop: Any) -> None:
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.live.stop()
-        loop.run_until_complete(self.upstream.close())
+        loop.run_until_complete(self.pool.close())
         # granian has let in-flight requests finish: every answered request is buffered; write it.
         loop.run_until_complete(self.accounting.close())
         self.store.close()
         self.region.close()
 
-    async def __rsgi__(self, scope: Any, proto: Any) -> None:
+    async def __rsgi__(self, scope: Scope, proto: HTTPProtocol) -> None:
         if scope.proto != "http":
             return
         rid = f"{self._id_prefix}{next(self._ids):x}"
-        base = [("x-request-id", rid)]
         path = scope.path
         if path == "/health":
             body = b'{"status":"ok","generation":%d}' % self.live.generation
-            proto.response_bytes(200, [*base, JSON], body)
+            proto.response_bytes(200, [("x-request-id", rid), JSON], body)
             return
-        caller = ANTHROPIC_ERRORS if path == MESSAGES_PATH else OPENAI
+        caller: Caller = ANTHROPIC_ERRORS if path == MESSAGES_PATH else OPENAI
         headers = scope.headers
         route_name = ROUTE_NAMES.get(path) or ("prompt" if path.startswith(prompt.PREFIX) else "")
         trace = Trace(rid, scope.client or "", headers.get("user-agent") or "", route_name)
-        proto = ResponseSpy(proto, trace)
+        ctx = RequestContext(proto, trace, caller, [("x-request-id", rid)])
         self.in_flight += 1
         try:
-            await self._handle(scope, headers, proto, path, caller, trace, base)
+            await self._handle(ctx, scope.method, path, headers)
         except GatewayError as exc:
-            trace.failed(exc.type, exc.code, exc.message)
-            proto.response_bytes(
-                exc.status, [*base, JSON], caller.error(exc.status, exc.type, exc.code, exc.message)
-            )
+            ctx.fail(exc)
         except Exception:
             log.exception("request %s failed", rid)
-            trace.failed("api_error", "internal_error")
             message = (
                 f"The gateway failed to handle this request (request id {rid}). Retry; if it "
                 "persists, report the request id to the operator."
             )
-            proto.response_bytes(
-                500, [*base, JSON], caller.error(500, "api_error", "internal_error", message)
-            )
+            ctx.fail(GatewayError(500, "api_error", "internal_error", message))
         finally:
             self.in_flight -= 1
             self.accounting.finish(trace.record(self.accounting.prices))
 
-    async def _handle(
-        self,
-        scope: Any,
-        headers: Any,
-        proto: Any,
-        path: str,
-        caller: Any,
-        trace: Trace,
-        base: list[tuple[str, str]],
-    ) -> None:
-        method = scope.method
+    async def _handle(self, ctx: RequestContext, method: str, path: str, headers: Headers) -> None:
+        proto, trace = ctx.proto, ctx.trace
         reader = BODY_READERS.get(path) if method == "POST" else None
         body = b""
-        request = None
+        request: RequestBody | None = None
         body_error = None
         prompt_api = retired = None
         if reader is None and method == "POST" and path.startswith(prompt.PREFIX):
@@ -225,8 +229,9 @@ class Gateway:
             prompt_api, retired = prompt.lookup(self.live.services, path)
             if prompt_api is not None:
                 reader = BODY_READERS["/v1/chat/completions"]
-        if reader is _messages_body:
-            reader = functools.partial(_messages_body, version=headers.get("anthropic-version"))
+        elif reader is anthropic_ingress.chat_request:
+            # Read as the caller's anthropic-version has it.
+            reader = functools.partial(reader, version=headers.get("anthropic-version"))
         if reader is not None:
             declared = headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) <= self.max_body:
@@ -243,7 +248,7 @@ class Gateway:
                     request = fast(body) if fast is not None else reader(body)
                 except (msgspec.DecodeError, msgspec.ValidationError):
                     request = reader(body)
-            except wire.BodyError as exc:
+            except GatewayError as exc:
                 body_error = exc
 
         table = self.live.table
@@ -258,25 +263,19 @@ class Gateway:
         client = trace.rec.client  # read from granian once, in __rsgi__
         decision = table.admit(method, path, key, model, estimate, client=client)
         if isinstance(decision, Rejection) and decision.code == POOL_RATE_LIMITED:
-            decision = await self._no_key(table, method, path, key, model, estimate, client, decision)
+            admit = functools.partial(table.admit, method, path, key, model, estimate, client=client)
+            decision = await self._no_key(decision, model or "", admit)
         if isinstance(decision, Rejection):
             if decision.code == "model_not_found" and model in self.live.services.retired:
                 raise errors.gone(self.live.services.retired[model])
             if decision.consumer is not None:
                 key_id, tenant, app = decision.consumer
-                trace.admitted(tenant, app, key_id, trace.rec.route, model or "")
-            trace.failed(decision.type, decision.code, decision.message)
-            error = caller.error(
-                decision.status, decision.type, decision.code, decision.message, decision.param
-            )
-            proto.response_bytes(decision.status, [*base, JSON, *rejection_headers(decision)], error)
+                trace.admitted(tenant, app, key_id)
+            ctx.fail(decision)
             return
-        trace.admitted(decision.tenant, decision.app, decision.key_id, trace.rec.route, model or "")
+        trace.admitted(decision.tenant, decision.app, decision.key_id)
         if body_error is not None:
-            code = "invalid_json" if body_error.malformed else "invalid_request"
-            trace.failed("invalid_request_error", code)
-            error = caller.error(400, "invalid_request_error", code, body_error.message, body_error.param)
-            proto.response_bytes(400, [*base, JSON], error)
+            ctx.fail(body_error)
             return
 
         route = decision.route
@@ -290,57 +289,46 @@ class Gateway:
             trace.capturing(capture, body)
         if route == ROUTE_MODELS:
             names = self._model_names(table, decision)
-            listing = wire.ModelList(data=[wire.ModelCard(id=n) for n in names])
-            proto.response_bytes(200, [*base, JSON], wire.MODEL_LIST_ENCODER.encode(listing))
+            listing = openai_bodies.ModelList(data=[openai_bodies.ModelCard(id=n) for n in names])
+            ctx.answer(200, openai_bodies.MODEL_LIST_ENCODER.encode(listing))
             return
         assert request is not None and model is not None
         service = self.live.services.routes.get(decision.group or "")
+        defaults = None
         if service is not None:
             # A service has its model group's retry rules; a deprecated one says so in headers.
             group = service.model_group
-            base = [*base, *service.headers]
-            if service.defaults and route == ROUTE_CHAT:
-                body = services.with_defaults(body, service.defaults)
-            elif service.defaults and route == ROUTE_MESSAGES:
-                unset = {k: v for k, v in service.defaults.items() if getattr(request, k, 0) is None}
-                request = msgspec.structs.replace(request, **unset)
+            ctx.headers = [*ctx.headers, *service.headers]
+            defaults = service.defaults
         else:
             group = self.canonical.get(model, model)  # an alias has its group's retry rules
         policy = self.policies[group]
         clamp = policy.clamp_params
+        exchange: Exchange
         if route == ROUTE_PROMPT:
-            assert prompt_api is not None
-            exchange = Exchange(True, body, model, bool(request.stream), request=request, clamp=clamp)
-            caller = prompt.PromptCaller(prompt_api)
+            assert prompt_api is not None and isinstance(request, openai_bodies.ChatRequest)
+            exchange = ChatExchange(body, model, bool(request.stream), request=request, clamp=clamp)
+            ctx.caller = prompt.PromptCaller(prompt_api)
         elif route == ROUTE_MESSAGES:
-            exchange = Exchange(True, body, model, bool(request.stream), canonical=request, clamp=clamp)
-            caller = AnthropicCaller(model)
+            assert isinstance(request, canonical.ChatRequest)
+            exchange = ChatExchange.translated(request, defaults, clamp=clamp)
+            ctx.caller = AnthropicCaller(model)
+        elif route == ROUTE_CHAT:
+            assert isinstance(request, openai_bodies.ChatRequest)
+            exchange = ChatExchange(body, model, bool(request.stream), defaults, request=request, clamp=clamp)
         else:
-            chat = route == ROUTE_CHAT
-            exchange = Exchange(
-                chat, body, model, chat and bool(request.stream), request=request, clamp=clamp
-            )
+            exchange = EmbeddingsExchange(body, model)
+        ctx.headers = [*ctx.headers, *limit_headers(decision)]
+        ctx.table, ctx.decision, ctx.exchange = table, decision, exchange
         tokens = -1
         try:
-            tokens = await serve(
-                self.upstream,
-                self.health,
-                table,
-                proto,
-                decision,
-                exchange,
-                caller,
-                policy,
-                self.rooms[group],
-                trace,
-                [*base, *limit_headers(decision)],
-            )
+            tokens = await forward(ctx, policy, self.pool, self.health)
         finally:
             # Cost budgets settle with what the call cost (micro-USD), priced as its record is.
             cost = trace.cost(self.accounting.prices) if tokens > 0 else 0.0
             table.finish(decision, tokens, round(cost * 1_000_000))
 
-    def _model_names(self, table: Any, decision: Any) -> list[str]:
+    def _model_names(self, table: AdmissionTable, decision: Decision) -> list[str]:
         """The models this key may call: its app's model groups and its subscribed services."""
         allowed, services = decision.models, decision.services
         aliases = self.live.services.aliases
@@ -354,32 +342,26 @@ class Gateway:
         return names
 
     async def _no_key(
-        self,
-        table: Any,
-        method: str,
-        path: str,
-        key: Any,
-        model: Any,
-        estimate: int,
-        client: str | None,
-        rejection: Any,
-    ) -> Any:
+        self, rejection: Rejection, model: str, admit: Callable[[], Decision | Rejection]
+    ) -> Decision | Rejection:
         """Admission found no key that can serve: the refusal names why. Only a rate-limited pool
-        recovers at a known time; in queue mode the request waits for it (if the group allows)."""
+        recovers at a known time; in queue mode the request waits for it (if the group allows) and
+        `admit`s again."""
         route = self.live.services.routes.get(model)
         group = route.model_group if route is not None else self.canonical.get(model, model)
-        groups = (group, *self.policies[group].fallbacks)
-        deadline = time.monotonic() + self.policies[group].max_wait_s
-        decision = self.health.pool_refusal(groups, rejection)
+        policy = self.policies[group]
+        groups = (group, *policy.fallbacks)
+        deadline = time.monotonic() + policy.max_wait_s
+        decision: Decision | Rejection = self.health.pool_refusal(groups, rejection)
         while isinstance(decision, Rejection) and decision.code == POOL_RATE_LIMITED:
-            if not await self.rooms[group].wait(decision, deadline):
+            if not await policy.room.wait(decision, deadline):
                 break
-            decision = table.admit(method, path, key, model, estimate, client=client)
+            decision = admit()
             if isinstance(decision, Rejection) and decision.code == POOL_RATE_LIMITED:
                 decision = self.health.pool_refusal(groups, decision)
         return decision
 
-    async def _read_body(self, proto: Any, headers: Any) -> bytes:
+    async def _read_body(self, proto: HTTPProtocol, headers: Headers) -> bytes:
         declared = headers.get("content-length")
         if declared is not None:
             if not declared.isdigit():

@@ -1,4 +1,4 @@
-"""Serve one admitted request, moving to another key when one fails — invisible to the caller
+"""Forward one admitted request, moving to another key when one fails — invisible to the caller
 when any key of the pool can still serve.
 
 A failure the provider blames on the key (rate limit, quota, revoked) or on itself (5xx,
@@ -13,36 +13,19 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any
 
-from ..admission import Rejection
-from ..admission.rejections import POOL_RATE_LIMITED, pool_exhausted
-from ..calllog.trace import Trace
+from ..admission.rejections import POOL_RATE_LIMITED, Rejection, pool_exhausted
 from ..calllog.usage import openai_usage
+from ..errors import GatewayError
 from ..keypool.classify import RETRYABLE, Verdict, classify
 from ..keypool.health import KeyHealth
 from ..keypool.learn import head_headroom
 from ..models.params import UNCHANGED
-from ..upstream import UpstreamError
+from ..upstream import Pool, UpstreamError
 from . import errors
 from .caller import OPENAI
-from .errors import GatewayError
-from .exchange import Exchange
-from .limit_headers import rejection_headers
-from .proxy import Upstream, relay_stream, transport_failure
-
-JSON = ("content-type", "application/json")
-
-
-@dataclass(frozen=True)
-class Policy:
-    """A model group's retry rules (config: model_groups[])."""
-
-    group: str
-    max_attempts: int
-    fallbacks: tuple[str, ...]
-    max_wait_s: float
-    clamp_params: bool = False
+from .context import RequestContext
+from .proxy import relay_stream, transport_failure
 
 
 class WaitingRoom:
@@ -55,7 +38,7 @@ class WaitingRoom:
     def queued(self) -> int:
         return self.waiting
 
-    async def wait(self, rejection: Any, deadline: float) -> bool:
+    async def wait(self, rejection: Rejection, deadline: float) -> bool:
         """Sleep until the pool's announced recovery, if it comes before `deadline` and there is
         room; False when the caller should get the 429 now. Sleepers wake in deadline order, and
         among equal deadlines in arrival order (the event loop's timers): first come, first served."""
@@ -70,6 +53,18 @@ class WaitingRoom:
         return True
 
 
+@dataclass(frozen=True)
+class Policy:
+    """A model group's retry rules (config: model_groups[]), and its waiting room on this worker."""
+
+    group: str
+    max_attempts: int
+    fallbacks: tuple[str, ...]
+    max_wait_s: float
+    room: WaitingRoom
+    clamp_params: bool = False  # out-of-range parameters are clamped, not refused
+
+
 class _Failure:
     """The last upstream failure (already in OpenAI's format), to answer if nothing is left."""
 
@@ -81,27 +76,16 @@ class _Failure:
         self.body = body
 
 
-async def serve(
-    upstream: Upstream,
-    health: KeyHealth,
-    table: Any,
-    proto: Any,
-    decision: Any,
-    exchange: Exchange,
-    caller: Any,
-    policy: Policy,
-    room: WaitingRoom,
-    trace: Trace,
-    base: list[tuple[str, str]],
-) -> int:
-    """Answer the caller; returns the usage's total_tokens (-1 when unknown). Every attempt and
-    the final outcome are noted on `trace` for the call log."""
+async def forward(ctx: RequestContext, policy: Policy, pool: Pool, health: KeyHealth) -> int:
+    """Send the admitted request upstream and answer the caller, moving to another key (and then
+    the group's fallbacks) when one fails; returns the usage's total_tokens (-1 when unknown).
+    Every attempt and the final outcome are noted on the trace for the call log."""
+    table, decision, exchange, trace = ctx.table, ctx.decision, ctx.exchange, ctx.trace
     tried: set[int] = set()
     failure: _Failure | GatewayError | None = None
     target = decision.target
     deadline = time.monotonic() + policy.max_wait_s
-    pool = upstream.pool()
-    reply = base
+    base = ctx.headers
     for _ in range(policy.max_attempts):
         target, slot = decision.target, decision.slot
         started = time.perf_counter()
@@ -109,10 +93,10 @@ async def serve(
             path, header_block, body = exchange.call(target)
             review = exchange.review
             if review is not UNCHANGED:  # this target's rules dropped or clamped parameters: say so
-                reply = [*base, *review.headers()]
+                ctx.headers = [*base, *review.headers()]
                 trace.params(review.dropped, review.clamped)
-            elif reply is not base:  # an earlier attempt's target did, this one did not
-                reply = base
+            elif ctx.headers is not base:  # an earlier attempt's target did, this one did not
+                ctx.headers = base
                 trace.params((), ())
             resp = await pool.request(
                 target.origin, b"POST", path, header_block, body, read_timeout=target.timeout_s
@@ -124,10 +108,8 @@ async def serve(
         except GatewayError as exc:
             trace.attempt(target.provider, target.key_id, target.upstream_model, 0, exc.code, started)
             if exc.status == 400:  # the request cannot be expressed for this target: nothing was sent
-                trace.failed(exc.type, exc.code, exc.message)
-                proto.response_bytes(
-                    400, [*base, JSON], caller.error(400, exc.type, exc.code, exc.message, exc.param)
-                )
+                ctx.headers = base
+                ctx.fail(exc)
                 return 0  # no token used: the estimate is given back
             health.note(target, slot, Verdict.SERVER, None)
             failure = exc
@@ -142,9 +124,7 @@ async def serve(
                 if resp.status == 200 and exchange.stream:
                     health.note(target, slot, Verdict.OK, None)
                     try:
-                        return await relay_stream(
-                            proto, resp, target, exchange.translator(target), caller.stream(), trace, reply
-                        )
+                        return await relay_stream(ctx, resp, target, exchange.translator(target))
                     finally:  # the attempt lasted the whole stream
                         trace.attempt(
                             target.provider, target.key_id, target.upstream_model, 200, "ok", started
@@ -190,9 +170,9 @@ async def serve(
                                 tokens = usage[0] + usage[1]
                         else:
                             trace.failed("provider_error", str(status))
-                        if caller is not OPENAI:
-                            status, data = caller.answer(status, data)
-                        proto.response_bytes(status, [*reply, JSON], data)
+                        if ctx.caller is not OPENAI:
+                            status, data = ctx.caller.answer(status, data)
+                        ctx.answer(status, data)
                         return tokens
                     cooldown = None
                     if status == 429:  # what the provider says about when to come back
@@ -223,7 +203,9 @@ async def serve(
         )
         # Only a rate limit ends at a known time: wait for it (queue mode), or say when.
         while (
-            refusal is not None and refusal.code == POOL_RATE_LIMITED and await room.wait(refusal, deadline)
+            refusal is not None
+            and refusal.code == POOL_RATE_LIMITED
+            and await policy.room.wait(refusal, deadline)
         ):
             # Another worker may have found the key busy again meanwhile: wait again, in line.
             tried.clear()
@@ -231,31 +213,23 @@ async def serve(
             refusal = None if again is None else health.pool_refusal(groups, again)
         if refusal is None:
             continue
-        trace.failed(refusal.type, refusal.code, refusal.message)
-        error = caller.error(refusal.status, refusal.type, refusal.code, refusal.message)
-        proto.response_bytes(refusal.status, [*reply, JSON, *rejection_headers(refusal)], error)
+        ctx.fail(refusal)
         return -1
-    _answer_failure(proto, failure, target.provider, caller, trace, reply)
+    _answer_failure(ctx, failure, target.provider)
     return -1
 
 
-def _answer_failure(
-    proto: Any, failure: Any, provider: str, caller: Any, trace: Trace, base: list[tuple[str, str]]
-) -> None:
+def _answer_failure(ctx: RequestContext, failure: _Failure | GatewayError | None, provider: str) -> None:
     if isinstance(failure, _Failure) and failure.verdict is Verdict.INVALID:
         # aigw's provider keys were refused: not the caller's 401.
         failure = errors.upstream_auth_failed(provider)
     if isinstance(failure, GatewayError):
-        trace.failed(failure.type, failure.code, failure.message)
-        body = caller.error(failure.status, failure.type, failure.code, failure.message, failure.param)
-        proto.response_bytes(failure.status, [*base, JSON], body)
+        ctx.fail(failure)
         return
     assert isinstance(failure, _Failure)
-    trace.failed("provider_error", failure.verdict.value)
-    headers = [*base, JSON]
-    if failure.verdict in (Verdict.RATE_LIMITED, Verdict.QUOTA):
-        # The attempts ran out while the pool still had a usable key (else the caller got the
-        # pool's 429): capacity is there now, so the honest wait is the shortest one.
-        headers.append(("retry-after", "1"))
-    status, body = caller.answer(failure.status, failure.body)
-    proto.response_bytes(status, headers, body)
+    ctx.trace.failed("provider_error", failure.verdict.value)
+    # The attempts ran out while the pool still had a usable key (else the caller got the pool's
+    # 429): capacity is there now, so the honest wait is the shortest one.
+    retry = [("retry-after", "1")] if failure.verdict in (Verdict.RATE_LIMITED, Verdict.QUOTA) else None
+    status, body = ctx.caller.answer(failure.status, failure.body)
+    ctx.answer(status, body, retry)

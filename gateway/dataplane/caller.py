@@ -6,25 +6,41 @@ gets every answer, stream and error translated into Anthropic's format here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol
 
+from ..errors import GatewayError, anthropic_json, openai_json
 from ..ingress import anthropic as anthropic_ingress
 from ..ingress.anthropic_stream import MessagesStream
-from .errors import error_json
+
+
+class CallerStream(Protocol):
+    """OpenAI SSE bytes in (split anywhere), the caller's stream out."""
+
+    def feed(self, data: bytes) -> bytes: ...
+
+    def close(self) -> bytes: ...
+
+
+class Caller(Protocol):
+    """The caller's API format: its errors, its answers, and its streams (None: OpenAI's own)."""
+
+    def error(self, err: GatewayError) -> bytes: ...
+
+    def answer(self, status: int, openai_body: bytes) -> tuple[int, bytes]: ...
+
+    def stream(self) -> CallerStream | None: ...
 
 
 class OpenAICaller:
     name = "openai"
 
-    def error(
-        self, status: int, type: str, code: str | None, message: str, param: str | None = None
-    ) -> bytes:
-        return error_json(message, type, code, param)
+    def error(self, err: GatewayError) -> bytes:
+        return openai_json(err)
 
     def answer(self, status: int, openai_body: bytes) -> tuple[int, bytes]:
         return status, openai_body
 
-    def stream(self) -> Any:
+    def stream(self) -> CallerStream | None:
         return None
 
 
@@ -34,10 +50,8 @@ class AnthropicCaller:
     def __init__(self, public_model: str):
         self.model = public_model
 
-    def error(
-        self, status: int, type: str, code: str | None, message: str, param: str | None = None
-    ) -> bytes:
-        return anthropic_ingress.error_json(status, f"{param}: {message}" if param else message)
+    def error(self, err: GatewayError) -> bytes:
+        return anthropic_json(err)
 
     def answer(self, status: int, openai_body: bytes) -> tuple[int, bytes]:
         # A ChatCompletion becomes a Message; an OpenAI error becomes Anthropic's error shape.

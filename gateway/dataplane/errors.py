@@ -1,41 +1,8 @@
-"""Errors in OpenAI's JSON shape: {"error": {"message", "type", "param", "code"}}."""
+"""The data plane's own failures, as the errors its callers see (gateway/errors.py renders them)."""
 
 from __future__ import annotations
 
-import msgspec
-
-
-class ErrorBody(msgspec.Struct):
-    message: str
-    type: str
-    param: str | None
-    code: str | None
-
-
-class ErrorEnvelope(msgspec.Struct):
-    error: ErrorBody
-
-
-_encoder = msgspec.json.Encoder()
-
-
-def error_json(message: str, type: str, code: str | None = None, param: str | None = None) -> bytes:
-    return _encoder.encode(ErrorEnvelope(ErrorBody(message=message, type=type, param=param, code=code)))
-
-
-class GatewayError(Exception):
-    """A failure the caller should see as an OpenAI error with this status."""
-
-    def __init__(self, status: int, type: str, code: str, message: str, param: str | None = None):
-        super().__init__(message)
-        self.status = status
-        self.type = type
-        self.code = code
-        self.message = message
-        self.param = param
-
-    def body(self) -> bytes:
-        return error_json(self.message, self.type, self.code, self.param)
+from ..errors import GatewayError
 
 
 def upstream_unreachable(provider: str) -> GatewayError:

@@ -1,10 +1,11 @@
 """The upstream side of one request, across its attempts: what goes to each target's provider and
 how its answer comes back as OpenAI Chat Completions.
 
-OpenAI-format providers (`openai`, `mock`) take the caller's bytes as they are — only `model` is
-rewritten when the deployment names another upstream model — which is the fast path. Others go
-through their adapter (gateway/providers/): the request is decoded once into the canonical
-Struct and built anew for each provider tried.
+OpenAI-format providers (`openai`, `mock`) take the caller's bytes as they are — the fast path —
+with `model` rewritten when the deployment names another upstream model, a service's defaults
+filled in and the target's parameter changes applied, all in one parse. Others go through their
+adapter (gateway/providers/): the request is decoded once into the canonical Struct and built
+anew for each provider tried.
 
 Before anything is sent, each target's parameter rules (gateway/models/params.py) drop what its
 API version or model does not take, and refuse (or, if the group clamps, clamp) what is out of
@@ -13,84 +14,70 @@ range; `review` says what was done, for the response's headers and the call reco
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
+import orjson
 
+from ..errors import GatewayError
 from ..models.params import UNCHANGED, ParamError, Review
-from ..providers.base import TranslationError
+from ..providers.base import StreamTranslator
 from ..providers.canonical import ChatRequest, EmbeddingsRequest, decode_chat
 from ..upstream import encode_headers
-from .errors import GatewayError
-from .proxy import rewrite_body
 from .targets import Target
 
 _encoder = msgspec.json.Encoder()
 
 
 class Exchange:
-    __slots__ = ("_canonical", "body", "chat", "clamp", "model", "request", "review", "stream")
+    """What a ChatExchange and an EmbeddingsExchange share; the class says which it is."""
 
-    def __init__(
-        self,
-        chat: bool,
-        body: bytes,
-        model: str,
-        stream: bool,
-        canonical: ChatRequest | None = None,
-        request: Any = None,
-        clamp: bool = False,
-    ):
-        self.chat = chat  # chat completion, else embeddings
-        self.body = body  # the caller's OpenAI JSON (unused when an ingress gave `canonical`)
-        self.model = model  # the public model name the caller asked for
-        self.stream = stream
-        self._canonical = canonical
-        # The caller's request as the data plane decoded it (what parameter rules look at).
-        self.request = canonical if canonical is not None else request
-        self.clamp = clamp  # out-of-range values are clamped, not refused (the group's clamp_params)
-        self.review: Review = UNCHANGED  # what the last target's rules changed
+    __slots__ = ("_canonical", "body", "clamp", "defaults", "is_chat", "model", "request", "review", "stream")
+
+    is_chat: bool  # a chat completion, else embeddings
+    body: bytes  # the caller's OpenAI JSON (b"" when an ingress gave the canonical request)
+    model: str  # the public model name the caller asked for
+    stream: bool
+    defaults: Mapping[str, Any] | None  # a service's parameters for requests that leave them out
+    # The caller's request as the data plane decoded it (what parameter rules look at).
+    request: Any
+    clamp: bool  # out-of-range values are clamped, not refused (the group's clamp_params)
+    review: Review  # what the last target's rules changed
+    _canonical: ChatRequest | None
 
     def canonical(self) -> ChatRequest:
         if self._canonical is None:
-            try:
-                self._canonical = decode_chat(self.body)
-            except TranslationError as exc:
-                raise _bad_request(exc) from None
+            body = self.body if self.defaults is None else rewrite(self.body, None, self.defaults)
+            self._canonical = decode_chat(body)
         return self._canonical
 
     def call(self, target: Target) -> tuple[bytes, bytes, bytes]:
-        """(path, header block, body) of this request for `target`; a GatewayError (400) when the
-        target refuses one of its parameters."""
+        """(path, header block, body) of this request for `target`; a 400 GatewayError when the
+        target cannot take one of its parameters or the provider cannot express the request."""
         adapter = target.adapter
         self.review = UNCHANGED
         if adapter is None:
+            path = target.chat_path if self.is_chat else target.embeddings_path
             if self._canonical is not None:  # an ingress translated it: send OpenAI JSON
                 request = self._reviewed(target, self._canonical)
                 request = msgspec.structs.replace(request, model=target.upstream_model)
-                return (
-                    target.chat_path if self.chat else target.embeddings_path,
-                    target.header_block,
-                    _encoder.encode(request),
-                )
-            if self.chat and self.request is not None:
+                return path, target.header_block, _encoder.encode(request)
+            if self.is_chat and self.request is not None:
                 self._reviewed(target, self.request)
             changes = self.review.changes
-            if self.model != target.upstream_model:
-                changes = {**changes, "model": target.upstream_model}
-            body = rewrite_body(self.body, changes) if changes else self.body
-            return target.chat_path if self.chat else target.embeddings_path, target.header_block, body
-        try:
-            if self.chat:
-                request = self._reviewed(target, self.canonical())
-                call = adapter.chat_call(request, target.upstream_model, target.base_url)
-                if call.dropped:  # what the adapter left out as its provider refuses it
-                    self.review = self.review._replace(dropped=(*self.review.dropped, *call.dropped))
-            else:
-                embeddings = msgspec.json.decode(self.body, type=EmbeddingsRequest)
-                call = adapter.embeddings_call(embeddings, target.upstream_model, target.base_url)
-        except TranslationError as exc:
-            raise _bad_request(exc) from None
+            body = self.body
+            if changes or self.defaults is not None or self.model != target.upstream_model:
+                body = rewrite(body, target.upstream_model, self.defaults, changes)
+            return path, target.header_block, body
+        if self.is_chat:
+            request = self._reviewed(target, self.canonical())
+            call = adapter.chat_call(request, target.upstream_model, target.base_url)
+            if call.dropped:  # what the adapter left out as its provider refuses it
+                self.review = self.review._replace(dropped=(*self.review.dropped, *call.dropped))
+        else:
+            embeddings = msgspec.json.decode(self.body, type=EmbeddingsRequest)
+            call = adapter.embeddings_call(embeddings, target.upstream_model, target.base_url)
         headers = encode_headers([*call.headers.items(), *target.key_headers])
         return call.path.encode(), headers, call.body
 
@@ -110,12 +97,12 @@ class Exchange:
         adapter = target.adapter
         if adapter is None:
             return status, body
-        if self.chat:
+        if self.is_chat:
             return adapter.chat_response(status, body, self.model)
         encoding = _encoding_format(self.body)
         return adapter.embeddings_response(status, body, self.model, encoding)
 
-    def translator(self, target: Target) -> Any:
+    def translator(self, target: Target) -> StreamTranslator | None:
         """A stream translator to OpenAI chunks, or None when the provider speaks them already."""
         if target.adapter is None:
             return None
@@ -124,8 +111,83 @@ class Exchange:
         return target.adapter.chat_stream(self.model, include)
 
 
-def _bad_request(exc: TranslationError) -> GatewayError:
-    return GatewayError(exc.status, exc.type, exc.code, exc.message, exc.param)
+class ChatExchange(Exchange):
+    """A Chat Completions request."""
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        body: bytes,
+        model: str,
+        stream: bool,
+        defaults: Mapping[str, Any] | None = None,
+        request: Any = None,
+        clamp: bool = False,
+    ):
+        self.is_chat = True
+        self.body = body
+        self.model = model
+        self.stream = stream
+        self.defaults = defaults or None
+        self.request = request
+        self.clamp = clamp
+        self.review = UNCHANGED
+        self._canonical = None
+
+    @classmethod
+    def translated(
+        cls, request: ChatRequest, defaults: Mapping[str, Any] | None = None, clamp: bool = False
+    ) -> ChatExchange:
+        """A chat request an ingress has already made canonical (the Anthropic Messages API)."""
+        if defaults:
+            unset = {k: v for k, v in defaults.items() if getattr(request, k, 0) is None}
+            request = msgspec.structs.replace(request, **unset)
+        exchange = cls(b"", request.model, bool(request.stream), request=request, clamp=clamp)
+        exchange._canonical = request
+        return exchange
+
+
+class EmbeddingsExchange(Exchange):
+    """An Embeddings request."""
+
+    __slots__ = ()
+
+    def __init__(self, body: bytes, model: str):
+        self.is_chat = False
+        self.body = body
+        self.model = model
+        self.stream = False
+        self.defaults = None
+        self.request = None
+        self.clamp = False
+        self.review = UNCHANGED
+        self._canonical = None
+
+
+def rewrite(
+    body: bytes,
+    model: str | None,
+    defaults: Mapping[str, Any] | None,
+    changes: Mapping[str, Any] | None = None,
+) -> bytes:
+    """The caller's JSON in one parse: `defaults` where it set nothing, then `changes` (a value, or
+    None to leave the field out), then another `model` (unless None). Everything else is kept as
+    sent."""
+    doc: dict[str, Any] = orjson.loads(body)
+    if defaults is not None:
+        for name, value in defaults.items():
+            if doc.get(name) is None:
+                doc[name] = value
+    if changes:
+        for name, value in changes.items():
+            if value is None:
+                doc.pop(name, None)
+            else:
+                doc[name] = value
+    if model is not None:
+        doc["model"] = model
+    return orjson.dumps(doc)
 
 
 class _Encoding(msgspec.Struct):

@@ -6,8 +6,8 @@ import math
 from typing import Any
 
 from .. import native
-from ..admission import Rejection
 from ..durations import go_duration
+from ..errors import GatewayError
 
 
 def limit_headers(d: Any) -> list[tuple[str, str]]:
@@ -28,7 +28,8 @@ def limit_headers(d: Any) -> list[tuple[str, str]]:
     return out
 
 
-def rejection_headers(r: Rejection) -> list[tuple[str, str]]:
+def rejection_headers(r: GatewayError) -> list[tuple[str, str]]:
+    """Retry-After (and -ms) when the error says when a retry can succeed."""
     if r.retry_after_s is None:
         return []
     # Retry-After takes whole seconds: round up so a client that obeys it is never early.

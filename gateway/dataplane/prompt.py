@@ -18,10 +18,10 @@ from typing import Any
 
 import msgspec
 
+from ..errors import bad_request
 from ..providers.canonical import Usage
 from ..providers.sse import SSEDecoder
 from ..store.tenancy_records import PromptSpec
-from . import wire
 from .caller import OpenAICaller
 from .services import ServiceRoute, ServiceTables, group_name
 
@@ -63,21 +63,21 @@ class _Call(msgspec.Struct, omit_defaults=True):
 
 
 def render(route: ServiceRoute, body: bytes) -> bytes:
-    """The chat completion request (OpenAI JSON) for these variables; wire.BodyError if they
+    """The chat completion request (OpenAI JSON) for these variables; a 400 GatewayError if they
     do not fit the declaration."""
     spec = route.prompt
     assert spec is not None
     try:
         given = msgspec.json.decode(body) if body.strip() else {}
     except msgspec.DecodeError:
-        raise wire.BodyError("The request body is not valid JSON.", None, malformed=True) from None
+        raise bad_request("The request body is not valid JSON.", code="invalid_json") from None
     if not isinstance(given, dict):
-        raise _bad("The request body must be a JSON object of the prompt's variables.", None)
+        raise bad_request("The request body must be a JSON object of the prompt's variables.")
     stream = given.pop("stream", False)
     if not isinstance(stream, bool):
-        raise _bad("'stream' must be a boolean.", "stream")
+        raise bad_request("'stream' must be a boolean.", "stream")
     if stream and not spec.streaming:
-        raise _bad("This prompt API does not stream.", "stream")
+        raise bad_request("This prompt API does not stream.", "stream")
     values = _check(spec, given)
     messages = [_Message("system", _fill(spec.system, values))] if spec.system else []
     messages.append(_Message("user", _fill(spec.template, values)))
@@ -97,27 +97,23 @@ def _check(spec: PromptSpec, given: dict[str, Any]) -> dict[str, str]:
     for name in given:
         if name not in declared:
             takes = ", ".join(declared) or "none"
-            raise _bad(f"Unknown variable '{name}'; this prompt takes: {takes}.", name)
+            raise bad_request(f"Unknown variable '{name}'; this prompt takes: {takes}.", name)
     values = {}
     for v in spec.variables:
         if v.name not in given:
             if v.required:
-                raise _bad(f"Missing required variable '{v.name}' ({v.type}).", v.name)
+                raise bad_request(f"Missing required variable '{v.name}' ({v.type}).", v.name)
             values[v.name] = ""
             continue
         value = given[v.name]
         # bool is an int in Python; JSON's true is not an integer.
         if not isinstance(value, _TYPES[v.type]) or (isinstance(value, bool) and v.type != "boolean"):
-            raise _bad(f"Variable '{v.name}' must be a {v.type}.", v.name)
+            raise bad_request(f"Variable '{v.name}' must be a {v.type}.", v.name)
         text = ("true" if value else "false") if isinstance(value, bool) else str(value)
         if v.max_length is not None and len(text) > v.max_length:
-            raise _bad(f"Variable '{v.name}' is longer than {v.max_length} characters.", v.name)
+            raise bad_request(f"Variable '{v.name}' is longer than {v.max_length} characters.", v.name)
         values[v.name] = text
     return values
-
-
-def _bad(message: str, param: str | None) -> wire.BodyError:
-    return wire.BodyError(message, param, malformed=False)
 
 
 def _fill(template: str, values: dict[str, str]) -> str:

@@ -1,7 +1,6 @@
 """Send an admitted request upstream and relay the answer, streaming chunk by chunk.
 
-OpenAI-format upstreams get the caller's original bytes (only `model` is rewritten when the
-deployment names another upstream model), so fields aigw does not know pass through intact.
+What goes upstream is the exchange's (exchange.py); this module sends it and relays the answer.
 """
 
 from __future__ import annotations
@@ -10,12 +9,14 @@ import logging
 from collections.abc import Awaitable, Generator
 from typing import Any
 
-import orjson
-
+from ..calllog.trace import StreamTransport, Trace
 from ..calllog.usage import openai_usage
-from ..keypool.learn import REMAINING_HEADERS
-from ..upstream import ConnectError, Pool, Response, UpstreamError, UpstreamTimeout
+from ..errors import GatewayError, openai_sse
+from ..providers.base import StreamTranslator
+from ..upstream import ConnectError, Response, UpstreamError, UpstreamTimeout
 from . import errors
+from .caller import CallerStream
+from .context import RequestContext
 from .targets import Target
 
 log = logging.getLogger("aigw.proxy")
@@ -23,42 +24,7 @@ log = logging.getLogger("aigw.proxy")
 SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cache")]
 
 
-class Upstream:
-    """One pooled, keep-alive HTTP client per worker (gateway/upstream: httptools, no aiohttp)."""
-
-    def __init__(self, max_connections: int, connect_timeout_s: float):
-        self._max = max_connections
-        self._connect_timeout = connect_timeout_s
-        self._pool: Pool | None = None
-
-    def pool(self) -> Pool:
-        # Created on first use, inside the worker's running loop.
-        if self._pool is None:
-            self._pool = Pool(
-                max_connections_per_origin=self._max,
-                connect_timeout=self._connect_timeout,
-                watch_headers=REMAINING_HEADERS,
-            )
-        return self._pool
-
-    async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-
-
-def rewrite_body(body: bytes, changes: dict[str, Any]) -> bytes:
-    """The caller's JSON with some fields changed (`model`, a clamped value) or left out (None):
-    everything else is kept as sent."""
-    doc: dict[str, Any] = orjson.loads(body)
-    for name, value in changes.items():
-        if value is None:
-            doc.pop(name, None)
-        else:
-            doc[name] = value
-    return orjson.dumps(doc)
-
-
-def transport_failure(exc: UpstreamError, target: Target) -> errors.GatewayError:
+def transport_failure(exc: UpstreamError, target: Target) -> GatewayError:
     """The caller's error for an attempt that got no answer; it names the failure's class."""
     if isinstance(exc, UpstreamTimeout):
         return errors.upstream_timeout(target.provider, target.timeout_s)
@@ -68,21 +34,17 @@ def transport_failure(exc: UpstreamError, target: Target) -> errors.GatewayError
 
 
 async def relay_stream(
-    proto: Any,
-    resp: Response,
-    target: Target,
-    to_openai: Any,
-    to_caller: Any,
-    trace: Any,
-    base_headers: list[tuple[str, str]],
+    ctx: RequestContext, resp: Response, target: Target, to_openai: StreamTranslator | None
 ) -> int:
-    """Relay a stream as it comes, through the provider's translator to OpenAI chunks and the
-    caller's to its format (either may be None). The usage goes on `trace`; returns its total
-    tokens (-1: none seen).
+    """Relay a stream as it comes, through the provider's translator to OpenAI chunks (None when
+    the provider speaks them) and the caller's to its format. The usage goes on the trace;
+    returns its total tokens (-1: none seen).
 
     Chunks are relayed in the upstream connection's read callback (`Response.pipe`): this task
     wakes once for the whole stream, not once per chunk."""
-    transport = proto.response_stream(200, [*base_headers, *SSE_HEADERS])
+    transport = ctx.stream(SSE_HEADERS)
+    to_caller = ctx.caller.stream()
+    trace = ctx.trace
     relay = _Relay(transport, to_openai, to_caller, trace)
     try:
         while (wait := await resp.pipe(relay.chunk)) is not None:
@@ -90,7 +52,7 @@ async def relay_stream(
     except _ClientGone:
         return relay.tokens  # leaving closes the upstream request (pipe has already)
     except UpstreamError as exc:
-        failure: bytes | None = b"data: " + transport_failure(exc, target).body() + b"\n\n"
+        failure: bytes | None = openai_sse(transport_failure(exc, target))
         log.warning("stream from %s/%s broke: %s", target.provider, target.key_id, type(exc).__name__)
     else:
         failure = None
@@ -120,7 +82,13 @@ class _Relay:
 
     __slots__ = ("to_caller", "to_openai", "tokens", "trace", "transport")
 
-    def __init__(self, transport: Any, to_openai: Any, to_caller: Any, trace: Any) -> None:
+    def __init__(
+        self,
+        transport: StreamTransport,
+        to_openai: StreamTranslator | None,
+        to_caller: CallerStream | None,
+        trace: Trace,
+    ) -> None:
         self.transport = transport
         self.to_openai = to_openai
         self.to_caller = to_caller
@@ -171,7 +139,7 @@ class _RestOfSend:
             raise _ClientGone from exc
 
 
-async def _send(transport: Any, data: bytes) -> bool:
+async def _send(transport: StreamTransport, data: bytes) -> bool:
     try:
         await transport.send_bytes(data)
     except Exception:

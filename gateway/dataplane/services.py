@@ -13,7 +13,6 @@ from email.utils import formatdate
 from typing import Any
 
 import msgspec
-import orjson
 
 from ..store.records import Snapshot
 from ..store.tenancy_records import SERVED_STATES, PromptSpec, ServedVersion
@@ -105,12 +104,3 @@ def _refusal(service: str, owner: str, tenant: str, app: str, state: str, reason
         return f"{which} is pending approval by tenant '{owner}'."
     because = f": {reason}" if reason else "."
     return f"{which} was {state}{because}"
-
-
-def with_defaults(body: bytes, defaults: dict[str, Any]) -> bytes:
-    """The caller's OpenAI JSON with a model route's defaults where the caller set nothing."""
-    doc: dict[str, Any] = orjson.loads(body)
-    for name, value in defaults.items():
-        if doc.get(name) is None:
-            doc[name] = value
-    return orjson.dumps(doc)

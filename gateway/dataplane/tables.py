@@ -34,7 +34,7 @@ def build_table(
     for rec in snapshot.limits:
         by_subject[(rec.scope, rec.subject)].append(rec.id)
         name = f"{rec.scope} '{rec.subject}'"
-        limits.append(LimitSpec(rec.id, name, rec.kind, rec.amount, rec.period_s, rec.burst))
+        limits.append(LimitSpec(rec.id, name, rec.kind, rec.amount, rec.period_s, rec.burst, rec.scope))
     temporary = {k.id for k in snapshot.keys if k.temporary}
     budgets_of: dict[tuple[str, str], list[int]] = defaultdict(list)
     budgets = []
@@ -93,10 +93,10 @@ def _group(
 def _budget(b: BudgetRecord, temporary_cap: bool) -> BudgetSpec:
     name = f"{b.scope} '{b.subject}'"
     if not (temporary_cap and b.period == "lifetime"):
-        return BudgetSpec(b.id, name, b.kind, b.amount, b.period)
+        return BudgetSpec(b.id, name, b.kind, b.amount, b.period, scope=b.scope)
     # A temporary key's cap: used up, the key is spent (401), not rate-limited (429).
     used_up = f"This temporary API key has used up its {b.amount:,} {b.kind} (its cap). Ask for a new one."
-    return BudgetSpec(b.id, name, b.kind, b.amount, b.period, used_up=used_up)
+    return BudgetSpec(b.id, name, b.kind, b.amount, b.period, used_up=used_up, scope=b.scope)
 
 
 _NO_REFUSALS: dict[str, str] = {}  # shared by every consumer without refusals: never mutated
@@ -265,6 +265,7 @@ def _key_limit_specs(t: Target) -> list[LimitSpec]:
             rule.amount,
             rule.period_s,
             rule.burst or rule.amount,
+            "upstream_key",
         )
         for rule in t.key_limits
     ]

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..config.schema import Config, ProviderConfig
+from ..config.seed import limit_rules
 from ..keypool.directory import all_keys
 from ..keypool.provider_limits import limiter_of, rules_for
 from ..models.catalog import shipped
@@ -18,7 +19,6 @@ from ..models.params import OPENAI_API, ParamRules
 from ..providers.base import adapter_for
 from ..providers.registry import REGISTRY
 from ..store.records import LimitRule, UpstreamSecret
-from ..store.seed import limit_rules
 from ..upstream import Origin, encode_headers
 
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import msgspec
 
-from ..dataplane import wire as dataplane_wire
-from ..providers import anthropic_wire as wire
-from ..providers.base import TranslationError
+from ..errors import GatewayError, anthropic_json, bad_request, decode_body
+from ..providers import anthropic_api as api
+from ..providers.base import unsupported
 from ..providers.canonical import (
     COMPLETION_DECODER,
     ENCODER,
@@ -44,71 +44,37 @@ STOP_REASONS = {
     "content_filter": "refusal",
 }
 
-# Status -> Anthropic error type (https://docs.anthropic.com/en/api/errors).
-ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    402: "billing_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    500: "api_error",
-    503: "overloaded_error",
-    504: "timeout_error",
-    529: "overloaded_error",
-}
-
-
-def error_type(status: int) -> str:
-    return ERROR_TYPES.get(status) or ("invalid_request_error" if status < 500 else "api_error")
-
-
-def error_json(status: int, message: str) -> bytes:
-    body = wire.ErrorResponse(error=wire.ErrorObject(type=error_type(status), message=message))
-    return wire.ENCODER.encode(body)
-
-
-def translation_error(err: TranslationError) -> tuple[int, bytes]:
-    """A TranslationError (from here or from an adapter) in Anthropic's error format."""
-    message = f"{err.param}: {err.message}" if err.param else err.message
-    return err.status, error_json(err.status, message)
-
-
 # --------------------------------------------------------------------------- request
 
 
 def chat_request(body: bytes, version: str | None = None) -> ChatRequest:
-    """Anthropic request JSON -> canonical request; raises TranslationError (use translation_error).
+    """Anthropic request JSON -> canonical request; a 400 GatewayError when it cannot be one.
 
     `version` is the caller's `anthropic-version`: from 2026-10-21 on (the default of the anthropic
     SDKs from 2.0), what that version refuses is refused here too; older callers, or none, are
     read as 2023-06-01."""
-    try:
-        request: wire.MessagesRequest = dataplane_wire.decode(wire.REQUEST_DECODER, body)
-    except dataplane_wire.BodyError as exc:
-        raise TranslationError(exc.message, exc.param, code="invalid_request") from None
-    if version is not None and version >= wire.VERSION:
+    request = decode_body(api.REQUEST_DECODER, body)
+    if version is not None and version >= api.VERSION:
         _refuse_what_the_version_lacks(request)
     return canonical(request)
 
 
-def _refuse_what_the_version_lacks(req: wire.MessagesRequest) -> None:
+def _refuse_what_the_version_lacks(req: api.MessagesRequest) -> None:
     # https://docs.anthropic.com/en/api/versioning: 2026-10-21 has no sampling parameters, no
     # document blocks in assistant turns and no citations on text blocks of user turns.
     for name in ("temperature", "top_p", "top_k"):
         if getattr(req, name) is not None:
-            raise TranslationError("Extra inputs are not permitted", name, code="invalid_request")
+            raise bad_request("Extra inputs are not permitted", name)
     for i, msg in enumerate(req.messages):
         for j, block in enumerate(msg.content if isinstance(msg.content, list) else ()):
             where = f"messages.{i}.content.{j}"
-            if msg.role == "assistant" and isinstance(block, wire.DocumentBlock):
-                raise TranslationError("document blocks are not permitted in assistant messages", where)
-            if msg.role == "user" and isinstance(block, wire.TextBlock) and block.citations:
-                raise TranslationError("citations are not permitted in user messages", f"{where}.citations")
+            if msg.role == "assistant" and isinstance(block, api.DocumentBlock):
+                raise unsupported("document blocks are not permitted in assistant messages", where)
+            if msg.role == "user" and isinstance(block, api.TextBlock) and block.citations:
+                raise unsupported("citations are not permitted in user messages", f"{where}.citations")
 
 
-def canonical(req: wire.MessagesRequest) -> ChatRequest:
+def canonical(req: api.MessagesRequest) -> ChatRequest:
     messages: list[Message] = []
     if req.system:
         messages.append(Message(role="system", content=_system_text(req.system)))
@@ -145,8 +111,8 @@ def _system_text(system: str | list[Any], param: str = "system") -> str:
         return system
     texts = []
     for j, block in enumerate(system):
-        if not isinstance(block, wire.TextBlock):
-            raise TranslationError("A system prompt may hold text blocks only.", f"{param}.{j}")
+        if not isinstance(block, api.TextBlock):
+            raise unsupported("A system prompt may hold text blocks only.", f"{param}.{j}")
         texts.append(block.text)
     return "\n\n".join(texts)
 
@@ -158,7 +124,7 @@ def _user(content: str | list[Any], param: str) -> list[Message]:
     parts: list[ContentPart] = []
     for j, block in enumerate(content):
         where = f"{param}.{j}"
-        if isinstance(block, wire.ToolResultBlock):
+        if isinstance(block, api.ToolResultBlock):
             results.append(
                 Message(role="tool", tool_call_id=block.tool_use_id, content=_tool_result(block, where))
             )
@@ -171,29 +137,29 @@ def _user(content: str | list[Any], param: str) -> list[Message]:
 
 
 def _part(block: Any, where: str) -> ContentPart:
-    if isinstance(block, wire.TextBlock):
+    if isinstance(block, api.TextBlock):
         return ContentPart(type="text", text=block.text)
-    if isinstance(block, wire.ImageBlock):
+    if isinstance(block, api.ImageBlock):
         source = block.source
         url = (
             source.url
-            if isinstance(source, wire.URLSource)
+            if isinstance(source, api.URLSource)
             else f"data:{source.media_type};base64,{source.data}"
         )
         return ContentPart(type="image_url", image_url=ImageURL(url=url))
-    if isinstance(block, wire.DocumentBlock):
+    if isinstance(block, api.DocumentBlock):
         doc = block.source
-        if isinstance(doc, wire.TextSource):
+        if isinstance(doc, api.TextSource):
             return ContentPart(type="text", text=doc.data)
-        if isinstance(doc, wire.Base64Source):
+        if isinstance(doc, api.Base64Source):
             data_url = f"data:{doc.media_type};base64,{doc.data}"
             return ContentPart(type="file", file=FileRef(file_data=data_url, filename=block.title))
-        raise TranslationError("Documents given by URL cannot be forwarded; send them as base64.", where)
+        raise unsupported("Documents given by URL cannot be forwarded; send them as base64.", where)
     kind = type(block).__struct_config__.tag
-    raise TranslationError(f"A '{kind}' block cannot appear in a user message.", where)
+    raise unsupported(f"A '{kind}' block cannot appear in a user message.", where)
 
 
-def _tool_result(block: wire.ToolResultBlock, where: str) -> str:
+def _tool_result(block: api.ToolResultBlock, where: str) -> str:
     content = block.content
     if content is None:
         text = ""
@@ -202,8 +168,8 @@ def _tool_result(block: wire.ToolResultBlock, where: str) -> str:
     else:
         texts = []
         for k, item in enumerate(content):
-            if not isinstance(item, wire.TextBlock):
-                raise TranslationError(
+            if not isinstance(item, api.TextBlock):
+                raise unsupported(
                     "Images inside a tool_result cannot be expressed in the OpenAI format used upstream; "
                     "send the image in a separate user content block.",
                     f"{where}.content.{k}",
@@ -220,25 +186,23 @@ def _assistant(content: str | list[Any], param: str) -> Message:
     texts: list[str] = []
     calls: list[ToolCall] = []
     for j, block in enumerate(content):
-        if isinstance(block, wire.TextBlock):
+        if isinstance(block, api.TextBlock):
             texts.append(block.text)
-        elif isinstance(block, wire.ToolUseBlock):
+        elif isinstance(block, api.ToolUseBlock):
             arguments = ENCODER.encode(block.input).decode()
             calls.append(ToolCall(id=block.id, function=FunctionCall(name=block.name, arguments=arguments)))
-        elif isinstance(block, wire.ThinkingBlock | wire.RedactedThinkingBlock):
+        elif isinstance(block, api.ThinkingBlock | api.RedactedThinkingBlock):
             continue  # reasoning of an earlier turn: other providers cannot take it back
         else:
-            raise TranslationError(
-                "Assistant messages may hold text and tool_use blocks only.", f"{param}.{j}"
-            )
+            raise unsupported("Assistant messages may hold text and tool_use blocks only.", f"{param}.{j}")
     return Message(role="assistant", content="".join(texts) if texts else None, tool_calls=calls or None)
 
 
-def _tools(req: wire.MessagesRequest) -> tuple[list[Tool] | None, Any, bool | None]:
+def _tools(req: api.MessagesRequest) -> tuple[list[Tool] | None, Any, bool | None]:
     tools = []
     for i, tool in enumerate(req.tools or ()):
         if tool.type not in (None, "custom") or tool.input_schema is None:
-            raise TranslationError(
+            raise unsupported(
                 f"Server tools ('{tool.type or tool.name}') run inside Anthropic and cannot be served "
                 "through aigw; declare a client tool with an input_schema instead.",
                 f"tools.{i}",
@@ -247,19 +211,19 @@ def _tools(req: wire.MessagesRequest) -> tuple[list[Tool] | None, Any, bool | No
         tools.append(Tool(type="function", function=fn))
     choice = req.tool_choice
     mapped: Any = None
-    if isinstance(choice, wire.ToolChoiceAuto):
+    if isinstance(choice, api.ToolChoiceAuto):
         mapped = "auto"
-    elif isinstance(choice, wire.ToolChoiceAny):
+    elif isinstance(choice, api.ToolChoiceAny):
         mapped = "required"
-    elif isinstance(choice, wire.ToolChoiceTool):
+    elif isinstance(choice, api.ToolChoiceTool):
         mapped = NamedToolChoice(function=NamedFunction(name=choice.name))
-    elif isinstance(choice, wire.ToolChoiceNone):
+    elif isinstance(choice, api.ToolChoiceNone):
         mapped = "none"
     single = getattr(choice, "disable_parallel_tool_use", None)
     return tools or None, mapped, False if single else None
 
 
-def _response_format(config: wire.OutputConfig | None) -> ResponseFormat | None:
+def _response_format(config: api.OutputConfig | None) -> ResponseFormat | None:
     if config is None:
         return None
     spec = JSONSchemaSpec(name="response", schema=config.format.schema)
@@ -276,23 +240,24 @@ def message_response(status: int, body: bytes, public_model: str) -> tuple[int, 
     try:
         done = COMPLETION_DECODER.decode(body)
     except msgspec.DecodeError:
-        return 502, error_json(502, "The upstream answer could not be read. Retry the request.")
-    return 200, wire.ENCODER.encode(message(done, public_model))
+        unreadable = "The upstream answer could not be read. Retry the request."
+        return 502, anthropic_json(GatewayError(502, "api_error", "upstream_bad_response", unreadable))
+    return 200, api.ENCODER.encode(message(done, public_model))
 
 
-def message(done: ChatCompletion, public_model: str) -> wire.Message:
+def message(done: ChatCompletion, public_model: str) -> api.Message:
     choice = done.choices[0] if done.choices else None
-    blocks: list[wire.ResponseBlock] = []
+    blocks: list[api.ResponseBlock] = []
     if choice is not None and choice.message.content:
-        blocks.append(wire.ResponseBlock(type="text", text=choice.message.content))
+        blocks.append(api.ResponseBlock(type="text", text=choice.message.content))
     for call in (choice.message.tool_calls if choice else None) or ():
         try:
             args: Any = tool_arguments(call.function.arguments, "tool_calls")
-        except TranslationError:
+        except GatewayError:
             args = {}  # a model that wrote broken JSON: Anthropic's input must be an object
-        blocks.append(wire.ResponseBlock(type="tool_use", id=call.id, name=call.function.name, input=args))
+        blocks.append(api.ResponseBlock(type="tool_use", id=call.id, name=call.function.name, input=args))
     stop = STOP_REASONS.get(choice.finish_reason, "end_turn") if choice else "end_turn"
-    return wire.Message(
+    return api.Message(
         id=done.id if done.id.startswith("msg_") else f"msg_{done.id}",
         content=blocks,
         model=public_model,
@@ -302,13 +267,13 @@ def message(done: ChatCompletion, public_model: str) -> wire.Message:
     )
 
 
-def anthropic_usage(u: Any) -> wire.Usage:
+def anthropic_usage(u: Any) -> api.Usage:
     if u is None:
-        return wire.Usage(
+        return api.Usage(
             input_tokens=0, output_tokens=0, cache_creation_input_tokens=0, cache_read_input_tokens=0
         )
     cached = u.prompt_tokens_details.cached_tokens if u.prompt_tokens_details else 0
-    return wire.Usage(
+    return api.Usage(
         input_tokens=u.prompt_tokens - cached,  # Anthropic counts cache reads apart
         output_tokens=u.completion_tokens,
         cache_creation_input_tokens=0,
@@ -318,6 +283,8 @@ def anthropic_usage(u: Any) -> wire.Usage:
 
 class _OpenAIError(msgspec.Struct):
     message: str = ""
+    type: str = "api_error"
+    code: str | int | None = None
 
 
 class _OpenAIErrorEnvelope(msgspec.Struct):
@@ -328,8 +295,10 @@ _OPENAI_ERROR = msgspec.json.Decoder(_OpenAIErrorEnvelope)
 
 
 def openai_error(status: int, body: bytes) -> tuple[int, bytes]:
+    """An OpenAI error answer (the upstream's, translated, or the gateway's) in Anthropic's shape."""
     try:
-        message = _OPENAI_ERROR.decode(body).error.message
+        error = _OPENAI_ERROR.decode(body).error
     except msgspec.DecodeError:
-        message = f"The upstream answered {status}."
-    return status, error_json(status, message or f"The upstream answered {status}.")
+        error = _OpenAIError()
+    message = error.message or f"The upstream answered {status}."
+    return status, anthropic_json(GatewayError(status, error.type, str(error.code or ""), message))

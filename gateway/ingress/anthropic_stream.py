@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import msgspec
 
-from ..providers import anthropic_wire as wire
+from ..errors import GatewayError, anthropic_sse
+from ..providers import anthropic_api as api
 from ..providers.canonical import ToolCallDelta, Usage
 from ..providers.sse import SSEDecoder, SSEError
-from .anthropic import STOP_REASONS, anthropic_usage, error_type
+from .anthropic import STOP_REASONS, anthropic_usage
 
 # --------------------------------------------------------------------------- what is read
 
@@ -59,12 +60,12 @@ class _JSONDelta(msgspec.Struct, tag="input_json_delta", tag_field="type"):
 
 
 class _MessageStart(msgspec.Struct, tag="message_start", tag_field="type"):
-    message: wire.Message
+    message: api.Message
 
 
 class _BlockStart(msgspec.Struct, tag="content_block_start", tag_field="type"):
     index: int
-    content_block: wire.ResponseBlock
+    content_block: api.ResponseBlock
 
 
 class _BlockDelta(msgspec.Struct, tag="content_block_delta", tag_field="type"):
@@ -83,18 +84,14 @@ class _StopDelta(msgspec.Struct):
 
 class _MessageDelta(msgspec.Struct, tag="message_delta", tag_field="type"):
     delta: _StopDelta
-    usage: wire.Usage
+    usage: api.Usage
 
 
 class _MessageStop(msgspec.Struct, tag="message_stop", tag_field="type"):
     pass
 
 
-class _Error(msgspec.Struct, tag="error", tag_field="type"):
-    error: wire.ErrorObject
-
-
-_Event = _MessageStart | _BlockStart | _BlockDelta | _BlockStop | _MessageDelta | _MessageStop | _Error
+_Event = _MessageStart | _BlockStart | _BlockDelta | _BlockStop | _MessageDelta | _MessageStop
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -142,7 +139,7 @@ class MessagesStream:
         try:
             payloads = self._sse.feed(data)
         except SSEError:
-            return self._fail("The upstream stream could not be read.")
+            return self._fail("The upstream stream could not be read.", "upstream_bad_response")
         return self._payloads(payloads)
 
     def close(self) -> bytes:
@@ -153,7 +150,8 @@ class MessagesStream:
             return out
         if self._finish is not None:  # ended without [DONE], but the answer itself is complete
             return out + self._end()
-        return out + self._fail("The upstream ended the stream before it was complete. Retry the request.")
+        truncated = "The upstream ended the stream before it was complete. Retry the request."
+        return out + self._fail(truncated, "upstream_stream_truncated")
 
     def _payloads(self, payloads: list[bytes]) -> bytes:
         out: list[bytes] = []
@@ -166,14 +164,17 @@ class MessagesStream:
             try:
                 chunk = _CHUNK.decode(payload)
             except msgspec.DecodeError:
-                out.append(self._fail("The upstream sent a stream event that could not be read."))
+                unreadable = "The upstream sent a stream event that could not be read."
+                out.append(self._fail(unreadable, "upstream_bad_response"))
                 break
             out.append(self._chunk(chunk))
         return b"".join(out)
 
     def _chunk(self, chunk: _Chunk) -> bytes:
         if chunk.error is not None:
-            return self._fail(chunk.error.message or "The upstream failed.", chunk.error.type)
+            error = chunk.error
+            code = str(error.code or "upstream_stream_error")
+            return self._fail(error.message or "The upstream failed.", code, error.type)
         out = [] if self._started else [self._start(chunk.id)]
         if chunk.usage is not None:
             self.usage = chunk.usage
@@ -183,13 +184,13 @@ class MessagesStream:
             delta = choice.delta
             if delta is not None and delta.content:
                 if self._block != TEXT:
-                    out.append(self._open(wire.ResponseBlock(type="text", text=""), TEXT))
+                    out.append(self._open(api.ResponseBlock(type="text", text=""), TEXT))
                 out.append(_event(_BlockDelta(index=self._blocks - 1, delta=_TextDelta(text=delta.content))))
             for call in (delta.tool_calls if delta else None) or ():
                 # A new call has a new index or id; some servers repeat the id on every delta.
                 if self._block != TOOL or call.index != self._tool or (call.id and call.id != self._tool_id):
                     fn = call.function
-                    block = wire.ResponseBlock(
+                    block = api.ResponseBlock(
                         type="tool_use",
                         id=call.id or f"toolu_{call.index}",
                         name=(fn.name if fn else None) or "",
@@ -206,17 +207,17 @@ class MessagesStream:
 
     def _start(self, chunk_id: str) -> bytes:
         self._started = True
-        message = wire.Message(
+        message = api.Message(
             id=chunk_id if chunk_id.startswith("msg_") else f"msg_{chunk_id}",
             content=[],
             model=self._model,
             stop_reason=None,
             stop_sequence=None,
-            usage=wire.Usage(input_tokens=0, output_tokens=0),
+            usage=api.Usage(input_tokens=0, output_tokens=0),
         )
         return _event(_MessageStart(message=message))
 
-    def _open(self, block: wire.ResponseBlock, kind: int) -> bytes:
+    def _open(self, block: api.ResponseBlock, kind: int) -> bytes:
         closing = self._close_block()
         self._block = kind
         self._blocks += 1
@@ -235,7 +236,8 @@ class MessagesStream:
         delta = _MessageDelta(delta=_StopDelta(stop_reason=stop), usage=anthropic_usage(self.usage))
         return start + self._close_block() + _event(delta) + _event(_MessageStop())
 
-    def _fail(self, message: str, openai_type: str | None = None) -> bytes:
+    def _fail(self, message: str, code: str, openai_type: str | None = None) -> bytes:
         self._failed = True
-        kind = "rate_limit_error" if openai_type == "rate_limit_error" else error_type(500)
-        return _event(_Error(error=wire.ErrorObject(type=kind, message=message)))
+        if openai_type == "rate_limit_error":
+            return anthropic_sse(GatewayError(429, openai_type, code, message))
+        return anthropic_sse(GatewayError(500, "api_error", code, message))

@@ -88,7 +88,10 @@ class KeyHealth:
         names why (gateway/keypool/causes.py)."""
         groups = list(groups)
         keys = {key for group in groups for key in self._pool_of(group)}
-        return pool_refusal(groups[0], keys, self.region, time.monotonic_ns(), refused)
+        refusal = pool_refusal(groups[0], keys, self.region, time.monotonic_ns(), refused)
+        refusal.limit_scope = "pool"  # the call log's "refused by": no upstream key could serve
+        refusal.consumer = refused.consumer
+        return refusal
 
     def _endpoint(self, provider: str) -> int:
         slot = self._endpoints.get(provider)

@@ -62,7 +62,7 @@ LIMITER_REJECTIONS = Metric(
     "aigw_limiter_rejections",
     "counter",
     ("scope",),
-    "Requests refused by a limit: tenant, app, key, model, or pool (every upstream key cooling)",
+    "Requests refused by a limit: tenant, app, key, model, service, or pool (no upstream key could serve)",
 )
 UPSTREAM_RETRIES = Metric(
     "aigw_upstream_retries",
@@ -101,7 +101,7 @@ GAUGES = {m.name: m for m in WORKER_METRICS if m.kind == "gauge"}
 # Label values known before anything happens: /metrics shows these series at zero from the start,
 # so an alert on them has data (gateway/metrics/node.py). Providers and model groups come from
 # the node's config.
-LIMIT_SCOPES = ("tenant", "app", "key", "model", "pool")
+LIMIT_SCOPES = ("tenant", "app", "key", "model", "service", "pool")
 DROP_REASONS = ("buffer_full", "write_error", "closed")
 RETRY_OUTCOMES = (
     "rate_limited",

@@ -28,6 +28,7 @@ from ..calllog.backend import open_call_log
 from ..calllog.budget_usage import seed_counters
 from ..calllog.retention import prune_forever
 from ..config.schema import Config
+from ..config.seed import seed
 from ..keypool.directory import KeyDirectory
 from ..keypool.event_log import KeyEventLog
 from ..keypool.events import watch_keys
@@ -35,7 +36,6 @@ from ..keypool.prober import run_prober
 from ..metrics.node import node_metrics_dir
 from ..metrics.worker import ENV as METRICS_ENV
 from ..store import Store
-from ..store.seed import seed
 from .children import start_dataplane, start_mock
 from .region import node_region
 from .startup import ADMIN, StartupError, check_ports, listen_error, open_node_store

@@ -24,10 +24,10 @@ import msgspec
 from msgspec import Meta
 
 from ..models.params import ApiParams
-from . import anthropic_wire as wire
+from . import anthropic_api as api
 from . import errors
 from .anthropic_stream import AnthropicStream
-from .base import TranslationError, UpstreamCall, decode_options, no_embeddings
+from .base import UpstreamCall, decode_options, no_embeddings, unsupported
 from .canonical import (
     ENCODER,
     ChatCompletion,
@@ -54,7 +54,7 @@ class AnthropicOptions(msgspec.Struct, forbid_unknown_fields=True):
             "parameter, `2023-06-01` takes temperature (0 to 1), top_p and top_k "
             "([providers](providers.md#api-versions-and-parameters))"
         ),
-    ] = wire.VERSION
+    ] = api.VERSION
     default_max_tokens: Annotated[
         int, Meta(ge=1, description="`max_tokens` when the caller sent none (Anthropic requires one)")
     ] = 4096
@@ -78,7 +78,7 @@ class AnthropicAdapter:
 
     def accepted_params(self) -> ApiParams:
         version = self.options.api_version
-        return ApiParams(f"anthropic API {version}", wire.VERSIONS[version])
+        return ApiParams(f"anthropic API {version}", api.VERSIONS[version])
 
     # ----------------------------------------------------------------- request
 
@@ -88,25 +88,25 @@ class AnthropicAdapter:
         headers = {"content-type": "application/json", "anthropic-version": self.options.api_version}
         out = self.messages_request(request, upstream_model)
         dropped = ("stop",) if request.stop and out.stop_sequences != request.stop_list else ()
-        return UpstreamCall(path, headers, wire.ENCODER.encode(out), dropped)
+        return UpstreamCall(path, headers, api.ENCODER.encode(out), dropped)
 
-    def messages_request(self, request: ChatRequest, model: str) -> wire.MessagesRequest:
+    def messages_request(self, request: ChatRequest, model: str) -> api.MessagesRequest:
         _reject_unsupported(request)
         system, messages = _conversation(request.messages)
-        out = wire.MessagesRequest(
+        out = api.MessagesRequest(
             model=model,
             messages=messages,
             max_tokens=request.output_limit or self.options.default_max_tokens,
             system=system,
             stop_sequences=_stop_sequences(request.stop_list),
-            metadata=wire.Metadata(user_id=request.user) if request.user else None,
+            metadata=api.Metadata(user_id=request.user) if request.user else None,
             stream=True if request.stream else None,
         )
         _tools(request, out)
         _response_format(request, out, self.options.json_mode)
         # What the API version takes: the request's rules (gateway/models/params.py) have dropped
         # the rest already, and a request built without them still never carries it.
-        takes = wire.VERSIONS[self.options.api_version]
+        takes = api.VERSIONS[self.options.api_version]
         out.temperature = request.temperature if "temperature" in takes else None
         out.top_p = request.top_p if "top_p" in takes else None
         out.top_k = request.top_k if "top_k" in takes else None
@@ -118,7 +118,7 @@ class AnthropicAdapter:
         if status >= 400:
             return error_response(status, body)
         try:
-            message = wire.MESSAGE_DECODER.decode(body)
+            message = api.MESSAGE_DECODER.decode(body)
         except msgspec.DecodeError:
             return errors.unreadable(self.name, status)
         return 200, ENCODER.encode(completion(message, public_model))
@@ -147,20 +147,20 @@ def _stop_sequences(stop: list[str] | None) -> list[str] | None:
 
 def _reject_unsupported(request: ChatRequest) -> None:
     if request.n is not None and request.n > 1:
-        raise TranslationError("n > 1 is not supported by anthropic; send n separate requests.", "n")
+        raise unsupported("n > 1 is not supported by anthropic; send n separate requests.", "n")
     if request.logprobs or request.top_logprobs:
-        raise TranslationError("logprobs are not supported by anthropic.", "logprobs")
+        raise unsupported("logprobs are not supported by anthropic.", "logprobs")
     if request.modalities and request.modalities != ["text"]:
-        raise TranslationError("anthropic models answer with text only.", "modalities")
+        raise unsupported("anthropic models answer with text only.", "modalities")
 
 
-def _conversation(messages: list[Message]) -> tuple[str | None, list[wire.MessageParam]]:
+def _conversation(messages: list[Message]) -> tuple[str | None, list[api.MessageParam]]:
     system: list[str] = []
-    turns: list[wire.MessageParam] = []
+    turns: list[api.MessageParam] = []
     for i, msg in enumerate(messages):
         param = f"messages[{i}]"
         role = msg.role
-        blocks: list[wire.Block]
+        blocks: list[api.Block]
         if role in ("system", "developer"):
             system.append(text_of(msg.content, param))
             continue
@@ -170,13 +170,13 @@ def _conversation(messages: list[Message]) -> tuple[str | None, list[wire.Messag
             blocks = _assistant_blocks(msg, param)
         elif role == "tool":
             if not msg.tool_call_id:
-                raise TranslationError("A tool message needs its tool_call_id.", f"{param}.tool_call_id")
+                raise unsupported("A tool message needs its tool_call_id.", f"{param}.tool_call_id")
             result = msg.content if isinstance(msg.content, str) or msg.content is None else None
             content = result if result is not None else _user_blocks(msg.content, param, tool_result=True)
-            blocks = [wire.ToolResultBlock(tool_use_id=msg.tool_call_id, content=content)]
+            blocks = [api.ToolResultBlock(tool_use_id=msg.tool_call_id, content=content)]
             role = "user"
         else:
-            raise TranslationError(
+            raise unsupported(
                 "The legacy 'function' role is not supported; send tool results as 'tool' messages.",
                 f"{param}.role",
             )
@@ -185,9 +185,9 @@ def _conversation(messages: list[Message]) -> tuple[str | None, list[wire.Messag
             assert isinstance(previous, list)
             previous.extend(blocks)
         else:
-            turns.append(wire.MessageParam(role=role, content=blocks))
+            turns.append(api.MessageParam(role=role, content=blocks))
     for turn in turns:  # a lone text block is sent the short way, as Anthropic's examples do
-        if len(turn.content) == 1 and isinstance(turn.content[0], wire.TextBlock):
+        if len(turn.content) == 1 and isinstance(turn.content[0], api.TextBlock):
             turn.content = turn.content[0].text
     return ("\n\n".join(system) if system else None), turns
 
@@ -196,117 +196,111 @@ def _user_blocks(content: str | list[ContentPart] | None, param: str, tool_resul
     if content is None:
         return []
     if isinstance(content, str):
-        return [wire.TextBlock(text=content)] if content else []
+        return [api.TextBlock(text=content)] if content else []
     blocks: list[Any] = []
     for j, part in enumerate(content):
         where = f"{param}.content[{j}]"
         if part.type == "text" and part.text is not None:
             if part.text:
-                blocks.append(wire.TextBlock(text=part.text))
+                blocks.append(api.TextBlock(text=part.text))
         elif part.type == "image_url" and part.image_url is not None:
             url = part.image_url.url
             data = split_data_url(url, where)
-            source = wire.Base64Source(media_type=data[0], data=data[1]) if data else wire.URLSource(url=url)
-            blocks.append(wire.ImageBlock(source=source))
+            source = api.Base64Source(media_type=data[0], data=data[1]) if data else api.URLSource(url=url)
+            blocks.append(api.ImageBlock(source=source))
         elif part.type == "file" and part.file is not None and part.file.file_data and not tool_result:
             data = split_data_url(part.file.file_data, f"{where}.file.file_data")
             if data is None:
-                raise TranslationError("file_data must be a data URL.", f"{where}.file.file_data")
+                raise unsupported("file_data must be a data URL.", f"{where}.file.file_data")
             blocks.append(
-                wire.DocumentBlock(
-                    source=wire.Base64Source(media_type=data[0], data=data[1]), title=part.file.filename
+                api.DocumentBlock(
+                    source=api.Base64Source(media_type=data[0], data=data[1]), title=part.file.filename
                 )
             )
         else:
-            raise TranslationError(
-                f"Content parts of type '{part.type}' are not supported by anthropic.", where
-            )
+            raise unsupported(f"Content parts of type '{part.type}' are not supported by anthropic.", where)
     return blocks
 
 
-def _assistant_blocks(msg: Message, param: str) -> list[wire.Block]:
-    blocks: list[wire.Block] = []
+def _assistant_blocks(msg: Message, param: str) -> list[api.Block]:
+    blocks: list[api.Block] = []
     if isinstance(msg.content, str):
         if msg.content:
-            blocks.append(wire.TextBlock(text=msg.content))
+            blocks.append(api.TextBlock(text=msg.content))
     elif msg.content is not None:
         for j, part in enumerate(msg.content):
             text = part.text if part.type == "text" else part.refusal if part.type == "refusal" else None
             if text is None:
-                raise TranslationError("Assistant content may only hold text.", f"{param}.content[{j}]")
+                raise unsupported("Assistant content may only hold text.", f"{param}.content[{j}]")
             if text:
-                blocks.append(wire.TextBlock(text=text))
+                blocks.append(api.TextBlock(text=text))
     for k, call in enumerate(msg.tool_calls or ()):
         args = tool_arguments(call.function.arguments, f"{param}.tool_calls[{k}].function.arguments")
-        blocks.append(wire.ToolUseBlock(id=call.id, name=call.function.name, input=args))
+        blocks.append(api.ToolUseBlock(id=call.id, name=call.function.name, input=args))
     return blocks
 
 
-def _tools(request: ChatRequest, out: wire.MessagesRequest) -> None:
+def _tools(request: ChatRequest, out: api.MessagesRequest) -> None:
     tools = []
     for i, tool in enumerate(request.tools or ()):
         fn = tool.function
         if tool.type != "function" or fn is None:
-            raise TranslationError(
-                f"Tools of type '{tool.type}' are not supported by anthropic.", f"tools[{i}]"
-            )
-        if fn.name == wire.JSON_TOOL and request.response_format is not None:
-            raise TranslationError(
-                f"The tool name '{wire.JSON_TOOL}' is reserved when response_format is set.", f"tools[{i}]"
+            raise unsupported(f"Tools of type '{tool.type}' are not supported by anthropic.", f"tools[{i}]")
+        if fn.name == api.JSON_TOOL and request.response_format is not None:
+            raise unsupported(
+                f"The tool name '{api.JSON_TOOL}' is reserved when response_format is set.", f"tools[{i}]"
             )
         schema = fn.parameters or {"type": "object", "properties": {}}
-        tools.append(wire.ToolParam(name=fn.name, input_schema=schema, description=fn.description))
+        tools.append(api.ToolParam(name=fn.name, input_schema=schema, description=fn.description))
     if tools:
         out.tools = tools
     choice = request.tool_choice
     single = True if request.parallel_tool_calls is False else None
     if choice is None:
-        out.tool_choice = wire.ToolChoiceAuto(disable_parallel_tool_use=True) if single and tools else None
+        out.tool_choice = api.ToolChoiceAuto(disable_parallel_tool_use=True) if single and tools else None
     elif isinstance(choice, NamedToolChoice):
         name = chosen_function(choice, "anthropic")
-        out.tool_choice = wire.ToolChoiceTool(name=name, disable_parallel_tool_use=single)
+        out.tool_choice = api.ToolChoiceTool(name=name, disable_parallel_tool_use=single)
     elif choice == "required":
-        out.tool_choice = wire.ToolChoiceAny(disable_parallel_tool_use=single)
+        out.tool_choice = api.ToolChoiceAny(disable_parallel_tool_use=single)
     elif choice == "none":
-        out.tool_choice = wire.ToolChoiceNone() if tools else None
+        out.tool_choice = api.ToolChoiceNone() if tools else None
     else:
-        out.tool_choice = wire.ToolChoiceAuto(disable_parallel_tool_use=single) if tools else None
+        out.tool_choice = api.ToolChoiceAuto(disable_parallel_tool_use=single) if tools else None
 
 
-def _response_format(request: ChatRequest, out: wire.MessagesRequest, mode: str) -> None:
+def _response_format(request: ChatRequest, out: api.MessagesRequest, mode: str) -> None:
     fmt = request.response_format
     if fmt is None or fmt.type == "text":
         return
     schema: dict[str, Any] = {"type": "object"}
     if fmt.type == "json_schema":
         if fmt.json_schema is None or fmt.json_schema.schema is None:
-            raise TranslationError("json_schema needs a schema.", "response_format.json_schema.schema")
+            raise unsupported("json_schema needs a schema.", "response_format.json_schema.schema")
         schema = fmt.json_schema.schema
         if mode == "native":
-            out.output_config = wire.OutputConfig(format=wire.JSONOutputFormat(schema=schema))
+            out.output_config = api.OutputConfig(format=api.JSONOutputFormat(schema=schema))
             return
     if schema.get("type") != "object":
-        raise TranslationError(
+        raise unsupported(
             "anthropic can only be asked for a JSON object: the schema's type must be 'object'.",
             "response_format.json_schema.schema",
         )
-    json_tool = wire.ToolParam(
-        name=wire.JSON_TOOL, input_schema=schema, description=wire.JSON_TOOL_DESCRIPTION
-    )
-    if out.tools and not isinstance(out.tool_choice, wire.ToolChoiceNone):
+    json_tool = api.ToolParam(name=api.JSON_TOOL, input_schema=schema, description=api.JSON_TOOL_DESCRIPTION)
+    if out.tools and not isinstance(out.tool_choice, api.ToolChoiceNone):
         # The answer must be either a call of the caller's tools or the JSON: force one of them.
         out.tools.append(json_tool)
-        if out.tool_choice is None or isinstance(out.tool_choice, wire.ToolChoiceAuto):
-            out.tool_choice = wire.ToolChoiceAny()
+        if out.tool_choice is None or isinstance(out.tool_choice, api.ToolChoiceAuto):
+            out.tool_choice = api.ToolChoiceAny()
         return
     out.tools = [json_tool]
-    out.tool_choice = wire.ToolChoiceTool(name=wire.JSON_TOOL)
+    out.tool_choice = api.ToolChoiceTool(name=api.JSON_TOOL)
 
 
 # --------------------------------------------------------------------------- response pieces
 
 
-def completion(message: wire.Message, public_model: str) -> ChatCompletion:
+def completion(message: api.Message, public_model: str) -> ChatCompletion:
     texts: list[str] = []
     calls: list[ToolCall] = []
     for block in message.content:
@@ -314,13 +308,13 @@ def completion(message: wire.Message, public_model: str) -> ChatCompletion:
             texts.append(block.text)
         elif block.type == "tool_use" and block.id and block.name:
             arguments = ENCODER.encode(block.input if block.input is not None else {}).decode()
-            if block.name == wire.JSON_TOOL:
+            if block.name == api.JSON_TOOL:
                 texts.append(arguments)  # JSON mode: the forced tool's input is the answer
             else:
                 calls.append(
                     ToolCall(id=block.id, function=FunctionCall(name=block.name, arguments=arguments))
                 )
-    finish = wire.finish_reason(message.stop_reason, bool(calls))
+    finish = api.finish_reason(message.stop_reason, bool(calls))
     return ChatCompletion(
         id=message.id,
         object="chat.completion",
@@ -333,14 +327,14 @@ def completion(message: wire.Message, public_model: str) -> ChatCompletion:
                 finish_reason=finish,
             )
         ],
-        usage=wire.openai_usage(message.usage),
+        usage=api.openai_usage(message.usage),
     )
 
 
 def error_response(status: int, body: bytes) -> tuple[int, bytes]:
     try:
-        err = wire.ERROR_DECODER.decode(body).error
+        err = api.ERROR_DECODER.decode(body).error
     except msgspec.DecodeError:
         return errors.provider_error(status, "anthropic", f"The provider answered {status}.")
-    openai_type, code = wire.openai_error_kind(err, status)
+    openai_type, code = api.openai_error_kind(err, status)
     return errors.provider_error(status, "anthropic", err.message, openai_type, code)

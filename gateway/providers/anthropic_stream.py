@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import msgspec
 
-from ..dataplane.errors import error_json
-from . import anthropic_wire as wire
+from . import anthropic_api as api
 from . import errors
 from .canonical import (
     SSE_DONE,
@@ -21,7 +20,6 @@ from .canonical import (
     FinishReason,
     FunctionDelta,
     ToolCallDelta,
-    sse,
 )
 from .chunk_stream import ChunkStream
 
@@ -48,7 +46,7 @@ class AnthropicStream(ChunkStream):
         self._block = SKIP
         self._tool = -1  # OpenAI index of the open tool call
         self._tools = 0  # tool calls so far
-        self._input: wire.Usage | None = None  # message_start's usage; message_delta adds to it
+        self._input: api.Usage | None = None  # message_start's usage; message_delta adds to it
         self._finish: FinishReason | None = None
 
     def close(self) -> bytes:
@@ -58,7 +56,7 @@ class AnthropicStream(ChunkStream):
         if self._done or self._failed:
             return out
         if self._finish is not None:  # cut after message_delta: nothing of the answer is missing
-            return out + self._event(wire.Event(type="message_stop"))
+            return out + self._event(api.Event(type="message_stop"))
         return out + self._fail(errors.truncated(PROVIDER))
 
     # ----------------------------------------------------------------- events
@@ -69,7 +67,7 @@ class AnthropicStream(ChunkStream):
             if self._done or self._failed:
                 break
             try:
-                event = wire.EVENT_DECODER.decode(payload)
+                event = api.EVENT_DECODER.decode(payload)
             except msgspec.DecodeError:
                 out.append(self._fail(errors.malformed(PROVIDER)))
                 break
@@ -78,7 +76,7 @@ class AnthropicStream(ChunkStream):
                 out.append(piece)
         return b"".join(out)
 
-    def _event(self, ev: wire.Event) -> bytes:
+    def _event(self, ev: api.Event) -> bytes:
         kind = ev.type
         if kind == "content_block_delta":
             delta = ev.delta
@@ -104,7 +102,7 @@ class AnthropicStream(ChunkStream):
             if ev.message is not None:
                 self._id = ev.message.id
                 self._input = ev.message.usage
-                self.usage = wire.openai_usage(ev.message.usage)
+                self.usage = api.openai_usage(ev.message.usage)
             return self._chunk(Delta(role="assistant", content=""))
         if kind == "message_delta":
             return self._message_delta(ev)
@@ -113,19 +111,19 @@ class AnthropicStream(ChunkStream):
             tail = [self._usage_chunk()] if self._include_usage and self.usage is not None else []
             return b"".join([*tail, SSE_DONE])
         if kind == "error" and ev.error is not None:
-            openai_type, code = wire.openai_error_kind(ev.error, 500)
+            openai_type, code = api.openai_error_kind(ev.error, 500)
             message = f"{ev.error.message} (from {PROVIDER})"
-            return self._fail(sse(error_json(message, openai_type, code)))
+            return self._fail(errors.stream_error(message, openai_type, code))
         return b""  # ping, and event types added after this was written
 
-    def _block_start(self, block: wire.ResponseBlock | None) -> bytes:
+    def _block_start(self, block: api.ResponseBlock | None) -> bytes:
         if block is None or block.type not in ("text", "tool_use"):
             self._block = SKIP
             return b""
         if block.type == "text":
             self._block = TEXT
             return self._chunk(Delta(content=block.text)) if block.text else b""
-        if block.name == wire.JSON_TOOL:
+        if block.name == api.JSON_TOOL:
             self._block = JSON
             return b""
         self._block = TOOL
@@ -139,11 +137,11 @@ class AnthropicStream(ChunkStream):
         )
         return self._chunk(Delta(tool_calls=[call]))
 
-    def _message_delta(self, ev: wire.Event) -> bytes:
+    def _message_delta(self, ev: api.Event) -> bytes:
         if ev.usage is not None:
-            base = self._input or wire.Usage()
+            base = self._input or api.Usage()
             u = ev.usage  # cumulative counts; input figures appear here on newer API versions
-            merged = wire.Usage(
+            merged = api.Usage(
                 input_tokens=u.input_tokens if u.input_tokens is not None else base.input_tokens,
                 output_tokens=u.output_tokens if u.output_tokens is not None else base.output_tokens,
                 cache_creation_input_tokens=u.cache_creation_input_tokens
@@ -154,10 +152,10 @@ class AnthropicStream(ChunkStream):
                 else base.cache_read_input_tokens,
             )
             self._input = merged
-            self.usage = wire.openai_usage(merged)
+            self.usage = api.openai_usage(merged)
         if ev.delta is None or ev.delta.stop_reason is None or self._finish is not None:
             return b""
-        self._finish = wire.finish_reason(ev.delta.stop_reason, self._tools > 0)
+        self._finish = api.finish_reason(ev.delta.stop_reason, self._tools > 0)
         return self._chunk(Delta(), self._finish)
 
     # ----------------------------------------------------------------- output

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
-from ..dataplane.errors import error_json
+from ..errors import GatewayError, openai_json
 from ..models.params import OPENAI_PARAMS, ApiParams
 from .base import UpstreamCall, decode_options
 from .canonical import ChatRequest, EmbeddingsRequest
@@ -96,15 +96,15 @@ class AzureAdapter(OpenAICompatAdapter):
 
 def normalize_error(status: int, body: bytes) -> tuple[int, bytes]:
     """Azure's error body with the `type` and string `code` OpenAI clients expect."""
+    kind, default_code = by_status(status)
     try:
         err = _ERROR.decode(body).error
     except msgspec.DecodeError:
-        kind, code = by_status(status)
-        return status, error_json(f"The provider answered {status} (from azure)", kind, code)
+        return status, openai_json(
+            GatewayError(status, kind, default_code, f"The provider answered {status} (from azure)")
+        )
     if err.type and isinstance(err.code, str) and not err.code.isdigit():
         return status, body  # already OpenAI's shape
-    kind, default_code = by_status(status)
     code = err.code if isinstance(err.code, str) and not err.code.isdigit() else default_code
-    return status, error_json(
-        err.message or f"The provider answered {status}", err.type or kind, code, err.param
-    )
+    message = err.message or f"The provider answered {status}"
+    return status, openai_json(GatewayError(status, err.type or kind, code, message, err.param))

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from ..dataplane.errors import error_json
+from ..errors import GatewayError
 from ..models.params import ApiParams
 from .canonical import ChatRequest, EmbeddingsRequest, Usage
 from .registry import REGISTRY, load
@@ -26,22 +26,9 @@ class UpstreamCall(msgspec.Struct):
     dropped: tuple[str, ...] = ()
 
 
-class TranslationError(Exception):
-    """A request the target provider cannot express; the caller gets `status` (usually 400)."""
-
-    def __init__(self, message: str, param: str | None = None, status: int = 400, code: str | None = None):
-        super().__init__(message)
-        self.status = status
-        self.code = code or ("unsupported_parameter" if status == 400 else "translation_failed")
-        self.message = message
-        self.param = param
-
-    @property
-    def type(self) -> str:
-        return "invalid_request_error" if self.status < 500 else "api_error"
-
-    def body(self) -> bytes:
-        return error_json(self.message, self.type, self.code, self.param)
+def unsupported(message: str, param: str | None = None, code: str = "unsupported_parameter") -> GatewayError:
+    """A request the target provider cannot express: the caller gets a 400 naming the field."""
+    return GatewayError(400, "invalid_request_error", code, message, param)
 
 
 class StreamTranslator(Protocol):
@@ -75,7 +62,7 @@ class Adapter(Protocol):
     def chat_stream(self, public_model: str, include_usage: bool) -> StreamTranslator: ...
 
     def embeddings_call(self, request: EmbeddingsRequest, upstream_model: str, base_url: str) -> UpstreamCall:
-        """Raises TranslationError(400) where the provider has no embeddings."""
+        """Raises a 400 GatewayError (`no_embeddings`) where the provider has none."""
         ...
 
     def embeddings_response(
@@ -101,8 +88,8 @@ def adapter_for(provider_type: str, options: Mapping[str, Any] | msgspec.Struct 
     return adapter
 
 
-def no_embeddings(provider: str) -> TranslationError:
-    return TranslationError(
+def no_embeddings(provider: str) -> GatewayError:
+    return unsupported(
         f"The provider '{provider}' has no embeddings API; route embeddings to an OpenAI, Azure "
         "or Gemini deployment.",
         param="model",

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from .base import TranslationError
+from .base import unsupported
 from .canonical import ContentPart, NamedToolChoice
 
 _json = msgspec.json.Decoder()
@@ -20,7 +20,7 @@ def text_of(content: str | list[ContentPart] | None, param: str) -> str:
     texts = []
     for i, part in enumerate(content):
         if part.type != "text" or part.text is None:
-            raise TranslationError(
+            raise unsupported(
                 f"Only text parts are supported here, got a '{part.type}' part.", f"{param}.content[{i}]"
             )
         texts.append(part.text)
@@ -34,7 +34,7 @@ def split_data_url(url: str, param: str) -> tuple[str, str] | None:
     head, sep, data = url[5:].partition(",")
     mime, _, encoding = head.partition(";")
     if not sep or encoding != "base64" or not mime:
-        raise TranslationError(
+        raise unsupported(
             "A data URL must look like 'data:<media type>;base64,<data>'.", param, code="invalid_data_url"
         )
     return mime, data
@@ -47,13 +47,11 @@ def tool_arguments(arguments: str, param: str) -> dict[str, Any]:
     try:
         value = _json.decode(arguments)
     except msgspec.DecodeError:
-        raise TranslationError(
+        raise unsupported(
             "Tool call arguments must be valid JSON.", param, code="invalid_tool_arguments"
         ) from None
     if not isinstance(value, dict):
-        raise TranslationError(
-            "Tool call arguments must be a JSON object.", param, code="invalid_tool_arguments"
-        )
+        raise unsupported("Tool call arguments must be a JSON object.", param, code="invalid_tool_arguments")
     return value
 
 
@@ -64,7 +62,7 @@ def call_id() -> str:
 
 def chosen_function(choice: NamedToolChoice, provider: str) -> str:
     if choice.type != "function" or choice.function is None:
-        raise TranslationError(
+        raise unsupported(
             f"tool_choice of type '{choice.type}' is not supported by {provider}.", "tool_choice"
         )
     return choice.function.name

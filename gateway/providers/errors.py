@@ -7,8 +7,7 @@ vocabulary whatever the provider.
 
 from __future__ import annotations
 
-from ..dataplane.errors import error_json
-from .canonical import sse
+from ..errors import GatewayError, openai_json, openai_sse
 
 # Status -> (type, code) when the provider's own error says nothing more specific.
 BY_STATUS: dict[int, tuple[str, str]] = {
@@ -41,22 +40,25 @@ def provider_error(
     status: int, provider: str, message: str, type: str | None = None, code: str | None = None
 ) -> tuple[int, bytes]:
     default_type, default_code = by_status(status)
-    return status, error_json(f"{message} (from {provider})", type or default_type, code or default_code)
+    err = GatewayError(status, type or default_type, code or default_code, f"{message} (from {provider})")
+    return status, openai_json(err)
 
 
 def unreadable(provider: str, status: int) -> tuple[int, bytes]:
     """An answer that is not the provider's documented JSON: the upstream is at fault, so 502."""
-    return 502, error_json(
-        f"The upstream provider '{provider}' answered {status} with a body aigw could not read. "
-        "Retry later; if it persists, the provider's API may have changed.",
+    err = GatewayError(
+        502,
         "api_error",
         "upstream_bad_response",
+        f"The upstream provider '{provider}' answered {status} with a body aigw could not read. "
+        "Retry later; if it persists, the provider's API may have changed.",
     )
+    return 502, openai_json(err)
 
 
 def stream_error(message: str, type: str = "api_error", code: str = "upstream_stream_error") -> bytes:
     """An SSE event the OpenAI SDKs raise on; used once a stream's headers are gone."""
-    return sse(error_json(message, type, code))
+    return openai_sse(GatewayError(502, type, code, message))
 
 
 def truncated(provider: str) -> bytes:

@@ -9,7 +9,7 @@ Mapping decisions (documented in docs/providers.md):
 - JSON Schemas (tool parameters, response_format) are rewritten to Gemini's Schema subset;
 - Gemini 3 models return a `thoughtSignature` with a function call and require it back on the
   next turn; OpenAI has no field for it, so it travels inside the tool call id (see
-  `gemini_wire.with_signature`), which every client echoes unchanged.
+  `gemini_api.with_signature`), which every client echoes unchanged.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from msgspec import Meta
 
 from ..models.params import ApiParams, Range
 from . import errors
-from . import gemini_wire as wire
-from .base import TranslationError, UpstreamCall, decode_options
+from . import gemini_api as api
+from .base import UpstreamCall, decode_options, unsupported
 from .canonical import (
     ENCODER,
     ChatCompletion,
@@ -94,14 +94,14 @@ class GeminiAdapter:
     def chat_call(self, request: ChatRequest, upstream_model: str, base_url: str) -> UpstreamCall:
         method = "streamGenerateContent?alt=sse" if request.stream else "generateContent"
         path = f"{self._models_path(base_url)}/{upstream_model}:{method}"
-        body = wire.ENCODER.encode(generate_request(request))
+        body = api.ENCODER.encode(generate_request(request))
         return UpstreamCall(path, {"content-type": "application/json"}, body)
 
     def chat_response(self, status: int, body: bytes, public_model: str) -> tuple[int, bytes]:
         if status >= 400:
             return error_response(status, body)
         try:
-            answer = wire.RESPONSE_DECODER.decode(body)
+            answer = api.RESPONSE_DECODER.decode(body)
         except msgspec.DecodeError:
             return errors.unreadable(self.name, status)
         if not answer.candidates:
@@ -116,20 +116,20 @@ class GeminiAdapter:
     def embeddings_call(self, request: EmbeddingsRequest, upstream_model: str, base_url: str) -> UpstreamCall:
         texts = [request.input] if isinstance(request.input, str) else request.input
         if not all(isinstance(t, str) for t in texts):
-            raise TranslationError("gemini embeds text only; token arrays are not supported.", "input")
+            raise unsupported("gemini embeds text only; token arrays are not supported.", "input")
         model = f"models/{upstream_model}"
-        batch = wire.BatchEmbedRequest(
+        batch = api.BatchEmbedRequest(
             requests=[
-                wire.EmbedRequest(
+                api.EmbedRequest(
                     model=model,
-                    content=wire.Content(parts=[wire.Part(text=str(t))]),
+                    content=api.Content(parts=[api.Part(text=str(t))]),
                     output_dimensionality=request.dimensions,
                 )
                 for t in texts
             ]
         )
         path = f"{self._models_path(base_url)}/{upstream_model}:batchEmbedContents"
-        return UpstreamCall(path, {"content-type": "application/json"}, wire.ENCODER.encode(batch))
+        return UpstreamCall(path, {"content-type": "application/json"}, api.ENCODER.encode(batch))
 
     def embeddings_response(
         self, status: int, body: bytes, public_model: str, encoding_format: str | None = None
@@ -137,7 +137,7 @@ class GeminiAdapter:
         if status >= 400:
             return error_response(status, body)
         try:
-            answer = wire.EMBED_DECODER.decode(body)
+            answer = api.EMBED_DECODER.decode(body)
         except msgspec.DecodeError:
             return errors.unreadable(self.name, status)
         encode = _b64 if encoding_format == "base64" else None
@@ -166,15 +166,15 @@ def _b64(values: list[float]) -> str:
 # --------------------------------------------------------------------------- request pieces
 
 
-def generate_request(request: ChatRequest) -> wire.GenerateContentRequest:
+def generate_request(request: ChatRequest) -> api.GenerateContentRequest:
     if request.logprobs or request.top_logprobs:
-        raise TranslationError("logprobs are not supported through the gemini adapter.", "logprobs")
+        raise unsupported("logprobs are not supported through the gemini adapter.", "logprobs")
     if request.modalities and request.modalities != ["text"]:
-        raise TranslationError("Only text output is supported through the gemini adapter.", "modalities")
+        raise unsupported("Only text output is supported through the gemini adapter.", "modalities")
     system, contents = _contents(request.messages)
-    out = wire.GenerateContentRequest(contents=contents, system_instruction=system)
+    out = api.GenerateContentRequest(contents=contents, system_instruction=system)
     _tools(request, out)
-    config = wire.GenerationConfig(
+    config = api.GenerationConfig(
         stop_sequences=request.stop_list,
         temperature=request.temperature,
         top_p=request.top_p,
@@ -190,22 +190,22 @@ def generate_request(request: ChatRequest) -> wire.GenerateContentRequest:
         config.response_mime_type = "application/json"
         if fmt.type == "json_schema":
             if fmt.json_schema is None or fmt.json_schema.schema is None:
-                raise TranslationError("json_schema needs a schema.", "response_format.json_schema.schema")
+                raise unsupported("json_schema needs a schema.", "response_format.json_schema.schema")
             where = "response_format.json_schema.schema"
             config.response_schema = gemini_schema(fmt.json_schema.schema, where, ordered=True)
-    if config != wire.GenerationConfig():
+    if config != api.GenerationConfig():
         out.generation_config = config
     return out
 
 
-def _contents(messages: list[Message]) -> tuple[wire.Content | None, list[wire.Content]]:
-    system: list[wire.Part] = []
-    contents: list[wire.Content] = []
+def _contents(messages: list[Message]) -> tuple[api.Content | None, list[api.Content]]:
+    system: list[api.Part] = []
+    contents: list[api.Content] = []
     names: dict[str, str] = {}  # tool_call_id -> function name, for the function responses
     for i, msg in enumerate(messages):
         param = f"messages[{i}]"
         if msg.role in ("system", "developer"):
-            system.append(wire.Part(text=text_of(msg.content, param)))
+            system.append(api.Part(text=text_of(msg.content, param)))
             continue
         if msg.role == "user":
             role, parts = "user", _user_parts(msg.content, param)
@@ -214,62 +214,62 @@ def _contents(messages: list[Message]) -> tuple[wire.Content | None, list[wire.C
         elif msg.role == "tool":
             role, parts = "user", [_function_response(msg, param, names)]
         else:
-            raise TranslationError(
+            raise unsupported(
                 "The legacy 'function' role is not supported; send tool results as 'tool' messages.",
                 f"{param}.role",
             )
         if contents and contents[-1].role == role:
             contents[-1].parts.extend(parts)
         else:
-            contents.append(wire.Content(role=role, parts=parts))
-    return (wire.Content(parts=system) if system else None), contents
+            contents.append(api.Content(role=role, parts=parts))
+    return (api.Content(parts=system) if system else None), contents
 
 
-def _user_parts(content: str | list[ContentPart] | None, param: str) -> list[wire.Part]:
+def _user_parts(content: str | list[ContentPart] | None, param: str) -> list[api.Part]:
     if content is None or isinstance(content, str):
-        return [wire.Part(text=content or "")]
-    parts: list[wire.Part] = []
+        return [api.Part(text=content or "")]
+    parts: list[api.Part] = []
     for j, part in enumerate(content):
         where = f"{param}.content[{j}]"
         if part.type == "text" and part.text is not None:
-            parts.append(wire.Part(text=part.text))
+            parts.append(api.Part(text=part.text))
         elif part.type == "image_url" and part.image_url is not None:
             parts.append(_media(part.image_url.url, where))
         elif part.type == "input_audio" and part.input_audio is not None:
             mime = AUDIO_TYPES.get(part.input_audio.format, f"audio/{part.input_audio.format}")
-            parts.append(wire.Part(inline_data=wire.Blob(mime_type=mime, data=part.input_audio.data)))
+            parts.append(api.Part(inline_data=api.Blob(mime_type=mime, data=part.input_audio.data)))
         elif part.type == "file" and part.file is not None and part.file.file_data:
             parts.append(_media(part.file.file_data, f"{where}.file.file_data"))
         else:
-            raise TranslationError(f"Content parts of type '{part.type}' are not supported by gemini.", where)
+            raise unsupported(f"Content parts of type '{part.type}' are not supported by gemini.", where)
     return parts
 
 
-def _media(url: str, param: str) -> wire.Part:
+def _media(url: str, param: str) -> api.Part:
     data = split_data_url(url, param)
     if data is not None:
-        return wire.Part(inline_data=wire.Blob(mime_type=data[0], data=data[1]))
+        return api.Part(inline_data=api.Blob(mime_type=data[0], data=data[1]))
     mime, _ = mimetypes.guess_type(url.split("?", 1)[0])
-    return wire.Part(file_data=wire.FileData(file_uri=url, mime_type=mime))
+    return api.Part(file_data=api.FileData(file_uri=url, mime_type=mime))
 
 
-def _model_parts(msg: Message, param: str, names: dict[str, str]) -> list[wire.Part]:
-    parts: list[wire.Part] = []
+def _model_parts(msg: Message, param: str, names: dict[str, str]) -> list[api.Part]:
+    parts: list[api.Part] = []
     if msg.content:
         text = text_of(msg.content, param) if not isinstance(msg.content, str) else msg.content
-        parts.append(wire.Part(text=text))
+        parts.append(api.Part(text=text))
     for k, call in enumerate(msg.tool_calls or ()):
         args = tool_arguments(call.function.arguments, f"{param}.tool_calls[{k}].function.arguments")
         names[call.id] = call.function.name
-        fn = wire.FunctionCall(name=call.function.name, args=args)
-        parts.append(wire.Part(function_call=fn, thought_signature=wire.signature_of(call.id)))
+        fn = api.FunctionCall(name=call.function.name, args=args)
+        parts.append(api.Part(function_call=fn, thought_signature=api.signature_of(call.id)))
     return parts
 
 
-def _function_response(msg: Message, param: str, names: dict[str, str]) -> wire.Part:
+def _function_response(msg: Message, param: str, names: dict[str, str]) -> api.Part:
     name = names.get(msg.tool_call_id or "")
     if name is None:
-        raise TranslationError(
+        raise unsupported(
             "A tool message must answer a tool call of an earlier assistant message (gemini needs the "
             "function name).",
             f"{param}.tool_call_id",
@@ -281,15 +281,15 @@ def _function_response(msg: Message, param: str, names: dict[str, str]) -> wire.
         value = None
     # Gemini wants an object; "output" is its documented key for a plain result.
     response = value if isinstance(value, dict) else {"output": text}
-    return wire.Part(function_response=wire.FunctionResponse(name=name, response=response))
+    return api.Part(function_response=api.FunctionResponse(name=name, response=response))
 
 
-def _tools(request: ChatRequest, out: wire.GenerateContentRequest) -> None:
+def _tools(request: ChatRequest, out: api.GenerateContentRequest) -> None:
     declarations = []
     for i, tool in enumerate(request.tools or ()):
         fn = tool.function
         if tool.type != "function" or fn is None:
-            raise TranslationError(f"Tools of type '{tool.type}' are not supported by gemini.", f"tools[{i}]")
+            raise unsupported(f"Tools of type '{tool.type}' are not supported by gemini.", f"tools[{i}]")
         params = fn.parameters
         # Gemini rejects an object schema without properties: a function without parameters has none.
         schema = (
@@ -298,25 +298,25 @@ def _tools(request: ChatRequest, out: wire.GenerateContentRequest) -> None:
             else None
         )
         declarations.append(
-            wire.FunctionDeclaration(name=fn.name, description=fn.description, parameters=schema)
+            api.FunctionDeclaration(name=fn.name, description=fn.description, parameters=schema)
         )
     if declarations:
-        out.tools = [wire.Tool(function_declarations=declarations)]
+        out.tools = [api.Tool(function_declarations=declarations)]
     choice = request.tool_choice
     if choice is None or not declarations:
         return
     if isinstance(choice, NamedToolChoice):
         name = chosen_function(choice, "gemini")
-        config = wire.FunctionCallingConfig(mode="ANY", allowed_function_names=[name])
+        config = api.FunctionCallingConfig(mode="ANY", allowed_function_names=[name])
     else:
-        config = wire.FunctionCallingConfig(mode={"none": "NONE", "auto": "AUTO", "required": "ANY"}[choice])
-    out.tool_config = wire.ToolConfig(function_calling_config=config)
+        config = api.FunctionCallingConfig(mode={"none": "NONE", "auto": "AUTO", "required": "ANY"}[choice])
+    out.tool_config = api.ToolConfig(function_calling_config=config)
 
 
 # --------------------------------------------------------------------------- response pieces
 
 
-def completion(answer: wire.GenerateContentResponse, public_model: str) -> ChatCompletion:
+def completion(answer: api.GenerateContentResponse, public_model: str) -> ChatCompletion:
     choices = []
     for candidate in answer.candidates:
         texts: list[str] = []
@@ -325,11 +325,11 @@ def completion(answer: wire.GenerateContentResponse, public_model: str) -> ChatC
             if part.function_call is not None:
                 fn = part.function_call
                 arguments = ENCODER.encode(fn.args or {}).decode()
-                tool_id = fn.id or wire.with_signature(part.thought_signature)
+                tool_id = fn.id or api.with_signature(part.thought_signature)
                 calls.append(ToolCall(id=tool_id, function=FunctionCall(name=fn.name, arguments=arguments)))
             elif part.text is not None and not part.thought:
                 texts.append(part.text)
-        finish = wire.finish_reason(candidate.finish_reason, bool(calls))
+        finish = api.finish_reason(candidate.finish_reason, bool(calls))
         message = assistant("".join(texts) if texts or not calls else None, calls or None)
         choices.append(Choice(index=candidate.index, message=message, finish_reason=finish))
     return ChatCompletion(
@@ -338,11 +338,11 @@ def completion(answer: wire.GenerateContentResponse, public_model: str) -> ChatC
         created=int(time.time()),
         model=public_model,
         choices=choices,
-        usage=wire.openai_usage(answer.usage_metadata) if answer.usage_metadata else None,
+        usage=api.openai_usage(answer.usage_metadata) if answer.usage_metadata else None,
     )
 
 
-def blocked(answer: wire.GenerateContentResponse) -> tuple[int, bytes]:
+def blocked(answer: api.GenerateContentResponse) -> tuple[int, bytes]:
     # No candidate at all means the prompt itself was blocked: a 400, as Azure answers a filtered prompt.
     reason = answer.prompt_feedback.block_reason if answer.prompt_feedback else None
     return errors.provider_error(
@@ -356,8 +356,8 @@ def blocked(answer: wire.GenerateContentResponse) -> tuple[int, bytes]:
 
 def error_response(status: int, body: bytes) -> tuple[int, bytes]:
     try:
-        err = wire.ERROR_DECODER.decode(body).error
+        err = api.ERROR_DECODER.decode(body).error
     except msgspec.DecodeError:
         return errors.provider_error(status, "gemini", f"The provider answered {status}.")
-    status, kind, code = wire.openai_error_kind(err, status)
+    status, kind, code = api.openai_error_kind(err, status)
     return errors.provider_error(status, "gemini", err.message or err.status, kind, code)

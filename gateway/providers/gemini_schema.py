@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from .base import TranslationError
+from .base import unsupported
 
 KEEP = {
     "type",
@@ -67,7 +67,7 @@ def _convert(
         name = ref.rsplit("/", 1)[-1]
         if name in seen or name not in defs:
             why = "is recursive" if name in seen else "points outside the schema"
-            raise TranslationError(f"The schema reference '{ref}' {why}; gemini needs it inlined.", param)
+            raise unsupported(f"The schema reference '{ref}' {why}; gemini needs it inlined.", param)
         return _convert(defs[name], defs, param, ordered, (*seen, name))
     out = {k: v for k, v in node.items() if k in KEEP}
     kind = node.get("type")

@@ -14,16 +14,14 @@ import secrets
 
 import msgspec
 
-from ..dataplane.errors import error_json
 from . import errors
-from . import gemini_wire as wire
+from . import gemini_api as api
 from .canonical import (
     ENCODER,
     SSE_DONE,
     Delta,
     FunctionDelta,
     ToolCallDelta,
-    sse,
 )
 from .chunk_stream import ChunkStream
 
@@ -58,7 +56,7 @@ class GeminiStream(ChunkStream):
             return out + self._fail(errors.truncated(PROVIDER))
         self._done = True
         tail = [
-            self._chunk(Delta(), wire.finish_reason(c.finish, c.tools > 0), index)
+            self._chunk(Delta(), api.finish_reason(c.finish, c.tools > 0), index)
             for index, c in sorted(self._candidates.items())
         ]
         if self._include_usage and self.usage is not None:
@@ -69,7 +67,7 @@ class GeminiStream(ChunkStream):
         out: list[bytes] = []
         for payload in payloads:
             try:
-                answer = wire.RESPONSE_DECODER.decode(payload)
+                answer = api.RESPONSE_DECODER.decode(payload)
             except msgspec.DecodeError:
                 out.append(self._fail(errors.malformed(PROVIDER)))
                 break
@@ -78,15 +76,15 @@ class GeminiStream(ChunkStream):
                 break
         return b"".join(out)
 
-    def _answer(self, answer: wire.GenerateContentResponse) -> bytes:
+    def _answer(self, answer: api.GenerateContentResponse) -> bytes:
         if answer.error is not None:
-            _, kind, code = wire.openai_error_kind(answer.error, answer.error.code or 500)
+            _, kind, code = api.openai_error_kind(answer.error, answer.error.code or 500)
             message = f"{answer.error.message or answer.error.status} (from {PROVIDER})"
-            return self._fail(sse(error_json(message, kind, code)))
+            return self._fail(errors.stream_error(message, kind, code))
         if not self._id:
             self._id = f"chatcmpl-{answer.response_id or secrets.token_hex(12)}"
         if answer.usage_metadata is not None:
-            self.usage = wire.openai_usage(answer.usage_metadata)
+            self.usage = api.openai_usage(answer.usage_metadata)
         out: list[bytes] = []
         for candidate in answer.candidates:
             state = self._candidates.get(candidate.index)
@@ -101,13 +99,13 @@ class GeminiStream(ChunkStream):
                     out.append(self._chunk(Delta(content=part.text), None, candidate.index))
         return b"".join(out)
 
-    def _tool_call(self, index: int, state: _Candidate, part: wire.Part) -> bytes:
+    def _tool_call(self, index: int, state: _Candidate, part: api.Part) -> bytes:
         fn = part.function_call
         assert fn is not None
         arguments = ENCODER.encode(fn.args or {}).decode()
         call = ToolCallDelta(
             index=state.tools,
-            id=fn.id or wire.with_signature(part.thought_signature),
+            id=fn.id or api.with_signature(part.thought_signature),
             type="function",
             function=FunctionDelta(name=fn.name, arguments=arguments),
         )

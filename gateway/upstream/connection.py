@@ -24,7 +24,7 @@ from .errors import ProtocolError, UpstreamError, UpstreamTimeout
 from .head import HEAD_CHUNKED, HEAD_LENGTH, HEAD_WATCHED, scan_head
 
 if TYPE_CHECKING:
-    from .pool import _Host
+    from .pool import OriginPool
     from .response import Response
 
 __all__ = ["Connection"]
@@ -53,9 +53,9 @@ class Connection(asyncio.Protocol):
         "_timer_at",
         "_watch",
         "closed",
-        "host",
         "idle",
         "idle_since",
+        "origin_pool",
         "received",
         "transport",
     )
@@ -66,7 +66,7 @@ class Connection(asyncio.Protocol):
         self._watch = tuple(name.lower() for name in watch)
         self.transport: asyncio.Transport | None = None
         self._parser = httptools.HttpResponseParser(self)
-        self.host: _Host | None = None  # set by the pool once connected; it counts this slot
+        self.origin_pool: OriginPool | None = None  # set once connected; it counts this slot
         self._resp: Response | None = None  # the exchange in progress
         self.closed = False
         self.idle = False  # sitting in the pool's idle deque
@@ -163,10 +163,10 @@ class Connection(asyncio.Protocol):
 
     def _detach(self) -> None:
         # Give the slot back to the pool exactly once, whichever way the connection ended.
-        host = self.host
-        if host is not None:
-            self.host = None
-            host.forget(self)
+        origin_pool = self.origin_pool
+        if origin_pool is not None:
+            self.origin_pool = None
+            origin_pool.forget(self)
         timer = self._timer
         if timer is not None:
             self._timer = None
@@ -317,8 +317,8 @@ class Connection(asyncio.Protocol):
                 self.transport.resume_reading()
         if resp is not None:
             resp._finish()
-        host = self.host
-        if self._keep and not self._broken and host is not None:
-            host.release(self)
+        origin_pool = self.origin_pool
+        if self._keep and not self._broken and origin_pool is not None:
+            origin_pool.release(self)
         else:
             self.close()

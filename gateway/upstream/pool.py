@@ -1,7 +1,7 @@
 """Keep-alive connections per origin: LIFO reuse, a cap with FIFO waiters, idle expiry.
 
 Slot accounting is synchronous: a slot is taken before connecting and given back the moment a
-connection ends (`_Host.forget`), so the cap holds however a connection dies.
+connection ends (`OriginPool.forget`), so the cap holds however a connection dies.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ __all__ = ["Pool"]
 _DNS_TTL = 60.0  # seconds a resolved address list is reused for new connections
 
 
-class _Host:
-    """Connections to one origin."""
+class OriginPool:
+    """The pool's connections to one origin: idle ones, the count open against the cap, and the
+    requests waiting for one."""
 
     __slots__ = ("addrs", "addrs_until", "conns", "idle", "open", "origin", "pool", "waiters")
 
@@ -125,7 +126,7 @@ class _Host:
             self.open -= 1
             self._grant()
             raise ConnectError(f"connection to {self.origin!r} closed at once")
-        conn.host = self
+        conn.origin_pool = self
         self.conns.add(conn)
         if pool.closed:  # closed while we were connecting
             conn.close()
@@ -170,11 +171,13 @@ class _Host:
 
 
 class Pool:
-    """HTTP/1.1 client with pooled keep-alive connections. One per worker, made inside its loop."""
+    """HTTP/1.1 client with pooled keep-alive connections. One per worker, made for its loop (the
+    running one unless `loop` is given)."""
 
     def __init__(
         self,
         *,
+        loop: asyncio.AbstractEventLoop | None = None,
         max_connections_per_origin: int = 256,
         connect_timeout: float = 5.0,
         idle_timeout: float = 30.0,
@@ -185,7 +188,7 @@ class Pool:
             raise ValueError("max_connections_per_origin must be at least 1")
         if idle_timeout <= 0 or connect_timeout <= 0:
             raise ValueError("timeouts must be positive")
-        self.loop = asyncio.get_running_loop()
+        self.loop = loop or asyncio.get_running_loop()
         self.max_per_origin = max_connections_per_origin
         self.connect_timeout = connect_timeout
         self.idle_timeout = idle_timeout
@@ -196,7 +199,7 @@ class Pool:
         self.watch = frozenset(name.lower() for name in watch_headers)
         self.closed = False
         self.sweeper: asyncio.TimerHandle | None = None
-        self._hosts: dict[str, _Host] = {}
+        self._origins: dict[str, OriginPool] = {}
         self._paths: set[bytes] = set()  # request paths known to be valid
 
     async def request(
@@ -215,9 +218,9 @@ class Pool:
         a block from `encode_headers` (reuse it) or pairs; Host and Content-Length are added
         here. Read the body or `release()` the response (or use `async with`).
         """
-        host = self._hosts.get(origin.key)
-        if host is None:
-            host = self._add(origin)
+        per_origin = self._origins.get(origin.key)
+        if per_origin is None:
+            per_origin = self._add(origin)
         if not isinstance(headers, bytes):
             headers = encode_headers(headers)
         if path not in self._paths:  # checked once per distinct path (callers reuse a few)
@@ -243,13 +246,13 @@ class Pool:
                 origin.host_header,
                 headers,
             )
-        idle = host.idle
+        idle = per_origin.idle
         if idle:  # the common case, inline: the most recently used idle connection
             conn = idle.pop()
             conn.idle = False
             reused = True
         else:
-            conn, reused = await host.acquire(False)
+            conn, reused = await per_origin.acquire(False)
         resp = Response(self.loop, conn, self.stream_buffer_limit)  # _exchange(), inline
         try:
             conn.send(resp, head, body, read_timeout, is_head)
@@ -263,7 +266,7 @@ class Pool:
             return resp
         # The server closed this idle connection as we reused it and nothing of a response
         # came back: the request was not processed, so send it once more on a new connection.
-        conn, _ = await host.acquire(True)
+        conn, _ = await per_origin.acquire(True)
         return await self._exchange(conn, head, body, read_timeout, is_head)
 
     async def _exchange(
@@ -279,11 +282,11 @@ class Pool:
             raise
         return resp
 
-    def _add(self, origin: Origin) -> _Host:
+    def _add(self, origin: Origin) -> OriginPool:
         if self.closed:
             raise UpstreamError("the upstream pool is closed")
-        host = self._hosts[origin.key] = _Host(self, origin)
-        return host
+        per_origin = self._origins[origin.key] = OriginPool(self, origin)
+        return per_origin
 
     def schedule_sweep(self) -> None:
         # Half the idle timeout: a connection idles at most 1.5x idle_timeout before closing.
@@ -293,8 +296,8 @@ class Pool:
         self.sweeper = None
         expired = self.loop.time() - self.idle_timeout
         any_idle = False
-        for host in self._hosts.values():
-            idle = host.idle
+        for per_origin in self._origins.values():
+            idle = per_origin.idle
             while idle and idle[0].idle_since <= expired:
                 idle[0].close()  # `forget` takes it off the deque
             any_idle = any_idle or bool(idle)
@@ -305,7 +308,7 @@ class Pool:
         """Per origin key: connections open (or opening), idle, and requests waiting for one."""
         return {
             key: {"open": h.open, "idle": len(h.idle), "waiting": len(h.waiters)}
-            for key, h in self._hosts.items()
+            for key, h in self._origins.items()
         }
 
     async def close(self) -> None:
@@ -315,15 +318,15 @@ class Pool:
             self.sweeper.cancel()
             self.sweeper = None
         closing = []
-        for host in self._hosts.values():
-            while host.waiters:
-                w = host.waiters.popleft()
+        for per_origin in self._origins.values():
+            while per_origin.waiters:
+                w = per_origin.waiters.popleft()
                 if not w.done():
                     w.set_exception(UpstreamError("the upstream pool is closed"))
-            for conn in list(host.conns):
+            for conn in list(per_origin.conns):
                 closing.append(conn.wait_closed())
                 conn.close(UpstreamError("the upstream pool is closed"))
-        self._hosts.clear()
+        self._origins.clear()
         if closing:
             # Bounded: a TLS peer that never answers close_notify must not hang shutdown.
             await asyncio.wait(closing, timeout=self.connect_timeout)

@@ -19,7 +19,7 @@ from gateway.calllog.backend import open_call_log
 from gateway.calllog.pricing import PriceTable
 from gateway.calllog.record import Attempt, CallRecord
 from gateway.calllog.recorder import Recorder
-from gateway.calllog.trace import ResponseSpy, Trace
+from gateway.calllog.trace import Trace
 from gateway.metrics import WorkerMetrics
 from gateway.store import SQLiteStore
 
@@ -66,21 +66,14 @@ def make_record(prices: PriceTable) -> CallRecord:
     )
 
 
-class _Proto:
-    def response_bytes(self, status: int, headers: object, body: bytes) -> None:
-        pass
-
-
-_PROTO = _Proto()
-
-
 def trace_request(prices: PriceTable) -> CallRecord:
     """Everything the request path does for its record: a Trace filled in as in the data plane."""
-    trace = Trace("req_1f2e_42", "10.0.0.7", "OpenAI/Python 1.50")
-    trace.admitted("acme", "web", "key_abc", "chat", "gpt-4o-mini")
+    trace = Trace("req_1f2e_42", "10.0.0.7", "OpenAI/Python 1.50", "chat")
+    trace.rec.model = "gpt-4o-mini"
+    trace.admitted("acme", "web", "key_abc")
     started = time.perf_counter()
     trace.attempt("openai", "ok-1", "gpt-4o-mini-2024-07-18", 200, "ok", started)
-    ResponseSpy(_PROTO, trace).response_bytes(200, (), b"")
+    trace.answered(200, b"")
     trace.usage(100, 20)
     return trace.record(prices)
 

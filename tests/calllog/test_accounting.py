@@ -9,10 +9,10 @@ import msgspec
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.calllog.accounting import Accounting
 from gateway.calllog.backend import open_call_log
 from gateway.calllog.store import CallFilter
 from gateway.config.observability import CallLogConfig, MetricsConfig, PricingConfig
+from gateway.dataplane.accounting import Accounting
 from gateway.metrics import NodeMetrics, prepare_dir
 
 from .helpers import record

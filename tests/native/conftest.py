@@ -19,9 +19,9 @@ KEYS = {
 }
 
 LIMITS = [
-    LimitSpec(1, "app 'acme/web'", "requests", 5, 60, 5),
-    LimitSpec(2, "app 'acme/batch'", "tokens", 1000, 60, 1000),
-    LimitSpec(3, "model 'mini'", "requests", 8, 60, 8),
+    LimitSpec(1, "app 'acme/web'", "requests", 5, 60, 5, "app"),
+    LimitSpec(2, "app 'acme/batch'", "tokens", 1000, 60, 1000, "app"),
+    LimitSpec(3, "model 'mini'", "requests", 8, 60, 8, "model"),
 ]
 
 # Configured limits of two keys (providers that send no rate-limit headers); always in the spec.

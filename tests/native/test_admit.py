@@ -90,6 +90,7 @@ def test_request_limit_admits_its_burst_then_names_itself_and_when_to_retry(make
     r = admitted[5]
     assert rejected(r, 429, "rate_limit_exceeded") and r.type == "requests"
     assert "app 'acme/web'" in r.message and "requests per minute: limit 5" in r.message
+    assert r.limit_scope == "app"  # for the call log, from the limit itself
     # One request's worth (60 s / 5) must drain before the next fits.
     assert r.retry_after_s == 12.0
     assert not isinstance(table.admit(*CHAT, "aigw-all", "mini", 0, now + 12 * SECOND), Rejection)
@@ -105,6 +106,7 @@ def test_a_rejection_charges_no_limit_at_all(make_table):
     results = [table.admit(*CHAT, "aigw-mini", "mini", 10, now) for _ in range(4)]
     assert [isinstance(r, Rejection) for r in results] == [False, False, False, True]
     assert rejected(results[3], 429, "rate_limit_exceeded") and "model 'mini'" in results[3].message
+    assert results[3].limit_scope == "model"
 
 
 def test_token_limits_admit_on_the_estimate_and_settle_on_actual_usage(make_table):
@@ -345,6 +347,7 @@ def outcome(result):
             result.message,
             result.param,
             result.retry_after_s,
+            result.limit_scope,
         )
     return (
         "admit", result.route, result.params, result.key_id, result.tenant, result.app,

@@ -53,7 +53,7 @@ def admit(table, tokens=0, wall=WALL):
 
 
 def test_a_daily_request_budget_admits_its_amount_then_names_itself_and_its_reset(impl, region):
-    table = impl[0](spec(BudgetSpec(7, "app 'acme/web'", "requests", 3, "day")), region)
+    table = impl[0](spec(BudgetSpec(7, "app 'acme/web'", "requests", 3, "day", scope="app")), region)
     assert all(not isinstance(admit(table), Rejection) for _ in range(3))
     r = admit(table)
     assert isinstance(r, Rejection) and (r.status, r.code, r.type) == (
@@ -64,7 +64,7 @@ def test_a_daily_request_budget_admits_its_amount_then_names_itself_and_its_rese
     assert r.message == (
         "Daily request budget of app 'acme/web' (3 requests) is used up; resets 2026-11-27T00:00:00Z."
     )
-    assert r.retry_after_s == TOMORROW - WALL
+    assert r.retry_after_s == TOMORROW - WALL and r.limit_scope == "app"
     # A new UTC day is a new period: the same counter starts afresh.
     assert not isinstance(admit(table, wall=TOMORROW), Rejection)
     assert region.budget_used(7, budgets.period_index("day", TOMORROW)) == 1

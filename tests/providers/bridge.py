@@ -12,9 +12,9 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from gateway.errors import GatewayError, anthropic_json, openai_json
 from gateway.ingress import anthropic as ingress
 from gateway.ingress.anthropic_stream import MessagesStream
-from gateway.providers import TranslationError
 from gateway.providers.base import Adapter, StreamTranslator
 from gateway.providers.canonical import ChatRequest, decode_chat
 
@@ -39,17 +39,16 @@ async def chat(request: web.Request) -> web.StreamResponse:
     canonical = decode_chat(await request.read())
     try:
         return await _forward(request, canonical, None)
-    except TranslationError as err:
-        return web.Response(status=err.status, body=err.body(), content_type="application/json")
+    except GatewayError as err:
+        return web.Response(status=err.status, body=openai_json(err), content_type="application/json")
 
 
 async def messages(request: web.Request) -> web.StreamResponse:
     try:
         canonical = ingress.chat_request(await request.read())
         return await _forward(request, canonical, MessagesStream(canonical.model))
-    except TranslationError as err:
-        status, body = ingress.translation_error(err)
-        return web.Response(status=status, body=body, content_type="application/json")
+    except GatewayError as err:
+        return web.Response(status=err.status, body=anthropic_json(err), content_type="application/json")
 
 
 async def _forward(

@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from gateway.providers import TranslationError, adapter_for
-from gateway.providers.anthropic_wire import JSON_TOOL
+from gateway.errors import GatewayError, openai_json
+from gateway.providers import adapter_for
+from gateway.providers.anthropic_api import JSON_TOOL
 
 from .helpers import body_of, chat_request, completion, fixture, validate_anthropic_request
 
@@ -192,17 +193,17 @@ def test_options_are_checked():
     ],
 )
 def test_what_anthropic_cannot_express_is_a_400(changes, param, text):
-    with pytest.raises(TranslationError) as info:
+    with pytest.raises(GatewayError) as info:
         ADAPTER.chat_call(chat_request("openai/request_default.json", **changes), "m", BASE)
     err = info.value
     assert (err.status, err.param) == (400, param)
     assert text in err.message
-    doc = json.loads(err.body())
+    doc = json.loads(openai_json(err))
     assert doc["error"]["type"] == "invalid_request_error" and doc["error"]["param"] == param
 
 
 def test_embeddings_are_refused():
-    with pytest.raises(TranslationError, match="no embeddings"):
+    with pytest.raises(GatewayError, match="no embeddings"):
         ADAPTER.embeddings_call(None, "m", BASE)  # type: ignore[arg-type]
 
 

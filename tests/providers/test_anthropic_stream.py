@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.providers import adapter_for
-from gateway.providers.anthropic_wire import JSON_TOOL
+from gateway.providers.anthropic_api import JSON_TOOL
 
 from .helpers import assemble, openai_stream, run, split_at, stream_fixture
 

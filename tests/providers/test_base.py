@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from gateway.providers import TranslationError, adapter_for
+from gateway.errors import GatewayError, openai_json
+from gateway.providers import adapter_for, unsupported
 from gateway.providers.anthropic import AnthropicOptions
 from gateway.providers.canonical import CHAT_REQUEST_DECODER, decode_chat, raw_body, usage_of
 from gateway.providers.content import split_data_url
@@ -39,10 +40,10 @@ def test_unknown_type_and_options():
         adapter_for("anthropic", {"default_max_tokens": "many"})
 
 
-def test_translation_error_body():
-    err = TranslationError("n > 1 is not supported by anthropic.", "n")
+def test_what_a_provider_cannot_express_is_an_openai_400():
+    err = unsupported("n > 1 is not supported by anthropic.", "n")
     assert (err.status, err.code, err.type) == (400, "unsupported_parameter", "invalid_request_error")
-    assert json.loads(err.body()) == {
+    assert json.loads(openai_json(err)) == {
         "error": {
             "message": "n > 1 is not supported by anthropic.",
             "type": "invalid_request_error",
@@ -67,5 +68,5 @@ def test_usage_of_reads_only_usage():
 
 @pytest.mark.parametrize("url", ["data:image/png,abc", "data:;base64,abc", "data:image/png;base64"])
 def test_bad_data_urls(url):
-    with pytest.raises(TranslationError, match="data URL"):
+    with pytest.raises(GatewayError, match="data URL"):
         split_data_url(url, "p")

@@ -11,10 +11,11 @@ import pytest
 from google.genai import types
 from openai.types import CreateEmbeddingResponse
 
-from gateway.providers import TranslationError, adapter_for
+from gateway.errors import GatewayError
+from gateway.providers import adapter_for
 from gateway.providers.canonical import EMBEDDINGS_REQUEST_DECODER
+from gateway.providers.gemini_api import signature_of, with_signature
 from gateway.providers.gemini_schema import gemini_schema
-from gateway.providers.gemini_wire import signature_of, with_signature
 
 from .helpers import body_of, chat_request, completion, fixture, validate_gemini_request
 
@@ -141,7 +142,7 @@ def test_schema_rewriting():
     assert props["either"] == {"anyOf": [{"type": "string"}, {"type": "integer"}]}
     assert props["maybe"] == {"type": "number", "nullable": True}
     assert out["required"] == ["when"]
-    with pytest.raises(TranslationError, match="recursive"):
+    with pytest.raises(GatewayError, match="recursive"):
         gemini_schema(
             {"$defs": {"n": {"properties": {"next": {"$ref": "#/$defs/n"}}}}, "$ref": "#/$defs/n"}, "p"
         )
@@ -175,7 +176,7 @@ def test_paths_auth_and_options():
     ],
 )
 def test_what_gemini_cannot_express_is_a_400(changes, param):
-    with pytest.raises(TranslationError) as info:
+    with pytest.raises(GatewayError) as info:
         ADAPTER.chat_call(chat_request("openai/request_default.json", **changes), "m", BASE)
     assert (info.value.status, info.value.param) == (400, param)
 
@@ -287,5 +288,5 @@ def test_embeddings_batch_call_and_answer():
 
 def test_token_array_embeddings_are_a_400():
     request = EMBEDDINGS_REQUEST_DECODER.decode(b'{"model": "embed", "input": [[1, 2, 3]]}')
-    with pytest.raises(TranslationError, match="text only"):
+    with pytest.raises(GatewayError, match="text only"):
         ADAPTER.embeddings_call(request, "text-embedding-004", BASE)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.providers import adapter_for
-from gateway.providers.gemini_wire import signature_of
+from gateway.providers.gemini_api import signature_of
 
 from .helpers import assemble, openai_stream, run, split_at, sse_events, stream_fixture
 

@@ -14,9 +14,10 @@ from anthropic.types.shared import ErrorResponse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway.errors import GatewayError, anthropic_json
 from gateway.ingress import anthropic as ingress
 from gateway.ingress.anthropic_stream import MessagesStream
-from gateway.providers import TranslationError, adapter_for
+from gateway.providers import adapter_for
 from gateway.providers.canonical import ENCODER
 
 from .helpers import (
@@ -138,13 +139,12 @@ def test_tool_result_error_flag_is_said_in_text():
 def test_what_cannot_be_expressed_is_an_anthropic_400(path, changes, param):
     doc = fixture(path)["body"]
     doc.update(changes)
-    with pytest.raises(TranslationError) as info:
+    with pytest.raises(GatewayError) as info:
         ingress.chat_request(json.dumps(doc).encode())
     if param is not None:
         assert info.value.param == param
-    status, body = ingress.translation_error(info.value)
-    assert status == 400
-    error = ErrorResponse.model_validate_json(body)
+    assert info.value.status == 400
+    error = ErrorResponse.model_validate_json(anthropic_json(info.value))
     assert error.type == "error" and error.error.type == "invalid_request_error"
 
 

@@ -17,7 +17,7 @@ from google.genai import types
 from gateway.mock.limits import RateLimits
 from gateway.providers import adapter_for
 from gateway.providers.canonical import EMBEDDINGS_REQUEST_DECODER
-from gateway.providers.gemini_wire import signature_of
+from gateway.providers.gemini_api import signature_of
 from tests.mocks.common import STATE, ServerThread
 from tests.mocks.gemini_server import create_app
 

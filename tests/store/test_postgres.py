@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from gateway.config import parse_config
+from gateway.config.seed import seed
 from gateway.store import postgres
 from gateway.store.migrations import migrations
 from gateway.store.postgres import PostgresStore, StoreUnavailable, numbered, redacted
 from gateway.store.sealing import SealingError
-from gateway.store.seed import seed
 
 from ..postgres import free_port
 from ..stores import TEST_DATA_KEY, raw

@@ -114,7 +114,7 @@ class FakeTransport(asyncio.Transport):
         return default
 
 
-class FakeHost:
+class FakeOriginPool:
     def __init__(self) -> None:
         self.released = 0
         self.forgotten = 0
@@ -175,8 +175,8 @@ def test_any_split_of_a_keep_alive_sequence_parses_the_same(exchanges, last_body
         conn = Connection(loop, WATCH)
         transport = FakeTransport()
         conn.connection_made(transport)
-        host = FakeHost()
-        conn.host = host  # type: ignore[assignment]
+        origin_pool = FakeOriginPool()
+        conn.origin_pool = origin_pool  # type: ignore[assignment]
         for method, status, body, framing, sizes, cuts, headers, interim in exchanges:
             wire, expected = _wire(status, body, framing, sizes, headers)
             if method == "HEAD":  # same headers, never a body
@@ -201,7 +201,7 @@ def test_any_split_of_a_keep_alive_sequence_parses_the_same(exchanges, last_body
         conn.eof_received()
         conn.connection_lost(None)
         assert await resp.read() == last_body
-        assert (host.released, host.forgotten) == (len(exchanges), 1)
+        assert (origin_pool.released, origin_pool.forgotten) == (len(exchanges), 1)
 
     asyncio.run(main())
 
@@ -226,14 +226,14 @@ def test_chunked_trailers_are_not_headers():
         loop = asyncio.get_running_loop()
         conn = Connection(loop)
         conn.connection_made(FakeTransport())
-        host = FakeHost()
-        conn.host = host  # type: ignore[assignment]
+        origin_pool = FakeOriginPool()
+        conn.origin_pool = origin_pool  # type: ignore[assignment]
         resp = Response(loop, conn, 1 << 20)
         conn.send(resp, b"GET / HTTP/1.1\r\n\r\n", b"", 5.0, False)
         wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n"
         conn.data_received(wire + b"3\r\nabc\r\n0\r\nX-T: late\r\n\r\n")
         assert await resp.read() == b"abc"
         assert "x-t" not in resp.headers and resp.headers["trailer"] == "X-T"
-        assert host.released == 1
+        assert origin_pool.released == 1
 
     asyncio.run(main())

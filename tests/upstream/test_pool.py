@@ -426,11 +426,11 @@ def test_mixed_load_keeps_the_books_straight(run, monkeypatch):
                     assert outcome == want, (path, outcome)
                 else:
                     assert isinstance(outcome, want), (path, outcome)
-            (host,) = pool._hosts.values()
+            (per_origin,) = pool._origins.values()
             assert 0 < peak[0] <= cap and srv.accepted > cap
-            assert host.open == len(host.conns) <= cap
-            assert len(host.idle) <= host.open and not host.waiters
-            assert all(not c.closed for c in host.conns)
+            assert per_origin.open == len(per_origin.conns) <= cap
+            assert len(per_origin.idle) <= per_origin.open and not per_origin.waiters
+            assert all(not c.closed for c in per_origin.conns)
             await pool.close()
             await srv.wait_until(lambda: srv.open_now == 0)  # every connection was closed
 

@@ -9,6 +9,8 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
+from gateway.dataplane.caller import OPENAI
+from gateway.dataplane.context import RequestContext
 from gateway.dataplane.proxy import relay_stream
 from gateway.upstream import Origin, Pool
 
@@ -40,6 +42,9 @@ class Trace:
 
     def usage(self, *counts: int) -> None:
         self.usage_seen = counts
+
+    def streaming(self, transport: Any) -> Any:
+        return transport
 
 
 def stream_handler(end: str, relayed: asyncio.Event | None = None):
@@ -90,7 +95,8 @@ async def relay(transport: Any, end: str = "finish") -> tuple[int, Trace, int]:
         resp = await pool.request(Origin.from_url(srv.url), b"POST", b"/", b"", b"{}", read_timeout=5.0)
         trace = Trace()
         try:
-            tokens = await relay_stream(Proto(transport), resp, TARGET, None, None, trace, [])
+            ctx = RequestContext(Proto(transport), trace, OPENAI, [])  # type: ignore[arg-type]
+            tokens = await relay_stream(ctx, resp, TARGET, None)  # type: ignore[arg-type]
         finally:
             resp.release()
         still_open = open_count(pool)

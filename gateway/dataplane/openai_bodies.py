@@ -1,4 +1,5 @@
-"""OpenAI request shapes, decoded with msgspec to validate what callers send.
+"""The OpenAI bodies the data plane reads and writes itself: views of the requests it checks
+before admission, and the model list it answers.
 
 Only fields aigw reads or must check are typed; everything else passes through untouched (the
 original bytes are forwarded), so provider-specific extras keep working.
@@ -66,36 +67,3 @@ class ModelList(msgspec.Struct):
 CHAT_DECODER = msgspec.json.Decoder(ChatRequest)
 EMBEDDINGS_DECODER = msgspec.json.Decoder(EmbeddingsRequest)
 MODEL_LIST_ENCODER = msgspec.json.Encoder()
-
-
-class BodyError(Exception):
-    """The body is not valid JSON or not the right shape; `param` names the field when known."""
-
-    def __init__(self, message: str, param: str | None, malformed: bool):
-        super().__init__(message)
-        self.message = message
-        self.param = param
-        self.malformed = malformed
-
-
-def decode(decoder: msgspec.json.Decoder, body: bytes) -> Any:
-    try:
-        return decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        text = str(exc)
-        param = None
-        if " - at `$." in text:
-            text, _, at = text.partition(" - at `$.")
-            param = at.rstrip("`")
-            text = f"{text} at '{param}'"
-        elif text.startswith("Object missing required field `"):
-            param = text.split("`")[1]
-            text = f"Missing required parameter: '{param}'."
-        raise BodyError(f"Invalid request body: {text}", param, malformed=False) from None
-    except msgspec.DecodeError:
-        raise BodyError(
-            "We could not parse the JSON body of your request. The API expects a JSON payload "
-            "(Content-Type: application/json) but what was sent was not valid JSON.",
-            None,
-            malformed=True,
-        ) from None

@@ -4,9 +4,9 @@ it does not, those set through the admin API stay. Keys always live in the store
 
 from __future__ import annotations
 
-from ..config.schema import PERIOD_SECONDS, Budget, Config, Limit
-from .base import Store
-from .records import BudgetRule, LimitRule
+from ..store.base import Store
+from ..store.records import BudgetRule, LimitRule
+from .schema import PERIOD_SECONDS, Budget, Config, Limit
 
 
 def limit_rules(limits: list[Limit]) -> list[LimitRule]:

@@ -1,4 +1,5 @@
-"""Gemini API wire shapes (REST, camelCase) and how its vocabulary maps to OpenAI's.
+"""The Gemini API: its request, answer and error shapes (REST, camelCase), and how its vocabulary
+maps to OpenAI's.
 
 Docs: https://ai.google.dev/api/generate-content (request and GenerateContentResponse),
 https://ai.google.dev/api/caching#Content (Content, Part), https://ai.google.dev/gemini-api/docs/troubleshooting

@@ -1,18 +1,20 @@
 """What one worker does with each finished request: price it, log it, count it. One object the
-data plane holds, so the request path makes one call per request and shutdown one more."""
+data plane holds, so the request path makes one call per request and shutdown one more.
+
+It joins the call log and the metrics, which know nothing of each other's writers."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
+from ..calllog.pricing import PriceTable
+from ..calllog.record import CallRecord
+from ..calllog.recorder import Recorder
+from ..calllog.store import CallLog
 from ..config.observability import CallLogConfig, MetricsConfig, PricingConfig
 from ..metrics.names import CALLLOG_BUFFERED
 from ..metrics.worker import WorkerMetrics
-from .pricing import PriceTable
-from .record import CallRecord
-from .recorder import Recorder
-from .store import CallLog
 
 log = logging.getLogger("aigw.calllog")
 

@@ -1,4 +1,5 @@
-"""Anthropic Messages API wire shapes, shared by the Anthropic adapter and the Anthropic ingress.
+"""The Anthropic Messages API: its request, answer, stream-event and error shapes, and how its
+vocabulary maps to OpenAI's; shared by the Anthropic adapter and the Anthropic ingress.
 
 Request content blocks are tagged unions: the ingress decodes callers' requests with them, so a
 block type aigw cannot express fails decoding with its path named. What the provider sends back

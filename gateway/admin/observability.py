@@ -1,4 +1,5 @@
-"""Admin API endpoints for the call log, analytics and /metrics (mounted by gateway/admin/app.py).
+"""Admin API endpoints for the call log, analytics and /metrics (mounted by gateway/admin/app.py);
+the queries they answer with are gateway/analytics'.
 
 Every query runs in a thread: a large range over the call log must not stall the admin loop.
 """
@@ -12,15 +13,15 @@ from typing import Any, TypeVar
 import msgspec
 from aiohttp import web
 
-from ..admin.responses import error_response, json_response
-from ..admin.routes import Endpoint, Param
+from ..analytics import export, queries
+from ..analytics.params import call_filter, parse_grain, parse_group_by
 from ..calllog.backend import open_call_log
 from ..calllog.record import CallRecord
 from ..calllog.store import CallLog, CallPage
 from ..metrics.node import CONTENT_TYPE, KeyStateLike, NodeMetrics
 from ..store import Store
-from . import export, queries
-from .params import call_filter, parse_grain, parse_group_by
+from .responses import error_response, json_response
+from .routes import Endpoint, Param
 
 T = TypeVar("T")
 DEFAULT_WINDOW_S = 86400.0
