@@ -4,7 +4,7 @@ request fits) and a fixed window (all of it back at once). Each scenario runs ag
 with one and then the other, the gateway told which (`providers[].limiter`), through a real
 `aigw serve` with the openai SDK.
 
-What the pool achieved is measured from the mock's own records (tests/scenarios/capacity.py):
+What the pool achieved is measured from the mock's own records (tests/e2e/scenarios/capacity.py):
 what it admitted, when each key could take its next request, and what it refused. The client's
 clock only bounds when an answer was given, so a loaded machine changes what is offered, never
 what is measured. The mock's "minute" is scaled down to a few seconds; rates are per window.
@@ -22,7 +22,7 @@ import openai
 import pytest
 
 from tests.e2e.conftest import Gateway, pool_yaml, start_upstream_mock, stop_upstream_mock
-from tests.scenarios.capacity import Run
+from tests.e2e.scenarios.capacity import Run
 
 KEYS = ("key-a", "key-b", "key-c")
 LIMITERS = ("continuous", "fixed_window")

@@ -21,8 +21,14 @@ from gateway.mock.limits import RateLimits
 from gateway.providers import adapter_for
 from tests.mocks.anthropic_server import create_app
 from tests.mocks.common import ServerThread
-
-from .helpers import assemble, chat_request, completion, openai_stream, sse_events, validate_anthropic_request
+from tests.providers.helpers import (
+    assemble,
+    chat_request,
+    completion,
+    openai_stream,
+    sse_events,
+    validate_anthropic_request,
+)
 
 KEY = "sk-ant-mock-key"
 LIMITED = "sk-ant-limited"

@@ -93,7 +93,7 @@ def key_states(gw: Gateway) -> dict[str, str]:
 
 
 def test_a_revoked_key_is_reported_to_the_operator_without_its_secret(pool, webhook):
-    # How the pool routes around it: tests/scenarios/test_limiters.py.
+    # How the pool routes around it: tests/e2e/scenarios/test_limiters.py.
     gw, upstream, key = pool
     httpx.post(upstream + "/_mock/keys/key-b", json={"state": "revoked"})
     statuses = [call(gw.port, key)[0] for _ in range(6)]

@@ -20,8 +20,14 @@ from gateway.providers.canonical import EMBEDDINGS_REQUEST_DECODER
 from gateway.providers.gemini_api import signature_of
 from tests.mocks.common import STATE, ServerThread
 from tests.mocks.gemini_server import create_app
-
-from .helpers import assemble, chat_request, completion, openai_stream, sse_events, validate_gemini_request
+from tests.providers.helpers import (
+    assemble,
+    chat_request,
+    completion,
+    openai_stream,
+    sse_events,
+    validate_gemini_request,
+)
 
 KEY = "AIza-mock-key"
 LIMITED = "AIza-limited"
