@@ -43,7 +43,9 @@ from ..upstream import Pool
 from . import errors, openai_bodies, prompt
 from .accounting import Accounting
 from .attempts import Policy, WaitingRoom, forward
+from .body import BodyLimits
 from .caller import OPENAI, AnthropicCaller, Caller
+from .connections import CLOSE, ConnectionCounts
 from .context import JSON, RequestContext
 from .exchange import ChatExchange, EmbeddingsExchange, Exchange
 from .limit_headers import limit_headers
@@ -110,7 +112,9 @@ class Gateway:
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         cfg = load_config(os.environ.get("AIGW_CONFIG") or None)
         overrides = json.loads(os.environ.get("AIGW_PROVIDER_URLS", "{}"))
-        self.max_body = cfg.server.max_body_bytes
+        self.bodies = BodyLimits(cfg.server, loop)
+        self.connections = ConnectionCounts(cfg.server)
+        self.connections.start(loop)
         self.store = open_store(url=cfg.store.url, path=cfg.store.path)
         # The node's shared memory, created by the supervisor: limits and key health are exact
         # across every worker. This process takes a row for its in-flight counts.
@@ -199,8 +203,11 @@ class Gateway:
         caller: Caller = ANTHROPIC_ERRORS if path == MESSAGES_PATH else OPENAI
         headers = scope.headers
         route_name = ROUTE_NAMES.get(path) or ("prompt" if path.startswith(prompt.PREFIX) else "")
-        trace = Trace(rid, scope.client or "", headers.get("user-agent") or "", route_name)
+        client = scope.client or ""
+        trace = Trace(rid, client, headers.get("user-agent") or "", route_name)
         ctx = RequestContext(proto, trace, caller, [("x-request-id", rid)])
+        if self.connections.enabled and self.connections.last(client):
+            ctx.headers.append(CLOSE)
         self.in_flight += 1
         try:
             await self._handle(ctx, scope.method, path, headers)
@@ -234,10 +241,12 @@ class Gateway:
             reader = functools.partial(reader, version=headers.get("anthropic-version"))
         if reader is not None:
             declared = headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) <= self.max_body:
-                body = await proto()  # the common case, without _read_body's coroutine
+            bodies = self.bodies
+            if declared is not None and declared.isdigit() and (size := int(declared)) <= bodies.max_bytes:
+                with bodies.watch(size):  # the common case, without read's coroutine
+                    body = await proto()
             else:
-                body = await self._read_body(proto, headers)
+                body = await bodies.read(proto, declared)
             try:
                 if prompt_api is not None:
                     body = prompt.render(prompt_api, body)  # the chat request read below
@@ -360,30 +369,6 @@ class Gateway:
             if isinstance(decision, Rejection) and decision.code == POOL_RATE_LIMITED:
                 decision = self.health.pool_refusal(groups, decision)
         return decision
-
-    async def _read_body(self, proto: HTTPProtocol, headers: Headers) -> bytes:
-        declared = headers.get("content-length")
-        if declared is not None:
-            if not declared.isdigit():
-                raise GatewayError(
-                    400,
-                    "invalid_request_error",
-                    "invalid_content_length",
-                    "The Content-Length header is not a number.",
-                )
-            if int(declared) > self.max_body:
-                raise errors.body_too_large(self.max_body)
-            body: bytes = await proto()
-            return body
-        # Chunked upload: count as it arrives and stop reading once over the limit.
-        parts = []
-        size = 0
-        async for chunk in proto:
-            size += len(chunk)
-            if size > self.max_body:
-                raise errors.body_too_large(self.max_body)
-            parts.append(chunk)
-        return b"".join(parts)
 
 
 app = Gateway()
