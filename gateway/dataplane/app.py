@@ -43,7 +43,7 @@ from ..upstream import Pool
 from . import errors, openai_bodies, prompt
 from .accounting import Accounting
 from .attempts import Policy, WaitingRoom, forward
-from .body import BodyLimits
+from .body import BodyLimits, lone_surrogates_replaced
 from .caller import OPENAI, AnthropicCaller, Caller
 from .connections import CLOSE, ConnectionCounts
 from .context import JSON, RequestContext
@@ -256,6 +256,7 @@ class Gateway:
                     # which explains the failure.
                     request = fast(body) if fast is not None else reader(body)
                 except (msgspec.DecodeError, msgspec.ValidationError):
+                    body = lone_surrogates_replaced(body)
                     request = reader(body)
             except GatewayError as exc:
                 body_error = exc

@@ -14,6 +14,8 @@ the request path.
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from granian.rsgi import ProtocolClosed
@@ -27,6 +29,24 @@ if TYPE_CHECKING:
     from granian.rsgi import HTTPProtocol
 
     from ..config.schema import ServerConfig
+
+
+# A \uD800-\uDFFF escape: half of a UTF-16 surrogate pair.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF][0-9a-fA-F]{2}")
+
+
+def lone_surrogates_replaced(body: bytes) -> bytes:
+    """`body` with each lone surrogate escape ("\ud800" without its pair) read as U+FFFD, as Go's
+    encoding/json reads it: valid JSON (RFC 8259 allows any escape) that msgspec and orjson
+    refuse. The same bytes when there is none, or the body is not JSON at all."""
+    if _SURROGATE_ESCAPE.search(body) is None:
+        return body
+    try:
+        text = json.dumps(json.loads(body), ensure_ascii=False)
+    except ValueError:
+        return body
+    # json.loads joins the pairs; what is left of the surrogates is alone.
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()
 
 
 class BodyLimits:

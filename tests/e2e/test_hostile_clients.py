@@ -241,3 +241,11 @@ def test_a_disconnect_mid_stream_is_a_499_record(gw, key):
     # Leaving the block closed the connection mid-stream.
     record = until(lambda: calls(gw, request_id=rid), "its record")[0]
     assert (record["status"], record["error_code"]) == (499, "client_closed_request")
+
+
+def test_a_lone_surrogate_escape_is_valid_json(gw, key):
+    body = b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "\\ud800 alone"}]}'
+    response = httpx.post(
+        gw.base_url + "/v1/chat/completions", content=body, headers={"Authorization": f"Bearer {key}"}
+    )
+    assert response.status_code == 200, response.text
