@@ -69,19 +69,19 @@ ROUTE_NAMES = {
     MESSAGES_PATH: "messages",
 }
 
-# What a body reader gives: the fields the OpenAI routes check, or the ingress's canonical request.
-RequestBody = openai_bodies.ChatRequest | openai_bodies.EmbeddingsRequest | canonical.ChatRequest
+# What a body reader gives: the canonical request (an OpenAI one, or the ingress's translation).
+RequestBody = canonical.ChatRequest | canonical.EmbeddingsRequest
 
 # Body readers by path, run before admission so the model is admitted in the same call.
 BODY_READERS: dict[str, Callable[[bytes], RequestBody]] = {
-    "/v1/chat/completions": functools.partial(decode_body, openai_bodies.CHAT_DECODER),
-    "/v1/embeddings": functools.partial(decode_body, openai_bodies.EMBEDDINGS_DECODER),
+    "/v1/chat/completions": functools.partial(decode_body, canonical.CHAT_REQUEST_DECODER),
+    "/v1/embeddings": functools.partial(decode_body, canonical.EMBEDDINGS_REQUEST_DECODER),
     # The Anthropic ingress: its request becomes the canonical OpenAI one right away.
     MESSAGES_PATH: anthropic_ingress.chat_request,
 }
 FAST_READERS: dict[str, Callable[[bytes], RequestBody]] = {
-    "/v1/chat/completions": openai_bodies.CHAT_DECODER.decode,
-    "/v1/embeddings": openai_bodies.EMBEDDINGS_DECODER.decode,
+    "/v1/chat/completions": canonical.CHAT_REQUEST_DECODER.decode,
+    "/v1/embeddings": canonical.EMBEDDINGS_REQUEST_DECODER.decode,
 }
 
 
@@ -316,18 +316,19 @@ class Gateway:
         clamp = policy.clamp_params
         exchange: Exchange
         if route == ROUTE_PROMPT:
-            assert prompt_api is not None and isinstance(request, openai_bodies.ChatRequest)
-            exchange = ChatExchange(body, model, bool(request.stream), request=request, clamp=clamp)
+            assert prompt_api is not None and isinstance(request, canonical.ChatRequest)
+            exchange = ChatExchange(body, request, clamp=clamp)
             ctx.caller = prompt.PromptCaller(prompt_api)
         elif route == ROUTE_MESSAGES:
             assert isinstance(request, canonical.ChatRequest)
             exchange = ChatExchange.translated(request, defaults, clamp=clamp)
             ctx.caller = AnthropicCaller(model)
         elif route == ROUTE_CHAT:
-            assert isinstance(request, openai_bodies.ChatRequest)
-            exchange = ChatExchange(body, model, bool(request.stream), defaults, request=request, clamp=clamp)
+            assert isinstance(request, canonical.ChatRequest)
+            exchange = ChatExchange(body, request, defaults, clamp=clamp)
         else:
-            exchange = EmbeddingsExchange(body, model)
+            assert isinstance(request, canonical.EmbeddingsRequest)
+            exchange = EmbeddingsExchange(body, request)
         ctx.headers = [*ctx.headers, *limit_headers(decision)]
         ctx.table, ctx.decision, ctx.exchange = table, decision, exchange
         tokens = -1
