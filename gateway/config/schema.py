@@ -270,10 +270,20 @@ class ProviderConfig(_Strict, kw_only=True, tag_field="type"):
     timeout_s: Annotated[
         Seconds,
         Meta(
-            description="longest wait for the next byte from the provider, not a total time: exceeded "
-            "before the response starts → 504, mid-stream → the stream ends with an error event"
+            description="longest wait for the next byte from the provider: exceeded before the "
+            "response starts → 504, mid-stream → the stream ends with an error event. A non-streamed "
+            "answer must also be whole this long after its headers (a body trickled in → 504)"
         ),
     ] = 600.0
+    max_response_bytes: Annotated[
+        int,
+        Meta(
+            ge=65536,
+            description="longest non-streamed answer read from the provider (a completion, an embeddings "
+            "list, an error page); a longer one is dropped and answered 502 `upstream_bad_response`. "
+            "Streams are relayed as they come and need no such bound",
+        ),
+    ] = 128 * 1024 * 1024
     max_connections: Annotated[
         Count,
         Meta(
