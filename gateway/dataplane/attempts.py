@@ -14,8 +14,6 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-import msgspec
-
 from ..admission.rejections import POOL_RATE_LIMITED, Rejection, pool_exhausted
 from ..calllog.usage import openai_usage
 from ..errors import GatewayError
@@ -23,6 +21,7 @@ from ..keypool.classify import RETRYABLE, Verdict, classify
 from ..keypool.health import KeyHealth
 from ..keypool.learn import head_headroom
 from ..models.params import UNCHANGED
+from ..providers.canonical import is_json_object
 from ..upstream import Pool, ProtocolError, UpstreamError
 from . import errors
 from .caller import OPENAI
@@ -135,7 +134,7 @@ async def forward(ctx: RequestContext, policy: Policy, pool: Pool, health: KeyHe
                 try:
                     if raw is None:
                         raw = await resp.read(target.max_response_bytes, target.timeout_s)
-                    if target.adapter is None and not _json_object(raw):
+                    if not is_json_object(raw):  # every provider's answers are, errors included
                         raise ProtocolError("an answer that is not a JSON object")
                 except UpstreamError as broken:  # the answer broke off, or is not one
                     failure = transport_failure(broken, target)
@@ -221,24 +220,6 @@ async def forward(ctx: RequestContext, policy: Policy, pool: Pool, health: KeyHe
         return -1
     _answer_failure(ctx, failure, target.provider)
     return -1
-
-
-class _AnyObject(msgspec.Struct):
-    pass
-
-
-_OBJECT_DECODER = msgspec.json.Decoder(_AnyObject)
-
-
-def _json_object(body: bytes) -> bool:
-    """Whether an OpenAI-format provider's answer is a JSON object, as each of its answers is (a
-    proxy's HTML page, a body cut short or garbled, is not): validated in msgspec's C parser, its
-    fields skipped, not built."""
-    try:
-        _OBJECT_DECODER.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return False
-    return True
 
 
 def _answer_failure(ctx: RequestContext, failure: _Failure | GatewayError | None, provider: str) -> None:

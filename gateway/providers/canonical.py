@@ -339,6 +339,24 @@ def usage_of(body: bytes) -> Usage | None:
         return None
 
 
+class _AnyObject(msgspec.Struct):
+    pass
+
+
+_OBJECT = msgspec.json.Decoder(_AnyObject)
+
+
+def is_json_object(body: bytes) -> bool:
+    """Whether a provider's answer is a JSON object, as every answer of every provider is (errors
+    included; a proxy's HTML page, a body cut short or garbled is not): validated in msgspec's C
+    parser, its fields skipped, not built."""
+    try:
+        _OBJECT.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return False
+    return True
+
+
 def sse(payload: bytes) -> bytes:
     return b"data: " + payload + b"\n\n"
 
