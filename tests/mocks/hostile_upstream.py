@@ -105,10 +105,6 @@ def truncated_chunk(sock: socket.socket) -> None:
     sock.shutdown(socket.SHUT_WR)
 
 
-def no_done(sock: socket.socket) -> None:
-    sock.sendall(b"0\r\n\r\n")  # a well-framed end, but the stream never said [DONE]
-
-
 def reset_before_head(sock: socket.socket) -> bool:
     reset(sock)
     return False
@@ -157,7 +153,6 @@ BEHAVIOURS: dict[str, Callable[[socket.socket], bool]] = {
     "huge-error-page": body_answer("500 Internal Server Error", "text/html", b"<p>oops</p>" * 1_000_000),
     "stream-reset": stream_then(reset),
     "stream-truncated-chunk": stream_then(truncated_chunk),
-    "stream-without-done": stream_then(no_done),
 }
 
 
