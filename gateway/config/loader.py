@@ -54,18 +54,21 @@ def load_config(path: str | os.PathLike[str] | None = None, unread: tuple[str, .
                 "path to --config, or leave --config out to serve the bundled quickstart"
             ],
         ) from None
-    cfg = parse_config(text, str(p), unread=unread)
-    if cfg.store.path:
-        cfg.store.path = str(p.parent.absolute() / cfg.store.path)
-    return cfg
+    return parse_config(text, str(p), unread=unread, base=p.parent.absolute())
 
 
 def parse_config(
-    text: str, source: str = "(config)", env: Mapping[str, str] = os.environ, unread: tuple[str, ...] = ()
+    text: str,
+    source: str = "(config)",
+    env: Mapping[str, str] = os.environ,
+    unread: tuple[str, ...] = (),
+    base: Path | None = None,
 ) -> Config:
     """`env` gives the values of `${NAME}` references. `unread`: top-level sections the caller
     never reads (the CLI's store and admin commands never read provider secrets): they are
-    checked, but an unset variable in them is no problem, and they are left out of the result."""
+    checked, but an unset variable in them is no problem, and they are left out of the result.
+    `base`: the directory relative paths in the config (`store.path`, providers' certificate
+    files) are relative to; the files a provider names are then checked too."""
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -82,12 +85,32 @@ def parse_config(
     if problems:
         raise ConfigError(source, problems)
     try:
-        if unread:
-            return _without(raw, unread)
-        return msgspec.convert(raw, Config)
+        cfg = _without(raw, unread) if unread else msgspec.convert(raw, Config)
     except msgspec.ValidationError as exc:  # a rule the walk missed: still no traceback
         message, _, where = str(exc).partition(" - at `$.")
         raise ConfigError(source, [f"{where.rstrip('`') or '(top level)'}: {message}"]) from None
+    if base is not None:
+        problems = _anchor_files(cfg, base)
+        if problems:
+            raise ConfigError(source, problems)
+    return cfg
+
+
+def _anchor_files(cfg: Config, base: Path) -> list[str]:
+    """Make the config's relative paths relative to `base`, and check the files providers name
+    can be used (a CA bundle that does not parse, a key that does not match its certificate)."""
+    if cfg.store.path:
+        cfg.store.path = str(base / cfg.store.path)
+    problems = []
+    for i, p in enumerate(cfg.providers):
+        for name in ("ca_bundle", "client_cert", "client_key"):
+            if getattr(p, name):
+                setattr(p, name, str(base / getattr(p, name)))
+        try:
+            p.egress().tls()
+        except ValueError as exc:  # the message names the file
+            problems.append(f"providers[{i}]: {exc}")
+    return problems
 
 
 def _about(problem: str, paths: set[str]) -> bool:

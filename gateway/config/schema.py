@@ -15,8 +15,20 @@ from msgspec import Meta
 
 from ..admission.layout import BUDGET_MAX
 from ..providers.registry import REGISTRY, ProviderType, load
+from ..upstream.egress import Egress
 from .observability import CallLogConfig, CaptureConfig, MetricsConfig, PricingConfig
-from .values import Count, HeaderName, Name, NonNegative, Port, Seconds, Secret, SingleLine, Url
+from .values import (
+    Count,
+    HeaderName,
+    Name,
+    NonNegative,
+    Port,
+    ProxyUrl,
+    Seconds,
+    Secret,
+    SingleLine,
+    Url,
+)
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True):
@@ -265,8 +277,43 @@ class ProviderConfig(_Strict, kw_only=True, tag_field="type"):
     ] = msgspec.field(default_factory=dict)
     connect_timeout_s: Annotated[
         Seconds,
-        Meta(description="TCP/TLS connect timeout (each worker's pool uses the largest among providers)"),
+        Meta(description="longest a new connection may take: TCP, the proxy's tunnel and TLS together"),
     ] = 5.0
+    proxy: Annotated[
+        ProxyUrl | None,
+        Meta(
+            description="the HTTP proxy connections go through, as CONNECT tunnels: "
+            "`http://[user:password@]host:port` (`${ENV}` for the password), or `direct` for none. "
+            "Unset: `HTTPS_PROXY` / `HTTP_PROXY` from the environment (either case), except for hosts "
+            "`NO_PROXY` names ([egress](operations.md#egress))",
+        ),
+    ] = None
+    ca_bundle: Annotated[
+        str,
+        Meta(
+            description="PEM file of the CA certificates the provider's TLS certificate must chain to, "
+            "instead of the system's (a private CA, a TLS-inspecting proxy's); relative to the config "
+            "file"
+        ),
+    ] = ""
+    client_cert: Annotated[
+        str,
+        Meta(
+            description="PEM file of the client certificate aigw presents (mutual TLS), with its chain; "
+            "relative to the config file"
+        ),
+    ] = ""
+    client_key: Annotated[
+        str,
+        Meta(description="PEM file of `client_cert`'s private key, unencrypted (empty: in `client_cert`)"),
+    ] = ""
+    dns_ttl_s: Annotated[
+        NonNegative,
+        Meta(
+            description="how long the addresses a provider's name (or its proxy's) resolved to are "
+            "reused for new connections; `0` resolves for every new connection"
+        ),
+    ] = 60.0
     timeout_s: Annotated[
         Seconds,
         Meta(
@@ -287,8 +334,8 @@ class ProviderConfig(_Strict, kw_only=True, tag_field="type"):
     max_connections: Annotated[
         Count,
         Meta(
-            description="pooled keep-alive connections per worker and origin (each worker's pool uses "
-            "the largest among providers)"
+            description="keep-alive connections each worker keeps at most to this provider; requests "
+            "past it wait for one to be free"
         ),
     ] = 256
     limiter: Annotated[
@@ -307,6 +354,22 @@ class ProviderConfig(_Strict, kw_only=True, tag_field="type"):
     invalid_probe_interval_s: Annotated[
         Seconds, Meta(description="how often a key the provider refused (401/403) is probed (a model list)")
     ] = 300.0
+
+    def __post_init__(self) -> None:
+        if self.client_key and not self.client_cert:
+            raise ValueError("client_key needs client_cert")
+
+    def egress(self) -> Egress:
+        """How the upstream client reaches this provider."""
+        return Egress(
+            proxy=self.proxy,
+            ca_bundle=self.ca_bundle,
+            client_cert=self.client_cert,
+            client_key=self.client_key,
+            connect_timeout_s=self.connect_timeout_s,
+            dns_ttl_s=self.dns_ttl_s,
+            max_connections=self.max_connections,
+        )
 
     @property
     def type(self) -> str:

@@ -148,12 +148,8 @@ class Gateway:
         }
         self.live.start(loop)
         # One pooled keep-alive client per worker (gateway/upstream: httptools, no aiohttp).
-        self.pool = Pool(
-            loop=loop,
-            max_connections_per_origin=max(p.max_connections for p in cfg.providers),
-            connect_timeout=max(p.connect_timeout_s for p in cfg.providers),
-            watch_headers=REMAINING_HEADERS,  # only answers with these can teach headroom
-        )
+        # Each provider's origins carry its connection settings (ProviderConfig.egress).
+        self.pool = Pool(loop=loop, watch_headers=REMAINING_HEADERS)  # only these teach headroom
         # Call records and metrics: batched off the request path (gateway/calllog, gateway/metrics).
         self.accounting = Accounting(
             open_call_log(self.store),

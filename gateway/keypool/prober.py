@@ -30,7 +30,7 @@ class _Probe:
         self.provider = cfg.name
         self.key = key.id
         self.slot = slot
-        self.origin = Origin.from_url(base_url)
+        self.origin = Origin.from_url(base_url, egress=cfg.egress())
         self.model = model
         self.interval = int(cfg.probe_interval_s * SECOND)
         self.invalid_interval = int(cfg.invalid_probe_interval_s * SECOND)
