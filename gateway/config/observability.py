@@ -11,7 +11,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from .values import Count, NonNegative, Seconds
+from .values import RESTART, Count, NonNegative, Seconds
 
 # JSON field names whose values are secrets wherever they appear (compared case-insensitively).
 DEFAULT_REDACT = [
@@ -82,23 +82,30 @@ class CallLogConfig(_Section, kw_only=True):
     enabled: Annotated[
         bool,
         Meta(
+            extra=RESTART,
             description="record every call; `false` keeps no records, so analytics, `aigw logs` and "
-            "budgets counted again at a restart have none to read"
+            "budgets counted again at a restart have none to read",
         ),
     ] = True
     buffer_size: Annotated[
         Count,
         Meta(
+            extra=RESTART,
             description="records buffered per worker; past this they are dropped and counted "
-            "(`aigw_calllog_dropped_total`)"
+            "(`aigw_calllog_dropped_total`)",
         ),
     ] = 10_000
     flush_interval_s: Annotated[
-        Seconds, Meta(description="the longest a record waits in memory: what a crashed worker can lose")
+        Seconds,
+        Meta(
+            extra=RESTART, description="the longest a record waits in memory: what a crashed worker can lose"
+        ),
     ] = 1.0
-    batch_size: Annotated[Count, Meta(description="write at once when this many records are waiting")] = 500
-    retention: Annotated[Retention, Meta(description="how long rows are kept")] = msgspec.field(
-        default_factory=Retention
+    batch_size: Annotated[
+        Count, Meta(extra=RESTART, description="write at once when this many records are waiting")
+    ] = 500
+    retention: Annotated[Retention, Meta(extra=RESTART, description="how long rows are kept")] = (
+        msgspec.field(default_factory=Retention)
     )
     capture: Annotated[
         CaptureConfig,

@@ -18,6 +18,8 @@ from ..providers.registry import REGISTRY, ProviderType, load
 from ..upstream.egress import Egress
 from .observability import CallLogConfig, CaptureConfig, MetricsConfig, PricingConfig
 from .values import (
+    RESTART,
+    SECRET,
     Count,
     HeaderName,
     Name,
@@ -38,21 +40,28 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True):
 class ServerConfig(_Strict, kw_only=True):
     """The node's listeners and worker processes."""
 
-    host: Annotated[str, Meta(description="data-plane bind address (`0.0.0.0` for all interfaces)")] = (
-        "127.0.0.1"
+    host: Annotated[
+        str, Meta(extra=RESTART, description="data-plane bind address (`0.0.0.0` for all interfaces)")
+    ] = "127.0.0.1"
+    port: Annotated[Port, Meta(extra=RESTART, description="data-plane port (the OpenAI-compatible API)")] = (
+        8080
     )
-    port: Annotated[Port, Meta(description="data-plane port (the OpenAI-compatible API)")] = 8080
-    admin_host: Annotated[str, Meta(description="admin listener bind address")] = "127.0.0.1"
-    admin_port: Annotated[Port, Meta(description="admin listener port; must differ from `port`")] = 8081
-    workers: Annotated[int, Meta(ge=0, description="granian worker processes; `0` means one per core")] = 0
+    admin_host: Annotated[str, Meta(extra=RESTART, description="admin listener bind address")] = "127.0.0.1"
+    admin_port: Annotated[
+        Port, Meta(extra=RESTART, description="admin listener port; must differ from `port`")
+    ] = 8081
+    workers: Annotated[
+        int, Meta(extra=RESTART, ge=0, description="granian worker processes; `0` means one per core")
+    ] = 0
     max_body_bytes: Annotated[
         int, Meta(ge=1024, description="largest request body accepted; a larger one gets 413")
     ] = 4 * 1024 * 1024
     shutdown_timeout_s: Annotated[
         NonNegative,
         Meta(
+            extra=RESTART,
             description="on SIGTERM, how long in-flight requests (streams included) may finish before "
-            "workers are killed"
+            "workers are killed",
         ),
     ] = 30.0
     reload_interval_s: Annotated[
@@ -65,6 +74,7 @@ class ServerConfig(_Strict, kw_only=True):
     limit_buckets: Annotated[
         int,
         Meta(
+            extra=RESTART,
             ge=1024,
             description="GCRA buckets in the node's shared memory (16 bytes each); needs one per limit "
             "and budget ever defined while the node runs",
@@ -73,11 +83,12 @@ class ServerConfig(_Strict, kw_only=True):
     batch_io_threads: Annotated[
         bool,
         Meta(
+            extra=RESTART,
             description="Linux: each worker runs granian's I/O threads, and the threads that read the "
             "store on a reload, under `SCHED_BATCH`, so a request arriving never preempts the event "
             "loop in the middle of another; they run when the loop waits or its time slice ends "
             "([measurements](benchmarks-history.md)). `false` keeps the kernel's default "
-            "policy"
+            "policy",
         ),
     ] = True
     # What a client may take of a worker: the limits an edge proxy sets on slow, idle and oversized
@@ -158,6 +169,7 @@ class StoreConfig(_Strict, kw_only=True):
     url: Annotated[
         str,
         Meta(
+            extra=SECRET,
             pattern=r"^(postgres(ql)?://\S+)?$",
             title="a postgresql:// URL",
             description="A PostgreSQL database every node of a cluster shares, instead of the SQLite "
@@ -232,7 +244,9 @@ class UpstreamKey(_Strict, kw_only=True):
     ([key pools](key-pools.md#adding-rotating-and-removing-keys-at-runtime))."""
 
     id: Annotated[Name, Meta(description="a label shown in logs, unique within the provider")]
-    value: Annotated[Secret, Meta(description="the secret, normally `${ENV_VAR}`; never logged or shown")]
+    value: Annotated[
+        Secret, Meta(extra=SECRET, description="the secret, normally `${ENV_VAR}`; never logged or shown")
+    ]
     limits: Annotated[
         list[Limit] | None, Meta(description="this key's own limits, replacing the provider's `key_limits`")
     ] = None
@@ -273,7 +287,7 @@ class ProviderConfig(_Strict, kw_only=True, tag_field="type"):
     ] = msgspec.field(default_factory=list)
     headers: Annotated[
         dict[HeaderName, SingleLine],
-        Meta(description="extra headers sent upstream, e.g. `OpenAI-Organization`"),
+        Meta(extra=SECRET, description="extra headers sent upstream, e.g. `OpenAI-Organization`"),
     ] = msgspec.field(default_factory=dict)
     connect_timeout_s: Annotated[
         Seconds,
@@ -537,7 +551,7 @@ class Config(_Strict, kw_only=True):
     server: Annotated[ServerConfig, Meta(description="listeners and workers")] = msgspec.field(
         default_factory=ServerConfig
     )
-    store: Annotated[StoreConfig, Meta(description="the SQLite store")] = msgspec.field(
+    store: Annotated[StoreConfig, Meta(extra=RESTART, description="the SQLite store")] = msgspec.field(
         default_factory=StoreConfig
     )
     providers: Annotated[list[AnyProvider], Meta(min_length=1, description="upstream APIs and their keys")]
@@ -549,7 +563,7 @@ class Config(_Strict, kw_only=True):
     calllog: Annotated[CallLogConfig, Meta(description="call records and their retention")] = msgspec.field(
         default_factory=CallLogConfig
     )
-    metrics: Annotated[MetricsConfig, Meta(description="Prometheus metrics")] = msgspec.field(
+    metrics: Annotated[MetricsConfig, Meta(extra=RESTART, description="Prometheus metrics")] = msgspec.field(
         default_factory=MetricsConfig
     )
     pricing: Annotated[PricingConfig, Meta(description="prices calls are charged at")] = msgspec.field(
