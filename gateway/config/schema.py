@@ -96,27 +96,33 @@ class ServerConfig(_Strict, kw_only=True):
     header_timeout_s: Annotated[
         Seconds,
         Meta(
+            extra=RESTART,
             description="the request line and headers must have arrived this long after the connection "
             "opened or its previous answer went out; else the connection is closed without an answer. "
             "granian has one timer for a connection waiting for a request head: it applies the "
-            "shortest of this, `idle_timeout_s` and `keepalive_timeout_s`"
+            "shortest of this, `idle_timeout_s` and `keepalive_timeout_s`",
         ),
     ] = 10.0
     idle_timeout_s: Annotated[
         Seconds,
-        Meta(description="a new connection that has sent no byte this long after it opened is closed"),
+        Meta(
+            extra=RESTART,
+            description="a new connection that has sent no byte this long after it opened is closed",
+        ),
     ] = 10.0
     keepalive_timeout_s: Annotated[
         NonNegative,
         Meta(
+            extra=RESTART,
             description="a kept-alive connection waiting this long for its next request is closed; `0` "
             "closes every connection after its answer. A load balancer in front must close its idle "
-            "connections to aigw sooner, or it may send a request on one that aigw is closing"
+            "connections to aigw sooner, or it may send a request on one that aigw is closing",
         ),
     ] = 10.0
     max_header_bytes: Annotated[
         int,
         Meta(
+            extra=RESTART,
             ge=8192,
             description="largest request head (request line and headers) accepted; a larger one is "
             "answered 431 and the connection closed. granian also refuses more than 100 headers (431)",
@@ -145,6 +151,7 @@ class ServerConfig(_Strict, kw_only=True):
     max_requests_per_connection: Annotated[
         int,
         Meta(
+            extra=RESTART,
             ge=0,
             description="the answer to a connection's request of this number carries "
             "`connection: close`, so long-lived clients reconnect and spread over the workers and "

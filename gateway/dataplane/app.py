@@ -6,7 +6,6 @@ import asyncio
 import functools
 import gc
 import itertools
-import json
 import logging
 import os
 import time
@@ -21,16 +20,15 @@ from ..admission import (
     ROUTE_MESSAGES,
     ROUTE_MODELS,
     ROUTE_PROMPT,
-    AdmissionTable,
     Decision,
     Rejection,
     SharedRegion,
 )
 from ..admission.rejections import POOL_RATE_LIMITED
 from ..calllog.backend import open_call_log
-from ..calllog.capture import Capture
+from ..calllog.pricing import PriceTable
 from ..calllog.trace import Trace
-from ..config import load_config
+from ..config import published
 from ..errors import GatewayError, decode_body
 from ..ingress import anthropic as anthropic_ingress
 from ..keypool.health import KeyHealth
@@ -42,7 +40,7 @@ from ..store import open_store
 from ..upstream import Pool
 from . import errors, openai_bodies, prompt
 from .accounting import Accounting
-from .attempts import Policy, WaitingRoom, forward
+from .attempts import forward
 from .body import BodyLimits, lone_surrogates_replaced
 from .caller import OPENAI, AnthropicCaller, Caller
 from .connections import CLOSE, ConnectionCounts
@@ -50,6 +48,7 @@ from .context import JSON, RequestContext
 from .exchange import ChatExchange, EmbeddingsExchange, Exchange
 from .limit_headers import limit_headers
 from .scheduling import batch_other_threads, batch_this_thread
+from .served import Served
 from .tables import LiveTable
 
 if TYPE_CHECKING:
@@ -110,8 +109,10 @@ class Gateway:
     """One instance per worker process; granian calls the three RSGI hooks."""
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        cfg = load_config(os.environ.get("AIGW_CONFIG") or None)
-        overrides = json.loads(os.environ.get("AIGW_PROVIDER_URLS", "{}"))
+        # The config the supervisor checked and published, and each reload's after it.
+        node_config = os.environ[published.ENV]
+        cfg = published.read(node_config).config()  # the store: the same for the node's life
+        # Body limits follow each reload (_reloaded); the connection limits need a restart.
         self.bodies = BodyLimits(cfg.server, loop)
         self.connections = ConnectionCounts(cfg.server)
         self.connections.start(loop)
@@ -120,7 +121,8 @@ class Gateway:
         # across every worker. This process takes a row for its in-flight counts.
         self.region = SharedRegion.attach(os.environ["AIGW_REGION"])
         self.region.claim_worker(os.getpid())
-        self.live = LiveTable(cfg, self.store, overrides, self.region)
+        self.live = LiveTable(functools.partial(published.read, node_config), self.store, self.region)
+        cfg = self.live.current.cfg
         self.health = KeyHealth(
             self.region,
             {p.name: p.probe_interval_s for p in cfg.providers},
@@ -128,24 +130,7 @@ class Gateway:
             self.live.keys_of,
             self.live.pool_of,
         )
-        self.policies = {
-            g.name: Policy(
-                g.name,
-                g.max_attempts,
-                tuple(g.fallbacks),
-                g.max_wait_s,
-                WaitingRoom(g.max_queue),
-                g.clamp_params,
-            )
-            for g in cfg.model_groups
-        }
-        self.canonical = {alias: g.name for g in cfg.model_groups for alias in g.aliases}
-        # Body capture per model group: its own `capture:`, else calllog.capture.
-        self.captures = {
-            g.name: Capture(c)
-            for g in cfg.model_groups
-            if (c := g.capture or cfg.calllog.capture).enabled and cfg.calllog.enabled
-        }
+        self.live.listeners.append(self._reloaded)
         self.live.start(loop)
         # One pooled keep-alive client per worker (gateway/upstream: httptools, no aiohttp).
         # Each provider's origins carry its connection settings (ProviderConfig.egress).
@@ -159,8 +144,8 @@ class Gateway:
             os.environ.get(METRICS_ENV) or None,
         )
         self.accounting.start(loop)
-        for group, policy in self.policies.items():
-            self.accounting.metrics.gauge_source(QUEUE_DEPTH, policy.room.queued, (group,))
+        self._queue_gauges: set[str] = set()
+        self._reloaded(self.live.current)
         self.in_flight = 0  # requests this worker is handling (health checks aside)
         self.accounting.metrics.gauge_source(IN_FLIGHT, lambda: self.in_flight)
         self._ids = itertools.count(1)
@@ -179,6 +164,20 @@ class Gateway:
             # The threads that read the store on a reload yield to the loop too.
             loop.set_default_executor(ThreadPoolExecutor(initializer=batch_this_thread))
 
+    def _reloaded(self, served: Served) -> None:
+        """A new config or table is current: what lives beside it follows."""
+        cfg = served.cfg
+        self.health.configure(
+            {p.name: p.probe_interval_s for p in cfg.providers},
+            {p.name: p.invalid_probe_interval_s for p in cfg.providers},
+        )
+        self.accounting.prices = PriceTable(cfg.pricing.models, defaults=cfg.pricing.defaults)
+        self.bodies = BodyLimits(cfg.server, self.bodies.loop)
+        for group, policy in served.policies.items():
+            if group not in self._queue_gauges:  # a room outlives reloads: one gauge each
+                self._queue_gauges.add(group)
+                self.accounting.metrics.gauge_source(QUEUE_DEPTH, policy.room.queued, (group,))
+
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.live.stop()
         loop.run_until_complete(self.pool.close())
@@ -192,8 +191,9 @@ class Gateway:
             return
         rid = f"{self._id_prefix}{next(self._ids):x}"
         path = scope.path
+        served = self.live.current  # this request's config and tables, to its last byte
         if path == "/health":
-            body = b'{"status":"ok","generation":%d}' % self.live.generation
+            body = b'{"status":"ok","generation":%d,"config":%d}' % (served.generation, served.epoch)
             proto.response_bytes(200, [("x-request-id", rid), JSON], body)
             return
         caller: Caller = ANTHROPIC_ERRORS if path == MESSAGES_PATH else OPENAI
@@ -206,7 +206,7 @@ class Gateway:
             ctx.headers.append(CLOSE)
         self.in_flight += 1
         try:
-            await self._handle(ctx, scope.method, path, headers)
+            await self._handle(ctx, served, scope.method, path, headers)
         except GatewayError as exc:
             ctx.fail(exc)
         except Exception:
@@ -220,7 +220,9 @@ class Gateway:
             self.in_flight -= 1
             self.accounting.finish(trace.record(self.accounting.prices))
 
-    async def _handle(self, ctx: RequestContext, method: str, path: str, headers: Headers) -> None:
+    async def _handle(
+        self, ctx: RequestContext, served: Served, method: str, path: str, headers: Headers
+    ) -> None:
         proto, trace = ctx.proto, ctx.trace
         reader = BODY_READERS.get(path) if method == "POST" else None
         body = b""
@@ -229,7 +231,7 @@ class Gateway:
         prompt_api = retired = None
         if reader is None and method == "POST" and path.startswith(prompt.PREFIX):
             # A prompt API: its variables become a chat request on the service's group.
-            prompt_api, retired = prompt.lookup(self.live.services, path)
+            prompt_api, retired = prompt.lookup(served.services, path)
             if prompt_api is not None:
                 reader = BODY_READERS["/v1/chat/completions"]
         elif reader is anthropic_ingress.chat_request:
@@ -257,7 +259,7 @@ class Gateway:
             except GatewayError as exc:
                 body_error = exc
 
-        table = self.live.table
+        table = served.table
         # Token limits admit on an estimate (body size for the prompt, plus the output cap) and
         # settle with the real usage once the response is done.
         estimate = 0
@@ -270,10 +272,10 @@ class Gateway:
         decision = table.admit(method, path, key, model, estimate, client=client)
         if isinstance(decision, Rejection) and decision.code == POOL_RATE_LIMITED:
             admit = functools.partial(table.admit, method, path, key, model, estimate, client=client)
-            decision = await self._no_key(decision, model or "", admit)
+            decision = await self._no_key(served, decision, model or "", admit)
         if isinstance(decision, Rejection):
-            if decision.code == "model_not_found" and model in self.live.services.retired:
-                raise errors.gone(self.live.services.retired[model])
+            if decision.code == "model_not_found" and model in served.services.retired:
+                raise errors.gone(served.services.retired[model])
             if decision.consumer is not None:
                 key_id, tenant, app = decision.consumer
                 trace.admitted(tenant, app, key_id)
@@ -290,16 +292,16 @@ class Gateway:
             if retired is not None:
                 raise errors.gone(retired)
             raise GatewayError(404, "invalid_request_error", "unknown_url", f"No prompt API at {path}.")
-        capture = self.captures.get(decision.group) if decision.group is not None else None
+        capture = served.captures.get(decision.group) if decision.group is not None else None
         if capture is not None:
             trace.capturing(capture, body)
         if route == ROUTE_MODELS:
-            names = self._model_names(table, decision)
+            names = self._model_names(served, decision)
             listing = openai_bodies.ModelList(data=[openai_bodies.ModelCard(id=n) for n in names])
             ctx.answer(200, openai_bodies.MODEL_LIST_ENCODER.encode(listing))
             return
         assert request is not None and model is not None
-        service = self.live.services.routes.get(decision.group or "")
+        service = served.services.routes.get(decision.group or "")
         defaults = None
         if service is not None:
             # A service has its model group's retry rules; a deprecated one says so in headers.
@@ -307,8 +309,8 @@ class Gateway:
             ctx.headers = [*ctx.headers, *service.headers]
             defaults = service.defaults
         else:
-            group = self.canonical.get(model, model)  # an alias has its group's retry rules
-        policy = self.policies[group]
+            group = served.canonical.get(model, model)  # an alias has its group's retry rules
+        policy = served.policies[group]
         clamp = policy.clamp_params
         exchange: Exchange
         if route == ROUTE_PROMPT:
@@ -335,28 +337,28 @@ class Gateway:
             cost = trace.cost(self.accounting.prices) if tokens > 0 else 0.0
             table.finish(decision, tokens, round(cost * 1_000_000))
 
-    def _model_names(self, table: AdmissionTable, decision: Decision) -> list[str]:
+    def _model_names(self, served: Served, decision: Decision) -> list[str]:
         """The models this key may call: its app's model groups and its subscribed services."""
         allowed, services = decision.models, decision.services
-        aliases = self.live.services.aliases
+        aliases = served.services.aliases
         names = []
-        for name in table.group_names():
-            if name in self.live.services.routes or name in aliases:
+        for name in served.table.group_names():
+            if name in served.services.routes or name in aliases:
                 if aliases.get(name, name) in services:
                     names.append(name)
-            elif allowed is None or self.canonical.get(name, name) in allowed:
+            elif allowed is None or served.canonical.get(name, name) in allowed:
                 names.append(name)
         return names
 
     async def _no_key(
-        self, rejection: Rejection, model: str, admit: Callable[[], Decision | Rejection]
+        self, served: Served, rejection: Rejection, model: str, admit: Callable[[], Decision | Rejection]
     ) -> Decision | Rejection:
         """Admission found no key that can serve: the refusal names why. Only a rate-limited pool
         recovers at a known time; in queue mode the request waits for it (if the group allows) and
         `admit`s again."""
-        route = self.live.services.routes.get(model)
-        group = route.model_group if route is not None else self.canonical.get(model, model)
-        policy = self.policies[group]
+        route = served.services.routes.get(model)
+        group = route.model_group if route is not None else served.canonical.get(model, model)
+        policy = served.policies[group]
         groups = (group, *policy.fallbacks)
         deadline = time.monotonic() + policy.max_wait_s
         decision: Decision | Rejection = self.health.pool_refusal(groups, rejection)

@@ -83,6 +83,13 @@ class KeyHealth:
         self._pool_of = pool_of  # a model group's keys: (provider, slot)
         self._endpoints: dict[str, int] = {}
 
+    def configure(
+        self, probe_interval_s: dict[str, float], invalid_probe_interval_s: dict[str, float]
+    ) -> None:
+        """Each provider's probe intervals, after a config reload."""
+        self._probe = probe_interval_s
+        self._invalid_probe = invalid_probe_interval_s
+
     def pool_refusal(self, groups: Iterable[str], refused: Rejection) -> Rejection:
         """Admission found no key in `groups` (a model group and its fallbacks): the refusal that
         names why (gateway/keypool/causes.py)."""
