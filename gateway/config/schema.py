@@ -16,7 +16,14 @@ from msgspec import Meta
 from ..admission.layout import BUDGET_MAX
 from ..providers.registry import REGISTRY, ProviderType, load
 from ..upstream.egress import Egress
-from .observability import CallLogConfig, CaptureConfig, MetricsConfig, PricingConfig
+from .observability import (
+    CallLogConfig,
+    CaptureConfig,
+    LoggingConfig,
+    MetricsConfig,
+    PricingConfig,
+    TracingConfig,
+)
 from .values import (
     RESTART,
     SECRET,
@@ -578,4 +585,10 @@ class Config(_Strict, kw_only=True):
     )
     events: Annotated[EventsConfig, Meta(description="key-health and pool events")] = msgspec.field(
         default_factory=EventsConfig
+    )
+    logging: Annotated[LoggingConfig, Meta(description="log lines and the access log")] = msgspec.field(
+        default_factory=LoggingConfig
+    )
+    tracing: Annotated[TracingConfig, Meta(description="OpenTelemetry traces")] = msgspec.field(
+        default_factory=TracingConfig
     )

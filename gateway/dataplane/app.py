@@ -37,6 +37,9 @@ from ..metrics.names import IN_FLIGHT, QUEUE_DEPTH
 from ..metrics.worker import ENV as METRICS_ENV
 from ..providers import canonical
 from ..store import open_store
+from ..telemetry import logs, traceparent
+from ..telemetry.access import AccessLog
+from ..telemetry.tracing import start_tracing
 from ..upstream import Pool
 from . import errors, openai_bodies, prompt
 from .accounting import Accounting
@@ -145,6 +148,10 @@ class Gateway:
         )
         self.accounting.start(loop)
         self._queue_gauges: set[str] = set()
+        # The access log and traces (gateway/telemetry): None when off, and then all they cost a
+        # request is that check.
+        self.access: AccessLog | None = None
+        self.tracing = start_tracing(cfg.tracing)
         self._reloaded(self.live.current)
         self.in_flight = 0  # requests this worker is handling (health checks aside)
         self.accounting.metrics.gauge_source(IN_FLIGHT, lambda: self.in_flight)
@@ -173,6 +180,18 @@ class Gateway:
         )
         self.accounting.prices = PriceTable(cfg.pricing.models, defaults=cfg.pricing.defaults)
         self.bodies = BodyLimits(cfg.server, self.bodies.loop)
+        logs.configure(cfg.logging)
+        mode = cfg.logging.access
+        if mode == "off":
+            if self.access is not None:
+                self.access.close()
+                self.access = None
+        elif self.access is None:
+            self.access = AccessLog(
+                mode, cfg.logging.format, cfg.logging.access_log_buffer, self.accounting.access_log_dropped
+            )
+        else:
+            self.access.configure(mode, cfg.logging.format, cfg.logging.access_log_buffer)
         for group, policy in served.policies.items():
             if group not in self._queue_gauges:  # a room outlives reloads: one gauge each
                 self._queue_gauges.add(group)
@@ -181,6 +200,10 @@ class Gateway:
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.live.stop()
         loop.run_until_complete(self.pool.close())
+        if self.access is not None:
+            self.access.close()
+        if self.tracing is not None:
+            self.tracing.close()
         # granian has let in-flight requests finish: every answered request is buffered; write it.
         loop.run_until_complete(self.accounting.close())
         self.store.close()
@@ -199,14 +222,25 @@ class Gateway:
         caller: Caller = ANTHROPIC_ERRORS if path == MESSAGES_PATH else OPENAI
         headers = scope.headers
         route_name = ROUTE_NAMES.get(path) or ("prompt" if path.startswith(prompt.PREFIX) else "")
+        method = scope.method
         client = scope.client or ""
-        trace = Trace(rid, client, headers.get("user-agent") or "", route_name)
+        trace = Trace(rid, client, headers.get("user-agent") or "", route_name, method, path)
         ctx = RequestContext(proto, trace, caller, [("x-request-id", rid)])
         if self.connections.enabled and self.connections.last(client):
             ctx.headers.append(CLOSE)
+        # W3C trace context: the caller's trace id for the access log, passed on upstream.
+        parent = traceparent.parse(headers.get("traceparent"))
+        if parent is not None:
+            trace.trace_id = parent.trace_id
+            state = headers.get("tracestate")
+            ctx.upstream_headers = traceparent.upstream_lines(parent, state)
+        tracing = self.tracing
+        if tracing is not None:
+            span = trace.span = tracing.request(method, path, parent, rid)
+            trace.trace_id = span.trace_id
         self.in_flight += 1
         try:
-            await self._handle(ctx, served, scope.method, path, headers)
+            await self._handle(ctx, served, method, path, headers)
         except GatewayError as exc:
             ctx.fail(exc)
         except Exception:
@@ -218,7 +252,12 @@ class Gateway:
             ctx.fail(GatewayError(500, "api_error", "internal_error", message))
         finally:
             self.in_flight -= 1
-            self.accounting.finish(trace.record(self.accounting.prices))
+            rec = trace.record(self.accounting.prices)
+            self.accounting.finish(rec)
+            if self.access is not None:
+                self.access.log(trace)
+            if trace.span is not None:
+                trace.span.end(rec, trace.group)
 
     async def _handle(
         self, ctx: RequestContext, served: Served, method: str, path: str, headers: Headers
@@ -245,6 +284,7 @@ class Gateway:
                     body = await proto()
             else:
                 body = await bodies.read(proto, declared)
+            ctx.trace.bytes_in = len(body)
             try:
                 if prompt_api is not None:
                     body = prompt.render(prompt_api, body)  # the chat request read below
@@ -312,6 +352,7 @@ class Gateway:
             group = served.canonical.get(model, model)  # an alias has its group's retry rules
         policy = served.policies[group]
         clamp = policy.clamp_params
+        ctx.trace.group = group
         exchange: Exchange
         if route == ROUTE_PROMPT:
             assert prompt_api is not None and isinstance(request, canonical.ChatRequest)

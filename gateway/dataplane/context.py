@@ -24,7 +24,7 @@ Headers = list[tuple[str, str]]
 
 
 class RequestContext:
-    __slots__ = ("caller", "decision", "exchange", "headers", "proto", "table", "trace")
+    __slots__ = ("caller", "decision", "exchange", "headers", "proto", "table", "trace", "upstream_headers")
 
     # Set once the request is admitted (Gateway._handle), before it goes upstream.
     table: AdmissionTable  # the tables this request started with (a reload swaps in new ones)
@@ -36,6 +36,9 @@ class RequestContext:
         self.trace = trace
         self.caller = caller  # the API format the caller speaks
         self.headers = headers  # sent with every answer: the request id, later a service's and limits'
+        # Header lines every attempt sends upstream besides the exchange's: the caller's W3C
+        # trace context, passed on (with tracing on, each attempt's span replaces its traceparent).
+        self.upstream_headers = b""
 
     def answer(self, status: int, body: bytes, extra: Headers | None = None) -> None:
         """A JSON answer, already in the caller's format."""

@@ -124,6 +124,8 @@ class _WorkerFamilies:
             return [(scope,) for scope in names.LIMIT_SCOPES]
         if spec is names.CALLLOG_DROPPED:
             return [(reason,) for reason in names.DROP_REASONS]
+        if spec is names.ACCESS_LOG_DROPPED:
+            return [(reason,) for reason in names.ACCESS_DROP_REASONS]
         if spec is names.UPSTREAM_RETRIES:
             return [(p, outcome) for p in sorted(set(self._providers())) for outcome in names.RETRY_OUTCOMES]
         if spec is names.QUEUE_DEPTH:

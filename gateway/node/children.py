@@ -42,10 +42,11 @@ async def start_mock(provider: ProviderConfig) -> tuple[asyncio.subprocess.Proce
 async def start_dataplane(
     host: str, port: int, workers: int, kill_timeout_s: float, env: dict[str, str]
 ) -> asyncio.subprocess.Process:
-    # granian's own messages go to stderr: stdout carries only aigw's one-line banner.
+    # The node's stdout is the access log's (after the supervisor's one-line banner: nothing is
+    # logged for the health checks that come before it); log lines, granian's too, go to stderr.
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "gateway.node.dataplane_process",
-        host, str(port), str(workers), str(kill_timeout_s), env=env, stdout=sys.stderr,
+        host, str(port), str(workers), str(kill_timeout_s), env=env,
     )  # fmt: skip
 
 

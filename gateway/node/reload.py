@@ -34,6 +34,7 @@ from ..config.schema import Config
 from ..config.seed import seed
 from ..keypool.directory import KeyDirectory
 from ..store import Store
+from ..telemetry import logs
 from .children import Mocks
 from .region import key_capacity
 
@@ -129,6 +130,7 @@ class Reloader:
             self._mocks.abandon()
             raise
         node.cfg = cfg
+        logs.configure(cfg.logging)
         self._mocks.commit(urls, unused, cfg.server.shutdown_timeout_s)
         self._directory.use(cfg)
         switched = await self._propagation.served(generation)

@@ -37,6 +37,9 @@ from ..keypool.prober import run_prober
 from ..metrics.node import node_metrics_dir
 from ..metrics.worker import ENV as METRICS_ENV
 from ..store import Store
+from ..telemetry import logs
+from ..telemetry.tracing import TracingUnavailable
+from ..telemetry.tracing import check_available as check_tracing
 from .children import Mocks, start_dataplane, stop_child
 from .region import node_region
 from .reload import NodeConfig, Reloader
@@ -79,6 +82,12 @@ async def _wait_until_serving(
 
 async def run_node(node: NodeConfig) -> int:
     cfg = node.cfg
+    logs.configure(cfg.logging)
+    if cfg.tracing.otlp_endpoint:
+        try:
+            check_tracing()
+        except TracingUnavailable as exc:
+            raise StartupError(str(exc)) from None
     workers = cfg.server.workers or os.cpu_count() or 1
     check_ports(cfg)
     store = open_node_store(cfg.store.url, cfg.store.path)
