@@ -86,8 +86,13 @@ class AdminAPI:
         self.upstream_keys = upstream_keys
         self.token = token
         self.dataplane_url = dataplane_url
+        self.scope = TenantScope(store)
+        # Budgets, with what each used of its period (read from the node's region when given).
+        budgets = BudgetAPI(store, self.scope, region)
         # Call log, analytics and /metrics (observability.py).
-        self.observability = ObservabilityAPI(store, upstream_keys.states, upstream_keys.pool_headroom)
+        self.observability = ObservabilityAPI(
+            store, upstream_keys.states, upstream_keys.pool_headroom, budgets.used_ratios
+        )
         runtime_key = (  # a provider key added at runtime, named in the path
             Param("provider", "path", "The provider's name"),
             Param("key_id", "path", "The key's id"),
@@ -241,13 +246,11 @@ class AdminAPI:
                 ),
             ),
         ]
-        self.scope = TenantScope(store)
         # Before the services' `/versions/{version}/{action}`, which would otherwise take `try`.
         self.try_prompt = TryPromptAPI(store, self.scope, dataplane_url, propagation)
         self.endpoints += self.try_prompt.endpoints()
         self.endpoints += tenancy_endpoints(store, self.scope, model_groups)
-        # Budgets, with what each used of its period (read from the node's region when given).
-        self.endpoints += BudgetAPI(store, self.scope, region).endpoints()
+        self.endpoints += budgets.endpoints()
         # Calls and stats filter by tenant: a tenant token sees its own only.
         self.endpoints += [
             dataclasses.replace(e, tenant_query=True, alternatives=_formats(e))

@@ -194,6 +194,24 @@ class _PoolCollector:
         yield gauge
 
 
+class _BudgetCollector:
+    """The share of each budget used in its current period, read from the node's counters at each
+    scrape (gateway/admin/budgets.py)."""
+
+    def __init__(self, used: Callable[[], dict[tuple[str, str, str, str], float]]):
+        self._used = used
+
+    def collect(self) -> Iterator[Metric]:
+        gauge = GaugeMetricFamily(
+            "aigw_budget_used_ratio",
+            "Share of each budget used in its current period (1: used up, its requests get 429)",
+            labels=["scope", "subject", "kind", "period"],
+        )
+        for labels, ratio in self._used().items():
+            gauge.add_metric(list(labels), ratio)
+        yield gauge
+
+
 class _BuildInfo:
     def collect(self) -> Iterator[Metric]:
         info = GaugeMetricFamily("aigw_build_info", "aigw version of this node", labels=["version"])
@@ -209,6 +227,7 @@ class NodeMetrics:
         directory: str | None,
         key_states: Callable[[], Iterable[KeyStateLike]] | None = None,
         pool_headroom: Callable[[], dict[str, float]] | None = None,
+        budget_used: Callable[[], dict[tuple[str, str, str, str], float]] | None = None,
     ):
         self.directory = directory
         self.registry = CollectorRegistry(auto_describe=False)
@@ -224,6 +243,8 @@ class NodeMetrics:
             self.registry.register(_KeyStateCollector(key_states))
         if pool_headroom is not None:
             self.registry.register(_PoolCollector(pool_headroom))
+        if budget_used is not None:
+            self.registry.register(_BudgetCollector(budget_used))
         self.registry.register(_BuildInfo())
 
     @classmethod
@@ -231,9 +252,11 @@ class NodeMetrics:
         cls,
         key_states: Callable[[], Iterable[KeyStateLike]] | None = None,
         pool_headroom: Callable[[], dict[str, float]] | None = None,
+        budget_used: Callable[[], dict[tuple[str, str, str, str], float]] | None = None,
     ) -> NodeMetrics:
         directory = os.environ.get(ENV) or None
-        return cls(directory if directory and os.path.isdir(directory) else None, key_states, pool_headroom)
+        usable = directory if directory and os.path.isdir(directory) else None
+        return cls(usable, key_states, pool_headroom, budget_used)
 
     def render(self) -> bytes:
         """The Prometheus text exposition. Reads files: call it off the event loop."""
