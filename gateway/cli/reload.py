@@ -11,6 +11,7 @@ from typing import Any
 
 from .admin_client import AdminCallFailed
 from .context import Context, admin_options
+from .output import document, output_option
 
 _OPERATION = ("POST /admin/config/reload",)
 
@@ -21,9 +22,11 @@ def add_reload_parsers(sub: Any, config: Any) -> None:
     )
     p.set_defaults(run=run_reload, covers=_OPERATION, dry_run=False)
     admin_options(p)
+    output_option(p)
     diff = config.add_parser("diff", help="what `aigw reload` would change on the running node")
     diff.set_defaults(run=run_reload, covers=_OPERATION, dry_run=True)
     admin_options(diff)
+    output_option(diff)
 
 
 def run_reload(args: argparse.Namespace, ctx: Context) -> int:
@@ -32,10 +35,16 @@ def run_reload(args: argparse.Namespace, ctx: Context) -> int:
     except AdminCallFailed as exc:
         if not (isinstance(exc.body, dict) and "problems" in exc.body):
             raise
+        if args.output != "table":  # the refusal as the admin API gives it, on stdout; still exit 1
+            print(document(args.output, exc.body))
+            return 1
         print("aigw: the config file cannot be reloaded; the node keeps serving its config:", file=sys.stderr)
         for problem in exc.body["problems"]:
             print(f"  {problem}", file=sys.stderr)
         return 1
+    if args.output != "table":
+        print(document(args.output, done))
+        return 0
     for change in done["changes"]:
         print(_line(change))
     if args.dry_run:
