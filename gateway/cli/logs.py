@@ -18,7 +18,7 @@ from ..calllog.record import CallRecord
 from ..calllog.store import CallFilter, CallLog
 from .context import Context
 from .filters import add_filter_options, count, filter_from, ms, tokens, usd
-from .output import export_output_option, fold_output, when
+from .output import Progress, export_output_option, fold_output, when
 
 _json = msgspec.json.Encoder()
 PAGE = 20
@@ -70,9 +70,12 @@ def run_logs(args: argparse.Namespace, ctx: Context) -> int:
         elif export_all:
             # A page at a time, so memory stays one page deep however many calls match.
             pages = export.iter_calls(log, where, limit=args.limit)
+            progress = Progress("calls")
             while batch := list(itertools.islice(pages, EXPORT_PAGE)):
                 printer(batch)
+                progress.add(len(batch))
             printer([])  # the CSV header, when nothing matched
+            progress.end()
         else:
             return _page(log, where, args, printer)
         return 0

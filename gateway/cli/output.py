@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -26,6 +27,26 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]
     )
+
+
+class Progress:
+    """How far a long command has got, on one line of stderr rewritten in place — only when
+    stderr is a terminal and stdout is not (`aigw logs --csv > calls.csv`): never in a script's
+    output, never mixed into what stdout shows."""
+
+    def __init__(self, noun: str):
+        self._noun = noun
+        self._done = 0
+        self._on = sys.stderr.isatty() and not sys.stdout.isatty()
+
+    def add(self, n: int) -> None:
+        self._done += n
+        if self._on:
+            print(f"\r{self._done:,} {self._noun}", end="", file=sys.stderr, flush=True)
+
+    def end(self) -> None:
+        if self._on and self._done:
+            print(file=sys.stderr)
 
 
 def output_option(p: argparse.ArgumentParser) -> None:
