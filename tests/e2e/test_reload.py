@@ -21,42 +21,57 @@ import pytest
 
 from .conftest import ADMIN_TOKEN, Gateway, fresh_get, until, worker_of
 
-# After the Gateway helper's own `mock` provider: chat's provider streams slowly (1.2 s a stream).
-BASE = """
+# After the Gateway helper's own `mock` provider: chat's provider streams slowly (1.2 s a stream);
+# `long`'s streams last 20 s, far longer than a reload takes even on a loaded machine.
+LONG = """
+  - name: long
+    type: mock
+    keys: [{id: long-1, value: sk-long-secret-1}]
+    mock: {stream_chunks: 400, chunk_interval_ms: 50}
+"""
+LONG_GROUP = """
+  - name: long
+    deployments: [{provider: long, model: gpt-4o-mini}]
+"""
+BASE = f"""
   - name: primary
     type: mock
     keys:
-      - {id: primary-1, value: sk-primary-secret-1}
-      - {id: primary-2, value: sk-primary-secret-2}
-    mock: {stream_chunks: 30, chunk_interval_ms: 40}
+      - {{id: primary-1, value: sk-primary-secret-1}}
+      - {{id: primary-2, value: sk-primary-secret-2}}
+    mock: {{stream_chunks: 30, chunk_interval_ms: 40}}
+{LONG.strip(chr(10))}
 model_groups:
   - name: chat
-    deployments: [{provider: primary, model: gpt-4o-mini}]
+    deployments: [{{provider: primary, model: gpt-4o-mini}}]
+{LONG_GROUP.strip(chr(10))}
 tenants:
   - name: default
-    apps: [{name: demo}]
+    apps: [{{name: demo}}]
 """
 
 # Adds a provider (its own mock) and a model group on it, and makes that group chat's fallback.
-RELOADED = """
+RELOADED = f"""
   - name: primary
     type: mock
     keys:
-      - {id: primary-1, value: sk-primary-secret-1}
-      - {id: primary-2, value: sk-primary-secret-2}
-    mock: {stream_chunks: 30, chunk_interval_ms: 40}
+      - {{id: primary-1, value: sk-primary-secret-1}}
+      - {{id: primary-2, value: sk-primary-secret-2}}
+    mock: {{stream_chunks: 30, chunk_interval_ms: 40}}
+{LONG.strip(chr(10))}
   - name: second
     type: mock
-    keys: [{id: second-key, value: sk-second-secret}]
+    keys: [{{id: second-key, value: sk-second-secret}}]
 model_groups:
   - name: chat
-    deployments: [{provider: primary, model: gpt-4o-mini}]
+    deployments: [{{provider: primary, model: gpt-4o-mini}}]
     fallbacks: [chat-2]
   - name: chat-2
-    deployments: [{provider: second, model: gpt-4o-mini}]
+    deployments: [{{provider: second, model: gpt-4o-mini}}]
+{LONG_GROUP.strip(chr(10))}
 tenants:
   - name: default
-    apps: [{name: demo}]
+    apps: [{{name: demo}}]
 """
 
 # Three mistakes: an unknown provider, a timeout of zero, a fallback to no group.
@@ -81,7 +96,6 @@ class Load:
         self.stop = threading.Event()
         self.failures: list[str] = []
         self.done = Counter[str]()
-        self.streams: list[tuple[float, float]] = []  # each complete stream's start and end
         self.threads = [threading.Thread(target=self._run, args=(i % 2 == 1,)) for i in range(clients)]
 
     def __enter__(self) -> Load:
@@ -100,7 +114,6 @@ class Load:
         headers = {"Authorization": f"Bearer {self.key}"}
         with httpx.Client(base_url=self.gw.base_url, timeout=60) as client:
             while not self.stop.is_set():
-                started = time.monotonic()
                 try:
                     if stream:
                         with client.stream("POST", "/v1/chat/completions", json=body, headers=headers) as r:
@@ -114,9 +127,31 @@ class Load:
                     text, ok = repr(exc), False
                 if not ok:
                     self.failures.append(text[-300:])
-                elif stream:
-                    self.streams.append((started, time.monotonic()))
                 self.done["stream" if stream else "json"] += 1
+
+
+class LongStream(threading.Thread):
+    """One stream of the `long` group (20 s), read to its end; `begun` is set at its first chunk."""
+
+    def __init__(self, gw: Gateway, key: str):
+        super().__init__()
+        self.gw, self.key = gw, key
+        self.begun = threading.Event()
+        self.status, self.text, self.ended = 0, "", 0.0
+
+    def run(self) -> None:
+        body = {"model": "long", "messages": [{"role": "user", "content": "a long one"}], "stream": True}
+        headers = {"Authorization": f"Bearer {self.key}"}
+        with (
+            httpx.Client(base_url=self.gw.base_url, timeout=120) as client,
+            client.stream("POST", "/v1/chat/completions", json=body, headers=headers) as r,
+        ):
+            self.status = r.status_code
+            for part in r.iter_text():
+                self.text += part
+                self.begun.set()
+        self.ended = time.monotonic()
+        self.begun.set()  # also when it failed before its first chunk
 
 
 def run_cli(gw: Gateway, *args: str) -> subprocess.CompletedProcess[str]:
@@ -187,7 +222,9 @@ def test_a_reload_under_load_serves_the_new_config_on_every_worker_and_no_reques
 
     with Load(gw, key) as load:
         streams_before = load.done["stream"]
-        reload_started = time.monotonic()
+        long = LongStream(gw, key)
+        long.start()
+        assert long.begun.wait(60) and long.status == 200
         done = run_cli(gw, "reload")
         reload_ended = time.monotonic()
         assert done.returncode == 0, done.stderr
@@ -197,8 +234,10 @@ def test_a_reload_under_load_serves_the_new_config_on_every_worker_and_no_reques
         assert served_by_every_worker(gw, key, "chat-2", strict=switched)
         until(lambda: load.done["stream"] >= streams_before + 4, "streams across the reload")
     assert load.failures == []
-    # Streams that started before the reload and ended after it finished whole, on the old config.
-    assert any(start < reload_started and end > reload_ended for start, end in load.streams)
+    # A stream that began before the reload and ended after it finished whole, on the old config.
+    long.join(120)
+    assert long.ended > reload_ended
+    assert long.text.rstrip().endswith("data: [DONE]") and '"error"' not in long.text
 
     # chat's new fallback serves it when chat's own keys cannot.
     for k in ("primary-1", "primary-2"):
