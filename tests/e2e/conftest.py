@@ -72,9 +72,7 @@ class Gateway:
         self.proc: subprocess.Popen[str] | None = None
         self.keys: dict[str, str] = {}
 
-    def start(self, stderr: int | None = None) -> Gateway:
-        """`stderr=subprocess.PIPE` keeps the node's log lines for the test (read them all at the
-        end, with `finish`)."""
+    def start(self) -> Gateway:
         env = {**os.environ, "AIGW_ADMIN_TOKEN": ADMIN_TOKEN}
         stderr = self.log.open("w") if self.log is not None else None
         self.proc = subprocess.Popen(
@@ -112,11 +110,12 @@ class Gateway:
         return Admin(self.admin_url, ADMIN_TOKEN)(method, path, **kwargs)
 
     def finish(self) -> tuple[int, str, str]:
-        """SIGTERM, and everything the node wrote after its banner: (exit code, stdout, stderr)."""
+        """SIGTERM, and everything the node wrote after its banner: (exit code, stdout, its log
+        lines when started with capture_log)."""
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
-        out, err = self.proc.communicate(timeout=60)
-        return self.proc.returncode, out, err or ""
+        out, _ = self.proc.communicate(timeout=60)
+        return self.proc.returncode, out, self.log_text() if self.log is not None else ""
 
     def stop(self) -> int:
         assert self.proc is not None

@@ -6,7 +6,6 @@ the parent the upstream is told of."""
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -126,9 +125,10 @@ tracing:
   service_name: aigw-under-test
 """,
         workers=1,
+        capture_log=True,
     )
     key = gw.new_key("tools")
-    gw.start(stderr=subprocess.PIPE)
+    gw.start()
     try:
         r = httpx.post(
             gw.base_url + "/v1/chat/completions",
