@@ -47,6 +47,19 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True):
 class ServerConfig(_Strict, kw_only=True):
     """The node's listeners and worker processes."""
 
+    engine: Annotated[
+        Literal["native", "granian"],
+        Meta(
+            extra=RESTART,
+            description="the data plane's HTTP server: `granian` (HTTP/1.1 here; the limits below "
+            "through its settings where it has them, in the worker where it does not) or `native`, "
+            "aigw's own HTTP/1.1 front on uvloop and llhttp, one thread per worker, which enforces "
+            "the head, idle, keep-alive and requests-per-connection limits itself and holds back "
+            "callers that read slowly. Body limits are the worker's on both. Why the default is "
+            "what it is: [benchmarks](benchmarks.md#engines)",
+        ),
+    ] = "granian"
+
     host: Annotated[
         str, Meta(extra=RESTART, description="data-plane bind address (`0.0.0.0` for all interfaces)")
     ] = "127.0.0.1"
@@ -58,7 +71,12 @@ class ServerConfig(_Strict, kw_only=True):
         Port, Meta(extra=RESTART, description="admin listener port; must differ from `port`")
     ] = 8081
     workers: Annotated[
-        int, Meta(extra=RESTART, ge=0, description="granian worker processes; `0` means one per core")
+        int,
+        Meta(
+            extra=RESTART,
+            ge=0,
+            description="data-plane worker processes, one event loop each; `0` means one per core",
+        ),
     ] = 0
     max_body_bytes: Annotated[
         int, Meta(ge=1024, description="largest request body accepted; a larger one gets 413")
@@ -91,11 +109,11 @@ class ServerConfig(_Strict, kw_only=True):
         bool,
         Meta(
             extra=RESTART,
-            description="Linux: each worker runs granian's I/O threads, and the threads that read the "
-            "store on a reload, under `SCHED_BATCH`, so a request arriving never preempts the event "
-            "loop in the middle of another; they run when the loop waits or its time slice ends "
-            "([measurements](benchmarks-history.md)). `false` keeps the kernel's default "
-            "policy",
+            description="Linux: each worker runs its other threads (granian's I/O threads, and the "
+            "threads that read the store on a reload) under `SCHED_BATCH`, so a request arriving "
+            "never preempts the event loop in the middle of another; they run when the loop waits or "
+            "its time slice ends ([measurements](benchmarks-history.md)). `false` keeps the kernel's "
+            "default policy",
         ),
     ] = True
     # What a client may take of a worker: the limits an edge proxy sets on slow, idle and oversized

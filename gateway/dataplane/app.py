@@ -378,6 +378,14 @@ class Gateway:
             cost = trace.cost(self.accounting.prices) if tokens > 0 else 0.0
             table.finish(decision, tokens, round(cost * 1_000_000))
 
+    def front_error(
+        self, path: str, status: int, code: str, message: str
+    ) -> tuple[list[tuple[str, str]], bytes]:
+        """The native front's own refusals (a head too large, too slow or malformed), in the
+        format of the API the path belongs to (gateway/front/server.py)."""
+        caller = ANTHROPIC_ERRORS if path == MESSAGES_PATH else OPENAI
+        return [JSON], caller.error(GatewayError(status, "invalid_request_error", code, message))
+
     def _model_names(self, served: Served, decision: Decision) -> list[str]:
         """The models this key may call: its app's model groups and its subscribed services."""
         allowed, services = decision.models, decision.services

@@ -5,7 +5,8 @@ A body must arrive whole within `server.body_timeout_s` of the headers and keep 
 length within the grace period plus its length at that rate, a chunked one never falling behind
 it. A body cut off by those limits is a 408; one whose connection ended before its declared
 length is a 499 (the caller left); a chunked body that ends early or is malformed is a 400. The
-engine enforces the limits on heads and idle connections (gateway/node/dataplane_process.py).
+engine enforces the limits on heads and idle connections (gateway/node/granian_engine.py,
+gateway/front).
 
 The deadline is one timer per read that cancels the reading task: no extra task or coroutine on
 the request path.
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from granian.rsgi import ProtocolClosed
 
 from ..errors import GatewayError
+from ..front import BodyError
 from . import errors
 
 if TYPE_CHECKING:
@@ -154,3 +156,5 @@ class _Watch:
             raise errors.body_timeout(self.limits.loop.time() - self.started) from None
         if kind is ProtocolClosed:
             raise errors.client_closed_mid_body() from None
+        if kind is BodyError:  # the native front: the chunked framing broke
+            raise errors.body_framing() from None

@@ -24,8 +24,9 @@ class ConnectionCounts:
 
     def __init__(self, server: ServerConfig) -> None:
         self.limit = server.max_requests_per_connection
-        # Without keep-alive every connection closes after its answer anyway.
-        self.enabled = self.limit > 0 and server.keepalive_timeout_s > 0
+        # Without keep-alive every connection closes after its answer anyway; the native front
+        # counts each connection's requests itself.
+        self.enabled = self.limit > 0 and server.keepalive_timeout_s > 0 and server.engine == "granian"
         self.period_s = server.keepalive_timeout_s + server.header_timeout_s
         self.current: dict[str, int] = {}
         self.previous: dict[str, int] = {}
