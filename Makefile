@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: run test build build-debug lint typecheck bench clean sysdeps pgdeps test-sysdeps image
+.PHONY: run test test-native build build-debug lint typecheck bench clean sysdeps pgdeps test-sysdeps image
 
 # System packages: a Python with venv and headers, and a C compiler and SQLite's header for the
 # Cython core (its call-log writer uses SQLite's C API).
@@ -63,6 +63,10 @@ test-sysdeps:
 
 test: $(VENV)/.test-deps build pgdeps test-sysdeps
 	$(BIN)/python -m pytest tests
+
+# The end-to-end suite again with every gateway on the native HTTP/1.1 front (`server.engine`).
+test-native: $(VENV)/.test-deps build pgdeps test-sysdeps
+	AIGW_TEST_ENGINE=native $(BIN)/python -m pytest tests/e2e
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check gateway tests bench fuzz

@@ -1,5 +1,6 @@
-"""Real gateway processes for end-to-end tests: `aigw serve` with 2 granian workers and the
-bundled mock provider, driven over real sockets."""
+"""Real gateway processes for end-to-end tests: `aigw serve` with 2 workers and the bundled mock
+provider, driven over real sockets. AIGW_TEST_ENGINE (`granian` or `native`) picks the data
+plane's engine for every gateway the suite starts; unset, the config's default."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import httpx
 import pytest
 
 ADMIN_TOKEN = "test-admin-token"
+ENGINE = os.environ.get("AIGW_TEST_ENGINE", "")
 
 
 def free_port() -> int:
@@ -43,7 +45,10 @@ class Gateway:
         # A PostgreSQL store (shared by the nodes given the same URL), else a SQLite file of its own.
         store = f"url: {store_url}" if store_url else f"path: {tmp / 'aigw.db'}"
         # `server_yaml`: more lines of the server section, each as `field: value`.
-        server = "".join(f"\n  {line}" for line in textwrap.dedent(server_yaml).strip().splitlines())
+        lines = textwrap.dedent(server_yaml).strip().splitlines()
+        if ENGINE and not any(line.startswith("engine:") for line in lines):
+            lines.append(f"engine: {ENGINE}")
+        server = "".join(f"\n  {line}" for line in lines)
         self.config.write_text(
             textwrap.dedent(
                 f"""
