@@ -54,6 +54,7 @@ def config_text(
     upstream: Upstream = OPENAI,
     app_limit: bool = True,
     extra: str = "",
+    engine: str = "",
 ) -> str:
     # Every field is in docs/configuration.md. The store lives in the run's directory.
     # Three limits per request (tenant, app, model group), high enough never to refuse: the
@@ -63,13 +64,15 @@ def config_text(
     # Call logging and metrics off: what they cost is this instance's req/s against the other's.
     quiet = "" if observability else "calllog: {enabled: false}\nmetrics: {enabled: false}\n"
     keys = "\n".join(f"      - {{id: key{i}, value: {k}}}" for i, k in enumerate(upstream.keys))
+    # The data plane's HTTP server (`server.engine`); empty: the config's default.
+    engine_line = f"\n  engine: {engine}" if engine else ""
     return f"""\
 version: 1
 server:
   host: 127.0.0.1
   port: {port}
   admin_port: {admin_port}
-  workers: {workers}
+  workers: {workers}{engine_line}
 store:
   path: {directory / "aigw.db"}
 providers:
@@ -146,6 +149,7 @@ def start(
     extra_config: str = "",
     stdout_path: Path | None = None,
     name: str = "aigw",
+    engine: str = "",
 ) -> Aigw:
     """Start aigw in front of `upstream_base_url` (…/v1); returns once its banner is printed.
     With `consumers`, that many more consumer keys are made first, each with a limit of its
@@ -168,6 +172,7 @@ def start(
             # Many consumers: each key's own limit is the third limit, in place of the app's.
             app_limit=not consumers,
             extra=extra_config,
+            engine=engine,
         )
     )
     key = create_key(config, src)
@@ -234,5 +239,5 @@ def create_consumers(config: Path, n: int, out: Path, src: Path | None) -> None:
 
 
 def worker_pids(aigw: Aigw) -> list[int]:
-    """The granian worker processes (the leaves of aigw's process tree), for profilers."""
+    """The data plane's worker processes (the leaves of aigw's process tree), for profilers."""
     return leaves(aigw.child.pid)

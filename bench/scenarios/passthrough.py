@@ -7,7 +7,8 @@ reference reverse proxy, same cores) and against the upstream itself (direct).
    `--tracing`, an aigw recording every request's spans and exporting them over OTLP
    (`aigw-tracing`); each against `aigw` (both off), same cores, same run; with
    `--against DIR`, also for another build of aigw (`aigw-against`), so two builds are compared
-   in one run.
+   in one run; with `--other-engine ENGINE`, also for aigw on that data-plane engine
+   (`aigw-ENGINE`), so the two HTTP servers are compared in one run.
 2. Constant rate (bench/loadgen) at a fraction (default 50%) of aigw's maximum, the same rate
    for every target, for latency free of coordinated omission; added latency = aigw - direct.
 """
@@ -51,6 +52,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "OTLP to the upstream nginx, which answers 200)",
     )
     p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="",
+        help="aigw's data-plane engine (`server.engine`; default: the config's default)",
+    )
+    p.add_argument(
+        "--other-engine",
+        choices=ENGINES,
+        help="also load aigw on this engine in the same run, interleaved with the others, as "
+        "`aigw-ENGINE` (closed loop): one HTTP server against the other",
+    )
+    p.add_argument(
         "--against",
         type=Path,
         metavar="DIR",
@@ -85,6 +98,7 @@ def start_targets(ctx: RunContext) -> list[Target]:
         ctx.args.workers,
         ctx.args.aigw_src,
         limits=not ctx.args.no_limits,
+        engine=ctx.args.engine,
     )
     quiet = aigw.start(
         ctx.procs,
@@ -95,6 +109,7 @@ def start_targets(ctx: RunContext) -> list[Target]:
         ctx.args.aigw_src,
         limits=not ctx.args.no_limits,
         observability=False,
+        engine=ctx.args.engine,
     )
     # Every target gets the same request, key included: nginx and the upstream ignore it.
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {gw.key}"}
@@ -143,6 +158,21 @@ def start_targets(ctx: RunContext) -> list[Target]:
         )
         other_headers = {**headers, "Authorization": f"Bearer {other.key}"}
         targets.append(Target(AGAINST, f"{other.url}{CHAT_PATH}", other.child.pid, headers=other_headers))
+    if ctx.args.other_engine:
+        name = f"aigw-{ctx.args.other_engine}"
+        on_engine = aigw.start(
+            ctx.procs,
+            ctx.run_dir / name,
+            f"http://127.0.0.1:{up_port}/v1",
+            ctx.aigw_cores,
+            ctx.args.workers,
+            ctx.args.aigw_src,
+            limits=not ctx.args.no_limits,
+            engine=ctx.args.other_engine,
+        )
+        engine_headers = {**headers, "Authorization": f"Bearer {on_engine.key}"}
+        url = f"{on_engine.url}{CHAT_PATH}"
+        targets.append(Target(name, url, on_engine.child.pid, headers=engine_headers))
     return targets
 
 
@@ -150,7 +180,14 @@ QUIET = "aigw-quiet"  # aigw with call logging and metrics off
 ACCESS_LOG = "aigw-access-log"  # aigw with the JSON access log on (--access-log)
 TRACING = "aigw-tracing"  # aigw with every request traced and exported (--tracing)
 AGAINST = "aigw-against"  # another build of aigw (--against)
-CLOSED_ONLY = (QUIET, ACCESS_LOG, TRACING, AGAINST)  # loaded in the closed loop only
+ENGINES = ("granian", "native")  # server.engine
+CLOSED_ONLY = (
+    QUIET,
+    ACCESS_LOG,
+    TRACING,
+    AGAINST,
+    *(f"aigw-{e}" for e in ENGINES),
+)  # loaded in the closed loop only
 
 
 def run(ctx: RunContext) -> Report:
@@ -227,6 +264,23 @@ def build_report(
             notes.append(
                 f"The build under test serves {vs_against:.1%} of the req/s of the build from "
                 f"{a.against} ({AGAINST}: {against_vs_nginx:.1%} of nginx), same cores, same run."
+            )
+    if a.other_engine:
+        name = f"aigw-{a.other_engine}"
+        on_engine = closed_sum.get(name)
+        engine_vs_nginx = ratio(on_engine, closed_sum.get("nginx"))
+        engine_vs_aigw = ratio(on_engine, closed_sum.get("aigw"))
+        headline.update(
+            other_engine=a.other_engine,
+            other_engine_rps=on_engine.rps if on_engine else None,
+            other_engine_vs_nginx=engine_vs_nginx,
+            other_engine_vs_aigw=engine_vs_aigw,
+        )
+        if engine_vs_nginx is not None and engine_vs_aigw is not None:
+            notes.append(
+                f"On the {a.other_engine} engine ({name}) aigw reaches {engine_vs_nginx:.1%} of nginx's "
+                f"req/s and {engine_vs_aigw:.1%} of aigw's on {a.engine or 'the default engine'}, same "
+                "cores, same run."
             )
     if vs_nginx is not None:
         notes.insert(0, f"aigw reaches {vs_nginx:.1%} of nginx's req/s on the same core(s), same run.")
