@@ -51,6 +51,10 @@ def main() -> int:
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
+        # Resolving the listen address starts libuv's thread pool (DNS lookups, as for upstream
+        # hosts) now, so its threads exist when the app's hook sets the policy of every thread
+        # beside the loop's (server.batch_io_threads), as granian's do.
+        loop.run_until_complete(loop.getaddrinfo(settings.host, settings.port))
         app = load_app(settings.app)
         init = getattr(app, "__rsgi_init__", None)
         if init is not None:
