@@ -48,15 +48,21 @@ PAUSED_PIPELINE = 1
 PAUSED_BODY = 2
 PAUSED_STOPPED = 4
 
+# After an answer that leaves input unread (a refused request, a body the app did not read): how
+# long what still arrives is read and dropped before the connection closes.
+LINGER_S = 2.0
+
 
 class HttpConnection(asyncio.Protocol):
     __slots__ = (
         "_active",
+        "_eof",
         "_expect",
         "_head_bytes",
         "_head_pending",
         "_headers",
         "_host_count",
+        "_linger",
         "_parser",
         "_paused",
         "_phase",
@@ -97,6 +103,8 @@ class HttpConnection(asyncio.Protocol):
         self._refusal: tuple[int, str, str] | None = None  # owed once earlier answers are out
         self._served = 0
         self._stopped = False  # no more requests are read; those read are still answered
+        self._eof = False  # the client has ended its side
+        self._linger: asyncio.TimerHandle | None = None  # closing once the client has seen the answer
         self._url = b""
         self._headers = Headers()
         self._head_bytes = self._head_pending = 0
@@ -115,6 +123,8 @@ class HttpConnection(asyncio.Protocol):
         self.lost = True
         self._phase = DONE
         self.server.connections.discard(self)
+        if self._linger is not None:
+            self._linger.cancel()
         for req in (self._active, self._reading, *self._pipeline):
             if req is not None:
                 req.gone()
@@ -148,6 +158,13 @@ class HttpConnection(asyncio.Protocol):
     def eof_received(self) -> bool:
         # The client has sent all it will. Requests read so far are still answered (a client may
         # half-close after its last request); then the connection closes.
+        self._eof = True
+        if self._linger is not None:  # the answer is out and the client has read to its end
+            self._linger.cancel()
+            self._linger = None
+            if self.transport is not None:
+                self.transport.close()
+            return True
         req = self._reading
         if req is not None and not req.complete:
             # Short of its Content-Length, the caller has left (as granian reports it); a chunked
@@ -409,6 +426,7 @@ class HttpConnection(asyncio.Protocol):
         headers, body = self.server.refusal(path, status, code, message)
         framing = f"content-length: {len(body)}\r\n{responses.CLOSE}"
         self.write(responses.head(status, headers, framing) + body)
+        self._refusal = None
         self._close()
 
     def _stop(self) -> None:
@@ -420,8 +438,20 @@ class HttpConnection(asyncio.Protocol):
     def _close(self) -> None:
         self._phase = DONE
         transport = self.transport
-        if transport is not None and not transport.is_closing():
-            transport.close()  # what is buffered is still sent
+        if transport is None or transport.is_closing() or self._linger is not None:
+            return
+        if not self._eof and (self._stopped or self._reading is not None):
+            # Input may be unread: closing now would have the kernel answer it with a reset,
+            # which can destroy the answer before the client reads it. End this side instead,
+            # drop what still arrives, and close when the client ends its side or LINGER_S on.
+            self._stopped = True
+            transport.write_eof()  # after what is buffered
+            self._linger = self.loop.call_later(LINGER_S, transport.close)
+            if self._paused:
+                self._paused = 0
+                transport.resume_reading()
+            return
+        transport.close()  # what is buffered is still sent
 
     def check(self, now: float) -> None:
         """The server's sweep: close what is over its time limit."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -216,6 +217,19 @@ def test_a_head_too_large_is_refused_in_the_callers_format(gw, key):
     assert status == 431, body
     answer = json.loads(body)
     assert answer["type"] == "error" and answer["error"]["type"] == "invalid_request_error", answer
+
+
+def test_a_refusal_is_readable_while_the_client_still_sends(gw, key):
+    # The head goes over the limit long before its end. A server that closed with the rest
+    # unread would have the kernel reset the connection, which destroys the unread 431 in the
+    # client's socket; it must read and drop the rest instead.
+    raw = request(key, "X-Padding: " + "a" * 4_000_000, "Content-Length: 2", body=b"{}")
+    with connect(gw) as sock:
+        sending = threading.Thread(target=sock.sendall, args=(raw,), daemon=True)
+        sending.start()
+        status, _, body = Reader(sock).answer()
+        sending.join(TIMEOUT_S)
+    assert status == 431 and error_code(body) == "request_header_too_large", body
 
 
 def test_a_stream_in_flight_finishes_when_the_node_is_told_to_stop(tmp_path):
