@@ -6,7 +6,6 @@ import os
 import platform
 import shlex
 import subprocess
-import sys
 import time
 from importlib import metadata
 from typing import Any
@@ -93,6 +92,5 @@ def header(prog: str, argv: list[str], aigw_cores: str, load_cores: str, aigw_ve
         },
         "cores": {"aigw": aigw_cores, "load": load_cores},
         "versions": versions(aigw_version),
-        "python_executable": sys.executable,
         "method": METHOD,
     }
