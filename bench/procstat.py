@@ -6,6 +6,7 @@ figures). RSS: resident pages summed over the tree, sampled on a background thre
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterable
@@ -125,3 +126,30 @@ class TreeMonitor:
         self.peak_rss = max(self.peak_rss, rss_bytes(pids))
         self.cpu_s = cpu_seconds(pids) - self._cpu0
         return self
+
+
+def fd_count(pids: Iterable[int]) -> int:
+    """Open file descriptors summed over `pids` (sockets, files, pipes, eventfds alike)."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):  # exited, or not ours to read
+            total += len(os.listdir(f"/proc/{pid}/fd"))
+    return total
+
+
+def socket_inodes(pids: Iterable[int]) -> set[int]:
+    """The inodes of the sockets `pids` hold open (an fd's link reads `socket:[INODE]`)."""
+    inodes = set()
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:  # closed between listing and reading
+                continue
+            if link.startswith("socket:["):
+                inodes.add(int(link[8:-1]))
+    return inodes
