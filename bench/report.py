@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,13 +30,25 @@ class Panel:
 
 
 @dataclass
+class Series:
+    """One line chart over time: each line's values at the times `t_s`; `mark_s` draws a
+    vertical line there (the end of a warm-up)."""
+
+    title: str
+    unit: str
+    t_s: list[float]
+    lines: dict[str, list[float]]
+    mark_s: float | None = None
+
+
+@dataclass
 class Report:
     scenario: str
     header: dict[str, Any]
     settings: dict[str, Any]
     data: dict[str, Any]  # scenario figures, JSON-ready
     tables: list[Table] = field(default_factory=list)
-    panels: list[Panel] = field(default_factory=list)
+    panels: Sequence[Panel | Series] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
