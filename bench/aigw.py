@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,7 @@ def config_text(
     app_limit: bool = True,
     extra: str = "",
     engine: str = "",
+    more_providers: Sequence[tuple[str, str]] = (),
 ) -> str:
     # Every field is in docs/configuration.md. The store lives in the run's directory.
     # Three limits per request (tenant, app, model group), high enough never to refuse: the
@@ -63,7 +65,20 @@ def config_text(
     app_limits = "\n        limits: [{requests: 1000000000, per: second}]" if limits and app_limit else ""
     # Call logging and metrics off: what they cost is this instance's req/s against the other's.
     quiet = "" if observability else "calllog: {enabled: false}\nmetrics: {enabled: false}\n"
-    keys = "\n".join(f"      - {{id: key{i}, value: {k}}}" for i, k in enumerate(upstream.keys))
+
+    def keys(prefix: str) -> str:
+        return "\n".join(f"      - {{id: {prefix}key{i}, value: {k}}}" for i, k in enumerate(upstream.keys))
+
+    # More providers of the same type and keys, each one more deployment of the model group.
+    providers = [("upstream", upstream_base_url), *more_providers]
+    provider_blocks = "".join(
+        f"  - name: {name}\n    type: {upstream.type}\n    base_url: {url}\n"
+        f"    max_connections: {max_connections}\n    keys:\n{keys('' if i == 0 else name + '-')}\n"
+        for i, (name, url) in enumerate(providers)
+    )
+    deployments = "\n".join(
+        f'      - {{provider: {name}, model: "{upstream.model}"}}' for name, _ in providers
+    )
     # The data plane's HTTP server (`server.engine`); empty: the config's default.
     engine_line = f"\n  engine: {engine}" if engine else ""
     return f"""\
@@ -76,16 +91,10 @@ server:
 store:
   path: {directory / "aigw.db"}
 providers:
-  - name: upstream
-    type: {upstream.type}
-    base_url: {upstream_base_url}
-    max_connections: {max_connections}
-    keys:
-{keys}
-model_groups:
+{provider_blocks}model_groups:
   - name: {MODEL}{limit}
     deployments:
-      - {{provider: upstream, model: "{upstream.model}"}}
+{deployments}
 tenants:
   - name: bench{limit}
     apps:
@@ -150,11 +159,14 @@ def start(
     stdout_path: Path | None = None,
     name: str = "aigw",
     engine: str = "",
+    more_providers: Sequence[tuple[str, str]] = (),
 ) -> Aigw:
     """Start aigw in front of `upstream_base_url` (…/v1); returns once its banner is printed.
     With `consumers`, that many more consumer keys are made first, each with a limit of its
     own, and written one per line to `Aigw.consumer_keys`. `extra_config`: more sections of the
-    config (`logging:`, `tracing:`); `stdout_path`: where its stdout (the access log) goes."""
+    config (`logging:`, `tracing:`); `stdout_path`: where its stdout (the access log) goes.
+    `more_providers` (name, base URL) are more deployments of the model group, of the same type
+    and keys as the first."""
     directory.mkdir(parents=True, exist_ok=True)
     port, admin_port = free_port(), free_port()
     config = directory / "aigw.yaml"
@@ -173,6 +185,7 @@ def start(
             app_limit=not consumers,
             extra=extra_config,
             engine=engine,
+            more_providers=more_providers,
         )
     )
     key = create_key(config, src)

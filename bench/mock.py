@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from .aigw import PROVIDER_KEY, gateway_env
@@ -14,9 +15,16 @@ _LISTENING = re.compile(r"mock listening on (http://\S+)")
 
 
 def start(
-    procs: Processes, cores: str | None, chunks: int, interval_ms: float, src: Path | None = None
+    procs: Processes,
+    cores: str | None,
+    chunks: int,
+    interval_ms: float,
+    src: Path | None = None,
+    name: str = "mock",
+    options: Sequence[str] = (),
 ) -> tuple[str, Child]:
-    """Start the mock pacing `chunks` SSE chunks `interval_ms` apart; returns its base URL."""
+    """Start the mock pacing `chunks` SSE chunks `interval_ms` apart, with more of its command
+    line `options` (its rate limit, say); returns its base URL."""
     argv = [
         sys.executable,
         "-m",
@@ -29,8 +37,9 @@ def start(
         str(chunks),
         "--chunk-interval-ms",
         f"{interval_ms:g}",
+        *options,
     ]
-    child = procs.start("mock", pinned(argv, cores), env=gateway_env(src))
+    child = procs.start(name, pinned(argv, cores), env=gateway_env(src))
     line = child.wait_for_line(lambda text: _LISTENING.search(text) is not None, timeout_s=30)
     match = _LISTENING.search(line)
     assert match is not None

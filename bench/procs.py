@@ -127,6 +127,11 @@ class Child:
                     raise StartError(f"{self.name} was not ready within {timeout_s:g}s{self.tail()}")
                 self._new_line.wait(left)
 
+    def count_lines(self, predicate: Callable[[str], bool]) -> int:
+        """How many of its output lines so far match `predicate`."""
+        with self._new_line:
+            return sum(1 for line in self._lines if predicate(line))
+
     def tail(self, lines: int = 15) -> str:
         text = "\n".join(self._lines[-lines:])
         return f"; last output:\n{text}" if text else f"; no output (log: {self.log_path})"
