@@ -13,6 +13,7 @@ from ..calllog.trace import StreamTransport, Trace
 from ..calllog.usage import openai_usage
 from ..errors import GatewayError, openai_sse
 from ..providers.base import StreamTranslator
+from ..providers.errors import STREAM_TRUNCATED, truncated
 from ..upstream import ConnectError, Response, UpstreamError, UpstreamTimeout
 from . import errors
 from .caller import CallerStream
@@ -22,6 +23,9 @@ from .targets import Target
 log = logging.getLogger("aigw.proxy")
 
 SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cache")]
+# An OpenAI stream's last event is `data: [DONE]`; the relay keeps this many of a pass-through
+# stream's last bytes to see it (more than the marker, for line ends and a marker split in reads).
+_TAIL = 32
 
 
 def transport_failure(exc: UpstreamError, target: Target) -> GatewayError:
@@ -53,10 +57,18 @@ async def relay_stream(
         trace.client_left()
         return relay.tokens  # leaving closes the upstream request (pipe has already)
     except UpstreamError as exc:
-        failure: bytes | None = openai_sse(transport_failure(exc, target))
+        error = transport_failure(exc, target)
+        trace.failed(error.type, error.code)
+        failure: bytes | None = openai_sse(error)
         log.warning("stream from %s/%s broke: %s", target.provider, target.key_id, type(exc).__name__)
     else:
         failure = None
+        if to_openai is None and not _ends_openai_stream(relay.tail):
+            # Ended cleanly but short of `[DONE]`: a cut the framing did not show (a chunked body
+            # closed early by a proxy, an unframed body ended by a plain close).
+            trace.failed("api_error", STREAM_TRUNCATED)
+            failure = truncated(target.provider)
+            log.warning("stream from %s/%s ended without [DONE]", target.provider, target.key_id)
     tokens = relay.tokens
     # The end: translators emit their last events (or a well-formed error if the upstream was cut).
     tail = failure if failure is not None and to_openai is None else b""
@@ -76,6 +88,13 @@ async def relay_stream(
     return tokens
 
 
+def _ends_openai_stream(tail: bytes) -> bool:
+    """The stream's last event is `[DONE]`, or the upstream's own error event (which OpenAI ends
+    a stream with, and which the caller has been relayed)."""
+    end = tail.rstrip()
+    return end.endswith(b"[DONE]") or b'{"error"' in tail
+
+
 class _ClientGone(Exception):
     """The caller's connection closed while its stream was being relayed."""
 
@@ -83,7 +102,7 @@ class _ClientGone(Exception):
 class _Relay:
     """One stream's chunk handler, called by the upstream connection as chunks arrive."""
 
-    __slots__ = ("to_caller", "to_openai", "tokens", "trace", "transport")
+    __slots__ = ("tail", "to_caller", "to_openai", "tokens", "trace", "transport")
 
     def __init__(
         self,
@@ -97,15 +116,19 @@ class _Relay:
         self.to_caller = to_caller
         self.trace = trace
         self.tokens = -1
+        self.tail = b""  # a pass-through stream's last bytes, for its end marker
 
     def chunk(self, data: bytes) -> Awaitable[Any] | None:
         if self.to_openai is not None:
             data = self.to_openai.feed(data)
-        elif data.find(b'"total_tokens"') >= 0:  # not `in`: CPython tries bytes as an int first
-            usage = openai_usage(data)
-            if usage is not None:
-                self.trace.usage(*usage)
-                self.tokens = usage[0] + usage[1]
+        else:
+            # A chunk as long as the tail is one already; shorter ones (a trickle) are joined.
+            self.tail = data if len(data) >= _TAIL else (self.tail + data)[-_TAIL:]
+            if data.find(b'"total_tokens"') >= 0:  # not `in`: CPython tries bytes as an int first
+                usage = openai_usage(data)
+                if usage is not None:
+                    self.trace.usage(*usage)
+                    self.tokens = usage[0] + usage[1]
         if self.to_caller is not None and data:
             data = self.to_caller.feed(data)
         if not data:

@@ -61,10 +61,13 @@ def stream_error(message: str, type: str = "api_error", code: str = "upstream_st
     return openai_sse(GatewayError(502, type, code, message))
 
 
+STREAM_TRUNCATED = "upstream_stream_truncated"
+
+
 def truncated(provider: str) -> bytes:
     return stream_error(
         f"The upstream provider '{provider}' ended the stream before it was complete. Retry the request.",
-        code="upstream_stream_truncated",
+        code=STREAM_TRUNCATED,
     )
 
 

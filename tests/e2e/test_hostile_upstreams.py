@@ -14,7 +14,7 @@ import httpx
 import openai
 import pytest
 
-from .conftest import Gateway, start_upstream_mock, stop_upstream_mock
+from .conftest import Gateway, start_upstream_mock, stop_upstream_mock, until
 
 TIMEOUT_S = 2  # the provider's timeout_s
 MAX_RESPONSE_BYTES = 1024 * 1024  # the 10 MB error page is dropped once past it
@@ -33,7 +33,12 @@ ANSWERS = {  # misbehaviour -> (status, code) the caller gets
     "trickled-body": (504, "upstream_timeout"),
     "tls-handshake": (502, "upstream_unreachable"),
 }
-BROKEN_STREAMS = ("stream-reset", "stream-truncated-chunk")
+BROKEN_STREAMS = {  # misbehaviour -> the code of the error event that ends the caller's stream
+    "stream-reset": "upstream_bad_response",
+    "stream-truncated-chunk": "upstream_bad_response",
+    "stream-without-done": "upstream_stream_truncated",  # chunked framing ended cleanly, early
+    "stream-cut-by-close": "upstream_stream_truncated",  # no framing: the close looks like an end
+}
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +46,9 @@ def gateway(tmp_path_factory) -> Iterator[tuple[Gateway, str, openai.OpenAI]]:
     mock, upstream = start_upstream_mock(module="tests.mocks.hostile_upstream")
     # A provider (one key) per misbehaviour, all on the one upstream: a key resting after one
     # misbehaviour leaves the others' alone, while the worker's pool for the origin is shared.
-    names = [name for name in [*ANSWERS, *BROKEN_STREAMS, "ok"] if name != "tls-handshake"]
+    names = [
+        name for name in [*ANSWERS, *BROKEN_STREAMS, "stream-unframed-whole", "ok"] if name != "tls-handshake"
+    ]
     providers = "".join(
         f"""
   - name: {name}
@@ -99,15 +106,36 @@ def test_a_hostile_answer_is_an_honest_error_in_bounded_time(gateway, behaviour)
     served(client)
 
 
-@pytest.mark.parametrize("behaviour", BROKEN_STREAMS)
-def test_a_stream_that_breaks_ends_with_an_error_event(gateway, behaviour):
-    _, _, client = gateway
+def calls(gw: Gateway, **filters: str) -> list[dict]:
+    page: list[dict] = gw.admin("GET", "/admin/calls", params=filters).json()["calls"]
+    return page
+
+
+@pytest.mark.parametrize("behaviour", sorted(BROKEN_STREAMS))
+def test_a_stream_that_breaks_ends_with_an_error_event_and_says_so_in_its_record(gateway, behaviour):
+    gw, _, client = gateway
     stream = client.chat.completions.create(model=behaviour, messages=HELLO, stream=True)
+    contents = []
     with pytest.raises(openai.APIError) as broke:
-        for _ in stream:
-            pass  # the chunks that came before the break are relayed
-    assert isinstance(broke.value.body, dict) and broke.value.body["code"] == "upstream_bad_response"
+        for chunk in stream:
+            contents.append(chunk.choices[0].delta.content)
+    assert set(contents) <= {"x"}  # what came before the break is relayed as it came
+    if BROKEN_STREAMS[behaviour] == "upstream_stream_truncated":
+        assert len(contents) == 2  # all of it: the stream ended cleanly, only short of its end
+    assert isinstance(broke.value.body, dict) and broke.value.body["code"] == BROKEN_STREAMS[behaviour]
+    rid = stream.response.headers["x-request-id"]
+    record = until(lambda: calls(gw, request_id=rid), "its record")[0]
+    assert (record["status"], record["error_code"]) == (200, BROKEN_STREAMS[behaviour])
     served(client)
+
+
+def test_an_unframed_stream_ended_by_a_close_after_done_is_whole(gateway):
+    gw, _, client = gateway
+    stream = client.chat.completions.create(model="stream-unframed-whole", messages=HELLO, stream=True)
+    assert [chunk.choices[0].delta.content for chunk in stream] == ["x", "x"]
+    rid = stream.response.headers["x-request-id"]
+    record = until(lambda: calls(gw, request_id=rid), "its record")[0]
+    assert (record["status"], record["error_code"]) == (200, "")
 
 
 def test_a_stream_whose_head_never_comes_is_a_504(gateway):

@@ -100,6 +100,24 @@ def stream_then(end: Callable[[socket.socket], None]) -> Callable[[socket.socket
     return answer
 
 
+def unframed_stream(*events: bytes) -> Callable[[socket.socket], bool]:
+    """A 200 stream with neither Content-Length nor chunked framing (its end is the close), of
+    two chunks and then `events`, ended by a plain close."""
+
+    def answer(sock: socket.socket) -> bool:
+        sock.sendall(head("200 OK", "Content-Type: text/event-stream", "Connection: close"))
+        for event in [CHUNK, CHUNK, *events]:
+            sock.sendall(event)
+        sock.shutdown(socket.SHUT_WR)
+        return False
+
+    return answer
+
+
+def end_chunked_body(sock: socket.socket) -> None:
+    sock.sendall(b"0\r\n\r\n")  # a clean end of the chunked body, without `data: [DONE]` before it
+
+
 def truncated_chunk(sock: socket.socket) -> None:
     sock.sendall(b"%x\r\n%s" % (1000, CHUNK))  # promises 1000 bytes, sends fewer, then leaves
     sock.shutdown(socket.SHUT_WR)
@@ -153,6 +171,9 @@ BEHAVIOURS: dict[str, Callable[[socket.socket], bool]] = {
     "huge-error-page": body_answer("500 Internal Server Error", "text/html", b"<p>oops</p>" * 1_000_000),
     "stream-reset": stream_then(reset),
     "stream-truncated-chunk": stream_then(truncated_chunk),
+    "stream-without-done": stream_then(end_chunked_body),
+    "stream-cut-by-close": unframed_stream(),
+    "stream-unframed-whole": unframed_stream(b"data: [DONE]\n\n"),
 }
 
 

@@ -41,9 +41,13 @@ class Trace:
         self.usage_seen: tuple[int, ...] | None = None
         self.left = False  # recorded as a caller that left (a 499)
         self.bytes_out = 0  # what was sent to the caller, for the access log
+        self.error: tuple[str, str] | None = None  # the error the caller's stream ended with
 
     def client_left(self) -> None:
         self.left = True
+
+    def failed(self, error_type: str, error_code: str) -> None:
+        self.error = (error_type, error_code)
 
     def usage(self, *counts: int) -> None:
         self.usage_seen = counts
@@ -55,19 +59,24 @@ class Trace:
 def stream_handler(end: str, relayed: asyncio.Event | None = None):
     """Sends EVENTS, one chunk each; then ends the body ("finish"), holds the stream open until
     the client hangs up as a long generation would ("hold"), or resets the connection once the
-    first two events have been relayed (`relayed`) ("reset")."""
+    first two events have been relayed (`relayed`) ("reset"). "early" ends the body cleanly
+    before the last event, `[DONE]`; "trickle" sends that last event a byte a chunk."""
 
     async def handler(peer: Peer) -> None:
         await peer.read_request()
         await peer.send(CHUNKED_HEAD)
-        for event in EVENTS[:2] if end == "reset" else EVENTS:
+        events = {"reset": EVENTS[:2], "early": EVENTS[:-1], "trickle": EVENTS[:-1]}.get(end, EVENTS)
+        for event in events:
             await peer.send(encode_chunk(event))
+        if end == "trickle":
+            for i in range(len(EVENTS[-1])):
+                await peer.send(encode_chunk(EVENTS[-1][i : i + 1]))
         if end == "reset":
             assert relayed is not None
             await relayed.wait()
             peer.reset()
             return
-        if end == "finish":
+        if end in ("finish", "early", "trickle"):
             await peer.send(b"0\r\n\r\n")
         await peer.wait_client_close()
 
@@ -166,7 +175,7 @@ def test_an_upstream_cut_mid_stream_ends_the_callers_stream_with_an_error_event(
 
     async def main():
         transport = Transport()
-        tokens, _, still_open = await relay(transport, "reset")
+        tokens, trace, still_open = await relay(transport, "reset")
         assert b"".join(transport.sent[:-1]) == b"".join(EVENTS[:2])
         last = transport.sent[-1]
         assert last.startswith(b"data: ") and last.endswith(b"\n\n")
@@ -174,5 +183,31 @@ def test_an_upstream_cut_mid_stream_ends_the_callers_stream_with_an_error_event(
         assert (error["type"], error["code"]) == ("api_error", "upstream_bad_response")
         assert "openai" in error["message"]
         assert tokens == -1 and still_open == 0
+        assert trace.error == ("api_error", "upstream_bad_response")  # and so says the call record
+
+    run(main)
+
+
+def test_a_stream_that_ends_cleanly_without_done_is_reported_truncated(run):
+    """The body's framing ended, but the stream did not: an error event, and the record says so."""
+
+    async def main():
+        transport = Transport()
+        tokens, trace, _ = await relay(transport, "early")
+        assert b"".join(transport.sent[:-1]) == b"".join(EVENTS[:-1])
+        error = json.loads(transport.sent[-1][len(b"data: ") :])["error"]
+        assert error["code"] == "upstream_stream_truncated" and "openai" in error["message"]
+        assert trace.error == ("api_error", "upstream_stream_truncated")
+        assert tokens == 11  # the usage event came before the cut, and counts
+
+    run(main)
+
+
+def test_a_done_marker_split_over_many_reads_still_ends_the_stream(run):
+    async def main():
+        transport = Transport()
+        _, trace, _ = await relay(transport, "trickle")
+        assert b"".join(transport.sent) == b"".join(EVENTS)
+        assert trace.error is None
 
     run(main)
