@@ -8,7 +8,8 @@ split into headers only if someone asks (`Response.raw_headers`).
 
 One exchange at a time (no pipelining). The read timeout is one lazily re-armed timer per
 connection: data arrival only stamps the time, and the timer, when it fires, either reschedules
-itself at the new deadline or fails the exchange.
+itself at the new deadline or fails the exchange. The head is bounded as a whole: it must be in
+within the read timeout of the request and within MAX_HEAD_BYTES, however its bytes trickle in.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ if TYPE_CHECKING:
     from .pool import OriginPool
     from .response import Response
 
-__all__ = ["Connection"]
+__all__ = ["MAX_HEAD_BYTES", "Connection"]
+
+# A provider's response head is a few kB; past this the upstream is broken or hostile.
+MAX_HEAD_BYTES = 64 * 1024
 
 
 class Connection(asyncio.Protocol):
@@ -39,6 +43,7 @@ class Connection(asyncio.Protocol):
         "_head_from",
         "_head_parts",
         "_head_request",
+        "_head_size",
         "_in_head",
         "_informational",
         "_keep",
@@ -79,6 +84,7 @@ class Connection(asyncio.Protocol):
         # The bytes received since the request was sent, while its head is incomplete; the
         # current head starts at _head_from (after any 1xx interim heads).
         self._head_parts: list[bytes] = []
+        self._head_size = 0
         self._head_from = 0
         self._in_head = False  # between sending a request and its final status line + headers
         self._informational = False  # inside a 1xx interim response
@@ -102,6 +108,7 @@ class Connection(asyncio.Protocol):
         self.received = False
         self._framed = False
         self._in_head = True
+        self._head_size = 0
         self._head_request = is_head
         self._limited = True
         self._arm(read_timeout)
@@ -195,7 +202,11 @@ class Connection(asyncio.Protocol):
             self._activity = now
         due = self._activity + self._timeout
         if now >= due:
-            self.close(UpstreamTimeout(f"no data from upstream for {self._timeout:g}s"), abort=True)
+            if self._in_head:  # its bytes do not stamp the time: the head as a whole was late
+                late = UpstreamTimeout(f"no whole response head within {self._timeout:g}s")
+            else:
+                late = UpstreamTimeout(f"no data from upstream for {self._timeout:g}s")
+            self.close(late, abort=True)
             return
         self._timer = self._loop.call_at(due, self._on_timer)
         self._timer_at = due
@@ -216,13 +227,19 @@ class Connection(asyncio.Protocol):
             self.close(abort=True)
             return
         self.received = True
-        self._activity = self._loop.time()
-        if self._in_head:
+        in_head = self._in_head
+        if in_head:  # its time counts from the request: a trickle must not stretch it
             self._head_parts.append(data)
+            self._head_size += len(data)
+        else:
+            self._activity = self._loop.time()
         try:
             self._parser.feed_data(data)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
             self.close(ProtocolError(f"malformed response from upstream: {exc}"), abort=True)
+            return
+        if in_head and self._in_head and self._head_size > MAX_HEAD_BYTES:
+            self.close(ProtocolError(f"a response head over {MAX_HEAD_BYTES} bytes"), abort=True)
             return
         if self._complete:
             self._message_done()
@@ -269,6 +286,8 @@ class Connection(asyncio.Protocol):
         received = parts[0] if len(parts) == 1 else b"".join(parts)
         start = self._head_from
         end, flags = scan_head(received, start, self._watch)
+        if end - start > MAX_HEAD_BYTES:
+            return  # left unfinished: data_received refuses it once this read is parsed
         status = self._parser.get_status_code()
         if status < 200:
             # 1xx interim response (100 Continue, 103 Early Hints): the real one follows.
@@ -277,6 +296,7 @@ class Connection(asyncio.Protocol):
             return
         parts.clear()
         self._head_from = 0
+        self._activity = self._loop.time()  # the body's silences are timed from here
         resp.status = status
         resp.raw_head = received[start:end]
         self._framed = flags & (HEAD_LENGTH | HEAD_CHUNKED) != 0

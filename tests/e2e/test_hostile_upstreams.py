@@ -30,6 +30,8 @@ ANSWERS = {  # misbehaviour -> (status, code) the caller gets
     "html-200": (502, "upstream_bad_response"),
     "huge-error-page": (502, "upstream_bad_response"),
     "slow-head": (504, "upstream_timeout"),
+    "trickled-head": (504, "upstream_timeout"),  # a byte every 0.25 s: bounded as a whole
+    "huge-head": (502, "upstream_bad_response"),
     "trickled-body": (504, "upstream_timeout"),
     "tls-handshake": (502, "upstream_unreachable"),
 }

@@ -145,6 +145,19 @@ def slow_head(sock: socket.socket) -> bool:
     return False
 
 
+def trickled_head(sock: socket.socket) -> bool:
+    """Each byte of the head well within any idle timeout, the head as a whole far beyond it."""
+    trickle(sock, head("200 OK", "Content-Type: application/json", f"Content-Length: {len(COMPLETION)}"))
+    sock.sendall(COMPLETION)
+    return False
+
+
+def huge_head(sock: socket.socket) -> bool:
+    sock.sendall(head("200 OK", "X-Padding: " + "a" * 1_000_000, f"Content-Length: {len(COMPLETION)}"))
+    sock.sendall(COMPLETION)
+    return False
+
+
 def trickled_body(sock: socket.socket) -> bool:
     sock.sendall(head("200 OK", "Content-Type: application/json", f"Content-Length: {len(COMPLETION)}"))
     trickle(sock, COMPLETION)
@@ -164,6 +177,8 @@ BEHAVIOURS: dict[str, Callable[[socket.socket], bool]] = {
     "reset-mid-head": reset_mid_head,
     "reset-mid-body": reset_mid_body,
     "slow-head": slow_head,
+    "trickled-head": trickled_head,
+    "huge-head": huge_head,
     "trickled-body": trickled_body,
     "truncated-chunked": truncated_chunked,
     "invalid-json": body_answer("200 OK", "application/json", b'{"id": "chatcmpl-1", "choices": [}'),

@@ -4,11 +4,12 @@ backpressure, release semantics, close. Real sockets on 127.0.0.1, run on asynci
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
 from gateway.upstream import Origin, Pool, ProtocolError, UpstreamError, UpstreamTimeout
-from gateway.upstream.connection import Connection
+from gateway.upstream.connection import MAX_HEAD_BYTES, Connection
 from gateway.upstream.response import Response
 
 from .clients import open_count
@@ -433,5 +434,52 @@ def test_mixed_load_keeps_the_books_straight(run, monkeypatch):
             assert all(not c.closed for c in per_origin.conns)
             await pool.close()
             await srv.wait_until(lambda: srv.open_now == 0)  # every connection was closed
+
+    run(main)
+
+
+def test_a_head_trickled_faster_than_the_read_timeout_is_still_bounded_by_it(run):
+    """Every byte comes well within the read timeout, yet the head as a whole must be in within
+    it: a byte at a time must not keep the exchange waiting for ever."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+
+    async def handler(peer: Peer) -> None:
+        await peer.read_request()
+        with contextlib.suppress(ConnectionError):
+            for i in range(len(head)):
+                await peer.send(head[i : i + 1])
+                await asyncio.sleep(0.05)  # a quarter of the read timeout below
+
+    async def main():
+        async with Server(handler) as srv:
+            pool = Pool()
+            with pytest.raises(UpstreamTimeout, match="no whole response head"):
+                await pool_get(pool, Origin.from_url(srv.url), read_timeout=0.2)
+            assert open_count(pool) == 0
+            await pool.close()
+
+    run(main)
+
+
+def test_a_head_over_the_largest_is_refused_and_a_large_body_is_not(run):
+    huge = b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * MAX_HEAD_BYTES + b"\r\nContent-Length: 2\r\n\r\n{}"
+
+    async def handler(peer: Peer) -> None:
+        await peer.read_request()
+        await peer.send(huge)
+        await peer.wait_client_close()
+
+    async def main():
+        async with Server(handler) as srv:
+            pool = Pool()
+            with pytest.raises(ProtocolError, match="head over"):
+                await pool_get(pool, Origin.from_url(srv.url))
+            await pool.close()
+        # A body of many times that size, in the same write as its head, is only a body.
+        body = b"x" * (4 * MAX_HEAD_BYTES)
+        async with Server(keep_alive(lambda req: response(200, body))) as srv:
+            pool = Pool()
+            assert await fetch(pool, Origin.from_url(srv.url)) == (200, body)
+            await pool.close()
 
     run(main)
