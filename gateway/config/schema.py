@@ -364,8 +364,9 @@ class ProviderConfig(_Strict, kw_only=True, tag_field="type"):
         Seconds,
         Meta(
             description="longest wait for the next byte from the provider: exceeded before the "
-            "response starts → 504, mid-stream → the stream ends with an error event. A non-streamed "
-            "answer must also be whole this long after its headers (a body trickled in → 504)"
+            "response starts → 504, mid-stream → the stream ends with an error event. The response "
+            "head must be whole this long after the request, and a non-streamed answer this long "
+            "after its headers, however their bytes trickle in (→ 504)"
         ),
     ] = 600.0
     max_response_bytes: Annotated[
