@@ -12,6 +12,8 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +175,46 @@ def stop_upstream_mock(proc: subprocess.Popen[str]) -> None:
     proc.wait(timeout=10)
     assert proc.stdout is not None
     proc.stdout.close()
+
+
+@dataclass(frozen=True)
+class OpenAIAndAnthropic:
+    """Our OpenAI mock (key `k` = sk-k) and the Anthropic mock, running; `providers` is the YAML
+    of a provider for each — `upstream` (openai) and `claude` (anthropic) — to begin a config."""
+
+    openai_url: str
+    anthropic_url: str
+
+    @property
+    def urls(self) -> list[str]:
+        return [self.openai_url, self.anthropic_url]
+
+    @property
+    def providers(self) -> str:
+        return f"""
+  - name: upstream
+    type: openai
+    base_url: {self.openai_url}/v1
+    keys: [{{id: k, value: sk-k}}]
+  - name: claude
+    type: anthropic
+    base_url: {self.anthropic_url}
+    keys: [{{id: c, value: sk-ant-c}}]"""
+
+
+@contextmanager
+def openai_and_anthropic_mocks(*openai_args: str) -> Iterator[OpenAIAndAnthropic]:
+    """Both mocks for a module's gateway (a pass-through group and a translated one); stopped on
+    leaving, after the gateway. `openai_args`: more of the OpenAI mock's command line."""
+    mock, openai_url = start_upstream_mock("--key", "k=sk-k", *openai_args)
+    try:
+        claude, anthropic_url = start_upstream_mock(module="tests.mocks.anthropic_server")
+        try:
+            yield OpenAIAndAnthropic(openai_url, anthropic_url)
+        finally:
+            stop_upstream_mock(claude)
+    finally:
+        stop_upstream_mock(mock)
 
 
 def pool_yaml(upstream: str, *key_ids: str, extra: str = "") -> str:

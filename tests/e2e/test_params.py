@@ -13,27 +13,18 @@ import httpx
 import openai
 import pytest
 
-from .conftest import Gateway, start_upstream_mock, stop_upstream_mock, until
+from .conftest import Gateway, openai_and_anthropic_mocks, until
 
 HELLO = [{"role": "user", "content": "hello params"}]
 
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory):
-    mock, upstream = start_upstream_mock("--key", "k=sk-k", "--model", "gpt-4o-mini")
-    claude, claude_url = start_upstream_mock(module="tests.mocks.anthropic_server")
-    config = f"""
-  - name: upstream
-    type: openai
-    base_url: {upstream}/v1
-    keys: [{{id: k, value: sk-k}}]
-  - name: claude
-    type: anthropic
-    base_url: {claude_url}
-    keys: [{{id: c, value: sk-ant-c}}]
+    with openai_and_anthropic_mocks("--model", "gpt-4o-mini") as mocks:
+        config = f"""{mocks.providers}
   - name: claude-legacy
     type: anthropic
-    base_url: {claude_url}
+    base_url: {mocks.anthropic_url}
     anthropic: {{api_version: "2023-06-01"}}
     keys: [{{id: l, value: sk-ant-l}}]
 model_groups:
@@ -50,15 +41,13 @@ tenants:
   - name: default
     apps: [{{name: demo}}]
 """
-    gw = Gateway(tmp_path_factory.mktemp("params"), config, workers=2)
-    key = gw.new_key()
-    gw.start()
-    client = openai.OpenAI(base_url=gw.base_url + "/v1", api_key=key, max_retries=0)
-    yield gw, upstream, client
-    client.close()
-    assert gw.stop() == 0
-    stop_upstream_mock(mock)
-    stop_upstream_mock(claude)
+        gw = Gateway(tmp_path_factory.mktemp("params"), config, workers=2)
+        key = gw.new_key()
+        gw.start()
+        client = openai.OpenAI(base_url=gw.base_url + "/v1", api_key=key, max_retries=0)
+        yield gw, mocks.openai_url, client
+        client.close()
+        assert gw.stop() == 0
 
 
 def sent_upstream(upstream: str) -> int:

@@ -13,7 +13,7 @@ import httpx
 import openai
 import pytest
 
-from .conftest import Gateway, start_upstream_mock, stop_upstream_mock
+from .conftest import Gateway, openai_and_anthropic_mocks
 
 HELLO = [{"role": "user", "content": "hello types"}]
 
@@ -74,17 +74,8 @@ MESSAGES_WRONG: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory) -> Iterator[tuple[Gateway, list[str], str]]:
-    mock, upstream = start_upstream_mock("--key", "k=sk-k")
-    claude, claude_url = start_upstream_mock(module="tests.mocks.anthropic_server")
-    config = f"""
-  - name: upstream
-    type: openai
-    base_url: {upstream}/v1
-    keys: [{{id: k, value: sk-k}}]
-  - name: claude
-    type: anthropic
-    base_url: {claude_url}
-    keys: [{{id: c, value: sk-ant-c}}]
+    with openai_and_anthropic_mocks() as mocks:
+        config = f"""{mocks.providers}
 model_groups:
   - name: passthrough
     deployments: [{{provider: upstream, model: gpt-4o-mini}}]
@@ -96,14 +87,12 @@ tenants:
   - name: default
     apps: [{{name: demo}}]
 """
-    gw = Gateway(tmp_path_factory.mktemp("types"), config, capture_log=True)
-    key = gw.new_key()
-    gw.start()
-    yield gw, [upstream, claude_url], key
-    assert gw.stop() == 0
-    assert " ERROR " not in gw.log_text() and "Traceback" not in gw.log_text(), gw.log_text()
-    stop_upstream_mock(mock)
-    stop_upstream_mock(claude)
+        gw = Gateway(tmp_path_factory.mktemp("types"), config, capture_log=True)
+        key = gw.new_key()
+        gw.start()
+        yield gw, mocks.urls, key
+        assert gw.stop() == 0
+        assert " ERROR " not in gw.log_text() and "Traceback" not in gw.log_text(), gw.log_text()
 
 
 def upstream_stats(urls: list[str]) -> list[Any]:
