@@ -13,7 +13,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,12 +65,11 @@ class Metrics:
     calllog_buffered: int = 0
     calllog_dropped: int = 0
     upstream_429s: int = 0
-    statuses: dict[str, int] | None = None
+    statuses: dict[str, int] = field(default_factory=dict)  # aigw's answers by HTTP status
 
 
 def parse_metrics(text: str) -> Metrics:
-    m = Metrics(statuses={})
-    assert m.statuses is not None
+    m = Metrics()
     for name, labels, value in _METRIC.findall(text):
         n = round(float(value))
         if name == "aigw_calllog_buffered":
@@ -99,7 +98,7 @@ class Loads:
         self.failures: Counter[str] = Counter()  # non-2xx and socket errors so far, by kind
         self.results: dict[str, Measurement] = {}
         self.crashed: list[str] = []
-        self._threads = []
+        self._threads: list[threading.Thread] = []
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {gw.key}"}
         for kind, (path, body, share) in MIX.items():
             body_file = body_dir / f"{kind}.json"
@@ -251,7 +250,7 @@ def build_report(
         ]
         for kind, m in loads.results.items()
     ]
-    statuses = dict(sorted((metrics.statuses or {}).items()))
+    statuses = dict(sorted(metrics.statuses.items()))
     notes = [
         f"verdict: {'PASS' if passed else 'FAIL'} — " + "; ".join(c.detail for c in checks),
         f"{metrics.upstream_429s:,} upstream 429s from the limited provider were retried on the other one.",

@@ -115,7 +115,7 @@ def test_a_short_soak_reports_its_samples_and_verdict(tmp_path):
     result = subprocess.run(
         [
             sys.executable, "-m", "bench", "soak", "--duration", "6", "--warmup", "2", "--rate", "40",
-            "--hostile-rate", "5", "--connections", "8", "--sample-interval", "0.5", "--no-chart",
+            "--hostile-rate", "5", "--connections", "16", "--sample-interval", "0.5", "--no-chart",
             "--out", str(out),
         ],
         cwd=ROOT,
@@ -127,8 +127,10 @@ def test_a_short_soak_reports_its_samples_and_verdict(tmp_path):
     doc = json.loads((out / "soak.json").read_text())
     checks = {c["name"]: c for c in doc["verdict"]["checks"]}
     assert set(checks) == {"rss", *FLAT, "errors"}
-    # The exit status and the flags follow the verdict.
-    assert (result.returncode == 0) == doc["verdict"]["passed"] == (not doc["flagged"])
+    # A failed check flags the run, and a flagged run exits 3 (a stall of the machine may flag it
+    # too: requests it could not send on schedule).
+    assert doc["verdict"]["passed"] or doc["flagged"]
+    assert (result.returncode == 0) == (not doc["flagged"])
     # Nothing failed but what was provoked: every hostile kind ran and got its due answer.
     assert checks["errors"]["passed"], checks["errors"]
     assert set(doc["hostile"]["done"]) == set(KINDS) and doc["hostile"]["unexpected"] == []
@@ -139,5 +141,6 @@ def test_a_short_soak_reports_its_samples_and_verdict(tmp_path):
     assert {"200", "400", "401", "499"} <= set(doc["statuses"])
     samples = doc["samples"]
     assert len(samples) >= 8 and samples[-1]["t_s"] > samples[0]["t_s"]
-    assert all(s["rss_mb"] > 0 and s["fds"] > 0 and s["callers"] > 0 for s in samples[1:])
+    assert all(s["rss_mb"] > 0 and s["fds"] > 0 for s in samples)
+    assert max(s["callers"] for s in samples) > 0 and max(s["upstreams"] for s in samples) > 0
     assert samples[-1]["provoked"] > 0
