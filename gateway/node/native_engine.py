@@ -7,6 +7,7 @@ from __future__ import annotations
 from ..config.schema import LoggingConfig, ServerConfig
 from ..front import FrontSettings, Limits
 from ..front.workers import run
+from ..telemetry.logs import configure
 
 
 def settings(app: str, server: ServerConfig) -> FrontSettings:
@@ -26,5 +27,7 @@ def settings(app: str, server: ServerConfig) -> FrontSettings:
 
 
 def serve(app: str, server: ServerConfig, logging: LoggingConfig, workers: int) -> int:
-    # The front's own lines go to stderr in the workers' format: the app sets it up in each.
+    # This process's lines (worker exits, drains) in the node's format; each worker's app sets up
+    # its own. The front's default format applies only where no handler was configured.
+    configure(logging)
     return run(settings(app, server), workers)

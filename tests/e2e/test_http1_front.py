@@ -8,6 +8,7 @@ The rest of the suite runs on this engine too with AIGW_TEST_ENGINE=native (`mak
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import threading
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .conftest import Gateway
+from .conftest import Gateway, until
 
 MODELS = """
   - name: slow
@@ -254,3 +255,28 @@ def test_a_stream_in_flight_finishes_when_the_node_is_told_to_stop(tmp_path):
     assert events[-1] == b"data: [DONE]"
     assert len(events) > 40
     assert gw.stop() == 0
+
+
+def test_the_fronts_own_lines_follow_the_nodes_log_format(tmp_path):
+    # The process that starts the front's workers logs a worker's death: in JSON when the node
+    # logs JSON, so a log pipeline parses every line.
+    node = Gateway(
+        tmp_path,
+        MODELS + "logging: {format: json}\n",
+        workers=1,
+        server_yaml="engine: native",
+        capture_log=True,
+    )
+    key = node.new_key()
+    node.start()
+    try:
+        with connect(node) as sock:
+            sock.sendall(request(key, f"Content-Length: {len(CHAT)}"))
+            status, headers, _ = Reader(sock).answer()
+        assert status == 200
+        os.kill(int(headers["x-request-id"].split("_")[1], 16), signal.SIGKILL)  # req_<pid in hex>_<n>
+        until(lambda: "starting another" in node.log_text(), "the front to replace its worker")
+    finally:
+        assert node.stop() == 0
+    messages = [json.loads(line)["message"] for line in node.log_text().splitlines()]
+    assert any("starting another" in message for message in messages)
