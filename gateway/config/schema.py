@@ -15,6 +15,7 @@ from msgspec import Meta
 
 from ..admission.layout import BUDGET_MAX
 from ..providers.registry import REGISTRY, ProviderType, load
+from .cluster import ClusterConfig
 from .observability import CallLogConfig, CaptureConfig, MetricsConfig, PricingConfig
 from .values import Count, HeaderName, Name, NonNegative, Port, Seconds, Secret, SingleLine, Url
 
@@ -407,3 +408,6 @@ class Config(_Strict, kw_only=True):
     events: Annotated[EventsConfig, Meta(description="key-health and pool events")] = msgspec.field(
         default_factory=EventsConfig
     )
+    cluster: Annotated[
+        ClusterConfig, Meta(description="state shared with the other nodes of a cluster, through Redis")
+    ] = msgspec.field(default_factory=ClusterConfig)
