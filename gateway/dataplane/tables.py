@@ -179,8 +179,6 @@ class LiveTable:
         self._use_pools(build_targets(cfg, url_overrides, self._stored))
         self.generation = snapshot.generation
         self.table, self.services = build_table(snapshot, self._pools, region, self._groups)
-        # In this worker's row: the admin listener answers a change once every worker serves it.
-        region.set_loaded_generation(self.generation)
         self._task: asyncio.Task[None] | None = None
 
     def _use_pools(self, pools: dict[str, tuple[Target, ...]]) -> None:
@@ -224,6 +222,13 @@ class LiveTable:
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._task = loop.create_task(self._watch())
+        # In this worker's row, once its event loop runs (the node then says it serves, and a
+        # SIGTERM is handled as a drain from then on): the admin listener answers a change once
+        # every worker serves it.
+        loop.call_soon(self._announce)
+
+    def _announce(self) -> None:
+        self._region.set_loaded_generation(self.generation)
 
     def stop(self) -> None:
         if self._task is not None:
