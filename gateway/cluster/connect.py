@@ -36,13 +36,14 @@ def _hosts(netloc: str, default_port: int) -> list[tuple[str, int]]:
     return out
 
 
-def connect(url: str, timeout_s: float, client_name: str = "aigw") -> Any:
-    """A client for `url` (redis.asyncio.Redis or RedisCluster); connections open on first use."""
+def connect(url: str, timeout_s: float, client_name: str = "aigw", reads_wait: bool = False) -> Any:
+    """A client for `url` (redis.asyncio.Redis or RedisCluster); connections open on first use.
+    `reads_wait`: a read may wait as long as it takes (a pub/sub subscriber's)."""
     parts = urlsplit(url)
     scheme = parts.scheme
     tls = scheme.startswith("rediss")
     options: dict[str, Any] = {
-        "socket_timeout": timeout_s,
+        "socket_timeout": None if reads_wait else timeout_s,
         "socket_connect_timeout": timeout_s,
         "retry": Retry(NoBackoff(), 1),
         "client_name": client_name,

@@ -30,6 +30,7 @@ from ..admission.rejections import POOL_RATE_LIMITED
 from ..calllog.backend import open_call_log
 from ..calllog.capture import Capture
 from ..calllog.trace import Trace
+from ..cluster import NODE_ENV
 from ..config import load_config
 from ..errors import GatewayError, decode_body
 from ..ingress import anthropic as anthropic_ingress
@@ -117,12 +118,19 @@ class Gateway:
         self.region = SharedRegion.attach(os.environ["AIGW_REGION"])
         self.region.claim_worker(os.getpid())
         self.live = LiveTable(cfg, self.store, overrides, self.region)
+        # In a cluster: shared limits charged in Redis, key health told to every node.
+        self.cluster: Any = None
+        if cfg.cluster.redis_url:
+            from ..cluster.worker import WorkerCluster  # redis is loaded only where it is used
+
+            self.cluster = WorkerCluster(cfg.cluster, self.region, os.environ.get(NODE_ENV, ""))
         self.health = KeyHealth(
             self.region,
             {p.name: p.probe_interval_s for p in cfg.providers},
             {p.name: p.invalid_probe_interval_s for p in cfg.providers},
             self.live.keys_of,
             self.live.pool_of,
+            self.cluster,
         )
         self.policies = {
             g.name: Policy(g.name, g.max_attempts, tuple(g.fallbacks), g.max_wait_s, WaitingRoom(g.max_queue))
@@ -177,6 +185,8 @@ class Gateway:
         loop.run_until_complete(self.pool.close())
         # granian has let in-flight requests finish: every answered request is buffered; write it.
         loop.run_until_complete(self.accounting.close())
+        if self.cluster is not None:
+            loop.run_until_complete(self.cluster.close())
         self.store.close()
         self.region.close()
 
@@ -255,6 +265,10 @@ class Gateway:
         if isinstance(decision, Rejection) and decision.code == POOL_RATE_LIMITED:
             admit = functools.partial(table.admit, method, path, key, model, estimate, client=client)
             decision = await self._no_key(decision, model or "", admit)
+        if not isinstance(decision, Rejection) and (
+            decision.remote is not None or decision.refill is not None
+        ):
+            decision = await self._shared(table, decision)
         if isinstance(decision, Rejection):
             if decision.code == "model_not_found" and model in self.live.services.retired:
                 raise errors.gone(self.live.services.retired[model])
@@ -315,6 +329,20 @@ class Gateway:
             # Cost budgets settle with what the call cost (micro-USD), priced as its record is.
             cost = trace.cost(self.accounting.prices) if tokens > 0 else 0.0
             table.finish(decision, tokens, round(cost * 1_000_000))
+            if decision.remote is not None and tokens >= 0 and self.cluster is not None:
+                self.cluster.settle(decision, tokens)  # exact mode: token limits in Redis
+
+    async def _shared(self, table: Any, decision: Any) -> Any:
+        """Limits the cluster shares: refill leases running low without waiting, and charge in
+        Redis what admission left to this worker (the decision, or the rejection to answer)."""
+        assert self.cluster is not None  # admission asks only when the region says it is clustered
+        if decision.refill is not None:
+            self.cluster.refill(decision.refill)
+        if decision.remote is not None:
+            rejection = await self.cluster.charge(table, decision)
+            if rejection is not None:
+                return rejection
+        return decision
 
     def _model_names(self, table: AdmissionTable, decision: Decision) -> list[str]:
         """The models this key may call: its app's model groups and its subscribed services."""

@@ -107,7 +107,7 @@ async def forward(ctx: RequestContext, policy: Policy, pool: Pool, health: KeyHe
                 if resp.watched:  # only answers with rate-limit headers teach headroom
                     learned = head_headroom(resp.raw_head, time.monotonic_ns())
                     if learned is not None:
-                        health.region.learn(slot, *learned)
+                        health.learn(target, slot, learned)
                 if resp.status == 200 and exchange.stream:
                     health.note(target, slot, Verdict.OK, None)
                     try:

@@ -34,7 +34,10 @@ def build_table(
     for rec in snapshot.limits:
         by_subject[(rec.scope, rec.subject)].append(rec.id)
         name = f"{rec.scope} '{rec.subject}'"
-        limits.append(LimitSpec(rec.id, name, rec.kind, rec.amount, rec.period_s, rec.burst, rec.scope))
+        # A stored limit is the cluster's: shared by every node when the region says it is clustered.
+        limits.append(
+            LimitSpec(rec.id, name, rec.kind, rec.amount, rec.period_s, rec.burst, rec.scope, shared=True)
+        )
     temporary = {k.id for k in snapshot.keys if k.temporary}
     budgets_of: dict[tuple[str, str], list[int]] = defaultdict(list)
     budgets = []

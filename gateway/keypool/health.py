@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from ..admission import Rejection
 from ..admission.layout import (
@@ -53,6 +53,9 @@ TRANSPORT_MAX_S = 30.0
 ENDPOINT_FAILURES = 5
 COOLDOWN_MARGIN_S = 0.02
 SECOND = 1_000_000_000
+# Verdicts that change a key's health for every node (a server failure's breaker, like a transport
+# failure's rest, stays the node's: it may be this node's path to the provider that fails).
+TELLING = frozenset({Verdict.RATE_LIMITED, Verdict.QUOTA, Verdict.INVALID})
 
 
 def endpoint_id(provider: str) -> int:
@@ -60,9 +63,18 @@ def endpoint_id(provider: str) -> int:
     return key_id(provider, "\0endpoint")
 
 
+class KeyListener(Protocol):
+    """Told of each key whose health changed in the region, and of each whose headroom the
+    provider reported (a cluster tells every node: gateway/cluster/worker.py)."""
+
+    def key_changed(self, key: int, slot: int) -> None: ...
+
+    def key_learned(self, key: int, slot: int) -> None: ...
+
+
 class KeyHealth:
-    """Per worker: the region, each provider's probe intervals, and the slots of each provider's
-    keys (`keys_of`, current as keys are added and removed)."""
+    """Per worker: the region, each provider's probe intervals, the slots of each provider's
+    keys (`keys_of`, current as keys are added and removed), and who else must know."""
 
     def __init__(
         self,
@@ -71,6 +83,7 @@ class KeyHealth:
         invalid_probe_interval_s: dict[str, float],
         keys_of: Callable[[str], Iterable[int]],
         pool_of: Callable[[str], Iterable[tuple[str, int]]],
+        listener: KeyListener | None = None,
     ):
         self.region = region
         self._probe = probe_interval_s
@@ -78,6 +91,20 @@ class KeyHealth:
         self._keys_of = keys_of
         self._pool_of = pool_of  # a model group's keys: (provider, slot)
         self._endpoints: dict[str, int] = {}
+        self._listener = listener
+        self._ids: dict[tuple[str, str], int] = {}
+
+    def _key(self, target: Any) -> int:
+        found = self._ids.get((target.provider, target.key_id))
+        if found is None:
+            found = self._ids[(target.provider, target.key_id)] = key_id(target.provider, target.key_id)
+        return found
+
+    def learn(self, target: Any, slot: int, learned: tuple[int, int, int, int, int, int]) -> None:
+        """What the provider said about the key's headroom."""
+        self.region.learn(slot, *learned)
+        if self._listener is not None:
+            self._listener.key_learned(self._key(target), slot)
 
     def pool_refusal(self, groups: Iterable[str], refused: Rejection) -> Rejection:
         """Admission found no key in `groups` (a model group and its fallbacks): the refusal that
@@ -156,6 +183,8 @@ class KeyHealth:
                     status,
                     self._invalid_probe[target.provider],
                 )
+        if self._listener is not None and verdict is not Verdict.OK and verdict in TELLING:
+            self._listener.key_changed(self._key(target), slot)
 
     def transport_failed(self, target: Any, slot: int, error: UpstreamError) -> None:
         """No answer at all: no connection, a timeout, or a connection that broke. The key rests

@@ -27,6 +27,8 @@ from ..admin.upstream_keys import UpstreamKeys
 from ..calllog.backend import open_call_log
 from ..calllog.budget_usage import seed_counters
 from ..calllog.retention import prune_forever
+from ..cluster import NODE_ENV
+from ..cluster.membership import ClusterStatus, alone, node_id
 from ..config.schema import Config
 from ..config.seed import seed
 from ..keypool.directory import KeyDirectory
@@ -109,6 +111,24 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
     # that cannot open the stored secrets.
     directory = KeyDirectory(cfg, store)
     directory.current()
+    propagation = Propagation(store, region, s.reload_interval_s)
+    node = node_id(s.port)
+    admin_url = f"http://{_client_host(s.admin_host)}:{s.admin_port}"
+    started = time.time()
+    agent: Any = None
+    if cfg.cluster.redis_url:
+        from ..cluster.agent import ClusterAgent  # redis is loaded only where it is used
+
+        # Before the workers start: they size their leases from what it writes in the region.
+        agent = ClusterAgent(
+            cfg, node, workers, admin_url, region, store, directory, propagation.loaded_generation
+        )
+
+    def cluster_status() -> ClusterStatus:
+        if agent is not None:
+            return agent.status()
+        return alone(node, workers, admin_url, started, propagation.loaded_generation() or 0)
+
     try:
         for provider in cfg.providers:
             if provider.type == "mock":
@@ -119,7 +139,10 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
             "AIGW_CONFIG": str(Path(config_path).resolve()) if config_path else "",
             "AIGW_PROVIDER_URLS": json.dumps(urls),
             "AIGW_REGION": region.path,
+            NODE_ENV: node,
         }
+        if agent is not None:
+            background.append(asyncio.ensure_future(agent.run()))
         background.append(asyncio.ensure_future(run_prober(region, directory, urls)))
         recent_events = KeyEventLog()  # the watcher's, read by the admin API
         background.append(asyncio.ensure_future(watch_keys(directory, region, recent_events)))
@@ -135,8 +158,7 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
         groups = frozenset(g.name for g in cfg.model_groups)
         token = os.environ.get("AIGW_ADMIN_TOKEN") or None
         keys = UpstreamKeys(directory, store, region, recent_events)
-        propagation = Propagation(store, region, s.reload_interval_s)
-        admin = AdminAPI(store, token, dataplane_url, groups, keys, region, propagation)
+        admin = AdminAPI(store, token, dataplane_url, groups, keys, region, propagation, cluster_status)
         runner = web.AppRunner(admin.application(), access_log=None)
         await runner.setup()
         try:
@@ -146,8 +168,7 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
 
         print(
             f"aigw {__version__} serving the OpenAI API on {dataplane_url}/v1 with {workers} worker(s); "
-            f"admin on http://{_client_host(s.admin_host)}:{s.admin_port}"
-            + ("" if admin.token else " (admin API disabled: set AIGW_ADMIN_TOKEN)"),
+            f"admin on {admin_url}" + ("" if admin.token else " (admin API disabled: set AIGW_ADMIN_TOKEN)"),
             flush=True,
         )
         exited = [asyncio.ensure_future(c.wait()) for c in children]
@@ -158,6 +179,8 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
             log.error("a child process exited unexpectedly; shutting down")
         for task in (stopping, *exited):
             task.cancel()
+        if agent is not None:
+            await agent.leave()  # the other nodes stop counting this one
         await _drain(dataplane, s.shutdown_timeout_s + 10)
         return 0 if clean else 1
     finally:
@@ -172,6 +195,8 @@ async def _run(cfg: Config, config_path: str | None, workers: int, store: Store,
             job.cancel()
         if runner is not None:
             await runner.cleanup()
+        if agent is not None:
+            await agent.close()
 
 
 async def _drain(proc: asyncio.subprocess.Process, timeout_s: float) -> None:
