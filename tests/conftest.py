@@ -1,5 +1,5 @@
-"""Fixtures every test folder may use: a private PostgreSQL server (tests/postgres.py), and a new
-store of each backend (tests/stores.py)."""
+"""Fixtures every test folder may use: a private PostgreSQL server (tests/postgres.py), a private
+redis-server (tests/redis.py), and a new store of each backend (tests/stores.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from gateway.store import Store
 
 from .postgres import PostgresServer
+from .redis import RedisServer
 from .stores import BACKENDS, new_store
 
 
@@ -27,6 +28,14 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     url = postgres_server.create_database()
     yield url
     postgres_server.drop_database(url)
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of the test's own: it may stop and start it."""
+    server = RedisServer().start()
+    yield server
+    server.close()
 
 
 @pytest.fixture(params=BACKENDS)

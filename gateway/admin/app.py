@@ -10,6 +10,7 @@ token.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -17,6 +18,7 @@ import msgspec
 from aiohttp import web
 
 from .._version import __version__
+from ..cluster.membership import ClusterStatus
 from ..console.assets import Console
 from ..keypool.event_log import KeyEventPage
 from ..store import Ambiguous, Conflict, NotFound, Store
@@ -69,8 +71,11 @@ class AdminAPI:
         upstream_keys: UpstreamKeys,
         region: Any = None,
         propagation: Propagation | None = None,
+        cluster: Callable[[], ClusterStatus] | None = None,
     ):
         self.store = store
+        # What this node knows of its cluster (gateway/cluster); None: a listener outside a node.
+        self.cluster = cluster
         # Changes the data plane serves are answered once every worker serves them (None: at once).
         self.propagation = propagation
         self.model_groups = model_groups
@@ -78,7 +83,9 @@ class AdminAPI:
         self.token = token
         self.dataplane_url = dataplane_url
         # Call log, analytics and /metrics (observability.py).
-        self.observability = ObservabilityAPI(store, upstream_keys.states, upstream_keys.pool_headroom)
+        self.observability = ObservabilityAPI(
+            store, upstream_keys.states, upstream_keys.pool_headroom, cluster
+        )
         runtime_key = (  # a provider key added at runtime, named in the path
             Param("provider", "path", "The provider's name"),
             Param("key_id", "path", "The key's id"),
@@ -87,6 +94,14 @@ class AdminAPI:
             Endpoint("GET", "/health", "Liveness of the supervisor", Health, self.health, auth=False),
             Endpoint(
                 "GET", "/ready", "Ready: store open and data plane serving", Ready, self.ready, auth=False
+            ),
+            Endpoint(
+                "GET",
+                "/admin/cluster",
+                "The cluster as this node sees it: every node's version, config generation, last "
+                "heartbeat and state, and whether this node is degraded (Redis unreachable)",
+                ClusterStatus,
+                self.cluster_status,
             ),
             Endpoint("GET", "/admin/tenants", "List tenants", list[Tenant], self.list_tenants),
             Endpoint(
@@ -321,7 +336,20 @@ class AdminAPI:
         return web.Response(body=self.openapi, content_type="application/json")
 
     async def health(self, request: web.Request) -> web.Response:
-        return _json(Health(status="ok", version=__version__))
+        # Degraded is still alive: the node serves on local state (docs/cluster.md).
+        status = self.cluster() if self.cluster is not None else None
+        if status is None or not status.clustered:
+            return _json(Health(status="ok", version=__version__))
+        degraded = status.degraded
+        return _json(
+            Health(status="degraded" if degraded else "ok", version=__version__, cluster=status.redis)
+        )
+
+    async def cluster_status(self, request: web.Request) -> web.Response:
+        principal(request).require(None, OWN)
+        if self.cluster is None:
+            return _error(404, "not_found", "this admin listener runs outside a node")
+        return _json(self.cluster())
 
     async def ready(self, request: web.Request) -> web.Response:
         try:

@@ -54,10 +54,11 @@ class ObservabilityAPI:
         store: Store,
         key_states: Callable[[], Iterable[KeyStateLike]] | None = None,
         pool_headroom: Callable[[], dict[str, float]] | None = None,
+        cluster: Callable[[], Any] | None = None,
     ):
         self._store = store
         self._log: CallLog | None = None
-        self.metrics = NodeMetrics.from_env(key_states, pool_headroom)
+        self.metrics = NodeMetrics.from_env(key_states, pool_headroom, cluster)
 
     def endpoints(self) -> list[Endpoint]:
         return [

@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -192,6 +192,27 @@ class _PoolCollector:
         yield gauge
 
 
+class _ClusterCollector:
+    """Whether the node is degraded (Redis unreachable) and how many nodes it counts live."""
+
+    def __init__(self, status: Callable[[], Any]):
+        self._status = status
+
+    def collect(self) -> Iterator[Metric]:
+        status = self._status()
+        if not status.clustered:
+            return
+        degraded = GaugeMetricFamily(
+            "aigw_cluster_degraded",
+            "1 while Redis is unreachable: the node serves on local state, each shared limit divided "
+            "by the live nodes",
+        )
+        degraded.add_metric([], 1.0 if status.degraded else 0.0)
+        live = GaugeMetricFamily("aigw_cluster_live_nodes", "Nodes of the cluster heard from in time")
+        live.add_metric([], float(status.live_nodes))
+        yield from (degraded, live)
+
+
 class _BuildInfo:
     def collect(self) -> Iterator[Metric]:
         info = GaugeMetricFamily("aigw_build_info", "aigw version of this node", labels=["version"])
@@ -207,6 +228,7 @@ class NodeMetrics:
         directory: str | None,
         key_states: Callable[[], Iterable[KeyStateLike]] | None = None,
         pool_headroom: Callable[[], dict[str, float]] | None = None,
+        cluster: Callable[[], Any] | None = None,
     ):
         self.directory = directory
         self.registry = CollectorRegistry(auto_describe=False)
@@ -222,6 +244,8 @@ class NodeMetrics:
             self.registry.register(_KeyStateCollector(key_states))
         if pool_headroom is not None:
             self.registry.register(_PoolCollector(pool_headroom))
+        if cluster is not None:
+            self.registry.register(_ClusterCollector(cluster))
         self.registry.register(_BuildInfo())
 
     @classmethod
@@ -229,9 +253,11 @@ class NodeMetrics:
         cls,
         key_states: Callable[[], Iterable[KeyStateLike]] | None = None,
         pool_headroom: Callable[[], dict[str, float]] | None = None,
+        cluster: Callable[[], Any] | None = None,
     ) -> NodeMetrics:
         directory = os.environ.get(ENV) or None
-        return cls(directory if directory and os.path.isdir(directory) else None, key_states, pool_headroom)
+        usable = directory if directory and os.path.isdir(directory) else None
+        return cls(usable, key_states, pool_headroom, cluster)
 
     def render(self) -> bytes:
         """The Prometheus text exposition. Reads files: call it off the event loop."""
