@@ -167,6 +167,8 @@ _REVOKED = _error_body(
     None,
     "invalid_api_key",
 )
+# What a key in each test-control state answers (the request log records it).
+_STATE_STATUS = {"revoked": 401, "quota": 429, "error": 500}
 _QUOTA = _error_body(
     "You exceeded your current quota, please check your plan and billing details. For more information "
     "on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
@@ -316,6 +318,8 @@ class _State:
         self.windows.clear()
         self.history.clear()
         self.key_states: dict[str, str] = {}
+        # Requests to keys test control put in a state: (Unix time answered, key label, status).
+        self.log: deque[tuple[float, str, int]] = deque(maxlen=100_000)
 
     def next_id(self) -> str:
         self._seq += 1
@@ -432,6 +436,9 @@ class _State:
             return self.json_response(req, *label)
         self.counts[label] = self.counts.get(label, 0) + 1
         state = self.key_states.get(label)
+        if state is not None:
+            # Test control took this key out of service: every answer goes in the request log.
+            self.log.append((time.time(), label, _STATE_STATUS.get(state, 200)))
         if state == "revoked":
             return self.json_response(req, 401, _REVOKED)
         if state == "quota" and path != b"/v1/models":
@@ -488,10 +495,14 @@ class _State:
                 }
             )
             return self.json_response(req, 200, body)
+        if req.path == b"/_mock/log" and req.method == b"GET":
+            # Since a key was put in a state: when each request to it was answered, and how.
+            entries = [{"at": at, "key": label, "status": status} for at, label, status in self.log]
+            return self.json_response(req, 200, _encode({"requests": entries}))
         if req.path == b"/_mock/reset" and req.method == b"POST":
             self.reset()
             return self.json_response(req, 200, b'{"ok":true}')
-        status = 405 if req.path in (b"/_mock/stats", b"/_mock/reset") else 404
+        status = 405 if req.path in (b"/_mock/stats", b"/_mock/reset", b"/_mock/log") else 404
         return self.json_response(req, status, _invalid_url(req))
 
     def reject(self, req: _Request, label: str, err: tuple[int, bytes, float]) -> bytes:
