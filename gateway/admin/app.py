@@ -10,6 +10,7 @@ token.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +22,7 @@ from .._version import __version__
 from ..cluster.membership import ClusterStatus
 from ..console.assets import Console
 from ..keypool.event_log import KeyEventPage
-from ..store import Ambiguous, Conflict, NotFound, Store
+from ..store import Ambiguous, Conflict, NotFound, Store, StoreUnavailable
 from ..store.records import App, ConsumerKey, LimitRecord, LimitRule, Tenant, UpstreamKeyRecord
 from .access import DEVELOP, MANAGE, OWN, Forbidden, Principal, Unauthorized, bootstrap_principal
 from .budgets import BudgetAPI
@@ -45,9 +46,21 @@ from .tenancy import tenancy_endpoints
 from .tenant_scope import TenantScope
 from .upstream_keys import ACTIONS, UpstreamKeys
 
+log = logging.getLogger("aigw.admin")
 _json = json_response
 _error = error_response
 SCOPES = ("tenant", "app", "key", "model", "service")
+
+
+def _unavailable(exc: StoreUnavailable) -> web.Response:
+    # The data plane keeps serving what it loaded; only reading and changing the store wait.
+    return _error(
+        503,
+        "store_unavailable",
+        f"The store cannot be reached, so this cannot be read or changed now ({exc}). The gateway "
+        "keeps serving with what it loaded; retry once the store is back.",
+        "api_error",
+    )
 
 
 def _forbidden(exc: Forbidden) -> web.Response:
@@ -261,6 +274,8 @@ class AdminAPI:
             return await self._answer(request, handler)
         try:
             principal = self._principal(request)
+        except StoreUnavailable as exc:
+            return _unavailable(exc)
         except Unauthorized as exc:
             if not self.token and not self.store.list_admin_tokens():
                 return _error(
@@ -281,7 +296,10 @@ class AdminAPI:
         response = await self._answer(request, handler)
         if endpoint.reaches_workers and response.status < 300 and self.propagation is not None:
             await self.propagation.settle(response)
-        self._audit(request, principal, response.status)
+        try:
+            self._audit(request, principal, response.status)
+        except StoreUnavailable as exc:
+            log.warning("audit record of %s %s lost: %s", request.method, request.path, exc)
         return response
 
     def _principal(self, request: web.Request) -> Principal:
@@ -331,6 +349,8 @@ class AdminAPI:
             return _error(409, "conflict", str(exc))
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             return _error(400, "invalid_request", f"Invalid request body: {exc}")
+        except StoreUnavailable as exc:
+            return _unavailable(exc)
 
     async def openapi_json(self, request: web.Request) -> web.Response:
         return web.Response(body=self.openapi, content_type="application/json")
