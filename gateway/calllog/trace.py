@@ -26,7 +26,7 @@ class Trace:
     """Fills in the request's CallRecord as the request goes: the record is made once, when the
     request arrives, and handed over as it is by `record()` (no second object of 28 fields)."""
 
-    __slots__ = ("_priced", "_t0", "capture", "rec", "request_raw", "response_raw")
+    __slots__ = ("_priced", "_t0", "capture", "rec", "recorded", "request_raw", "response_raw")
 
     def __init__(self, request_id: str, client: str = "", user_agent: str = "", route: str = ""):
         ts = time.time()
@@ -42,6 +42,7 @@ class Trace:
             user_agent=user_agent,
         )
         self._priced = False  # rec.cost holds the final usage's cost (priced once per request)
+        self.recorded = False  # handed to the call log already (as its whole answer went out)
         # Body capture: set (with the request body) when the call's model group captures.
         self.capture: Capture | None = None
         self.request_raw = self.response_raw = b""

@@ -29,6 +29,7 @@ from ..admission import (
 from ..admission.rejections import POOL_RATE_LIMITED
 from ..calllog.backend import open_call_log
 from ..calllog.capture import Capture
+from ..calllog.journal import journal_for
 from ..calllog.trace import Trace
 from ..cluster import NODE_ENV
 from ..config import load_config
@@ -158,6 +159,8 @@ class Gateway:
             cfg.metrics,
             cfg.pricing,
             os.environ.get(METRICS_ENV) or None,
+            # A shared store may be out of reach: each record is journaled on local disk first.
+            journal_for(cfg.calllog, os.environ.get(NODE_ENV) or "aigw") if cfg.store.url else None,
         )
         self.accounting.start(loop)
         for group, policy in self.policies.items():
@@ -203,7 +206,8 @@ class Gateway:
         headers = scope.headers
         route_name = ROUTE_NAMES.get(path) or ("prompt" if path.startswith(prompt.PREFIX) else "")
         trace = Trace(rid, scope.client or "", headers.get("user-agent") or "", route_name)
-        ctx = RequestContext(proto, trace, caller, [("x-request-id", rid)])
+        # A whole answer's record is made as it goes out (a stream's once it is over).
+        ctx = RequestContext(proto, trace, caller, [("x-request-id", rid)], self._answered)
         self.in_flight += 1
         try:
             await self._handle(ctx, scope.method, path, headers)
@@ -218,7 +222,13 @@ class Gateway:
             ctx.fail(GatewayError(500, "api_error", "internal_error", message))
         finally:
             self.in_flight -= 1
-            self.accounting.finish(trace.record(self.accounting.prices))
+            if not trace.recorded:  # a stream: recorded once it is over
+                self._answered(trace)
+
+    def _answered(self, trace: Trace) -> None:
+        """The request's record, made as its answer goes out (RequestContext) or its stream ends."""
+        trace.recorded = True
+        self.accounting.finish(trace.record(self.accounting.prices))
 
     async def _handle(self, ctx: RequestContext, method: str, path: str, headers: Headers) -> None:
         proto, trace = ctx.proto, ctx.trace
