@@ -10,18 +10,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from ..processes import alive
 from . import budgets
 from . import layout as L
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class ReferenceRegion:
@@ -175,7 +166,7 @@ class ReferenceRegion:
         with self.atomically():
             for row in range(self.max_workers):
                 cur = self.words[self._row(row) + L.W_PID]
-                if cur == 0 or (cur > 0 and not _alive(cur)):
+                if cur == 0 or (cur > 0 and not alive(cur)):
                     self.words[self._row(row) + L.W_PID] = pid
                     self.words[self._row(row) + L.W_GENERATION] = 0
                     self._zero_row(row)
@@ -188,7 +179,7 @@ class ReferenceRegion:
         with self.atomically():
             for row in range(self.max_workers):
                 cur = self.words[self._row(row) + L.W_PID]
-                if cur > 0 and not _alive(cur):
+                if cur > 0 and not alive(cur):
                     self._zero_row(row)
                     self.words[self._row(row) + L.W_GENERATION] = 0
                     self.words[self._row(row) + L.W_PID] = 0
@@ -205,7 +196,7 @@ class ReferenceRegion:
                 (self.words[self._row(r) + L.W_PID], self.words[self._row(r) + L.W_GENERATION])
                 for r in range(self.max_workers)
             ]
-        return [generation for pid, generation in rows if pid > 0 and _alive(pid)]
+        return [generation for pid, generation in rows if pid > 0 and alive(pid)]
 
     def _zero_row(self, row: int) -> None:
         # Called with the lock held: the row's counts leave the node-wide totals with it.

@@ -17,6 +17,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from .._version import __version__
+from ..processes import alive
 from . import names
 from .names import KEY_CAUSES, KEY_STATES
 from .worker import ENV, PROCESS_PREFIX
@@ -60,20 +61,10 @@ def reap_dead_workers(path: str) -> int:
     for f in glob.glob(os.path.join(path, f"gauge_live*_{PROCESS_PREFIX}*.db")):
         ident = os.path.basename(f).rsplit("_", 1)[1][: -len(".db")]
         pid = int(ident[len(PROCESS_PREFIX) :])
-        if not _alive(pid):
+        if not alive(pid):
             mark_process_dead(ident, path)
             reaped += 1
     return reaped
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class KeyStateLike(Protocol):
