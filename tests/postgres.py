@@ -58,6 +58,10 @@ class PostgresServer:
             str(self.bindir / "initdb"), "-D", str(self.data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8",
             "--no-sync",
         )  # fmt: skip
+        return self.resume()
+
+    def resume(self) -> PostgresServer:
+        """Start the server (again) on its data and port."""
         # Durability is not under test here: no fsync. The unix socket lives in our directory.
         options = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
@@ -66,6 +70,10 @@ class PostgresServer:
         log = str(self.dir / "server.log")
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", log, "-o", options, "-w", "start")
         return self
+
+    def halt(self) -> None:
+        """Stop the server, keeping its data (an outage): `resume()` brings it back."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
         try:

@@ -60,7 +60,9 @@ class Gateway:
         self.keys: dict[str, str] = {}
 
     def start(self) -> Gateway:
-        env = {**os.environ, "AIGW_ADMIN_TOKEN": ADMIN_TOKEN}
+        # AIGW_HOME: what the node keeps on local disk (a PostgreSQL store's journal) stays in its
+        # own directory.
+        env = {**os.environ, "AIGW_ADMIN_TOKEN": ADMIN_TOKEN, "AIGW_HOME": str(self.config.parent)}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gateway", "serve", "--config", str(self.config)],
             stdout=subprocess.PIPE,
