@@ -190,9 +190,7 @@ class _ClusterCollector:
         self._status = status
 
     def collect(self) -> Iterator[Metric]:
-        status = self._status()
-        if not status.clustered:
-            return
+        status = self._status()  # a node on its own: never degraded, the one live node
         degraded = GaugeMetricFamily(
             "aigw_cluster_degraded",
             "1 while Redis is unreachable: the node serves on local state, each shared limit divided "
