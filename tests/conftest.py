@@ -1,5 +1,6 @@
-"""Fixtures every test folder may use: a private PostgreSQL server (tests/postgres.py), a private
-redis-server (tests/redis.py), and a new store of each backend (tests/stores.py)."""
+"""Fixtures every test folder may use: a private PostgreSQL server and a private redis-server
+(bench/services.py, which the cluster bench uses too), and a new store of each backend
+(tests/stores.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.services import PostgresServer, RedisServer
 from gateway.store import Store
 
-from .postgres import PostgresServer
-from .redis import RedisServer
 from .stores import BACKENDS, new_store
 
 

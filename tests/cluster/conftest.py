@@ -16,11 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.services import PostgresServer, RedisServer
+
 from ..deploy.balancers import Backend, Nginx
 from ..deploy.proctree import tree
 from ..e2e.conftest import Gateway, free_port, pool_yaml, start_upstream_mock, stop_upstream_mock
-from ..postgres import PostgresServer
-from ..redis import RedisServer
 from ..stores import TEST_DATA_KEY
 
 NODES = 3

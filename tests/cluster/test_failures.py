@@ -18,9 +18,9 @@ from typing import Any
 import asyncpg
 import pytest
 
+from bench.services import PostgresServer, RedisServer
+
 from ..deploy.proctree import tree
-from ..postgres import PostgresServer
-from ..redis import RedisServer
 from .conftest import Cluster, hammer, wait_until
 
 # How soon nginx has seen every keep-alive connection to a killed node closed.

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 import asyncpg
 import pytest
 
-from ..redis import RedisServer
+from bench.services import RedisServer
+
 from .conftest import NODES, Cluster, hammer, wait_until
 
 RATE = 150  # requests per second

@@ -15,7 +15,8 @@ import asyncpg
 import httpx
 import pytest
 
-from ..redis import RedisServer
+from bench.services import RedisServer
+
 from .conftest import Cluster, hammer, wait_until
 
 RATE, BURST, WINDOW_S = 150, 30, 2.0

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from bench.services import RedisServer
+
 from ..e2e.conftest import fresh_get
-from ..redis import RedisServer
 from .conftest import NODES, Cluster, chat, wait_until
 
 # Cluster-wide propagation promised by docs/cluster.md.
