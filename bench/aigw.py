@@ -52,6 +52,8 @@ def config_text(
     observability: bool = True,
     upstream: Upstream = OPENAI,
     app_limit: bool = True,
+    store_url: str = "",
+    extra: str = "",
 ) -> str:
     # Every field is in docs/configuration.md. The store lives in the run's directory.
     # Three limits per request (tenant, app, model group), high enough never to refuse: the
@@ -69,7 +71,7 @@ server:
   admin_port: {admin_port}
   workers: {workers}
 store:
-  path: {directory / "aigw.db"}
+  {f"url: {store_url}" if store_url else f"path: {directory / 'aigw.db'}"}
 providers:
   - name: upstream
     type: {upstream.type}
@@ -86,7 +88,7 @@ tenants:
     apps:
       - name: {APP}
         models: ["*"]{app_limits}
-{quiet}"""
+{quiet}{extra}"""
 
 
 def _gateway(*args: str) -> list[str]:

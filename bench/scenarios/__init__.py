@@ -1,6 +1,5 @@
-"""The scenario registry. A scenario is one module here exposing `SCENARIO`; adding one (the
-issue plans `cluster` next) means writing its module and naming it in `MODULES` — the command
-line picks it up from there."""
+"""The scenario registry. A scenario is one module here exposing `SCENARIO`; adding one means
+writing its module and naming it in `MODULES` — the command line picks it up from there."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ from pathlib import Path
 from ..procs import Processes
 from ..report import Report
 
-MODULES = ("passthrough", "translate", "limits", "exhaustion", "stream", "url")
+MODULES = ("passthrough", "translate", "limits", "exhaustion", "stream", "url", "cluster")
 
 
 @dataclass
