@@ -68,5 +68,5 @@ def connect(url: str, timeout_s: float, client_name: str = "aigw", reads_wait: b
         return sentinel.master_for(path[0])
     if scheme.endswith("+cluster"):
         nodes = [ClusterNode(host, port) for host, port in _hosts(parts.netloc, 6379)]
-        return RedisCluster(startup_nodes=nodes, ssl=tls, cluster_error_retry_attempts=1, **options)
+        return RedisCluster(startup_nodes=nodes, ssl=tls, **options)
     raise ValueError(f"not a Redis URL: {redacted(url)}")
