@@ -17,6 +17,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from ..config.cluster import ClusterConfig
+from .calls import ScriptCalls
 from .connect import connect
 from .keyhealth import ENCODER, LEARN_EVERY_S, STORE_AND_PUBLISH, record_of
 from .names import Names
@@ -34,8 +35,9 @@ class WorkerCluster:
         self._names = Names(cfg.prefix)
         self._region = region
         self._node = node
-        self._charge = self._redis.register_script(CHARGE)
-        self._adjust = self._redis.register_script(ADJUST)
+        # Charges and settlements of one loop turn share one pipeline (many requests in flight).
+        self._charge = ScriptCalls(self._redis, CHARGE)
+        self._adjust = ScriptCalls(self._redis, ADJUST)
         self._publish = self._redis.register_script(STORE_AND_PUBLISH)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._learned: dict[int, float] = {}  # key id -> when its headroom was last published
@@ -45,7 +47,7 @@ class WorkerCluster:
         args: list[Any] = []
         for _limit, emission, tolerance, cost, chunk, _tokens in asked:
             args += (emission / 1000, tolerance / 1000, cost, chunk)
-        return self._charge(keys=[self._names.limit(a[0]) for a in asked], args=args)
+        return self._charge([self._names.limit(a[0]) for a in asked], args)
 
     async def charge(self, table: Any, d: Any) -> Any:
         """Charge `d.remote` in Redis, all or none: None when the request may go on, else the
@@ -100,7 +102,7 @@ class WorkerCluster:
 
     async def _settle(self, limit_id: int, delta_us: float) -> None:
         try:
-            await self._adjust(keys=[self._names.limit(limit_id)], args=[delta_us])
+            await self._adjust([self._names.limit(limit_id)], [delta_us])
         except FAILURES as exc:
             self._degrade(exc)
 
