@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from .. import aigw, nginx
+from .. import aigw
 from ..console import log
 from ..install import ensure_command
 from ..measure import Target
@@ -23,7 +23,7 @@ from ..report import Panel, Report
 from ..services import PostgresServer, RedisServer
 from . import RunContext, Scenario
 from .common import is_chat_completion
-from .compare import Loaded, aigw_target, chat, compare, report
+from .compare import Loaded, aigw_target, chat, chat_upstream, compare, report
 
 LB_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "lb" / "nginx.conf"
 # The data key every node shares (bench only: 32 zero bytes in base64).
@@ -96,12 +96,7 @@ def _start_cluster(
 
 def run(ctx: RunContext) -> Report:
     a = ctx.args
-    port = free_port()
-    log("starting the upstream (nginx, fixed chat completion)")
-    nginx.start(
-        ctx.procs, "upstream", ctx.run_dir / "upstream",
-        nginx.upstream_config(ctx.run_dir / "upstream", port), port, ctx.load_cores,
-    )  # fmt: skip
+    port = chat_upstream(ctx)
     base_url = f"http://127.0.0.1:{port}/v1"
     direct = Target(
         "direct", f"http://127.0.0.1:{port}{CHAT_PATH}", None, headers={"Content-Type": "application/json"}

@@ -4,15 +4,16 @@ provider of the test's own (so the test can read the mock's request log)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -20,7 +21,7 @@ from bench.services import PostgresServer, RedisServer
 
 from ..deploy.balancers import Backend, Nginx
 from ..deploy.proctree import tree
-from ..e2e.conftest import Gateway, free_port, pool_yaml, start_upstream_mock, stop_upstream_mock
+from ..e2e.conftest import Gateway, free_port, pool_yaml, start_upstream_mock, stop_upstream_mock, until
 from ..stores import TEST_DATA_KEY
 
 NODES = 3
@@ -31,13 +32,7 @@ DEADLINE_S = 30.0
 
 def wait_until(check: Callable[[], Any], what: str, timeout_s: float = DEADLINE_S) -> Any:
     """Poll `check` (a state other processes change) until it is truthy; fail after the bound."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.02)
+    return until(check, what, timeout_s)
 
 
 class Cluster:
@@ -177,3 +172,48 @@ def chat(url: str, key: str, **kwargs: Any) -> httpx.Response:
         timeout=30,
         **kwargs,
     )
+
+
+def limit_app(cluster: Cluster, rate: int, burst: int) -> tuple[str, str]:
+    """A new consumer key of the app `demo`, whose app is limited to `rate` requests a second
+    (`burst` at once) once every node serves the limit: the key and its id."""
+    a = cluster.nodes[0]
+    made = a.admin("POST", "/admin/keys", json={"app": "demo"}).json()
+    rule = [{"kind": "requests", "amount": rate, "period_s": 1, "burst": burst}]
+    assert a.admin("PUT", "/admin/limits/app/default%2Fdemo", json=rule).status_code == 200
+    generation = a.admin("GET", "/ready").json()["generation"]
+    for node in cluster.nodes:
+        wait_until(
+            lambda node=node: node.admin("GET", "/ready").json()["loaded_generation"] >= generation,
+            "every node serves the limit",
+        )
+    return made["key"], made["record"]["id"]
+
+
+async def _admitted(url: str, key_id: str) -> list[float]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch("SELECT ts FROM calls WHERE key_id = $1 AND status = 200", key_id)
+    finally:
+        await conn.close()
+    return sorted(r["ts"] for r in rows)
+
+
+def admitted_times(url: str, key_id: str, answered: int) -> list[float]:
+    """When each of the `answered` requests the key got a 200 for started, from their call
+    records in PostgreSQL (written in batches: waits for the last ones)."""
+    return list(
+        wait_until(
+            lambda: (ts := asyncio.run(_admitted(url, key_id))) and len(ts) == answered and ts,
+            "every admitted request has its call record",
+        )
+    )
+
+
+def window_counts(times: list[float], start: float, end: float, window_s: float) -> list[int]:
+    """How many of `times` fall in each whole window of `window_s` from `start` to `end`."""
+    counts = []
+    while start + window_s <= end:
+        counts.append(sum(start <= t < start + window_s for t in times))
+        start += window_s
+    return counts

@@ -217,10 +217,10 @@ def http() -> Iterator[httpx.Client]:
 RELOAD_DEADLINE_S = 10.0
 
 
-def until(check: Callable[[], Any], what: str) -> Any:
-    """Poll `check` until it returns something truthy: waits for the workers' reload, never for a
-    fixed time."""
-    deadline = time.monotonic() + RELOAD_DEADLINE_S
+def until(check: Callable[[], Any], what: str, timeout_s: float = RELOAD_DEADLINE_S) -> Any:
+    """Poll `check` until it returns something truthy: waits for the workers' reload (or whatever
+    other processes change), never for a fixed time."""
+    deadline = time.monotonic() + timeout_s
     while True:
         result = check()
         if result:
