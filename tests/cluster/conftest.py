@@ -174,19 +174,31 @@ def chat(url: str, key: str, **kwargs: Any) -> httpx.Response:
     )
 
 
-def limit_app(cluster: Cluster, rate: int, burst: int) -> tuple[str, str]:
-    """A new consumer key of the app `demo`, whose app is limited to `rate` requests a second
-    (`burst` at once) once every node serves the limit: the key and its id."""
-    a = cluster.nodes[0]
-    made = a.admin("POST", "/admin/keys", json={"app": "demo"}).json()
-    rule = [{"kind": "requests", "amount": rate, "period_s": 1, "burst": burst}]
-    assert a.admin("PUT", "/admin/limits/app/default%2Fdemo", json=rule).status_code == 200
-    generation = a.admin("GET", "/ready").json()["generation"]
+def served_everywhere(cluster: Cluster) -> None:
+    """Wait until every worker of every node serves the store as it is now (the admin API answers
+    a change once its own node's workers serve it; the others follow the notification)."""
+    generation = cluster.nodes[0].admin("GET", "/ready").json()["generation"]
     for node in cluster.nodes:
         wait_until(
             lambda node=node: node.admin("GET", "/ready").json()["loaded_generation"] >= generation,
-            "every node serves the limit",
+            "every worker of every node serves the change",
         )
+
+
+def new_key(cluster: Cluster) -> tuple[str, str]:
+    """A new consumer key of the app `demo`, served by every node: the key and its id."""
+    made = cluster.nodes[0].admin("POST", "/admin/keys", json={"app": "demo"}).json()
+    served_everywhere(cluster)
+    return made["key"], made["record"]["id"]
+
+
+def limit_app(cluster: Cluster, rate: int, burst: int) -> tuple[str, str]:
+    """A new consumer key of the app `demo`, whose app is limited to `rate` requests a second
+    (`burst` at once), both served by every node: the key and its id."""
+    made = cluster.nodes[0].admin("POST", "/admin/keys", json={"app": "demo"}).json()
+    rule = [{"kind": "requests", "amount": rate, "period_s": 1, "burst": burst}]
+    assert cluster.nodes[0].admin("PUT", "/admin/limits/app/default%2Fdemo", json=rule).status_code == 200
+    served_everywhere(cluster)
     return made["key"], made["record"]["id"]
 
 

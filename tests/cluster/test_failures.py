@@ -21,7 +21,7 @@ import pytest
 from bench.services import PostgresServer, RedisServer
 
 from ..deploy.proctree import tree
-from .conftest import Cluster, hammer, wait_until
+from .conftest import Cluster, hammer, new_key, wait_until
 
 # How soon nginx has seen every keep-alive connection to a killed node closed.
 NOTICED_S = 0.5
@@ -61,14 +61,10 @@ def every_answer_recorded_once(url: str, answers: list[dict[str, Any]]) -> None:
     assert twice == []
 
 
-def start_key(cluster: Cluster) -> str:
-    return str(cluster.nodes[0].admin("POST", "/admin/keys", json={"app": "demo"}).json()["key"])
-
-
 def test_a_node_killed_under_load(tmp_path, database: str, redis_server: RedisServer, upstream: str):
     cluster = Cluster(tmp_path, database, redis_server, upstream)
     try:
-        key = start_key(cluster)
+        key, _ = new_key(cluster)
         victim = cluster.nodes[2]
         assert victim.proc is not None
         answers: list[dict[str, Any]] = []
@@ -105,7 +101,7 @@ def test_postgresql_stopped_and_started_under_load(
     database = private_postgres.create_database()
     cluster = Cluster(tmp_path, database, redis_server, upstream)
     try:
-        key = start_key(cluster)
+        key, _ = new_key(cluster)
         answers: list[dict[str, Any]] = []
         load = threading.Thread(target=lambda: answers.extend(hammer(cluster.url, key, 8.0, threads=3)))
         load.start()
