@@ -8,10 +8,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from ..calllog.journal import Journal
 from ..calllog.pricing import PriceTable
 from ..calllog.record import CallRecord
 from ..calllog.recorder import Recorder
-from ..calllog.journal import Journal
 from ..calllog.store import CallLog
 from ..config.observability import CallLogConfig, MetricsConfig, PricingConfig
 from ..metrics.names import CALLLOG_BUFFERED
