@@ -3,6 +3,8 @@
 
 import hashlib
 
+from libc.math cimport ceil
+
 from gateway.admission import rejections as _rej
 from gateway.admission.networks import allowed_from as _allowed_from
 from gateway.admission import spec as _spec
@@ -271,14 +273,51 @@ cdef inline int64_t _take(int64_t *tat_p, int64_t now, int64_t inc, int64_t tole
             return 0
 
 
-cdef inline bint _short(int64_t *k, int64_t now, int64_t tokens) noexcept nogil:
-    """The provider said, and its word still holds, that this key has no request left or fewer
-    tokens than the estimate: a request sent now would most likely be refused."""
+cdef inline double _available(int64_t *k, int64_t now, Py_ssize_t at, Py_ssize_t learned_at) noexcept nogil:
+    """What is left at `now` of the limit whose remaining, reset and limit words start at `at`
+    (gateway/admission/limiter.py:available, in the same order of operations)."""
+    cdef int64_t remaining = aigw_load(k + at), reset = aigw_load(k + at + 1)
+    cdef int64_t limit = aigw_load(k + at + 2), learned = aigw_load(k + learned_at)
+    if reset <= now:
+        return <double>limit
+    if aigw_load(k + K_LIMITER) != LIMITER_CONTINUOUS or reset <= learned or remaining >= limit or now <= learned:
+        return <double>remaining
+    return remaining + <double>(limit - remaining) * <double>(now - learned) / <double>(reset - learned)
+
+
+cdef inline int64_t _room_at(int64_t *k, int64_t now, Py_ssize_t at, Py_ssize_t learned_at, int64_t need) noexcept nogil:
+    """The first instant from `now` on when `need` units of that limit are left (limiter.py:room_at)."""
+    cdef int64_t remaining = aigw_load(k + at), reset = aigw_load(k + at + 1)
+    cdef int64_t limit = aigw_load(k + at + 2), learned = aigw_load(k + learned_at), when
+    if reset <= now or _available(k, now, at, learned_at) >= need:
+        return now
+    if need > limit or aigw_load(k + K_LIMITER) != LIMITER_CONTINUOUS or reset <= learned or remaining >= limit:
+        return reset
+    when = learned + <int64_t>ceil(<double>(need - remaining) * <double>(reset - learned) / <double>(limit - remaining))
+    return min(max(when, now), reset)
+
+
+cdef inline bint _short(int64_t *k, int64_t now, int64_t tokens, int64_t in_flight) noexcept nogil:
+    """By what the provider last said (and the requests in flight on the key), a request sent now
+    would be refused: no request left, or fewer tokens than the estimate."""
     if aigw_load(k + K_LIMIT_REQUESTS) > 0 and aigw_load(k + K_RESET_REQUESTS) > now and \
-            aigw_load(k + K_REMAINING_REQUESTS) <= 0:
+            _available(k, now, K_REMAINING_REQUESTS, K_LEARNED_REQUESTS) - in_flight < 1:
         return True
     return aigw_load(k + K_LIMIT_TOKENS) > 0 and aigw_load(k + K_RESET_TOKENS) > now and \
-        tokens > aigw_load(k + K_REMAINING_TOKENS)
+        tokens > _available(k, now, K_REMAINING_TOKENS, K_LEARNED_TOKENS)
+
+
+cdef inline int64_t _provider_room_at(int64_t *k, int64_t now, int64_t tokens, int64_t in_flight) noexcept nogil:
+    """When, by what the provider last said, the key has room for this request (-1: never, it is
+    larger than the key's whole token limit)."""
+    cdef int64_t at = now
+    if aigw_load(k + K_LIMIT_REQUESTS) > 0:
+        at = _room_at(k, now, K_REMAINING_REQUESTS, K_LEARNED_REQUESTS, 1 + in_flight)
+    if aigw_load(k + K_LIMIT_TOKENS) > 0 and tokens > 0:
+        if tokens > aigw_load(k + K_LIMIT_TOKENS):
+            return -1
+        at = max(at, _room_at(k, now, K_REMAINING_TOKENS, K_LEARNED_TOKENS, tokens))
+    return at
 
 
 cdef inline double _key_limits_left(_Group g, Py_ssize_t index, int64_t *words, int64_t now, int64_t tokens) noexcept:
@@ -758,27 +797,25 @@ cdef class AdmissionTable:
 
         Keys are in priority tiers (lower first); a tier is used only when no earlier one has a
         key that can serve. Within a tier only healthy keys that no process has found cooling,
-        whose configured limits can take the request, and that this request has not tried
+        whose configured limits can take the request, that by what their provider last said
+        have room for it (gateway/admission/limiter.py), and that this request has not tried
         (`exclude`: slots), are candidates.
         round-robin takes the next in turn; weighted spreads by deployment weight (smooth weighted
-        round-robin); headroom takes, among the next _CANDIDATES usable keys, the most remaining
-        capacity relative to the limit, as the provider last reported it (unknown or past its
-        reset counts as full) and as its configured limits have left, ties to the fewest in
-        flight. A key the provider said has no request left, or fewer tokens than the estimate,
-        is taken only when no key of any tier can serve. Nothing is charged here: see _choose.
+        round-robin); headroom takes, among the next _CANDIDATES usable keys, the most capacity left
+        relative to the limit, as the provider's limiter has it now and as its configured limits
+        have left, ties to the fewest in flight. Nothing is charged here: see _choose.
         """
-        cdef Py_ssize_t t, index, short = -1
+        cdef Py_ssize_t t, index
         for t in range(g.tiers):
-            index = self._pick_in(g, t, now, tokens, exclude, &short)
+            index = self._pick_in(g, t, now, tokens, exclude)
             if index >= 0:
                 return index
-        return short
+        return -1
 
-    cdef Py_ssize_t _pick_in(self, _Group g, Py_ssize_t t, int64_t now, int64_t tokens, object exclude,
-                             Py_ssize_t *short):
+    cdef Py_ssize_t _pick_in(self, _Group g, Py_ssize_t t, int64_t now, int64_t tokens, object exclude):
         cdef Py_ssize_t start = g.tier_start[t], n = g.tier_start[t + 1] - start
         cdef Py_ssize_t i, index, best = -1, seen = 0
-        cdef int64_t slot, in_flight, limit, remaining, best_in_flight = 0, total = 0
+        cdef int64_t slot, in_flight, limit, best_in_flight = 0, total = 0
         cdef double score, room, best_score = -1e300
         cdef int64_t *k
         for i in range(n):
@@ -794,10 +831,9 @@ cdef class AdmissionTable:
             room = _key_limits_left(g, index, self._region.words, now, tokens)
             if room < 0:
                 continue  # its configured limits cannot take this request now
-            if _short(k, now, tokens):
-                if short[0] < 0:
-                    short[0] = index
-                continue
+            in_flight = aigw_load(k + K_IN_FLIGHT)
+            if _short(k, now, tokens, in_flight):
+                continue  # the provider's limiter has no room for it now
             if g.strategy == STRATEGY_ROUND_ROBIN:
                 g.tier_next[t] = (index - start + 1) % n
                 return index
@@ -807,18 +843,15 @@ cdef class AdmissionTable:
                 if best < 0 or g.current[index] > g.current[best]:
                     best = index
                 continue
-            in_flight = aigw_load(k + K_IN_FLIGHT)
             score = 1.0
-            # Past its reset a key has its whole limit again, less what is in flight: scored as
-            # full regardless, a key back from a 429 would win every pick until its next answer.
+            # What the limiter has left now, less what is in flight: past its reset a key has its
+            # whole limit again, yet one back from a 429 must not win every pick until it answers.
             limit = aigw_load(k + K_LIMIT_REQUESTS)
             if limit > 0:
-                remaining = aigw_load(k + K_REMAINING_REQUESTS) if aigw_load(k + K_RESET_REQUESTS) > now else limit
-                score = (remaining - in_flight) / <double>limit
+                score = (_available(k, now, K_REMAINING_REQUESTS, K_LEARNED_REQUESTS) - in_flight) / <double>limit
             limit = aigw_load(k + K_LIMIT_TOKENS)
             if limit > 0:
-                remaining = aigw_load(k + K_REMAINING_TOKENS) if aigw_load(k + K_RESET_TOKENS) > now else limit
-                score = min(score, (remaining - tokens) / <double>limit)
+                score = min(score, (_available(k, now, K_REMAINING_TOKENS, K_LEARNED_TOKENS) - tokens) / <double>limit)
             score = min(score, room)
             seen += 1
             if best < 0 or score > best_score or (score == best_score and in_flight < best_in_flight):
@@ -832,10 +865,11 @@ cdef class AdmissionTable:
         return best
 
     cdef int64_t _earliest_recovery(self, _Group g, int64_t now, int64_t tokens):
-        # Cooling keys come back at their cool-until, keys over a configured limit when it has room
-        # for this request (the later of the two); exhausted and invalid ones when a probe may
-        # next find them restored (a guess, but the earliest honest one).
-        cdef int64_t best = -1, at, wait
+        # A healthy key comes back when no process has it cooling, its configured limits have room
+        # for this request and its provider's limiter has too (the latest of the three); exhausted
+        # and invalid ones when a probe may next find them restored (a guess, but the earliest
+        # honest one).
+        cdef int64_t best = -1, at, wait, room
         cdef Py_ssize_t index
         cdef int64_t *k
         for index in range(g.count):
@@ -843,9 +877,10 @@ cdef class AdmissionTable:
             state = aigw_load(k + K_STATE)
             if state == 0:
                 wait = _key_limits_wait(g, index, self._region.words, now, tokens)
-                if wait < 0:
+                room = _provider_room_at(k, now, tokens, aigw_load(k + K_IN_FLIGHT))
+                if wait < 0 or room < 0:
                     continue  # this request is larger than the key's limit allows at all
-                at = max(aigw_load(k + K_COOL_UNTIL), now + wait)
+                at = max(max(aigw_load(k + K_COOL_UNTIL), now + wait), room)
             elif state == 4:
                 continue
             else:

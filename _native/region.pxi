@@ -30,7 +30,7 @@ cdef enum:
     WORKER_WORDS = 2
     W_GENERATION = 1
     BUCKET_WORDS = 2
-    KEY_WORDS = 16
+    KEY_WORDS = 24
     K_STATE = 1
     K_COOL_UNTIL = 2
     K_IN_FLIGHT = 3
@@ -44,6 +44,10 @@ cdef enum:
     K_CHANGED = 11
     K_NEXT_PROBE = 12
     K_COOL_CAUSE = 13
+    K_LIMITER = 14
+    K_LEARNED_REQUESTS = 15
+    K_LEARNED_TOKENS = 16
+    LIMITER_CONTINUOUS = 1
     BUDGET_SHIFT = 47
 
 cdef int64_t BUDGET_USED_MAX = (1LL << BUDGET_SHIFT) - 1
@@ -55,11 +59,12 @@ if (BUDGET_SHIFT, H_CLUSTER_MODE, H_DEGRADED, H_LIVE_NODES, H_LEASE_NS, CLUSTER_
 
 if (WORKER_WORDS, W_GENERATION, BUCKET_WORDS, KEY_WORDS, K_STATE, K_COOL_UNTIL, K_IN_FLIGHT, K_REMAINING_REQUESTS, K_RESET_REQUESTS,
         K_LIMIT_REQUESTS, K_REMAINING_TOKENS, K_RESET_TOKENS, K_LIMIT_TOKENS, K_FAILURES, K_CHANGED,
-        K_NEXT_PROBE, K_COOL_CAUSE) != (
+        K_NEXT_PROBE, K_COOL_CAUSE, K_LIMITER, K_LEARNED_REQUESTS, K_LEARNED_TOKENS, LIMITER_CONTINUOUS) != (
         _layout.WORKER_WORDS, _layout.W_GENERATION, _layout.BUCKET_WORDS, _layout.KEY_WORDS, _layout.K_STATE, _layout.K_COOL_UNTIL, _layout.K_IN_FLIGHT,
         _layout.K_REMAINING_REQUESTS, _layout.K_RESET_REQUESTS, _layout.K_LIMIT_REQUESTS,
         _layout.K_REMAINING_TOKENS, _layout.K_RESET_TOKENS, _layout.K_LIMIT_TOKENS, _layout.K_FAILURES,
-        _layout.K_CHANGED, _layout.K_NEXT_PROBE, _layout.K_COOL_CAUSE):
+        _layout.K_CHANGED, _layout.K_NEXT_PROBE, _layout.K_COOL_CAUSE, _layout.K_LIMITER,
+        _layout.K_LEARNED_REQUESTS, _layout.K_LEARNED_TOKENS, _layout.LIMITER_CONTINUOUS):
     raise ImportError("gateway._native was built against another shared-memory layout; rebuild it")
 
 
@@ -344,18 +349,23 @@ cdef class SharedRegion:
         aigw_store(self._key(slot) + K_COOL_UNTIL, 0)
         aigw_store(self._key(slot) + K_FAILURES, 0)
 
-    def learn(self, int64_t slot, int64_t remaining_requests, int64_t reset_requests_ns, int64_t limit_requests,
-              int64_t remaining_tokens, int64_t reset_tokens_ns, int64_t limit_tokens):
-        """Record what the provider said about this key's headroom (-1: it said nothing). The
-        latest answer wins: every answer is the provider's own up-to-date count."""
+    def learn(self, int64_t slot, int64_t limiter, int64_t now_ns, int64_t remaining_requests,
+              int64_t reset_requests_ns, int64_t limit_requests, int64_t remaining_tokens,
+              int64_t reset_tokens_ns, int64_t limit_tokens):
+        """Record what the provider said at `now_ns` about this key's headroom (-1: it said
+        nothing), and how its `limiter` refills (layout.LIMITER_*). The latest answer wins:
+        every answer is the provider's own up-to-date count."""
         cdef int64_t *k = self._key(slot)
+        aigw_store(k + K_LIMITER, limiter)
         if reset_requests_ns >= 0:
             aigw_store(k + K_REMAINING_REQUESTS, remaining_requests)
             aigw_store(k + K_LIMIT_REQUESTS, limit_requests)
+            aigw_store(k + K_LEARNED_REQUESTS, now_ns)
             aigw_store(k + K_RESET_REQUESTS, reset_requests_ns)
         if reset_tokens_ns >= 0:
             aigw_store(k + K_REMAINING_TOKENS, remaining_tokens)
             aigw_store(k + K_LIMIT_TOKENS, limit_tokens)
+            aigw_store(k + K_LEARNED_TOKENS, now_ns)
             aigw_store(k + K_RESET_TOKENS, reset_tokens_ns)
 
     def state(self, int64_t slot):

@@ -92,6 +92,8 @@ class SharedRegion:
     def learn(
         self,
         slot: int,
+        limiter: int,
+        now_ns: int,
         remaining_requests: int,
         reset_requests_ns: int,
         limit_requests: int,

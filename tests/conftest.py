@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from bench.services import PostgresServer, RedisServer
-from gateway.store import Store
+from gateway.calllog.backend import open_call_log
+from gateway.calllog.store import CallLog
+from gateway.store import SQLiteStore, Store
 
 from .stores import BACKENDS, new_store
 
@@ -44,3 +46,23 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]
     store = new_store(request.param, tmp_path, request)
     yield store
     store.close()
+
+
+@pytest.fixture
+def store(any_store: Store) -> Store:
+    """A new store of each backend: what is tested behaves the same in both."""
+    return any_store
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[SQLiteStore]:
+    s = SQLiteStore(tmp_path / "aigw.db")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def call_log(store: Store) -> Iterator[CallLog]:
+    log = open_call_log(store)
+    yield log
+    log.close()

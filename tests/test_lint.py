@@ -33,3 +33,16 @@ def test_no_import_points_back_up_a_layer():
     lint_imports = Path(sys.executable).parent / "lint-imports"
     result = subprocess.run([lint_imports, "--no-cache"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# Test folders that are not a package of gateway/: the product through real processes (e2e), the
+# compiled core against its references (native), the bench harness, deploy/, and the provider
+# mocks tests use (mocks, with their own tests).
+NOT_PACKAGES = {"e2e", "native", "bench", "deploy", "mocks"}
+
+
+def test_test_folders_mirror_the_package():
+    packages = {p.name for p in (ROOT / "gateway").iterdir() if (p / "__init__.py").exists()}
+    folders = {p.name for p in (ROOT / "tests").iterdir() if (p / "__init__.py").exists()}
+    strays = folders - packages - NOT_PACKAGES
+    assert not strays, f"test folders with no package of that name: {sorted(strays)}"

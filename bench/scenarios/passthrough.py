@@ -2,7 +2,9 @@
 reference reverse proxy, same cores) and against the upstream itself (direct).
 
 1. Closed loop (wrk) for each target's maximum throughput — and for a second aigw with call
-   logging and metrics off (`aigw-quiet`), so their cost is measured in the same run.
+   logging and metrics off (`aigw-quiet`), so their cost is measured in the same run; with
+   `--against DIR`, also for another build of aigw (`aigw-against`), so two builds are compared
+   in one run.
 2. Constant rate (bench/loadgen) at a fraction (default 50%) of aigw's maximum, the same rate
    for every target, for latency free of coordinated omission; added latency = aigw - direct.
 """
@@ -10,6 +12,7 @@ reference reverse proxy, same cores) and against the upstream itself (direct).
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from .. import aigw, nginx
@@ -33,6 +36,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--rate", type=float, help="constant-rate phase at exactly this many req/s instead")
     p.add_argument("--workers", type=int, default=1, help="aigw worker processes (default 1)")
+    p.add_argument(
+        "--against",
+        type=Path,
+        metavar="DIR",
+        help="also load another build of aigw from DIR (a checkout with its native core built, or a "
+        "`pip install --target` dir) in the same run, interleaved with the others, as "
+        f"`{AGAINST}`: one build against another",
+    )
 
 
 def start_targets(ctx: RunContext) -> list[Target]:
@@ -74,15 +85,30 @@ def start_targets(ctx: RunContext) -> list[Target]:
     # Every target gets the same request, key included: nginx and the upstream ignore it.
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {gw.key}"}
     quiet_headers = {**headers, "Authorization": f"Bearer {quiet.key}"}
-    return [
+    targets = [
         Target("direct", f"http://127.0.0.1:{up_port}{CHAT_PATH}", upstream.pid, headers=headers),
         Target("nginx", f"http://127.0.0.1:{proxy_port}{CHAT_PATH}", proxy.pid, headers=headers),
         Target("aigw", f"{gw.url}{CHAT_PATH}", gw.child.pid, headers=headers),
         Target(QUIET, f"{quiet.url}{CHAT_PATH}", quiet.child.pid, headers=quiet_headers),
     ]
+    if ctx.args.against is not None:
+        other = aigw.start(
+            ctx.procs,
+            ctx.run_dir / AGAINST,
+            f"http://127.0.0.1:{up_port}/v1",
+            ctx.aigw_cores,
+            ctx.args.workers,
+            ctx.args.against,
+            limits=not ctx.args.no_limits,
+        )
+        other_headers = {**headers, "Authorization": f"Bearer {other.key}"}
+        targets.append(Target(AGAINST, f"{other.url}{CHAT_PATH}", other.child.pid, headers=other_headers))
+    return targets
 
 
 QUIET = "aigw-quiet"  # aigw with call logging and metrics off
+AGAINST = "aigw-against"  # another build of aigw (--against)
+CLOSED_ONLY = (QUIET, AGAINST)  # loaded in the closed loop only
 
 
 def run(ctx: RunContext) -> Report:
@@ -101,7 +127,7 @@ def run(ctx: RunContext) -> Report:
     if rate > 0:
         log(f"constant rate: {rate:,.0f} req/s (bench/loadgen), {a.connections} connections, {a.duration:g}s")
         open_runs = interleaved(
-            [t for t in targets if t.name != QUIET],
+            [t for t in targets if t.name not in CLOSED_ONLY],
             a.repeat,
             lambda t: with_loadgen(t, body_file, a.connections, a.duration, rate, ctx.load_cores),
         )
@@ -126,6 +152,7 @@ def build_report(
     vs_direct = ratio(closed_sum.get("aigw"), closed_sum.get("direct"))
     aigw_open = open_sum.get("aigw")
     vs_quiet = ratio(closed_sum.get("aigw"), closed_sum.get(QUIET))
+    against = closed_sum.get(AGAINST)
     headline = {
         "aigw_rps": closed_sum["aigw"].rps,
         "aigw_quiet_rps": closed_sum[QUIET].rps,
@@ -137,6 +164,20 @@ def build_report(
         "constant_rate": rate or None,
         "aigw_added_p99_ms_at_constant_rate": (aigw_open.added_ms or {}).get("p99") if aigw_open else None,
     }
+    if against is not None:
+        vs_against = ratio(closed_sum.get("aigw"), against)
+        against_vs_nginx = ratio(against, closed_sum.get("nginx"))
+        headline.update(
+            against_rps=against.rps,
+            against_vs_nginx=against_vs_nginx,
+            aigw_vs_against=vs_against,
+            against_src=str(a.against),
+        )
+        if vs_against is not None and against_vs_nginx is not None:
+            notes.append(
+                f"The build under test serves {vs_against:.1%} of the req/s of the build from "
+                f"{a.against} ({AGAINST}: {against_vs_nginx:.1%} of nginx), same cores, same run."
+            )
     if vs_nginx is not None:
         notes.insert(0, f"aigw reaches {vs_nginx:.1%} of nginx's req/s on the same core(s), same run.")
     if vs_quiet is not None:

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from ..admission.layout import STATE_DISABLED, STATE_HEALTHY, STATE_NAMES, key_id
+from ..admission.limiter import left_in
 from ..keypool.causes import key_cause
 from ..keypool.directory import KeyDirectory
 from ..keypool.event_log import KeyEventLog
@@ -80,8 +81,9 @@ class UpstreamKeys:
         state = STATE_NAMES.get(r["state"], "unknown")
         cooling = r["state"] == STATE_HEALTHY and r["cool_until"] > now
         probing = r["state"] not in (STATE_HEALTHY, STATE_DISABLED)
-        requests_known = r["reset_requests"] > now
-        tokens_known = r["reset_tokens"] > now
+        # What is left now, by the provider's last word and how its limiter refills.
+        requests_left = left_in(r, "requests", now)
+        tokens_left = left_in(r, "tokens", now)
         return UpstreamKeyState(
             provider=provider,
             key_id=key,
@@ -90,10 +92,10 @@ class UpstreamKeys:
             cooling_for_s=round((r["cool_until"] - now) / 1e9, 3) if cooling else None,
             next_probe_in_s=round(max(0, r["next_probe"] - now) / 1e9, 3) if probing else None,
             in_flight=r["in_flight"],
-            remaining_requests=r["remaining_requests"] if requests_known else None,
-            limit_requests=r["limit_requests"] if requests_known else None,
-            remaining_tokens=r["remaining_tokens"] if tokens_known else None,
-            limit_tokens=r["limit_tokens"] if tokens_known else None,
+            remaining_requests=None if requests_left is None else int(requests_left),
+            limit_requests=None if requests_left is None else r["limit_requests"],
+            remaining_tokens=None if tokens_left is None else int(tokens_left),
+            limit_tokens=None if tokens_left is None else r["limit_tokens"],
             added_at_runtime=(provider, key) not in self._configured,
         )
 

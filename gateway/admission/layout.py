@@ -9,16 +9,16 @@ an old and a new build can never misread each other's counters.
                 generation its tables were built from (0: none yet)]
     buckets     bucket_capacity x 2 words: [id, theoretical arrival time (ns)] for a limit, or
                 [BUDGET_TAG | id, period index << BUDGET_SHIFT | amount used] for a budget
-    keys        key_capacity x 16 words: see the K_* indexes below
+    keys        key_capacity x 24 words: see the K_* indexes below
     in_flight   max_workers x key_capacity words
 """
 
 MAGIC = 0x41494757_53484D31  # "AIGWSHM1"
-LAYOUT_VERSION = 6
+LAYOUT_VERSION = 7
 HEADER_WORDS = 64
 WORKER_WORDS = 2
 BUCKET_WORDS = 2
-KEY_WORDS = 16
+KEY_WORDS = 24
 
 # Header word indexes.
 H_MAGIC, H_VERSION, H_MAX_WORKERS, H_BUCKETS, H_KEYS = 0, 1, 2, 3, 4
@@ -65,6 +65,14 @@ K_FAILURES = 10  # consecutive rate-limit answers without a reset time: the back
 K_CHANGED = 11  # ns of the last state change
 K_NEXT_PROBE = 12  # ns: when the prober may next try an exhausted or invalid key
 K_COOL_CAUSE = 13  # why the key is cooling: one of the COOL_* below, set with the cooldown
+K_LIMITER = 14  # how the key's provider refills its limits: one of the LIMITER_* below
+K_LEARNED_REQUESTS = 15  # ns: when the requests figures above were learnt
+K_LEARNED_TOKENS = 16  # ns: likewise the tokens figures
+
+# A provider's limiter (gateway/admission/limiter.py): a bucket that refills continuously, whose
+# reset is when it is full again, or a window whose reset is when all of it comes back at once.
+LIMITER_CONTINUOUS, LIMITER_FIXED_WINDOW = 1, 2
+LIMITERS = {"continuous": LIMITER_CONTINUOUS, "fixed_window": LIMITER_FIXED_WINDOW}
 
 STATE_HEALTHY, STATE_EXHAUSTED, STATE_INVALID, STATE_DISABLED = 0, 2, 3, 4
 STATE_NAMES = {

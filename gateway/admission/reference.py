@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from . import budgets
+from . import budgets, limiter
 from . import layout as L
 from . import rejections as rej
 from .networks import allowed_from
@@ -230,14 +230,13 @@ class AdmissionTable:
         return d
 
     def _pick(self, group: Any, slots: list[int], now: int, tokens: int, exclude: Any) -> int:
-        short: list[int] = []
         start = 0
         for tier, size in enumerate(group.tier_sizes or (len(slots),)):
-            index = self._pick_in(group, tier, start, size, slots, now, tokens, exclude, short)
+            index = self._pick_in(group, tier, start, size, slots, now, tokens, exclude)
             if index >= 0:
                 return index
             start += size
-        return short[0] if short else -1
+        return -1
 
     def _pick_in(
         self,
@@ -249,7 +248,6 @@ class AdmissionTable:
         now: int,
         tokens: int,
         exclude: Any,
-        short: list[int],
     ) -> int:
         r = self.region
         nexts = self._next.setdefault(group.name, {})
@@ -268,9 +266,9 @@ class AdmissionTable:
             room = self._key_limits_left(group, index, now, tokens)
             if room < 0:
                 continue  # its configured limits cannot take this request now
-            if _short(r, slot, now, tokens):
-                short.append(index)
-                continue
+            in_flight = r.key(slot, L.K_IN_FLIGHT)
+            if _short(r, slot, now, tokens, in_flight):
+                continue  # the provider's limiter has no room for it now
             if group.strategy == "round-robin":
                 nexts[tier] = (index - start + 1) % n
                 return index
@@ -280,22 +278,15 @@ class AdmissionTable:
                 if best < 0 or current[index] > current[best]:
                     best = index
                 continue
-            in_flight = r.key(slot, L.K_IN_FLIGHT)
             score = 1.0
-            # Past its reset a key has its whole limit again, less what is in flight: scored as
-            # full regardless, a key back from a 429 would win every pick until its next answer.
+            # What the limiter has left now, less what is in flight: past its reset a key has its
+            # whole limit again, yet one back from a 429 must not win every pick until it answers.
             limit = r.key(slot, L.K_LIMIT_REQUESTS)
             if limit > 0:
-                remaining = (
-                    r.key(slot, L.K_REMAINING_REQUESTS) if r.key(slot, L.K_RESET_REQUESTS) > now else limit
-                )
-                score = (remaining - in_flight) / limit
+                score = (_available(r, slot, now, _REQUESTS) - in_flight) / float(limit)
             limit = r.key(slot, L.K_LIMIT_TOKENS)
             if limit > 0:
-                remaining = (
-                    r.key(slot, L.K_REMAINING_TOKENS) if r.key(slot, L.K_RESET_TOKENS) > now else limit
-                )
-                score = min(score, (remaining - tokens) / limit)
+                score = min(score, (_available(r, slot, now, _TOKENS) - tokens) / float(limit))
             score = min(score, room)
             seen += 1
             if best < 0 or score > best_score or (score == best_score and in_flight < best_in_flight):
@@ -313,8 +304,9 @@ class AdmissionTable:
             state = self.region.key(slot, L.K_STATE)
             if state == L.STATE_HEALTHY:
                 wait = self._key_limits_wait(group, index, now, tokens)
-                if wait >= 0:
-                    times.append(max(self.region.key(slot, L.K_COOL_UNTIL), now + wait))
+                room = _provider_room_at(self.region, slot, now, tokens)
+                if wait >= 0 and room >= 0:
+                    times.append(max(self.region.key(slot, L.K_COOL_UNTIL), now + wait, room))
             elif state != L.STATE_DISABLED:
                 times.append(self.region.key(slot, L.K_NEXT_PROBE))
         best = min(times) if times else now + 60 * 1_000_000_000
@@ -576,20 +568,52 @@ def _refused(rejection: rej.Rejection, consumer: ConsumerSpec) -> rej.Rejection:
     return rejection
 
 
-def _short(r: ReferenceRegion, slot: int, now: int, tokens: int) -> bool:
-    """The provider said, and its word still holds, that this key has no request left or fewer
-    tokens than the estimate: a request sent now would most likely be refused."""
+# Where a limit's words start in a key record: remaining, reset and limit follow one another.
+_REQUESTS = (L.K_REMAINING_REQUESTS, L.K_LEARNED_REQUESTS)
+_TOKENS = (L.K_REMAINING_TOKENS, L.K_LEARNED_TOKENS)
+
+
+def _figures(r: ReferenceRegion, slot: int, kind: tuple[int, int]) -> tuple[int, int, int, int, int]:
+    at, learned = kind
+    return (
+        r.key(slot, L.K_LIMITER),
+        r.key(slot, at),
+        r.key(slot, at + 1),
+        r.key(slot, at + 2),
+        r.key(slot, learned),
+    )
+
+
+def _available(r: ReferenceRegion, slot: int, now: int, kind: tuple[int, int]) -> float:
+    return limiter.available(*_figures(r, slot, kind), now)
+
+
+def _short(r: ReferenceRegion, slot: int, now: int, tokens: int, in_flight: int) -> bool:
+    """By what the provider last said (and the requests in flight on the key), a request sent now
+    would be refused: no request left, or fewer tokens than the estimate."""
     if (
         r.key(slot, L.K_LIMIT_REQUESTS) > 0
         and r.key(slot, L.K_RESET_REQUESTS) > now
-        and r.key(slot, L.K_REMAINING_REQUESTS) <= 0
+        and _available(r, slot, now, _REQUESTS) - in_flight < 1
     ):
         return True
     return (
         r.key(slot, L.K_LIMIT_TOKENS) > 0
         and r.key(slot, L.K_RESET_TOKENS) > now
-        and tokens > r.key(slot, L.K_REMAINING_TOKENS)
+        and tokens > _available(r, slot, now, _TOKENS)
     )
+
+
+def _provider_room_at(r: ReferenceRegion, slot: int, now: int, tokens: int) -> int:
+    """When, by what the provider last said, the key has room for this request (-1: never)."""
+    at = now
+    if r.key(slot, L.K_LIMIT_REQUESTS) > 0:
+        at = limiter.room_at(*_figures(r, slot, _REQUESTS), now, 1 + r.key(slot, L.K_IN_FLIGHT))
+    if r.key(slot, L.K_LIMIT_TOKENS) > 0 and tokens > 0:
+        if tokens > r.key(slot, L.K_LIMIT_TOKENS):
+            return -1
+        at = max(at, limiter.room_at(*_figures(r, slot, _TOKENS), now, tokens))
+    return at
 
 
 def _match(pattern: str, path: str) -> dict[str, str] | None:

@@ -245,6 +245,8 @@ class ReferenceRegion:
     def learn(
         self,
         slot: int,
+        limiter: int,
+        now_ns: int,
         remaining_requests: int,
         reset_requests_ns: int,
         limit_requests: int,
@@ -252,13 +254,16 @@ class ReferenceRegion:
         reset_tokens_ns: int,
         limit_tokens: int,
     ) -> None:
+        self.words[self.key_word(slot, L.K_LIMITER)] = limiter
         if reset_requests_ns >= 0:
             self.words[self.key_word(slot, L.K_REMAINING_REQUESTS)] = remaining_requests
             self.words[self.key_word(slot, L.K_LIMIT_REQUESTS)] = limit_requests
+            self.words[self.key_word(slot, L.K_LEARNED_REQUESTS)] = now_ns
             self.words[self.key_word(slot, L.K_RESET_REQUESTS)] = reset_requests_ns
         if reset_tokens_ns >= 0:
             self.words[self.key_word(slot, L.K_REMAINING_TOKENS)] = remaining_tokens
             self.words[self.key_word(slot, L.K_LIMIT_TOKENS)] = limit_tokens
+            self.words[self.key_word(slot, L.K_LEARNED_TOKENS)] = now_ns
             self.words[self.key_word(slot, L.K_RESET_TOKENS)] = reset_tokens_ns
 
     def state(self, slot: int) -> int:

@@ -1,4 +1,4 @@
-"""The call log in the cluster's PostgreSQL store (tables from its migrations 2 and 3), read by
+"""The call log in the cluster's PostgreSQL store (tables from its migrations 2 to 4), read by
 every node.
 
 A batch is written in one transaction, and written again changes nothing: its records go by one

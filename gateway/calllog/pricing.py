@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..config.observability import ModelPrice
+from ..models.names import NameIndex
 
 # Shipped defaults: standard (non-batch) tier, prompts under any long-context threshold.
 # Taken on 2026-11-26 from the providers' public pricing pages (as mirrored by the copies we could
@@ -66,9 +67,6 @@ DEFAULT_PRICES: dict[str, ModelPrice] = {
     "gemini-2.0-flash-lite": ModelPrice(input=0.075, output=0.30),
 }
 
-# Characters that may follow a table entry in a longer model name: dated snapshots
-# ("gpt-4o-2024-08-06", "claude-sonnet-4-5-20250929"), Vertex/Bedrock versions ("…@20250929").
-_SEPARATORS = "-@:"
 # cost()'s cache miss marker (compared by identity).
 _UNRESOLVED: tuple[float, float, float] = (-1.0, -1.0, -1.0)
 
@@ -79,26 +77,13 @@ class PriceTable:
 
     def __init__(self, prices: Mapping[str, ModelPrice] | None = None, *, defaults: bool = True):
         self._prices = {**(DEFAULT_PRICES if defaults else {}), **(prices or {})}
-        # Longest first, so "gpt-4o-mini" wins over "gpt-4o".
-        self._by_length = sorted(self._prices, key=len, reverse=True)
-        self._resolved: dict[str, ModelPrice | None] = {}
+        self._names = NameIndex(self._prices)
         # model -> (input, output, cached input) rates, or None: cost()'s cache.
         self._rates: dict[str, tuple[float, float, float] | None] = {}
 
     def price(self, model: str) -> ModelPrice | None:
-        try:
-            return self._resolved[model]
-        except KeyError:
-            pass
-        found = self._prices.get(model)
-        if found is None:
-            for name in self._by_length:
-                if model.startswith(name) and model[len(name)] in _SEPARATORS:
-                    found = self._prices[name]
-                    break
-        if len(self._resolved) < 4096:  # callers choose model names: keep the cache bounded
-            self._resolved[model] = found
-        return found
+        name = self._names.find(model)
+        return None if name is None else self._prices[name]
 
     def cost(self, model: str, prompt: int, completion: int, cached: int = 0) -> float:
         """USD for one call; 0.0 for a model the table does not know."""

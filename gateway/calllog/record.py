@@ -68,6 +68,10 @@ class CallRecord(msgspec.Struct, kw_only=True, gc=False):
     # USD, from the price table (gateway/calllog/pricing.py).
     cost: float = 0.0
     streamed: bool = False
+    # The caller's parameters the target's rules left out, and those clamped to the target's
+    # range (gateway/models/params.py), comma-separated; "" when none.
+    dropped_params: str = ""
+    clamped_params: str = ""
     client: str = ""
     user_agent: str = ""
     # Captured bodies (redacted, size-capped; gateway/calllog/capture.py); "" when not captured.

@@ -77,6 +77,11 @@ class Trace:
         rec.provider, rec.upstream_key, rec.served_model = provider, key_id, upstream_model
         rec.deployment = f"{provider}/{upstream_model}"
 
+    def params(self, dropped: tuple[str, ...], clamped: tuple[str, ...]) -> None:
+        """What the attempt's target did to the caller's parameters (gateway/models/params.py)."""
+        rec = self.rec
+        rec.dropped_params, rec.clamped_params = ", ".join(dropped), ", ".join(clamped)
+
     def usage(self, prompt: int, completion: int, cached: int = 0) -> None:
         """The response's token counts; `prompt` includes `cached` (OpenAI's convention)."""
         rec = self.rec

@@ -25,6 +25,7 @@ from .cluster import add_cluster_parser
 from .context import Context, NoStore
 from .limits import add_limits_parser
 from .logs import add_logs_parser
+from .models import add_models_parser
 from .secrets import NoSecret
 from .stats import add_stats_parser
 from .status import add_status_parser
@@ -72,6 +73,7 @@ def parser() -> argparse.ArgumentParser:
     add_budgets_parser(sub)
     add_status_parser(sub)
     add_cluster_parser(sub)
+    add_models_parser(sub)
     tenancy.add_parsers(sub, shared)
     return p
 

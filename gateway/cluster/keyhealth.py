@@ -40,12 +40,17 @@ class KeyHealthRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     state: int = STATE_HEALTHY
     cool_until: float = 0.0
     next_probe: float = 0.0
+    # What the provider last said about the key's headroom, when it said it, and how its limits
+    # refill (layout.LIMITER_*): a receiver reckons what is left now as the sender would.
+    limiter: int = 0
     remaining_requests: int = -1
     reset_requests: float = 0.0
     limit_requests: int = -1
+    learned_requests: float = 0.0
     remaining_tokens: int = -1
     reset_tokens: float = 0.0
     limit_tokens: int = -1
+    learned_tokens: float = 0.0
     expires: float = 0.0  # after this, the record says nothing any more
 
 
@@ -73,18 +78,18 @@ def record_of(region: Any, slot: int, key: int, node: str) -> KeyHealthRecord:
     clock = Clock()
     state = r["state"] if r["state"] != STATE_DISABLED else STATE_HEALTHY  # an operator's, per node
     learned: dict[str, Any] = {}
-    if r["reset_requests"] > clock.mono:
-        learned.update(
-            remaining_requests=r["remaining_requests"],
-            reset_requests=clock.to_wall(r["reset_requests"]),
-            limit_requests=r["limit_requests"],
-        )
-    if r["reset_tokens"] > clock.mono:
-        learned.update(
-            remaining_tokens=r["remaining_tokens"],
-            reset_tokens=clock.to_wall(r["reset_tokens"]),
-            limit_tokens=r["limit_tokens"],
-        )
+    for kind in ("requests", "tokens"):
+        if r[f"reset_{kind}"] > clock.mono:
+            learned.update(
+                {
+                    f"remaining_{kind}": r[f"remaining_{kind}"],
+                    f"reset_{kind}": clock.to_wall(r[f"reset_{kind}"]),
+                    f"limit_{kind}": r[f"limit_{kind}"],
+                    f"learned_{kind}": clock.to_wall(r[f"learned_{kind}"]),
+                }
+            )
+    if learned:
+        learned["limiter"] = r["limiter"]
     # A rate limit is the provider's word about the key, for every node; a rest after server or
     # transport failures is this node's (its path to the provider may be what fails).
     cooling = r["cool_until"] > clock.mono and r["cool_cause"] == COOL_RATE_LIMITED
@@ -119,16 +124,25 @@ def apply(region: Any, record: KeyHealthRecord) -> bool:
         changed = region.record(slot)["changed"]
         if clock.to_mono(record.at) > changed:
             region.set_state(slot, record.state, clock.to_mono(record.at), clock.to_mono(record.next_probe))
-    if record.reset_requests > clock.wall or record.reset_tokens > clock.wall:
-        region.learn(
-            slot,
-            record.remaining_requests,
-            clock.to_mono(record.reset_requests) if record.reset_requests > clock.wall else -1,
-            record.limit_requests,
-            record.remaining_tokens,
-            clock.to_mono(record.reset_tokens) if record.reset_tokens > clock.wall else -1,
-            record.limit_tokens,
-        )
+    held = region.record(slot)
+    # Each kind of figure as the provider said it, if it is still good and newer than what this
+    # node learnt itself: the latest answer is the provider's own up-to-date count.
+    if record.reset_requests > clock.wall:
+        learned_at = clock.to_mono(record.learned_requests)
+        if learned_at > held["learned_requests"]:
+            region.learn(
+                slot, record.limiter, learned_at,
+                record.remaining_requests, clock.to_mono(record.reset_requests), record.limit_requests,
+                -1, -1, -1,
+            )  # fmt: skip
+    if record.reset_tokens > clock.wall:
+        learned_at = clock.to_mono(record.learned_tokens)
+        if learned_at > held["learned_tokens"]:
+            region.learn(
+                slot, record.limiter, learned_at,
+                -1, -1, -1,
+                record.remaining_tokens, clock.to_mono(record.reset_tokens), record.limit_tokens,
+            )  # fmt: skip
     return True
 
 

@@ -222,6 +222,16 @@ class ProviderConfig(_Strict, kw_only=True, tag_field="type"):
             "the largest among providers)"
         ),
     ] = 256
+    limiter: Annotated[
+        Literal["continuous", "fixed_window"] | None,
+        Meta(
+            description="how the provider's rate limits refill: `continuous` (a bucket refilling "
+            "steadily; its reset is when it is full again, long after the next request fits) or "
+            "`fixed_window` (all of it back when the window ends). Unset: the type's own, "
+            "`fixed_window` for `gemini` and `continuous` for every other "
+            "([key pools](key-pools.md#the-limiter-model)); a `mock` provider limits its keys the same way"
+        ),
+    ] = None
     probe_interval_s: Annotated[
         Seconds, Meta(description="how often a key that ran out of quota is probed (the smallest completion)")
     ] = 30.0
@@ -326,6 +336,14 @@ class ModelGroup(_Strict, kw_only=True):
         int,
         Meta(ge=0, description="requests one worker lets wait at once in queue mode; past it, 429 at once"),
     ] = 1000
+    clamp_params: Annotated[
+        bool,
+        Meta(
+            description="a caller's parameter outside the range the target model takes (temperature, "
+            "top_p, max_tokens…) is clamped to it and reported in `x-aigw-clamped-params`, instead "
+            "of refused with a 400 naming the range ([providers](providers.md#api-versions-and-parameters))"
+        ),
+    ] = False
     limits: Annotated[
         list[Limit] | None, Meta(description="rate limits every request to this model group is charged to")
     ] = None

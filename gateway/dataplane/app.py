@@ -134,7 +134,14 @@ class Gateway:
             self.cluster,
         )
         self.policies = {
-            g.name: Policy(g.name, g.max_attempts, tuple(g.fallbacks), g.max_wait_s, WaitingRoom(g.max_queue))
+            g.name: Policy(
+                g.name,
+                g.max_attempts,
+                tuple(g.fallbacks),
+                g.max_wait_s,
+                WaitingRoom(g.max_queue),
+                g.clamp_params,
+            )
             for g in cfg.model_groups
         }
         self.canonical = {alias: g.name for g in cfg.model_groups for alias in g.aliases}
@@ -242,6 +249,9 @@ class Gateway:
             prompt_api, retired = prompt.lookup(self.live.services, path)
             if prompt_api is not None:
                 reader = BODY_READERS["/v1/chat/completions"]
+        elif reader is anthropic_ingress.chat_request:
+            # Read as the caller's anthropic-version has it.
+            reader = functools.partial(reader, version=headers.get("anthropic-version"))
         if reader is not None:
             declared = headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) <= self.max_body:
@@ -316,25 +326,27 @@ class Gateway:
             defaults = service.defaults
         else:
             group = self.canonical.get(model, model)  # an alias has its group's retry rules
+        policy = self.policies[group]
+        clamp = policy.clamp_params
         exchange: Exchange
         if route == ROUTE_PROMPT:
             assert prompt_api is not None and isinstance(request, openai_bodies.ChatRequest)
-            exchange = ChatExchange(body, model, bool(request.stream))
+            exchange = ChatExchange(body, model, bool(request.stream), request=request, clamp=clamp)
             ctx.caller = prompt.PromptCaller(prompt_api)
         elif route == ROUTE_MESSAGES:
             assert isinstance(request, canonical.ChatRequest)
-            exchange = ChatExchange.translated(request, defaults)
+            exchange = ChatExchange.translated(request, defaults, clamp=clamp)
             ctx.caller = AnthropicCaller(model)
         elif route == ROUTE_CHAT:
             assert isinstance(request, openai_bodies.ChatRequest)
-            exchange = ChatExchange(body, model, bool(request.stream), defaults)
+            exchange = ChatExchange(body, model, bool(request.stream), defaults, request=request, clamp=clamp)
         else:
             exchange = EmbeddingsExchange(body, model)
         ctx.headers = [*ctx.headers, *limit_headers(decision)]
         ctx.table, ctx.decision, ctx.exchange = table, decision, exchange
         tokens = -1
         try:
-            tokens = await forward(ctx, self.policies[group], self.pool, self.health)
+            tokens = await forward(ctx, policy, self.pool, self.health)
         finally:
             # Cost budgets settle with what the call cost (micro-USD), priced as its record is.
             cost = trace.cost(self.accounting.prices) if tokens > 0 else 0.0

@@ -19,7 +19,8 @@ from ..calllog.usage import openai_usage
 from ..errors import GatewayError
 from ..keypool.classify import RETRYABLE, Verdict, classify
 from ..keypool.health import KeyHealth
-from ..keypool.learn import cooldown_s, head_headroom
+from ..keypool.learn import head_headroom
+from ..models.params import UNCHANGED
 from ..upstream import Pool, UpstreamError
 from . import errors
 from .caller import OPENAI
@@ -61,6 +62,7 @@ class Policy:
     fallbacks: tuple[str, ...]
     max_wait_s: float
     room: WaitingRoom
+    clamp_params: bool = False  # out-of-range parameters are clamped, not refused
 
 
 class _Failure:
@@ -83,11 +85,19 @@ async def forward(ctx: RequestContext, policy: Policy, pool: Pool, health: KeyHe
     failure: _Failure | GatewayError | None = None
     target = decision.target
     deadline = time.monotonic() + policy.max_wait_s
+    base = ctx.headers
     for _ in range(policy.max_attempts):
         target, slot = decision.target, decision.slot
         started = time.perf_counter()
         try:
             path, header_block, body = exchange.call(target)
+            review = exchange.review
+            if review is not UNCHANGED:  # this target's rules dropped or clamped parameters: say so
+                ctx.headers = [*base, *review.headers()]
+                trace.params(review.dropped, review.clamped)
+            elif ctx.headers is not base:  # an earlier attempt's target did, this one did not
+                ctx.headers = base
+                trace.params((), ())
             resp = await pool.request(
                 target.origin, b"POST", path, header_block, body, read_timeout=target.timeout_s
             )
@@ -97,17 +107,20 @@ async def forward(ctx: RequestContext, policy: Policy, pool: Pool, health: KeyHe
             health.transport_failed(target, slot, broken)
         except GatewayError as exc:
             trace.attempt(target.provider, target.key_id, target.upstream_model, 0, exc.code, started)
-            if exc.status == 400:  # the request cannot be expressed for any provider of this kind
+            if exc.status == 400:  # the request cannot be expressed for this target: nothing was sent
+                ctx.headers = base
                 ctx.fail(exc)
-                return -1
+                return 0  # no token used: the estimate is given back
             health.note(target, slot, Verdict.SERVER, None)
             failure = exc
         else:
             try:
+                learned = None
                 if resp.watched:  # only answers with rate-limit headers teach headroom
-                    learned = head_headroom(resp.raw_head, time.monotonic_ns())
+                    learned_at = time.monotonic_ns()
+                    learned = head_headroom(resp.raw_head, learned_at)
                     if learned is not None:
-                        health.learn(target, slot, learned)
+                        health.learn(target, slot, learned_at, learned)
                 if resp.status == 200 and exchange.stream:
                     health.note(target, slot, Verdict.OK, None)
                     try:
@@ -161,8 +174,12 @@ async def forward(ctx: RequestContext, policy: Policy, pool: Pool, health: KeyHe
                             status, data = ctx.caller.answer(status, data)
                         ctx.answer(status, data)
                         return tokens
-                    wait = cooldown_s(resp.headers) if status == 429 else None
-                    health.note(target, slot, verdict, wait, status)
+                    cooldown = None
+                    if status == 429:  # what the provider says about when to come back
+                        cooldown = target.rate_limits.after_429(
+                            resp.headers, raw, learned, target.limiter, time.monotonic_ns()
+                        )
+                    health.note(target, slot, verdict, cooldown, status)
                     failure = _Failure(verdict, status, data)
             finally:
                 resp.release()  # as `async with resp` would, without two coroutines

@@ -2,9 +2,14 @@
 how its answer comes back as OpenAI Chat Completions.
 
 OpenAI-format providers (`openai`, `mock`) take the caller's bytes as they are — the fast path —
-with `model` rewritten when the deployment names another upstream model and a service's defaults
-filled in, both in one parse. Others go through their adapter (gateway/providers/): the request
-is decoded once into the canonical Struct and built anew for each provider tried.
+with `model` rewritten when the deployment names another upstream model, a service's defaults
+filled in and the target's parameter changes applied, all in one parse. Others go through their
+adapter (gateway/providers/): the request is decoded once into the canonical Struct and built
+anew for each provider tried.
+
+Before anything is sent, each target's parameter rules (gateway/models/params.py) drop what its
+API version or model does not take, and refuse (or, if the group clamps, clamp) what is out of
+range; `review` says what was done, for the response's headers and the call record.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from typing import Any
 import msgspec
 import orjson
 
+from ..errors import GatewayError
+from ..models.params import UNCHANGED, ParamError, Review
 from ..providers.base import StreamTranslator
 from ..providers.canonical import ChatRequest, EmbeddingsRequest, decode_chat
 from ..upstream import encode_headers
@@ -26,13 +33,17 @@ _encoder = msgspec.json.Encoder()
 class Exchange:
     """What a ChatExchange and an EmbeddingsExchange share; the class says which it is."""
 
-    __slots__ = ("_canonical", "body", "defaults", "is_chat", "model", "stream")
+    __slots__ = ("_canonical", "body", "clamp", "defaults", "is_chat", "model", "request", "review", "stream")
 
     is_chat: bool  # a chat completion, else embeddings
     body: bytes  # the caller's OpenAI JSON (b"" when an ingress gave the canonical request)
     model: str  # the public model name the caller asked for
     stream: bool
     defaults: Mapping[str, Any] | None  # a service's parameters for requests that leave them out
+    # The caller's request as the data plane decoded it (what parameter rules look at).
+    request: Any
+    clamp: bool  # out-of-range values are clamped, not refused (the group's clamp_params)
+    review: Review  # what the last target's rules changed
     _canonical: ChatRequest | None
 
     def canonical(self) -> ChatRequest:
@@ -42,25 +53,44 @@ class Exchange:
         return self._canonical
 
     def call(self, target: Target) -> tuple[bytes, bytes, bytes]:
-        """(path, header block, body) of this request for `target`."""
+        """(path, header block, body) of this request for `target`; a 400 GatewayError when the
+        target cannot take one of its parameters or the provider cannot express the request."""
         adapter = target.adapter
+        self.review = UNCHANGED
         if adapter is None:
             path = target.chat_path if self.is_chat else target.embeddings_path
             if self._canonical is not None:  # an ingress translated it: send OpenAI JSON
-                request = msgspec.structs.replace(self._canonical, model=target.upstream_model)
+                request = self._reviewed(target, self._canonical)
+                request = msgspec.structs.replace(request, model=target.upstream_model)
                 return path, target.header_block, _encoder.encode(request)
+            if self.is_chat and self.request is not None:
+                self._reviewed(target, self.request)
+            changes = self.review.changes
             body = self.body
-            if self.defaults is not None or self.model != target.upstream_model:
-                body = rewrite(body, target.upstream_model, self.defaults)
+            if changes or self.defaults is not None or self.model != target.upstream_model:
+                body = rewrite(body, target.upstream_model, self.defaults, changes)
             return path, target.header_block, body
-        # A request the provider cannot express raises a 400 GatewayError.
         if self.is_chat:
-            call = adapter.chat_call(self.canonical(), target.upstream_model, target.base_url)
+            request = self._reviewed(target, self.canonical())
+            call = adapter.chat_call(request, target.upstream_model, target.base_url)
+            if call.dropped:  # what the adapter left out as its provider refuses it
+                self.review = self.review._replace(dropped=(*self.review.dropped, *call.dropped))
         else:
             embeddings = msgspec.json.decode(self.body, type=EmbeddingsRequest)
             call = adapter.embeddings_call(embeddings, target.upstream_model, target.base_url)
         headers = encode_headers([*call.headers.items(), *target.key_headers])
         return call.path.encode(), headers, call.body
+
+    def _reviewed(self, target: Target, request: Any) -> Any:
+        """`request` as `target` takes it (a Struct: its changes applied; the caller's view: the
+        changes are applied to the bytes by `call`)."""
+        try:
+            self.review = target.params.review(request, self.clamp)
+        except ParamError as exc:
+            raise GatewayError(400, "invalid_request_error", exc.code, exc.message, exc.param) from None
+        if self.review.changes and isinstance(request, ChatRequest):
+            return msgspec.structs.replace(request, **self.review.changes)
+        return request
 
     def answer(self, target: Target, status: int, body: bytes) -> tuple[int, bytes]:
         """The provider's answer as OpenAI JSON (a completion, or an OpenAI error)."""
@@ -86,21 +116,34 @@ class ChatExchange(Exchange):
 
     __slots__ = ()
 
-    def __init__(self, body: bytes, model: str, stream: bool, defaults: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        body: bytes,
+        model: str,
+        stream: bool,
+        defaults: Mapping[str, Any] | None = None,
+        request: Any = None,
+        clamp: bool = False,
+    ):
         self.is_chat = True
         self.body = body
         self.model = model
         self.stream = stream
         self.defaults = defaults or None
+        self.request = request
+        self.clamp = clamp
+        self.review = UNCHANGED
         self._canonical = None
 
     @classmethod
-    def translated(cls, request: ChatRequest, defaults: Mapping[str, Any] | None = None) -> ChatExchange:
+    def translated(
+        cls, request: ChatRequest, defaults: Mapping[str, Any] | None = None, clamp: bool = False
+    ) -> ChatExchange:
         """A chat request an ingress has already made canonical (the Anthropic Messages API)."""
         if defaults:
             unset = {k: v for k, v in defaults.items() if getattr(request, k, 0) is None}
             request = msgspec.structs.replace(request, **unset)
-        exchange = cls(b"", request.model, bool(request.stream))
+        exchange = cls(b"", request.model, bool(request.stream), request=request, clamp=clamp)
         exchange._canonical = request
         return exchange
 
@@ -116,16 +159,31 @@ class EmbeddingsExchange(Exchange):
         self.model = model
         self.stream = False
         self.defaults = None
+        self.request = None
+        self.clamp = False
+        self.review = UNCHANGED
         self._canonical = None
 
 
-def rewrite(body: bytes, model: str | None, defaults: Mapping[str, Any] | None) -> bytes:
-    """The caller's JSON with another `model` (unless None) and `defaults` where it set nothing,
-    in one parse: everything else is kept as sent."""
+def rewrite(
+    body: bytes,
+    model: str | None,
+    defaults: Mapping[str, Any] | None,
+    changes: Mapping[str, Any] | None = None,
+) -> bytes:
+    """The caller's JSON in one parse: `defaults` where it set nothing, then `changes` (a value, or
+    None to leave the field out), then another `model` (unless None). Everything else is kept as
+    sent."""
     doc: dict[str, Any] = orjson.loads(body)
     if defaults is not None:
         for name, value in defaults.items():
             if doc.get(name) is None:
+                doc[name] = value
+    if changes:
+        for name, value in changes.items():
+            if value is None:
+                doc.pop(name, None)
+            else:
                 doc[name] = value
     if model is not None:
         doc["model"] = model

@@ -37,6 +37,11 @@ class ChatRequest(msgspec.Struct):
     n: Annotated[int, Meta(ge=1, le=128)] | None = None
     temperature: Annotated[float, Meta(ge=0, le=2)] | None = None
     top_p: Annotated[float, Meta(ge=0, le=1)] | None = None
+    # Read for the target's parameter rules (gateway/models/params.py): present or not, as sent.
+    top_k: Annotated[int, Meta(ge=0)] | None = None
+    presence_penalty: Annotated[float, Meta(ge=-2, le=2)] | None = None
+    frequency_penalty: Annotated[float, Meta(ge=-2, le=2)] | None = None
+    tools: list[Any] | None = None
 
 
 class EmbeddingsRequest(msgspec.Struct):

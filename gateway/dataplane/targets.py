@@ -13,6 +13,9 @@ from typing import Any
 from ..config.schema import Config, ProviderConfig
 from ..config.seed import limit_rules
 from ..keypool.directory import all_keys
+from ..keypool.provider_limits import limiter_of, rules_for
+from ..models.catalog import shipped
+from ..models.params import OPENAI_API, ParamRules
 from ..providers.base import adapter_for
 from ..providers.registry import REGISTRY
 from ..store.records import LimitRule, UpstreamSecret
@@ -29,9 +32,12 @@ class Target:
         "key_headers",
         "key_id",
         "key_limits",
+        "limiter",
         "origin",
+        "params",
         "priority",
         "provider",
+        "rate_limits",
         "stale",
         "timeout_s",
         "upstream_model",
@@ -61,6 +67,9 @@ class Target:
         self.key_id = key_id
         self.upstream_model = model
         self.timeout_s = provider.timeout_s
+        # How the provider's answers speak of its rate limits, and how its limiter refills.
+        self.rate_limits = rules_for(provider.type)
+        self.limiter = limiter_of(provider.type, provider.limiter)
         self.chat_path = b"/chat/completions"
         self.embeddings_path = b"/embeddings"
         self.adapter: Any = None
@@ -72,6 +81,9 @@ class Target:
             self.key_headers = [*provider.headers.items(), *self.adapter.auth_headers(secret).items()]
             credentials = []
         self.header_block = encode_headers([*provider.headers.items(), *credentials, ("User-Agent", "aigw")])
+        # What this API version and model take of a caller's parameters (gateway/models/params.py).
+        api = OPENAI_API if self.adapter is None else self.adapter.accepted_params()
+        self.params = ParamRules(api, model, shipped().of(model))
 
     def __repr__(self) -> str:
         # Never the secret.

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from ..errors import GatewayError, anthropic_json, decode_body
+from ..errors import GatewayError, anthropic_json, bad_request, decode_body
 from ..providers import anthropic_api as api
 from ..providers.base import unsupported
 from ..providers.canonical import (
@@ -47,9 +47,31 @@ STOP_REASONS = {
 # --------------------------------------------------------------------------- request
 
 
-def chat_request(body: bytes) -> ChatRequest:
-    """Anthropic request JSON -> canonical request; a 400 GatewayError when it cannot be one."""
-    return canonical(decode_body(api.REQUEST_DECODER, body))
+def chat_request(body: bytes, version: str | None = None) -> ChatRequest:
+    """Anthropic request JSON -> canonical request; a 400 GatewayError when it cannot be one.
+
+    `version` is the caller's `anthropic-version`: from 2026-10-21 on (the default of the anthropic
+    SDKs from 2.0), what that version refuses is refused here too; older callers, or none, are
+    read as 2023-06-01."""
+    request = decode_body(api.REQUEST_DECODER, body)
+    if version is not None and version >= api.VERSION:
+        _refuse_what_the_version_lacks(request)
+    return canonical(request)
+
+
+def _refuse_what_the_version_lacks(req: api.MessagesRequest) -> None:
+    # https://docs.anthropic.com/en/api/versioning: 2026-10-21 has no sampling parameters, no
+    # document blocks in assistant turns and no citations on text blocks of user turns.
+    for name in ("temperature", "top_p", "top_k"):
+        if getattr(req, name) is not None:
+            raise bad_request("Extra inputs are not permitted", name)
+    for i, msg in enumerate(req.messages):
+        for j, block in enumerate(msg.content if isinstance(msg.content, list) else ()):
+            where = f"messages.{i}.content.{j}"
+            if msg.role == "assistant" and isinstance(block, api.DocumentBlock):
+                raise unsupported("document blocks are not permitted in assistant messages", where)
+            if msg.role == "user" and isinstance(block, api.TextBlock) and block.citations:
+                raise unsupported("citations are not permitted in user messages", f"{where}.citations")
 
 
 def canonical(req: api.MessagesRequest) -> ChatRequest:
@@ -60,6 +82,8 @@ def canonical(req: api.MessagesRequest) -> ChatRequest:
         param = f"messages.{i}.content"
         if msg.role == "user":
             messages.extend(_user(msg.content, param))
+        elif msg.role == "system":
+            messages.append(Message(role="system", content=_system_text(msg.content, param)))
         else:
             messages.append(_assistant(msg.content, param))
     tools, choice, parallel = _tools(req)
@@ -73,6 +97,7 @@ def canonical(req: api.MessagesRequest) -> ChatRequest:
         stop=req.stop_sequences,
         temperature=req.temperature,
         top_p=req.top_p,
+        top_k=req.top_k,
         max_tokens=req.max_tokens,
         stream=True if req.stream else None,
         # The usage arrives in the last chunk only when asked for; message_delta needs it.
@@ -81,8 +106,15 @@ def canonical(req: api.MessagesRequest) -> ChatRequest:
     )
 
 
-def _system_text(system: str | list[api.TextBlock]) -> str:
-    return system if isinstance(system, str) else "\n\n".join(block.text for block in system)
+def _system_text(system: str | list[Any], param: str = "system") -> str:
+    if isinstance(system, str):
+        return system
+    texts = []
+    for j, block in enumerate(system):
+        if not isinstance(block, api.TextBlock):
+            raise unsupported("A system prompt may hold text blocks only.", f"{param}.{j}")
+        texts.append(block.text)
+    return "\n\n".join(texts)
 
 
 def _user(content: str | list[Any], param: str) -> list[Message]:

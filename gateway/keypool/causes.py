@@ -42,13 +42,14 @@ TRANSPORT = {
     "broken_connection": "ProtocolError",
 }
 SERVER_ERRORS = "server_errors"
-# A key that admission passed over though it is healthy and not cooling: its configured limits
-# (aigw's own, `keys[].limits`) are full, or this request already tried it.
+# A key that admission passed over though it is healthy and not cooling: its provider's limiter
+# has no room for the request yet (gateway/admission/limiter.py), its configured limits (aigw's
+# own, `keys[].limits`) are full, or this request already tried it.
 LIMITED = "limited"
 
 _SAID = {
     RATE_LIMITED: "rate-limited by its provider",
-    LIMITED: "at its configured limits or already tried",
+    LIMITED: "at its limits (its provider's or its configured ones) or already tried",
     SERVER_ERRORS: "resting after server errors",
     "unreachable": "resting: unreachable (ConnectError)",
     "timeout": "resting: timed out (UpstreamTimeout)",

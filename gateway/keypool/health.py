@@ -35,11 +35,16 @@ from ..admission.layout import (
 from ..upstream.errors import ConnectError, UpstreamError, UpstreamTimeout
 from .causes import pool_refusal
 from .classify import Verdict
+from .learn import Headroom
+from .provider_limits import Cooldown
 
 log = logging.getLogger("aigw.keys")
 
 BACKOFF_BASE_S = 1.0
 BACKOFF_MAX_S = 60.0
+# A key that answers 429 again, with no success in between, was predicted free and was not: its
+# wait doubles with each 429 in a row (from at least this), never past when its limits are full.
+REPEAT_FLOOR_S = 0.05
 # Circuit breaker: after this many server failures in a row (5xx, timeouts, resets) a key rests
 # for BREAKER_BASE_S, doubling with each further failure; its next request is the half-open probe.
 BREAKER_FAILURES = 3
@@ -100,9 +105,9 @@ class KeyHealth:
             found = self._ids[(target.provider, target.key_id)] = key_id(target.provider, target.key_id)
         return found
 
-    def learn(self, target: Any, slot: int, learned: tuple[int, int, int, int, int, int]) -> None:
-        """What the provider said about the key's headroom."""
-        self.region.learn(slot, *learned)
+    def learn(self, target: Any, slot: int, learned_at: int, learned: Headroom) -> None:
+        """What the provider said at `learned_at` about the key's headroom (learn.py)."""
+        self.region.learn(slot, target.limiter, learned_at, *learned)
         if self._listener is not None:
             self._listener.key_learned(self._key(target), slot)
 
@@ -123,9 +128,10 @@ class KeyHealth:
         return slot
 
     def note(
-        self, target: Any, slot: int, verdict: Verdict, cooldown_s: float | None, status: int = 0
+        self, target: Any, slot: int, verdict: Verdict, cooldown: Cooldown | None, status: int = 0
     ) -> None:
-        """An answer from the provider (`status`, classified as `verdict`)."""
+        """An answer from the provider (`status`, classified as `verdict`); `cooldown` is what a
+        429 said about waiting (provider_limits.py)."""
         if target.stale:
             return  # answered to a secret since rotated or removed: nothing about the key now
         now = time.monotonic_ns()
@@ -135,20 +141,17 @@ class KeyHealth:
         if verdict is Verdict.OK:
             region.succeed(slot)
         elif verdict is Verdict.RATE_LIMITED:
-            if cooldown_s is None:
-                # The provider gave no reset time: back off exponentially from the base.
-                streak = region.fail(slot)
-                cooldown_s = min(BACKOFF_BASE_S * 2 ** (streak - 1), BACKOFF_MAX_S)
-            # A hair past the provider's reset: timers may fire early, and a request that arrives
+            wait = rate_limit_wait(region.fail(slot), cooldown)
+            # A hair past the provider's moment: timers may fire early, and a request that arrives
             # a moment too soon costs a whole new cooldown.
-            region.cool(slot, now + int((cooldown_s + COOLDOWN_MARGIN_S) * SECOND), COOL_RATE_LIMITED)
+            region.cool(slot, now + int((wait + COOLDOWN_MARGIN_S) * SECOND), COOL_RATE_LIMITED)
             # Routine for a pool (the request moves to another key): not a warning.
             log.info(
                 "key %s/%s rate-limited (%d); cooling %.3gs",
                 target.provider,
                 target.key_id,
                 status,
-                cooldown_s,
+                wait,
             )
         elif verdict is Verdict.SERVER:
             streak = region.fail(slot)
@@ -229,3 +232,16 @@ class KeyHealth:
             rest,
         )
         return True
+
+
+def rate_limit_wait(streak: int, cooldown: Cooldown | None) -> float:
+    """How long a key that answered 429 (its `streak`-th in a row) waits: what the provider said
+    (provider_limits.py); doubled for each 429 before it in the streak, since then the provider's
+    word let it be tried too soon, never beyond the time its limits are full again (60 s when
+    unknown); exponential backoff from 1 s when the provider said nothing."""
+    if cooldown is None or cooldown.wait_s is None:
+        return min(BACKOFF_BASE_S * 2 ** (streak - 1), BACKOFF_MAX_S)
+    if streak <= 1:
+        return cooldown.wait_s
+    cap = cooldown.full_s or BACKOFF_MAX_S
+    return max(cooldown.wait_s, min(max(cooldown.wait_s, REPEAT_FLOOR_S) * 2 ** (streak - 1), cap))

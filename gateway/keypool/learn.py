@@ -1,5 +1,4 @@
-"""What a provider's response says about the key: its headroom, in the shape `region.learn`
-takes, and for a 429 how long the key should cool.
+"""What a provider's response says about the key's headroom, in the shape `region.learn` takes.
 
 OpenAI (and compatible servers) send x-ratelimit-{limit,remaining,reset}-{requests,tokens}, the
 reset as a Go duration ("6m0s", "250ms"); Anthropic sends anthropic-ratelimit-* with RFC 3339
@@ -46,16 +45,9 @@ _durations: dict[str, float | None] = {}  # Go duration -> seconds
 _instants: dict[str, float | None] = {}  # RFC 3339 time -> Unix seconds
 
 
-def reset_seconds(headers: Any, name: str) -> float | None:
-    """Seconds until the reset an x-ratelimit-reset-* header gives (a Go duration); None when it
-    is absent or not a duration. The one reader of these headers in Python (the native
-    head_headroom reads their plain forms in C)."""
-    value = headers.get(name)
-    return _parsed(_durations, value, parse_go_duration) if value else None
-
-
 def _reset_at(headers: Any, name: str, now_ns: int) -> int:
-    seconds = reset_seconds(headers, name)
+    value = headers.get(name)
+    seconds = _parsed(_durations, value, parse_go_duration) if value else None
     return -1 if seconds is None else now_ns + int(seconds * 1e9)
 
 
@@ -71,37 +63,6 @@ def _rfc3339_at(headers: Any, name: str, now_ns: int) -> int:
     value = headers.get(name)
     at = _parsed(_instants, value, _unix_seconds) if value else None
     return -1 if at is None else now_ns + max(0, int((at - time.time()) * 1e9))
-
-
-def cooldown_s(headers: Any) -> float | None:
-    """How long a provider's 429 asks us to wait, as precisely as it says: retry-after-ms; else
-    the reset of each limit it reports used up (x-ratelimit-remaining-* 0, in milliseconds, where
-    retry-after is whole seconds rounded up); else retry-after; else any reset. None when it says
-    nothing (the key then backs off exponentially)."""
-    value = headers.get("retry-after-ms")
-    if value:
-        try:
-            return max(float(value) * 0.001, 0.001)
-        except ValueError:
-            pass
-    used_up = [
-        _wait_s(headers, f"x-ratelimit-reset-{kind}")
-        for kind in ("requests", "tokens")
-        if headers.get(f"x-ratelimit-remaining-{kind}") == "0"
-    ]
-    if any(used_up):
-        return max(s for s in used_up if s)
-    value = headers.get("retry-after")
-    if value:
-        try:
-            return max(float(value), 0.001)
-        except ValueError:
-            pass
-    return _wait_s(headers, "x-ratelimit-reset-requests") or _wait_s(headers, "x-ratelimit-reset-tokens")
-
-
-def _wait_s(headers: Any, name: str) -> float | None:
-    return reset_seconds(headers, name) or None  # a reset of 0 says nothing about how long
 
 
 Headroom = tuple[int, int, int, int, int, int]

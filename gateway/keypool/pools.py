@@ -8,19 +8,21 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..admission.layout import STATE_HEALTHY, key_id
+from ..admission.limiter import left_in
 from ..config.schema import Config
 
 
 def key_headroom(record: dict[str, int], now: int) -> float:
     """0 for a key that cannot serve (cooling, exhausted, invalid, disabled); else the smaller
-    share left of what its provider last reported, while that holds; 1 when nothing is known."""
+    share left of its provider's limits now, by what it last reported and how its limiter refills
+    (gateway/admission/limiter.py); 1 when nothing is known."""
     if record["state"] != STATE_HEALTHY or record["cool_until"] > now:
         return 0.0
     share = 1.0
     for kind in ("requests", "tokens"):
-        limit = record[f"limit_{kind}"]
-        if limit > 0 and record[f"reset_{kind}"] > now:
-            share = min(share, max(0.0, record[f"remaining_{kind}"] / limit))
+        left = left_in(record, kind, now)
+        if left is not None:
+            share = min(share, max(0.0, left / record[f"limit_{kind}"]))
     return share
 
 

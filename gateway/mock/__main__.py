@@ -7,7 +7,9 @@ import asyncio
 import signal
 import sys
 
-from .server import MockConfig, MockKey, start_mock_server, stop_mock_server
+from .config import MockConfig, MockKey
+from .limits import LIMITERS
+from .server import start_mock_server, stop_mock_server
 
 
 def _key(spec: str) -> MockKey:
@@ -26,6 +28,18 @@ def parse_args(argv: list[str] | None = None) -> MockConfig:
     p.add_argument("--rpm", type=int, default=0, help="requests per minute per key, 0 = unlimited")
     p.add_argument("--tpm", type=int, default=0, help="tokens per minute per key, 0 = unlimited")
     p.add_argument("--window-s", type=float, default=60.0, help="length of the rate-limit minute (tests)")
+    p.add_argument(
+        "--limiter",
+        choices=LIMITERS,
+        default="continuous",
+        help="continuous: rpm and tpm refill steadily, as OpenAI's; fixed_window: at once when a window ends",
+    )
+    p.add_argument(
+        "--limit-headers",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="x-ratelimit-* on every answer, as OpenAI (--no-limit-headers: only a 429's retry-after)",
+    )
     p.add_argument("--stream-chunks", type=int, default=None)
     p.add_argument("--chunk-interval-ms", type=float, default=0.0)
     a = p.parse_args(argv)
@@ -37,6 +51,8 @@ def parse_args(argv: list[str] | None = None) -> MockConfig:
         rpm=a.rpm,
         tpm=a.tpm,
         window_s=a.window_s,
+        limiter=a.limiter,
+        limit_headers=a.limit_headers,
         stream_chunks=a.stream_chunks,
         chunk_interval_ms=a.chunk_interval_ms,
     )

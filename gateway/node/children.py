@@ -17,7 +17,7 @@ async def start_mock(provider: ProviderConfig) -> tuple[asyncio.subprocess.Proce
     args = [
         "--host", "127.0.0.1", "--port", "0",
         "--latency-ms", str(opts.latency_ms), "--rpm", str(opts.rpm), "--tpm", str(opts.tpm),
-        "--window-s", str(opts.window_s),
+        "--window-s", str(opts.window_s), "--limiter", provider.limiter or "continuous",
         "--chunk-interval-ms", str(opts.chunk_interval_ms),
     ]  # fmt: skip
     for key in provider.keys:

@@ -5,8 +5,10 @@ Mapping decisions (documented in docs/providers.md):
 - tool results become `tool_result` blocks of a user turn, consecutive turns of one role merge
   (Anthropic wants all results of one assistant turn in the next user turn, results first);
 - `max_tokens` is required by Anthropic: `default_max_tokens` fills it when the caller sent none;
-- temperature, top_p and seed are not sent: the current Messages API (anthropic SDK 2.x types)
-  has no sampling parameters, so they are ignored rather than failing every request;
+- temperature, top_p and top_k are sent as the API version takes them (`api_version`; the
+  version's and the model's rules decide before the adapter sees the request:
+  gateway/models/params.py); seed is never sent: Anthropic has none;
+- stop sequences of whitespace only are dropped: Anthropic refuses them;
 - JSON mode: by default a forced tool named `json_response` whose input schema is the caller's
   schema; its input comes back as the message text. `json_mode: native` sends json_schema
   formats as `output_config.format` instead (newer models only).
@@ -21,6 +23,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from ..models.params import ApiParams
 from . import anthropic_api as api
 from . import errors
 from .anthropic_stream import AnthropicStream
@@ -44,7 +47,14 @@ from .content import chosen_function, split_data_url, text_of, tool_arguments
 class AnthropicOptions(msgspec.Struct, forbid_unknown_fields=True):
     """Options of the Anthropic Messages API."""
 
-    version: Annotated[str, Meta(description="the `anthropic-version` header")] = api.VERSION
+    api_version: Annotated[
+        Literal["2026-10-21", "2023-06-01"],
+        Meta(
+            description="the `anthropic-version` header: `2026-10-21` (current) takes no sampling "
+            "parameter, `2023-06-01` takes temperature (0 to 1), top_p and top_k "
+            "([providers](providers.md#api-versions-and-parameters))"
+        ),
+    ] = api.VERSION
     default_max_tokens: Annotated[
         int, Meta(ge=1, description="`max_tokens` when the caller sent none (Anthropic requires one)")
     ] = 4096
@@ -66,13 +76,19 @@ class AnthropicAdapter:
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"x-api-key": key}
 
+    def accepted_params(self) -> ApiParams:
+        version = self.options.api_version
+        return ApiParams(f"anthropic API {version}", api.VERSIONS[version])
+
     # ----------------------------------------------------------------- request
 
     def chat_call(self, request: ChatRequest, upstream_model: str, base_url: str) -> UpstreamCall:
         # base_url is what the Anthropic SDK takes (https://api.anthropic.com); tolerate a trailing /v1.
         path = "/messages" if base_url.rstrip("/").endswith("/v1") else "/v1/messages"
-        headers = {"content-type": "application/json", "anthropic-version": self.options.version}
-        return UpstreamCall(path, headers, api.ENCODER.encode(self.messages_request(request, upstream_model)))
+        headers = {"content-type": "application/json", "anthropic-version": self.options.api_version}
+        out = self.messages_request(request, upstream_model)
+        dropped = ("stop",) if request.stop and out.stop_sequences != request.stop_list else ()
+        return UpstreamCall(path, headers, api.ENCODER.encode(out), dropped)
 
     def messages_request(self, request: ChatRequest, model: str) -> api.MessagesRequest:
         _reject_unsupported(request)
@@ -82,12 +98,18 @@ class AnthropicAdapter:
             messages=messages,
             max_tokens=request.output_limit or self.options.default_max_tokens,
             system=system,
-            stop_sequences=request.stop_list,
+            stop_sequences=_stop_sequences(request.stop_list),
             metadata=api.Metadata(user_id=request.user) if request.user else None,
             stream=True if request.stream else None,
         )
         _tools(request, out)
         _response_format(request, out, self.options.json_mode)
+        # What the API version takes: the request's rules (gateway/models/params.py) have dropped
+        # the rest already, and a request built without them still never carries it.
+        takes = api.VERSIONS[self.options.api_version]
+        out.temperature = request.temperature if "temperature" in takes else None
+        out.top_p = request.top_p if "top_p" in takes else None
+        out.top_k = request.top_k if "top_k" in takes else None
         return out
 
     # ----------------------------------------------------------------- response
@@ -114,6 +136,13 @@ class AnthropicAdapter:
 
 
 # --------------------------------------------------------------------------- request pieces
+
+
+def _stop_sequences(stop: list[str] | None) -> list[str] | None:
+    # Anthropic refuses a stop sequence of whitespace only; the model's output holds whitespace
+    # everywhere, so such a sequence would stop it anywhere: it is dropped.
+    kept = [sequence for sequence in stop or () if sequence.strip()]
+    return kept or None
 
 
 def _reject_unsupported(request: ChatRequest) -> None:

@@ -10,16 +10,25 @@ Docs: https://docs.anthropic.com/en/api/messages and /en/docs/build-with-claude/
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 from msgspec import Meta
 
+from ..models.params import Range
 from .canonical import FinishReason, usage
 from .canonical import Usage as OpenAIUsage
 from .errors import by_status
 
-VERSION = "2023-06-01"
+# API versions (the `anthropic-version` header) and the sampling parameters each takes, with their
+# ranges (https://docs.anthropic.com/en/api/versioning, /en/api/messages). 2026-10-21 has none:
+# it answers 400 to temperature, top_p or top_k, even at their default values.
+VERSION: Final = "2026-10-21"
+LEGACY_VERSION: Final = "2023-06-01"
+VERSIONS: dict[str, dict[str, Range]] = {
+    LEGACY_VERSION: {"temperature": Range(0, 1), "top_p": Range(0, 1), "top_k": Range(0)},
+    VERSION: {},
+}
 
 # --------------------------------------------------------------------------- request
 
@@ -38,8 +47,10 @@ class TextSource(msgspec.Struct, tag="text", tag_field="type"):
     data: str
 
 
-class TextBlock(msgspec.Struct, tag="text", tag_field="type"):
+class TextBlock(msgspec.Struct, tag="text", tag_field="type", omit_defaults=True):
     text: str
+    # Read from callers only to refuse them where the API version does (never sent upstream).
+    citations: list[Any] | None = None
 
 
 class ImageBlock(msgspec.Struct, tag="image", tag_field="type"):
@@ -84,7 +95,8 @@ Block = (
 
 
 class MessageParam(msgspec.Struct):
-    role: Literal["user", "assistant"]
+    # A system message within `messages`: the MessageParam union of anthropic SDK 2.x.
+    role: Literal["user", "assistant", "system"]
     content: str | list[Block]
 
 

@@ -15,6 +15,7 @@ import msgspec
 from msgspec import Meta
 
 from ..errors import GatewayError, openai_json
+from ..models.params import OPENAI_PARAMS, ApiParams
 from .base import UpstreamCall, decode_options
 from .canonical import ChatRequest, EmbeddingsRequest
 from .errors import by_status
@@ -64,6 +65,10 @@ class AzureAdapter(OpenAICompatAdapter):
 
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"api-key": key}
+
+    def accepted_params(self) -> ApiParams:
+        # Azure refuses parameters OpenAI's API does not define.
+        return ApiParams(f"Azure OpenAI API {self.azure.api_version}", OPENAI_PARAMS)
 
     def _path(self, base_url: str, upstream_model: str, operation: str) -> str:
         query = f"?api-version={self.azure.api_version}"

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import msgspec
 
 from ..errors import GatewayError
+from ..models.params import ApiParams
 from .canonical import ChatRequest, EmbeddingsRequest, Usage
 from .registry import REGISTRY, load
 
@@ -21,6 +22,8 @@ class UpstreamCall(msgspec.Struct):
     path: str  # relative to the provider's base_url; may carry a query string
     headers: dict[str, str]  # everything but the credential (see Adapter.auth_headers)
     body: bytes
+    # Caller parameters the adapter left out because its provider refuses them (reported).
+    dropped: tuple[str, ...] = ()
 
 
 def unsupported(message: str, param: str | None = None, code: str = "unsupported_parameter") -> GatewayError:
@@ -44,6 +47,11 @@ class Adapter(Protocol):
     name: str
 
     def auth_headers(self, key: str) -> dict[str, str]: ...
+
+    def accepted_params(self) -> ApiParams:
+        """The sampling parameters the provider's API version takes, with their ranges
+        (gateway/models/params.py)."""
+        ...
 
     def chat_call(self, request: ChatRequest, upstream_model: str, base_url: str) -> UpstreamCall: ...
 

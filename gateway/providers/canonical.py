@@ -122,6 +122,8 @@ class ChatRequest(msgspec.Struct, omit_defaults=True, dict=True):
     stop: str | list[str] | None = None
     temperature: Annotated[float, Meta(ge=0, le=2)] | None = None
     top_p: Annotated[float, Meta(ge=0, le=1)] | None = None
+    # Not OpenAI's: Anthropic's and Gemini's, and many OpenAI-compatible servers'.
+    top_k: Annotated[int, Meta(ge=0)] | None = None
     max_tokens: Annotated[int, Meta(ge=1)] | None = None
     max_completion_tokens: Annotated[int, Meta(ge=1)] | None = None
     seed: int | None = None

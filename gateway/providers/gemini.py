@@ -26,6 +26,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
+from ..models.params import ApiParams, Range
 from . import errors
 from . import gemini_api as api
 from .base import UpstreamCall, decode_options, unsupported
@@ -50,6 +51,13 @@ from .gemini_schema import gemini_schema
 from .gemini_stream import GeminiStream
 
 AUDIO_TYPES = {"wav": "audio/wav", "mp3": "audio/mp3"}
+GEMINI_PARAMS: Mapping[str, Range] = {
+    "temperature": Range(0, 2),
+    "top_p": Range(0, 1),
+    "top_k": Range(1),
+    "presence_penalty": Range(),
+    "frequency_penalty": Range(),
+}
 
 
 class GeminiOptions(msgspec.Struct, forbid_unknown_fields=True):
@@ -66,6 +74,10 @@ class GeminiAdapter:
 
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"x-goog-api-key": key}
+
+    def accepted_params(self) -> ApiParams:
+        # GenerationConfig: https://ai.google.dev/api/generate-content#generationconfig
+        return ApiParams(f"Gemini API {self.options.api_version}", GEMINI_PARAMS)
 
     def _models_path(self, base_url: str) -> str:
         # base_url as the google-genai SDK takes it (https://generativelanguage.googleapis.com);
@@ -166,6 +178,7 @@ def generate_request(request: ChatRequest) -> api.GenerateContentRequest:
         stop_sequences=request.stop_list,
         temperature=request.temperature,
         top_p=request.top_p,
+        top_k=request.top_k,
         max_output_tokens=request.output_limit,
         candidate_count=request.n,
         seed=request.seed,

@@ -78,6 +78,7 @@ class GenerationConfig(msgspec.Struct, rename="camel", omit_defaults=True):
     stop_sequences: list[str] | None = None
     temperature: float | None = None
     top_p: float | None = None
+    top_k: int | None = None
     max_output_tokens: int | None = None
     candidate_count: int | None = None
     seed: int | None = None

@@ -14,6 +14,7 @@ import msgspec
 import orjson
 from msgspec import Meta
 
+from ..models.params import OPENAI_API, ApiParams
 from . import errors
 from .base import UpstreamCall, decode_options
 from .canonical import (
@@ -52,6 +53,9 @@ class OpenAICompatAdapter:
 
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"authorization": f"Bearer {key}"}
+
+    def accepted_params(self) -> ApiParams:
+        return OPENAI_API
 
     # ----------------------------------------------------------------- chat
 

@@ -23,6 +23,9 @@ class ProviderType(NamedTuple):
     passthrough: bool = False
     # False only for the mock, which `aigw serve` starts and whose URL it knows.
     needs_base_url: bool = True
+    # What its answers say about a key's rate limits, and its limiter's default
+    # (gateway/keypool/provider_limits.py).
+    rate_limits: str = "gateway.keypool.provider_limits:OPENAI"
 
 
 _OPENAI = "gateway.providers.openai_compat:OpenAICompatAdapter"
@@ -50,11 +53,13 @@ REGISTRY: dict[str, ProviderType] = {
         "gateway.providers.anthropic:AnthropicAdapter",
         "the Anthropic Messages API, translated to and from OpenAI's format",
         "gateway.providers.anthropic:AnthropicOptions",
+        rate_limits="gateway.keypool.provider_limits:ANTHROPIC",
     ),
     "gemini": ProviderType(
         "gateway.providers.gemini:GeminiAdapter",
         "the Gemini API (generateContent), translated to and from OpenAI's format",
         "gateway.providers.gemini:GeminiOptions",
+        rate_limits="gateway.keypool.provider_limits:GEMINI",
     ),
     "mock": ProviderType(
         _OPENAI,

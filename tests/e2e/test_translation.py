@@ -4,6 +4,7 @@ Anthropic- and Gemini-format upstreams, and the official anthropic SDK on the Me
 import json
 
 import anthropic
+import httpx
 import openai
 import pytest
 
@@ -193,3 +194,50 @@ def test_a_cut_upstream_stream_ends_the_callers_stream_with_an_error_not_a_hang(
     with pytest.raises(openai.APIError):
         for _ in stream:
             pass
+
+
+def test_the_current_anthropic_sdk_is_served_with_its_own_types(claude_sdk, gw):
+    # anthropic SDK >= 2.0: `Authorization: Bearer`, API version 2026-10-21, and the MessageParam
+    # union that lets a system message stand among the others.
+    assert claude_sdk.auth_headers == {"Authorization": f"Bearer {gw.keys['demo']}"}
+    assert anthropic._constants.ANTHROPIC_API_VERSION == "2026-10-21"
+    messages: list[anthropic.types.MessageParam] = [
+        anthropic.types.SystemMessageParam(role="system", content="Answer briefly."),
+        anthropic.types.UserMessageParam(
+            role="user", content=[anthropic.types.TextBlockParam(type="text", text="typed hello")]
+        ),
+    ]
+    for model in ("claude", "gpt-4o-mini"):  # translated twice, and once
+        message = claude_sdk.messages.create(model=model, max_tokens=64, messages=messages)
+        assert isinstance(message, anthropic.types.Message) and "typed hello" in message.content[0].text
+    # The version has no sampling parameters: aigw refuses them as Anthropic does.
+    with pytest.raises(anthropic.BadRequestError) as refused:
+        claude_sdk.messages.create(
+            model="claude", max_tokens=64, messages=messages, extra_body={"temperature": 0.5}
+        )
+    assert refused.value.body["error"] == {  # type: ignore[index]
+        "type": "invalid_request_error",
+        "message": "temperature: Extra inputs are not permitted",
+    }
+
+
+def test_an_older_anthropic_client_is_served_as_2023_06_01(gw):
+    # x-api-key and anthropic-version 2023-06-01, as SDKs before 2.0 sent them: sampling
+    # parameters are taken (within Anthropic's range) and passed on where the target takes them.
+    body: anthropic.types.MessageCreateParams = {  # type: ignore[typeddict-unknown-key]
+        "model": "claude",
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": "older hello"}],
+        "temperature": 0.5,
+        "top_k": 5,
+    }
+    headers = {"x-api-key": gw.keys["demo"], "anthropic-version": "2023-06-01"}
+    resp = httpx.post(gw.base_url + "/v1/messages", json=body, headers=headers, timeout=30)
+    assert resp.status_code == 200, resp.text
+    assert anthropic.types.Message.model_validate(resp.json()).content[0].text == "older hello"
+    # The claude deployment speaks 2026-10-21 upstream: the parameters were dropped, and said so.
+    assert resp.headers["x-aigw-dropped-params"] == "temperature, top_k"
+    too_hot = httpx.post(
+        gw.base_url + "/v1/messages", json={**body, "temperature": 1.5}, headers=headers, timeout=30
+    )
+    assert too_hot.status_code == 400 and too_hot.json()["error"]["type"] == "invalid_request_error"

@@ -10,6 +10,11 @@ Shapes follow https://docs.anthropic.com/en/api/messages,
 https://docs.anthropic.com/en/docs/build-with-claude/streaming, /en/api/errors and
 /en/api/rate-limits (the `anthropic-ratelimit-*` and `request-id` headers).
 
+With `--rpm` / `--tpm` (input tokens) each key is rate limited as Anthropic documents it: a
+token bucket (`--limiter continuous`, the default) whose `anthropic-ratelimit-*-reset` is the
+moment it is fully replenished (RFC 3339, whole seconds, rounded up), and whose 429
+`rate_limit_error` carries `retry-after`: the whole seconds until a retry can succeed.
+
     python -m tests.mocks.anthropic_server --port 0   # prints: mock listening on http://HOST:PORT
 """
 
@@ -17,12 +22,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import secrets
 import sys
+import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+
+from gateway.mock.limits import RateLimits, Refusal
 
 from .common import (
     STATE,
@@ -30,7 +40,9 @@ from .common import (
     MockState,
     args_for,
     directive_status,
+    limits_of,
     serve_main,
+    stats,
     tokens,
     words,
 )
@@ -50,15 +62,52 @@ ERROR_TYPES = {
 RESET = "2030-01-01T00:00:00Z"
 
 
-def create_app(keys: Iterable[str] = (), rate_limited_keys: Iterable[str] = ()) -> web.Application:
+def create_app(
+    keys: Iterable[str] = (), rate_limited_keys: Iterable[str] = (), limits: RateLimits | None = None
+) -> web.Application:
     """`keys` empty = any non-empty x-api-key is accepted."""
     app = web.Application(client_max_size=64 * 1024 * 1024)
-    app[STATE] = MockState.of(keys, rate_limited_keys)
+    app[STATE] = MockState.of(keys, rate_limited_keys, limits)
     app.router.add_post("/v1/messages", messages)
+    app.router.add_get("/_mock/stats", stats)
     return app
 
 
-def _headers(request_id: str) -> dict[str, str]:
+def _instant(seconds_from_now: float) -> str:
+    """An RFC 3339 instant in whole seconds, rounded up: never before the moment it names."""
+    at = math.ceil(time.time() + seconds_from_now)
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _limit_headers(limits: RateLimits, key: str) -> dict[str, str]:
+    """The key's limits as they stand: limit, remaining, and when it is fully replenished."""
+    state = limits.state(key, time.monotonic())
+    out: dict[str, str] = {}
+    families = [("requests", state.requests), ("input-tokens", state.tokens), ("tokens", state.tokens)]
+    for family, kind in families:
+        if kind is not None:
+            limit, remaining, until_full = kind
+            out[f"anthropic-ratelimit-{family}-limit"] = str(limit)
+            out[f"anthropic-ratelimit-{family}-remaining"] = str(remaining)
+            out[f"anthropic-ratelimit-{family}-reset"] = _instant(until_full)
+    return out
+
+
+def _refusal(limits: RateLimits, key: str, refused: Refusal, rid: str) -> web.Response:
+    unit = "input tokens" if refused.tokens else "requests"
+    message = (
+        f"This request would exceed the rate limit for your organization of {refused.limit} {unit} "
+        "per minute. For details, refer to: https://docs.anthropic.com/en/api/rate-limits. You can "
+        "see the response headers for current usage. Please try again later."
+    )
+    # "The number of seconds to wait until you can retry the request. Earlier retries will fail."
+    retry = {"retry-after": str(max(1, math.ceil(refused.wait_s)))} if refused.wait_s > 0 else {}
+    return error(429, message, rid, retry, _limit_headers(limits, key))
+
+
+def _headers(request_id: str, limited: dict[str, str] | None = None) -> dict[str, str]:
+    if limited:
+        return {"request-id": request_id, **limited}
     return {
         "request-id": request_id,
         "anthropic-organization-id": "00000000-0000-4000-8000-000000000000",
@@ -77,13 +126,20 @@ def _headers(request_id: str) -> dict[str, str]:
     }
 
 
-def error(status: int, message: str, request_id: str, extra: dict[str, str] | None = None) -> web.Response:
+def error(
+    status: int,
+    message: str,
+    request_id: str,
+    extra: dict[str, str] | None = None,
+    limited: dict[str, str] | None = None,
+) -> web.Response:
     body = {
         "type": "error",
         "error": {"type": ERROR_TYPES.get(status, "api_error"), "message": message},
         "request_id": request_id,
     }
-    return web.json_response(body, status=status, headers={**_headers(request_id), **(extra or {})})
+    headers = {**_headers(request_id, limited), **(extra or {})}
+    return web.json_response(body, status=status, headers=headers)
 
 
 async def messages(request: web.Request) -> web.StreamResponse:
@@ -106,17 +162,23 @@ async def messages(request: web.Request) -> web.StreamResponse:
     except ValueError:
         return error(400, "There was an issue with the format of your request: invalid JSON", rid)
     state.requests.append(body)
-    problem = _invalid(body)
+    problem = _invalid(body) or _refused_by_version(body, request.headers["anthropic-version"])
     if problem:
         return error(400, problem, rid)
+    limited: dict[str, str] = {}
+    if state.limits.on:
+        refused = state.limits.admit(key, tokens(json.dumps(body["messages"])), time.monotonic())
+        if refused is not None:
+            return _refusal(state.limits, key, refused, rid)
+        limited = _limit_headers(state.limits, key)
     last = _last_user_text(body["messages"])
     status = directive_status(last)
     if status is not None:
         return error(status, f"mock error {status} as requested", rid)
     message = _answer(body, last)
     if not body.get("stream"):
-        return web.json_response(message, headers=_headers(rid))
-    return await _stream(request, message, rid, truncate=last.startswith(TRUNCATE_DIRECTIVE))
+        return web.json_response(message, headers=_headers(rid, limited))
+    return await _stream(request, message, rid, limited, truncate=last.startswith(TRUNCATE_DIRECTIVE))
 
 
 def _invalid(body: Any) -> str | None:
@@ -130,6 +192,24 @@ def _invalid(body: Any) -> str | None:
     for i, msg in enumerate(body["messages"]):
         if msg.get("role") not in ("user", "assistant"):
             return f"messages.{i}.role: Input should be 'user' or 'assistant'"
+    return None
+
+
+# API version 2026-10-21 has no sampling parameters: it refuses them even at their defaults.
+SAMPLING = ("temperature", "top_p", "top_k")
+CURRENT_VERSION = "2026-10-21"
+
+
+def _refused_by_version(body: dict[str, Any], version: str) -> str | None:
+    """What the API version refuses: sampling parameters (2026-10-21), stop sequences of
+    whitespace only (every version)."""
+    if version >= CURRENT_VERSION:
+        for name in SAMPLING:
+            if name in body:
+                return f"{name}: Extra inputs are not permitted"
+    for i, sequence in enumerate(body.get("stop_sequences") or ()):
+        if not str(sequence).strip():
+            return f"stop_sequences.{i}: each stop sequence must contain non-whitespace"
     return None
 
 
@@ -228,11 +308,11 @@ def stream_events(message: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 async def _stream(
-    request: web.Request, message: dict[str, Any], rid: str, truncate: bool
+    request: web.Request, message: dict[str, Any], rid: str, limited: dict[str, str], truncate: bool
 ) -> web.StreamResponse:
     resp = web.StreamResponse(
         headers={
-            **_headers(rid),
+            **_headers(rid, limited),
             "content-type": "text/event-stream; charset=utf-8",
             "cache-control": "no-cache",
         }
@@ -250,7 +330,7 @@ async def _stream(
 
 def main(argv: list[str] | None = None) -> int:
     def make(args: argparse.Namespace) -> web.Application:
-        return create_app(args.key, args.rate_limited_key)
+        return create_app(args.key, args.rate_limited_key, limits_of(args))
 
     return serve_main("python -m tests.mocks.anthropic_server", make, argv)
 

@@ -1,5 +1,7 @@
-"""What the mock upstreams share: serving an aiohttp app (CLI or background thread) and the
-deterministic answer rules (echo the last user text, or call the first offered tool)."""
+"""What the mock upstreams share: serving an aiohttp app (CLI or background thread), per-key rate
+limits (gateway/mock/limits.py: a continuous or fixed-window limiter, each mock answering it in its
+provider's headers and errors), and the deterministic answer rules (echo the last user text, or
+call the first offered tool)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.mock.limits import LIMITERS, RateLimits
+
 # A user text that starts with one of these makes the mock misbehave on purpose.
 ERROR_DIRECTIVE = "mock:error="  # mock:error=429 -> that status in the provider's error format
 TRUNCATE_DIRECTIVE = "mock:truncate"  # the stream stops mid-answer, without its end event
@@ -23,14 +27,28 @@ TRUNCATE_DIRECTIVE = "mock:truncate"  # the stream stops mid-answer, without its
 class MockState:
     keys: set[str]  # accepted keys; empty = any non-empty key
     rate_limited: set[str]  # keys that always get 429
+    limits: RateLimits  # per key
     requests: deque[Any] = field(default_factory=lambda: deque(maxlen=100))  # bodies received, newest last
 
     @classmethod
-    def of(cls, keys: Iterable[str], rate_limited: Iterable[str]) -> MockState:
-        return cls(set(keys), set(rate_limited))
+    def of(
+        cls, keys: Iterable[str], rate_limited: Iterable[str], limits: RateLimits | None = None
+    ) -> MockState:
+        return cls(set(keys), set(rate_limited), limits or RateLimits(0, 0, 60.0))
 
 
 STATE = web.AppKey("state", MockState)
+
+
+def limits_of(args: argparse.Namespace) -> RateLimits:
+    return RateLimits(args.rpm, args.tpm, args.window_s, args.limiter)
+
+
+async def stats(request: web.Request) -> web.Response:
+    """GET /_mock/stats: what the limits admitted and refused, as gateway.mock reports it."""
+    limits = request.app[STATE].limits
+    body = {"window_s": limits.window_s, "limiter": limits.limiter, "keys": limits.stats()}
+    return web.json_response(body)
 
 
 def args_for(schema: dict[str, Any] | None) -> dict[str, Any]:
@@ -82,6 +100,10 @@ def serve_main(
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on stdout)")
     parser.add_argument("--key", action="append", default=[], help="accepted key; none = any key; repeatable")
     parser.add_argument("--rate-limited-key", action="append", default=[], help="key that always gets 429")
+    parser.add_argument("--rpm", type=int, default=0, help="requests per minute per key, 0 = unlimited")
+    parser.add_argument("--tpm", type=int, default=0, help="input tokens per minute per key, 0 = unlimited")
+    parser.add_argument("--window-s", type=float, default=60.0, help="length of the rate-limit minute")
+    parser.add_argument("--limiter", choices=LIMITERS, default="continuous")
     args = parser.parse_args(argv)
 
     async def run() -> int:

@@ -12,6 +12,12 @@ stream before its last event. Keys come as `x-goog-api-key` or `?key=`.
 Shapes follow https://ai.google.dev/api/generate-content, https://ai.google.dev/api/embeddings
 and https://ai.google.dev/gemini-api/docs/troubleshooting (errors).
 
+With `--rpm` / `--tpm` (input tokens) each key is rate limited per minute (`--limiter
+fixed_window` or `continuous`). Gemini sends no rate-limit headers: a request over a limit gets
+429 `RESOURCE_EXHAUSTED` with a `google.rpc.QuotaFailure` naming the quota and a
+`google.rpc.RetryInfo` whose `retryDelay` is the whole seconds, rounded up, until it would fit
+(https://ai.google.dev/gemini-api/docs/rate-limits).
+
     python -m tests.mocks.gemini_server --port 0   # prints: mock listening on http://HOST:PORT
 """
 
@@ -21,12 +27,16 @@ import argparse
 import base64
 import hashlib
 import json
+import math
 import secrets
 import sys
+import time
 from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
+
+from gateway.mock.limits import RateLimits, Refusal
 
 from .common import (
     STATE,
@@ -34,7 +44,9 @@ from .common import (
     MockState,
     args_for,
     directive_status,
+    limits_of,
     serve_main,
+    stats,
     tokens,
     words,
 )
@@ -52,12 +64,46 @@ STATUSES = {
 SIGNATURE = base64.b64encode(b"mock thought signature").decode()
 
 
-def create_app(keys: Iterable[str] = (), rate_limited_keys: Iterable[str] = ()) -> web.Application:
+def create_app(
+    keys: Iterable[str] = (), rate_limited_keys: Iterable[str] = (), limits: RateLimits | None = None
+) -> web.Application:
     """`keys` empty = any non-empty key is accepted."""
     app = web.Application(client_max_size=64 * 1024 * 1024)
-    app[STATE] = MockState.of(keys, rate_limited_keys)
+    app[STATE] = MockState.of(keys, rate_limited_keys, limits)
     app.router.add_post("/{version}/models/{target}", dispatch)
+    app.router.add_get("/_mock/stats", stats)
     return app
+
+
+def _exhausted(refused: Refusal, model: str) -> web.Response:
+    metric = "input_token_count" if refused.tokens else "requests"
+    quota = "GenerateContentInputTokensPerModelPerMinute" if refused.tokens else "GenerateRequestsPerMinute"
+    violation = {
+        "quotaMetric": f"generativelanguage.googleapis.com/generate_content_{metric}",
+        "quotaId": f"{quota}PerProjectPerModel",
+        "quotaDimensions": {"location": "global", "model": model},
+        "quotaValue": str(refused.limit),
+    }
+    details: list[dict[str, Any]] = [
+        {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [violation]},
+        {
+            "@type": "type.googleapis.com/google.rpc.Help",
+            "links": [{"description": "Learn more about Gemini API quotas", "url": _QUOTA_DOCS}],
+        },
+    ]
+    message = (
+        "You exceeded your current quota, please check your plan and billing details. For more "
+        f"information on this error, head to: {_QUOTA_DOCS}.\n* Quota exceeded for metric: "
+        f"{violation['quotaMetric']}, limit: {refused.limit}, model: {model}"
+    )
+    if refused.wait_s > 0:
+        message += f"\nPlease retry in {refused.wait_s:.6f}s."
+        delay = f"{max(1, math.ceil(refused.wait_s))}s"
+        details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay})
+    return error(429, message, details)
+
+
+_QUOTA_DOCS = "https://ai.google.dev/gemini-api/docs/rate-limits"
 
 
 def error(status: int, message: str, details: list[dict[str, Any]] | None = None) -> web.Response:
@@ -110,6 +156,10 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         return error(404, f"Method {method} is not found.")
     if not isinstance(body, dict) or not body.get("contents"):
         return error(400, "* GenerateContentRequest.contents: contents is not specified")
+    if state.limits.on:
+        refused = state.limits.admit(key, tokens(json.dumps(body["contents"])), time.monotonic())
+        if refused is not None:
+            return _exhausted(refused, model.removeprefix("models/"))
     last = _last_user_text(body["contents"])
     status = directive_status(last)
     if status is not None:
@@ -236,7 +286,7 @@ def _embed(body: dict[str, Any], method: str) -> web.Response:
 
 def main(argv: list[str] | None = None) -> int:
     def make(args: argparse.Namespace) -> web.Application:
-        return create_app(args.key, args.rate_limited_key)
+        return create_app(args.key, args.rate_limited_key, limits_of(args))
 
     return serve_main("python -m tests.mocks.gemini_server", make, argv)
 

@@ -2,16 +2,25 @@
 
 import os
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.admission import ROUTE_CHAT, ROUTE_MODELS, Rejection
-from gateway.admission.layout import STATE_DISABLED, STATE_EXHAUSTED, STATE_INVALID, key_id
+from gateway.admission.layout import (
+    LIMITER_CONTINUOUS,
+    LIMITER_FIXED_WINDOW,
+    STATE_DISABLED,
+    STATE_EXHAUSTED,
+    STATE_INVALID,
+    key_id,
+)
 
 from .conftest import IMPLEMENTATIONS, make_spec
 
 CHAT = ("POST", "/v1/chat/completions")
 SECOND = 1_000_000_000
+CONTINUOUS, WINDOW = LIMITER_CONTINUOUS, LIMITER_FIXED_WINDOW
 
 
 def test_a_known_key_is_admitted_with_its_owner_and_a_target(table):
@@ -161,14 +170,25 @@ def test_headroom_prefers_the_key_with_most_capacity_left_as_the_provider_report
     now = 10**12
     slots = slots_of(region)
     later = now + 30 * SECOND
-    region.learn(slots["t1"], 10, later, 100, -1, -1, -1)  # 10% left
-    region.learn(slots["t2"], 90, later, 100, -1, -1, -1)  # 90% left
-    region.learn(slots["t3"], 50, later, 100, -1, -1, -1)
+    region.learn(slots["t1"], WINDOW, now, 10, later, 100, -1, -1, -1)  # 10% left
+    region.learn(slots["t2"], WINDOW, now, 90, later, 100, -1, -1, -1)  # 90% left
+    region.learn(slots["t3"], WINDOW, now, 50, later, 100, -1, -1, -1)
     assert table.admit(*CHAT, "aigw-all", "mini", 0, now).target == "t2"
     # Once its reset time has passed, what the provider said no longer holds: t1 counts as full.
-    region.learn(slots["t2"], 60, later + 30 * SECOND, 100, -1, -1, -1)
-    region.learn(slots["t3"], 70, later + 30 * SECOND, 100, -1, -1, -1)
+    region.learn(slots["t2"], WINDOW, now, 60, later + 30 * SECOND, 100, -1, -1, -1)
+    region.learn(slots["t3"], WINDOW, now, 70, later + 30 * SECOND, 100, -1, -1, -1)
     assert table.admit(*CHAT, "aigw-all", "mini", 0, later + 1).target == "t1"
+
+
+def test_a_continuous_limiter_refills_towards_its_reset_so_a_used_up_key_fills_first(table, region):
+    # 100 a minute: t1 was used up 45 s ago (full again in 15 s: 75 left now); t2 has 60 left and
+    # t3 70, both full in 60 s (so they refill as slowly as t1). By the model t1 has the most.
+    now = 10**12
+    slots = slots_of(region)
+    region.learn(slots["t1"], CONTINUOUS, now - 45 * SECOND, 0, now + 15 * SECOND, 100, -1, -1, -1)
+    region.learn(slots["t2"], CONTINUOUS, now, 60, now + 24 * SECOND, 100, -1, -1, -1)
+    region.learn(slots["t3"], CONTINUOUS, now, 70, now + 18 * SECOND, 100, -1, -1, -1)
+    assert table.admit(*CHAT, "aigw-all", "mini", 0, now).target == "t1"
 
 
 def test_a_key_past_its_reset_is_full_less_what_it_has_in_flight(table, region):
@@ -176,9 +196,9 @@ def test_a_key_past_its_reset_is_full_less_what_it_has_in_flight(table, region):
     # has its whole limit again, and what it has in flight counts against it like on any key.
     now = 10**12
     slots = slots_of(region)
-    region.learn(slots["t1"], 0, now + SECOND, 100, -1, -1, -1)  # refused; resets in 1 s
-    region.learn(slots["t2"], 80, now + 60 * SECOND, 100, -1, -1, -1)
-    region.learn(slots["t3"], 70, now + 60 * SECOND, 100, -1, -1, -1)
+    region.learn(slots["t1"], WINDOW, now, 0, now + SECOND, 100, -1, -1, -1)  # refused; resets in 1 s
+    region.learn(slots["t2"], WINDOW, now, 80, now + 60 * SECOND, 100, -1, -1, -1)
+    region.learn(slots["t3"], WINDOW, now, 70, now + 60 * SECOND, 100, -1, -1, -1)
     later = now + 2 * SECOND
     picks = [table.admit(*CHAT, "aigw-all", "mini", 0, later).target for _ in range(40)]  # all in flight
     # t1 alone until 20 in flight (80% left, as t2), then t1 and t2 in turn; t3 not yet.
@@ -186,27 +206,45 @@ def test_a_key_past_its_reset_is_full_less_what_it_has_in_flight(table, region):
     assert (picks.count("t1"), picks.count("t2"), picks.count("t3")) == (30, 10, 0)
 
 
-def test_a_key_that_cannot_cover_the_token_estimate_is_used_only_as_a_last_resort(table, region):
+def test_a_key_that_cannot_cover_the_token_estimate_is_not_picked_until_it_can(table, region):
     now = 10**12
     slots = slots_of(region)
     for t, remaining in (("t1", 100), ("t2", 5000), ("t3", 200)):
-        region.learn(slots[t], -1, -1, -1, remaining, now + SECOND, 10_000)
+        region.learn(slots[t], WINDOW, now, -1, -1, -1, remaining, now + SECOND, 10_000)
     assert table.admit(*CHAT, "aigw-all", "mini", 1000, now).target == "t2"
-    region.cool(slots["t2"], now + SECOND)
-    assert table.admit(*CHAT, "aigw-all", "mini", 1000, now).target in ("t1", "t3")
+    region.cool(slots["t2"], now + 2 * SECOND)
+    r = table.admit(*CHAT, "aigw-all", "mini", 1000, now)
+    # None has 1000 tokens until the windows of t1 and t3 end, in a second.
+    assert rejected(r, 429, "upstream_capacity_exhausted") and r.retry_after_s == 1.0
+    # A request larger than a key's whole token limit never fits it; larger than every key's, the
+    # pool has no moment to promise (as for configured limits) and says a minute.
+    assert table.admit(*CHAT, "aigw-all", "mini", 20_000, now).retry_after_s == 60.0
 
 
-def test_a_key_the_provider_said_has_no_request_left_is_used_only_as_a_last_resort(table, region):
+@pytest.mark.parametrize(("limiter", "room_s"), [(CONTINUOUS, 1.0), (WINDOW, 60.0)])
+def test_a_key_with_no_request_left_is_not_picked_until_its_limiter_has_room(table, region, limiter, room_s):
+    # 60 a minute, used up: a continuous limiter (full again in 60 s) has room for one request a
+    # second later; a fixed window only at its reset. The pool's 429 says when.
     now = 10**12
     slots = slots_of(region)
     for t in ("t1", "t2"):
-        region.learn(slots[t], 0, now + SECOND, 60, -1, -1, -1)
+        region.learn(slots[t], limiter, now, 0, now + 60 * SECOND, 60, -1, -1, -1)
     assert {table.admit(*CHAT, "aigw-all", "mini", 0, now).target for _ in range(4)} == {"t3"}
-    region.cool(slots["t3"], now + 2 * SECOND)
-    assert table.admit(*CHAT, "aigw-all", "mini", 0, now).target in ("t1", "t2")
-    # Past the reset the provider announced, its word no longer holds: the key counts as full.
-    region.cool(slots["t2"], now + 2 * SECOND)
-    assert table.admit(*CHAT, "aigw-all", "mini", 0, now + SECOND).target == "t1"
+    region.cool(slots["t3"], now + 100 * SECOND)
+    r = table.admit(*CHAT, "aigw-all", "mini", 0, now)
+    assert rejected(r, 429, "upstream_capacity_exhausted") and r.retry_after_s == room_s
+    later = now + int(room_s * SECOND)
+    assert rejected(table.admit(*CHAT, "aigw-all", "mini", 0, later - 1), 429, "upstream_capacity_exhausted")
+    first = table.admit(*CHAT, "aigw-all", "mini", 0, later)
+    assert first.target in ("t1", "t2")
+    second = table.admit(*CHAT, "aigw-all", "mini", 0, later)
+    if limiter == CONTINUOUS:
+        # One request's room each: the other key takes the second; a third waits for the next refill,
+        # counting the two in flight.
+        assert {first.target, second.target} == {"t1", "t2"}
+        assert table.admit(*CHAT, "aigw-all", "mini", 0, later).retry_after_s == 1.0
+    else:
+        assert second.target in ("t1", "t2")  # the window's whole limit is back
 
 
 def test_a_key_over_its_configured_limits_is_not_picked_and_the_pool_says_when_one_has_room(table):
@@ -324,6 +362,8 @@ key_events = st.tuples(
     st.sampled_from(["learn", "cool", "exhaust", "heal"]),
     st.integers(0, 100),
     st.integers(0, 5 * SECOND),
+    st.sampled_from([CONTINUOUS, WINDOW]),
+    st.integers(0, 5 * SECOND),
 )
 
 
@@ -340,11 +380,12 @@ def test_native_matches_the_reference_on_random_traces(tmp_path_factory, trace, 
         region.claim_worker(os.getpid())
         tables.append((table_cls(make_spec(), region), region))
     now = 10**12
-    for target, kind, amount, span in events:
+    for target, kind, amount, span, limiter, age in events:
         for _, region in tables:
             slot = slots_of(region)[target]
             if kind == "learn":
-                region.learn(slot, amount, now + span, 100, amount * 10, now + span, 1000)
+                learned = now - age  # what the provider said, `age` ago
+                region.learn(slot, limiter, learned, amount, now + span, 100, amount * 10, now + span, 1000)
             elif kind == "cool":
                 region.cool(slot, now + span)
             else:

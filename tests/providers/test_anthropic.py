@@ -21,7 +21,7 @@ BASE = "https://api.anthropic.com"
 def build(path: str, **changes: object) -> dict:
     call = ADAPTER.chat_call(chat_request(path, **changes), "claude-sonnet-4-20250514", BASE)
     assert call.path == "/v1/messages"
-    assert call.headers == {"content-type": "application/json", "anthropic-version": "2023-06-01"}
+    assert call.headers == {"content-type": "application/json", "anthropic-version": "2026-10-21"}
     return validate_anthropic_request(call.body)
 
 
@@ -84,7 +84,7 @@ def test_tool_round_trip_maps_calls_results_choice_and_sampling():
     assert body["stop_sequences"] == ["\n\nHuman:"]
     assert body["metadata"] == {"user_id": "user-1234"}
     assert body["stream"] is True
-    # The Messages API has no sampling parameters any more: ignored, as documented.
+    # API version 2026-10-21 has no sampling parameters: never sent (and Anthropic has no seed).
     assert not {"temperature", "top_p", "seed"} & set(body)
 
 
@@ -139,10 +139,12 @@ def test_base_url_with_v1_and_auth_header():
 def test_options_are_checked():
     with pytest.raises(ValueError, match="json_mod"):
         adapter_for("anthropic", {"json_mod": "tool"})
-    custom = adapter_for("anthropic", {"default_max_tokens": 1000, "version": "2024-01-01"})
+    custom = adapter_for("anthropic", {"default_max_tokens": 1000, "api_version": "2023-06-01"})
     call = custom.chat_call(chat_request("openai/request_default.json"), "m", BASE)
     assert json.loads(call.body)["max_tokens"] == 1000
-    assert call.headers["anthropic-version"] == "2024-01-01"
+    assert call.headers["anthropic-version"] == "2023-06-01"
+    with pytest.raises(ValueError, match="api_version"):  # a version aigw does not know
+        adapter_for("anthropic", {"api_version": "2024-01-01"})
 
 
 @pytest.mark.parametrize(

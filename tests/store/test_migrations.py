@@ -1,8 +1,9 @@
 """Stores made by earlier aigw versions open with this one: migrated forward, their data intact,
 their schema the same as a new store's.
 
-`legacy/NNNN.sql` is a dump of a store at schema version NNNN, made by aigw 0.1.0's migrations
-(before they became numbered files) and filled with a row or two in every table it had.
+`legacy/NNNN.sql` is a dump of a store at schema version NNNN, filled with a row or two in every
+table it had: 0001-0008 made by aigw 0.1.0's migrations (before they became numbered files),
+each later one from the one before by its own migration.
 """
 
 from __future__ import annotations

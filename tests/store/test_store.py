@@ -8,7 +8,7 @@ from contextlib import closing
 import pytest
 
 from gateway import credentials
-from gateway.store import Ambiguous, Conflict, NotFound, SQLiteStore, Store
+from gateway.store import Ambiguous, Conflict, NotFound, SQLiteStore
 from gateway.store.migrations import migrations
 from gateway.store.records import LimitRule
 from gateway.store.sealing import SealingError
@@ -16,18 +16,6 @@ from gateway.store.sealing import SealingError
 from ..stores import raw
 
 LATEST = len(migrations("sqlite"))
-
-
-@pytest.fixture
-def store(any_store: Store) -> Store:
-    return any_store
-
-
-@pytest.fixture
-def sqlite_store(tmp_path):
-    s = SQLiteStore(tmp_path / "aigw.db")
-    yield s
-    s.close()
 
 
 # -- both backends ----------------------------------------------------------------------------------

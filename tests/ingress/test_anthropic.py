@@ -19,8 +19,7 @@ from gateway.ingress import anthropic as ingress
 from gateway.ingress.anthropic_stream import MessagesStream
 from gateway.providers import adapter_for
 from gateway.providers.canonical import ENCODER
-
-from .helpers import (
+from tests.providers.helpers import (
     body_of,
     fixture,
     run,

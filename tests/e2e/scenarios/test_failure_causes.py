@@ -51,8 +51,12 @@ def listed(gw: Gateway) -> dict[str, tuple[str, str]]:
 
 @pytest.fixture
 def mock() -> Iterator[str]:
-    # Knows key-a and key-b; answers 401 to any other key, and 429 past 1 request a minute.
-    proc, url = start_upstream_mock("--key", "key-a=sk-key-a", "--key", "key-b=sk-key-b", "--rpm", "1")
+    # Knows key-a and key-b; answers 401 to any other key, and 429 past 1 request a minute. Without
+    # x-ratelimit-* headers (as many servers): only a 429 tells aigw a key is used up, so a second
+    # request reaches the mock (with them, aigw would not send it: tests/e2e/scenarios/test_limiters.py).
+    proc, url = start_upstream_mock(
+        "--key", "key-a=sk-key-a", "--key", "key-b=sk-key-b", "--rpm", "1", "--no-limit-headers"
+    )
     yield url
     stop_upstream_mock(proc)
 

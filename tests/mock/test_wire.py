@@ -316,10 +316,16 @@ def test_rpm_limit_gives_rate_limit_error(start_mock: Callable[..., MockThread])
         "Limit 2, Used 2, Requested 1. Please try again in "
     )
     assert message.endswith("Visit https://platform.openai.com/account/rate-limits to learn more.")
-    # /_mock/stats tells tests when each key's window opened and when its RPM ran out.
+    # /_mock/stats tells tests what each key admitted, when it could take its next request then,
+    # and when it refused: a continuous limiter of 2 a minute refills one request every 30 s.
     [(_, _, body)] = _exchange(m, _request("GET", "/_mock/stats", key=None), 1)
-    [[start, admitted, full_at]] = json.loads(body)["windows"]["a"]
-    assert admitted == 2 and start <= full_at <= time.monotonic()
+    stats = json.loads(body)
+    assert stats["limiter"] == "continuous"
+    [(first, free_1), (second, free_2)] = stats["keys"]["a"]["admitted"]
+    [refused] = stats["keys"]["a"]["refused"]
+    assert first <= second < refused <= time.monotonic()
+    assert free_1 == pytest.approx(first, abs=1e-6)  # one was left after the first
+    assert free_2 == pytest.approx(first + 30, abs=0.01)  # the second took the last one
 
 
 def test_tpm_limit_gives_tokens_error(start_mock: Callable[..., MockThread]) -> None:

@@ -25,9 +25,9 @@ from gateway.calllog.record import FIELDS
 from gateway.calllog.rollup import DAY, HOUR, LATENCY_BUCKETS, MINUTE
 from gateway.calllog.store import CallFilter, Retention
 from gateway.store import SQLiteStore
+from tests.calllog.helpers import T0, record
 
 from ..stores import raw
-from .helpers import T0, record
 
 START = T0 - T0 % DAY  # midnight UTC, so buckets are easy to reason about
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from datetime import datetime
 
 import anthropic
 import httpx
@@ -15,11 +17,18 @@ import pytest
 from anthropic.types import Message, RawMessageStreamEvent
 from anthropic.types.shared import ErrorResponse
 
+from gateway.mock.limits import RateLimits
 from gateway.providers import adapter_for
 from tests.mocks.anthropic_server import create_app
 from tests.mocks.common import ServerThread
-
-from .helpers import assemble, chat_request, completion, openai_stream, sse_events, validate_anthropic_request
+from tests.providers.helpers import (
+    assemble,
+    chat_request,
+    completion,
+    openai_stream,
+    sse_events,
+    validate_anthropic_request,
+)
 
 KEY = "sk-ant-mock-key"
 LIMITED = "sk-ant-limited"
@@ -236,3 +245,29 @@ def test_round_trip_truncated_stream_and_error(server: ServerThread):
     )
     status, body = ADAPTER.chat_response(resp.status_code, resp.content, "c")
     assert status == 429 and json.loads(body)["error"]["code"] == "rate_limit_exceeded"
+
+
+@pytest.mark.parametrize("limiter", ["continuous", "fixed_window"])
+def test_rate_limits_answer_as_anthropic_documents_them(limiter):
+    # 2 requests a minute: a continuous bucket refills one every 30 s and is full 60 s after use;
+    # a fixed window opens 60 s after the first request and refills both at once.
+    thread = ServerThread(create_app([KEY], limits=RateLimits(2, 0, 60.0, limiter)))
+    try:
+        with anthropic.Anthropic(base_url=thread.url, api_key=KEY, max_retries=0) as c:
+            ask = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+            started = time.time()
+            answers = [c.messages.with_raw_response.create(**ask) for _ in range(2)]
+            with pytest.raises(anthropic.RateLimitError) as info:
+                c.messages.create(**ask)
+    finally:
+        thread.close()
+    assert [a.headers["anthropic-ratelimit-requests-remaining"] for a in answers] == ["1", "0"]
+    assert all(a.headers["anthropic-ratelimit-requests-limit"] == "2" for a in answers)
+    full = datetime.fromisoformat(answers[1].headers["anthropic-ratelimit-requests-reset"]).timestamp()
+    assert started + 59 <= full <= time.time() + 61  # fully replenished a minute on, to the second
+    refused = info.value.response
+    assert info.value.body["error"]["type"] == "rate_limit_error"  # type: ignore[index]
+    # Whole seconds until a retry can succeed: the next of the bucket's refills, or the window's end.
+    retry_after = int(refused.headers["retry-after"])
+    assert 29 <= retry_after <= 31 if limiter == "continuous" else 59 <= retry_after <= 61
+    assert refused.headers["anthropic-ratelimit-requests-remaining"] == "0"

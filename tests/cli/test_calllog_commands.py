@@ -15,8 +15,7 @@ from gateway.cli.filters import sparkline
 from gateway.cli.logs import Printer, follow
 from gateway.cli.main import main
 from gateway.store import SQLiteStore
-
-from .helpers import record
+from tests.calllog.helpers import record
 
 
 @pytest.fixture

@@ -14,13 +14,20 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
+from gateway.mock.limits import RateLimits
 from gateway.providers import adapter_for
 from gateway.providers.canonical import EMBEDDINGS_REQUEST_DECODER
 from gateway.providers.gemini_api import signature_of
 from tests.mocks.common import STATE, ServerThread
 from tests.mocks.gemini_server import create_app
-
-from .helpers import assemble, chat_request, completion, openai_stream, sse_events, validate_gemini_request
+from tests.providers.helpers import (
+    assemble,
+    chat_request,
+    completion,
+    openai_stream,
+    sse_events,
+    validate_gemini_request,
+)
 
 KEY = "AIza-mock-key"
 LIMITED = "AIza-limited"
@@ -258,3 +265,24 @@ def test_round_trip_embeddings(server: ServerThread):
     )
     status, body = ADAPTER.embeddings_response(resp.status_code, resp.content, "e")
     assert status == 200 and [len(d["embedding"]) for d in json.loads(body)["data"]] == [4, 4]
+
+
+@pytest.mark.parametrize("limiter", ["continuous", "fixed_window"])
+def test_rate_limits_answer_as_gemini_documents_them(limiter):
+    thread = ServerThread(create_app([KEY], limits=RateLimits(2, 0, 60.0, limiter)))
+    try:
+        client = genai.Client(api_key=KEY, http_options=types.HttpOptions(base_url=thread.url))
+        for _ in range(2):
+            client.models.generate_content(model="gemini-2.5-flash", contents="hi")
+        with pytest.raises(genai_errors.ClientError) as info:
+            client.models.generate_content(model="gemini-2.5-flash", contents="hi")
+    finally:
+        thread.close()
+    assert info.value.code == 429 and info.value.status == "RESOURCE_EXHAUSTED"
+    details = {d["@type"].rsplit(".", 1)[1]: d for d in info.value.details["error"]["details"]}
+    [violation] = details["QuotaFailure"]["violations"]
+    assert violation["quotaId"] == "GenerateRequestsPerMinutePerProjectPerModel"
+    assert violation["quotaValue"] == "2"
+    # Whole seconds, rounded up, until the request would fit.
+    delay = int(details["RetryInfo"]["retryDelay"].removesuffix("s"))
+    assert 29 <= delay <= 30 if limiter == "continuous" else 59 <= delay <= 60

@@ -14,8 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.admin.app import AdminAPI
-
-from .helpers import record
+from tests.calllog.helpers import record
 
 TOKEN = "t0ken"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
