@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,10 +56,9 @@ tenants:
 class Shots:
     """Where screenshots go: the run's artifacts, and docs/console/ when asked."""
 
-    def __init__(self) -> None:
-        self.dir = Path(
-            os.environ.get("AIGW_CONSOLE_SHOTS") or tempfile.mkdtemp(prefix="aigw-console-shots-")
-        )
+    def __init__(self, default_dir: Path) -> None:
+        # pytest's own temporary directory by default: it keeps the last three runs' shots only.
+        self.dir = Path(os.environ.get("AIGW_CONSOLE_SHOTS") or default_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.to_docs = os.environ.get("AIGW_CONSOLE_DOCS") == "1"
 
@@ -89,8 +87,8 @@ _shots: list[Shots] = []
 
 
 @pytest.fixture(scope="session")
-def shots() -> Shots:
-    taken = Shots()
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Shots:
+    taken = Shots(tmp_path_factory.mktemp("console-shots"))
     _shots.append(taken)
     return taken
 

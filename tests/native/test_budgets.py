@@ -218,8 +218,6 @@ def test_processes_charge_one_counter_exactly(impl, region_path):
         # use at most 3,450,000 tokens): exactly 50,000 admitted, however the processes interleaved.
         assert admitted == REQUEST_BUDGET
         assert tokens < TOKEN_BUDGET
-        # One region, shared: run one after another, three processes would use the budget up.
-        assert all(a for a, _ in results)
     finally:
         region.close()
 
