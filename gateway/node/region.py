@@ -43,7 +43,9 @@ def remove_stale_regions(directory: str) -> int:
     for path in glob.glob(os.path.join(directory, "aigw-*.region")):
         pid = os.path.basename(path)[len("aigw-") : -len(".region")]
         if pid.isdigit() and not alive(int(pid)):
-            with contextlib.suppress(FileNotFoundError):
+            # Gone already (another node removed it), or another user's in a sticky directory
+            # such as /dev/shm: not this node's to remove.
+            with contextlib.suppress(FileNotFoundError, PermissionError):
                 os.unlink(path)
                 removed += 1
     return removed
