@@ -66,8 +66,8 @@ test: $(VENV)/.test-deps build pgdeps test-sysdeps
 	$(BIN)/python -m pytest tests
 
 lint: $(VENV)/.test-deps
-	$(BIN)/ruff check gateway tests bench
-	$(BIN)/ruff format --check gateway tests bench
+	$(BIN)/ruff check gateway tests bench fuzz
+	$(BIN)/ruff format --check gateway tests bench fuzz
 	$(BIN)/lint-imports --no-cache
 
 typecheck: $(VENV)/.test-deps

@@ -13,13 +13,13 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_finds_nothing():
-    result = run("ruff", "check", "gateway", "tests", "bench")
+    result = run("ruff", "check", "gateway", "tests", "bench", "fuzz")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_format_would_change_nothing():
     # `make lint` checks formatting too; without this, drift only showed when someone ran it.
-    result = run("ruff", "format", "--check", "gateway", "tests", "bench")
+    result = run("ruff", "format", "--check", "gateway", "tests", "bench", "fuzz")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -36,9 +36,9 @@ def test_no_import_points_back_up_a_layer():
 
 
 # Test folders that are not a package of gateway/: the product through real processes (e2e), the
-# compiled core against its references (native), the bench harness, deploy/, and the provider
-# mocks tests use (mocks, with their own tests).
-NOT_PACKAGES = {"e2e", "native", "bench", "deploy", "mocks"}
+# compiled core against its references (native), the bench harness, deploy/, the provider
+# mocks tests use (mocks, with their own tests), and the fuzz targets (fuzz/).
+NOT_PACKAGES = {"e2e", "native", "bench", "deploy", "mocks", "fuzz"}
 
 
 def test_test_folders_mirror_the_package():

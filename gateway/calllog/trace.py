@@ -15,6 +15,11 @@ from .capture import Capture
 from .pricing import PriceTable
 from .record import Attempt, CallRecord
 
+# What the record says of a caller that closed its connection before its answer was done, as
+# nginx logs it: 499 "client closed request", whatever status had gone out.
+CLIENT_CLOSED = 499
+CLIENT_CLOSED_CODE = "client_closed_request"
+
 
 class StreamTransport(Protocol):
     """granian's response stream, as far as the gateway uses it."""
@@ -62,6 +67,12 @@ class Trace:
         """The caller gets an error: its type and code, and whose limit refused it, if one did."""
         rec = self.rec
         rec.error_type, rec.error_code, rec.limit_scope = error_type, error_code, limit_scope
+
+    def client_left(self) -> None:
+        """The caller closed its connection before its answer was done (mid-stream)."""
+        rec = self.rec
+        rec.status = CLIENT_CLOSED
+        rec.error_type, rec.error_code = "invalid_request_error", CLIENT_CLOSED_CODE
 
     def attempt(
         self, provider: str, key_id: str, upstream_model: str, status: int, outcome: str, started: float

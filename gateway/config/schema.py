@@ -69,6 +69,66 @@ class ServerConfig(_Strict, kw_only=True):
             "policy"
         ),
     ] = True
+    # What a client may take of a worker: the limits an edge proxy sets on slow, idle and oversized
+    # requests ([security](security.md#limits-on-clients)).
+    header_timeout_s: Annotated[
+        Seconds,
+        Meta(
+            description="the request line and headers must have arrived this long after the connection "
+            "opened or its previous answer went out; else the connection is closed without an answer. "
+            "granian has one timer for a connection waiting for a request head: it applies the "
+            "shortest of this, `idle_timeout_s` and `keepalive_timeout_s`"
+        ),
+    ] = 10.0
+    idle_timeout_s: Annotated[
+        Seconds,
+        Meta(description="a new connection that has sent no byte this long after it opened is closed"),
+    ] = 10.0
+    keepalive_timeout_s: Annotated[
+        NonNegative,
+        Meta(
+            description="a kept-alive connection waiting this long for its next request is closed; `0` "
+            "closes every connection after its answer. A load balancer in front must close its idle "
+            "connections to aigw sooner, or it may send a request on one that aigw is closing"
+        ),
+    ] = 10.0
+    max_header_bytes: Annotated[
+        int,
+        Meta(
+            ge=8192,
+            description="largest request head (request line and headers) accepted; a larger one is "
+            "answered 431 and the connection closed. granian also refuses more than 100 headers (431)",
+        ),
+    ] = 64 * 1024
+    body_timeout_s: Annotated[
+        Seconds,
+        Meta(
+            description="the whole request body must have arrived this long after the headers; else "
+            "the request is answered 408 `request_timeout` and the connection closed"
+        ),
+    ] = 60.0
+    min_body_rate: Annotated[
+        int,
+        Meta(
+            ge=0,
+            description="bytes per second a request body must average once `body_rate_grace_s` has "
+            "passed: a body of known length must have arrived within the grace period plus its "
+            "length at this rate, a chunked one may never fall behind it; a slower one is answered "
+            "408 `request_timeout`. `0`: no rate, only `body_timeout_s`",
+        ),
+    ] = 1024
+    body_rate_grace_s: Annotated[
+        NonNegative, Meta(description="how long a request body may take before `min_body_rate` applies")
+    ] = 5.0
+    max_requests_per_connection: Annotated[
+        int,
+        Meta(
+            ge=0,
+            description="the answer to a connection's request of this number carries "
+            "`connection: close`, so long-lived clients reconnect and spread over the workers and "
+            "nodes; `0`: no limit",
+        ),
+    ] = 1000
 
 
 class StoreConfig(_Strict, kw_only=True):
@@ -211,10 +271,20 @@ class ProviderConfig(_Strict, kw_only=True, tag_field="type"):
     timeout_s: Annotated[
         Seconds,
         Meta(
-            description="longest wait for the next byte from the provider, not a total time: exceeded "
-            "before the response starts → 504, mid-stream → the stream ends with an error event"
+            description="longest wait for the next byte from the provider: exceeded before the "
+            "response starts → 504, mid-stream → the stream ends with an error event. A non-streamed "
+            "answer must also be whole this long after its headers (a body trickled in → 504)"
         ),
     ] = 600.0
+    max_response_bytes: Annotated[
+        int,
+        Meta(
+            ge=65536,
+            description="longest non-streamed answer read from the provider (a completion, an embeddings "
+            "list, an error page); a longer one is dropped and answered 502 `upstream_bad_response`. "
+            "Streams are relayed as they come and need no such bound",
+        ),
+    ] = 128 * 1024 * 1024
     max_connections: Annotated[
         Count,
         Meta(

@@ -45,7 +45,9 @@ from ..upstream import Pool
 from . import errors, openai_bodies, prompt
 from .accounting import Accounting
 from .attempts import Policy, WaitingRoom, forward
+from .body import BodyLimits, lone_surrogates_replaced
 from .caller import OPENAI, AnthropicCaller, Caller
+from .connections import CLOSE, ConnectionCounts
 from .context import JSON, RequestContext
 from .exchange import ChatExchange, EmbeddingsExchange, Exchange
 from .limit_headers import limit_headers
@@ -69,19 +71,19 @@ ROUTE_NAMES = {
     MESSAGES_PATH: "messages",
 }
 
-# What a body reader gives: the fields the OpenAI routes check, or the ingress's canonical request.
-RequestBody = openai_bodies.ChatRequest | openai_bodies.EmbeddingsRequest | canonical.ChatRequest
+# What a body reader gives: the canonical request (an OpenAI one, or the ingress's translation).
+RequestBody = canonical.ChatRequest | canonical.EmbeddingsRequest
 
 # Body readers by path, run before admission so the model is admitted in the same call.
 BODY_READERS: dict[str, Callable[[bytes], RequestBody]] = {
-    "/v1/chat/completions": functools.partial(decode_body, openai_bodies.CHAT_DECODER),
-    "/v1/embeddings": functools.partial(decode_body, openai_bodies.EMBEDDINGS_DECODER),
+    "/v1/chat/completions": functools.partial(decode_body, canonical.CHAT_REQUEST_DECODER),
+    "/v1/embeddings": functools.partial(decode_body, canonical.EMBEDDINGS_REQUEST_DECODER),
     # The Anthropic ingress: its request becomes the canonical OpenAI one right away.
     MESSAGES_PATH: anthropic_ingress.chat_request,
 }
 FAST_READERS: dict[str, Callable[[bytes], RequestBody]] = {
-    "/v1/chat/completions": openai_bodies.CHAT_DECODER.decode,
-    "/v1/embeddings": openai_bodies.EMBEDDINGS_DECODER.decode,
+    "/v1/chat/completions": canonical.CHAT_REQUEST_DECODER.decode,
+    "/v1/embeddings": canonical.EMBEDDINGS_REQUEST_DECODER.decode,
 }
 
 
@@ -112,7 +114,9 @@ class Gateway:
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         cfg = load_config(os.environ.get("AIGW_CONFIG") or None)
         overrides = json.loads(os.environ.get("AIGW_PROVIDER_URLS", "{}"))
-        self.max_body = cfg.server.max_body_bytes
+        self.bodies = BodyLimits(cfg.server, loop)
+        self.connections = ConnectionCounts(cfg.server)
+        self.connections.start(loop)
         self.store = open_store(url=cfg.store.url, path=cfg.store.path)
         # The node's shared memory, created by the supervisor: limits and key health are exact
         # across every worker. This process takes a row for its in-flight counts.
@@ -212,9 +216,12 @@ class Gateway:
         caller: Caller = ANTHROPIC_ERRORS if path == MESSAGES_PATH else OPENAI
         headers = scope.headers
         route_name = ROUTE_NAMES.get(path) or ("prompt" if path.startswith(prompt.PREFIX) else "")
-        trace = Trace(rid, scope.client or "", headers.get("user-agent") or "", route_name)
+        client = scope.client or ""
+        trace = Trace(rid, client, headers.get("user-agent") or "", route_name)
         # A whole answer's record is made as it goes out (a stream's once it is over).
         ctx = RequestContext(proto, trace, caller, [("x-request-id", rid)], self._answered)
+        if self.connections.enabled and self.connections.last(client):
+            ctx.headers.append(CLOSE)
         self.in_flight += 1
         try:
             await self._handle(ctx, scope.method, path, headers)
@@ -254,10 +261,12 @@ class Gateway:
             reader = functools.partial(reader, version=headers.get("anthropic-version"))
         if reader is not None:
             declared = headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) <= self.max_body:
-                body = await proto()  # the common case, without _read_body's coroutine
+            bodies = self.bodies
+            if declared is not None and declared.isdigit() and (size := int(declared)) <= bodies.max_bytes:
+                with bodies.watch(size):  # the common case, without read's coroutine
+                    body = await proto()
             else:
-                body = await self._read_body(proto, headers)
+                body = await bodies.read(proto, declared)
             try:
                 if prompt_api is not None:
                     body = prompt.render(prompt_api, body)  # the chat request read below
@@ -267,6 +276,7 @@ class Gateway:
                     # which explains the failure.
                     request = fast(body) if fast is not None else reader(body)
                 except (msgspec.DecodeError, msgspec.ValidationError):
+                    body = lone_surrogates_replaced(body)
                     request = reader(body)
             except GatewayError as exc:
                 body_error = exc
@@ -330,18 +340,19 @@ class Gateway:
         clamp = policy.clamp_params
         exchange: Exchange
         if route == ROUTE_PROMPT:
-            assert prompt_api is not None and isinstance(request, openai_bodies.ChatRequest)
-            exchange = ChatExchange(body, model, bool(request.stream), request=request, clamp=clamp)
+            assert prompt_api is not None and isinstance(request, canonical.ChatRequest)
+            exchange = ChatExchange(body, request, clamp=clamp)
             ctx.caller = prompt.PromptCaller(prompt_api)
         elif route == ROUTE_MESSAGES:
             assert isinstance(request, canonical.ChatRequest)
             exchange = ChatExchange.translated(request, defaults, clamp=clamp)
             ctx.caller = AnthropicCaller(model)
         elif route == ROUTE_CHAT:
-            assert isinstance(request, openai_bodies.ChatRequest)
-            exchange = ChatExchange(body, model, bool(request.stream), defaults, request=request, clamp=clamp)
+            assert isinstance(request, canonical.ChatRequest)
+            exchange = ChatExchange(body, request, defaults, clamp=clamp)
         else:
-            exchange = EmbeddingsExchange(body, model)
+            assert isinstance(request, canonical.EmbeddingsRequest)
+            exchange = EmbeddingsExchange(body, request)
         ctx.headers = [*ctx.headers, *limit_headers(decision)]
         ctx.table, ctx.decision, ctx.exchange = table, decision, exchange
         tokens = -1
@@ -398,30 +409,6 @@ class Gateway:
             if isinstance(decision, Rejection) and decision.code == POOL_RATE_LIMITED:
                 decision = self.health.pool_refusal(groups, decision)
         return decision
-
-    async def _read_body(self, proto: HTTPProtocol, headers: Headers) -> bytes:
-        declared = headers.get("content-length")
-        if declared is not None:
-            if not declared.isdigit():
-                raise GatewayError(
-                    400,
-                    "invalid_request_error",
-                    "invalid_content_length",
-                    "The Content-Length header is not a number.",
-                )
-            if int(declared) > self.max_body:
-                raise errors.body_too_large(self.max_body)
-            body: bytes = await proto()
-            return body
-        # Chunked upload: count as it arrives and stop reading once over the limit.
-        parts = []
-        size = 0
-        async for chunk in proto:
-            size += len(chunk)
-            if size > self.max_body:
-                raise errors.body_too_large(self.max_body)
-            parts.append(chunk)
-        return b"".join(parts)
 
 
 app = Gateway()

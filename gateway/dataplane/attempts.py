@@ -21,7 +21,8 @@ from ..keypool.classify import RETRYABLE, Verdict, classify
 from ..keypool.health import KeyHealth
 from ..keypool.learn import head_headroom
 from ..models.params import UNCHANGED
-from ..upstream import Pool, UpstreamError
+from ..providers.canonical import is_json_object
+from ..upstream import Pool, ProtocolError, UpstreamError
 from . import errors
 from .caller import OPENAI
 from .context import RequestContext
@@ -132,8 +133,10 @@ async def forward(ctx: RequestContext, policy: Policy, pool: Pool, health: KeyHe
                 raw = resp.complete_body()  # a small answer came with its headers
                 try:
                     if raw is None:
-                        raw = await resp.read()
-                except UpstreamError as broken:  # the answer broke off
+                        raw = await resp.read(target.max_response_bytes, target.timeout_s)
+                    if not is_json_object(raw):  # every provider's answers are, errors included
+                        raise ProtocolError("an answer that is not a JSON object")
+                except UpstreamError as broken:  # the answer broke off, or is not one
                     failure = transport_failure(broken, target)
                     trace.attempt(
                         target.provider,

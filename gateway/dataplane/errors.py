@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..calllog.trace import CLIENT_CLOSED, CLIENT_CLOSED_CODE
 from ..errors import GatewayError
 
 
@@ -57,4 +58,34 @@ def body_too_large(limit: int) -> GatewayError:
         "invalid_request_error",
         "request_too_large",
         f"The request body is larger than this gateway accepts ({limit} bytes). Send a smaller request.",
+    )
+
+
+def body_timeout(seconds: float) -> GatewayError:
+    return GatewayError(
+        408,
+        "invalid_request_error",
+        "request_timeout",
+        f"The request body did not arrive in time (cut off after {seconds:.1f}s): it came too slowly "
+        "or stopped short of its Content-Length. Send the whole body at once.",
+    )
+
+
+def body_framing() -> GatewayError:
+    return GatewayError(
+        400,
+        "invalid_request_error",
+        "invalid_body_framing",
+        "The chunked request body ended before its last chunk or was malformed (chunk trailers are "
+        "not accepted). Send the body with a Content-Length or as well-formed chunks.",
+    )
+
+
+def client_closed_mid_body() -> GatewayError:
+    # Answered, should the caller still be listening (a half-closed connection).
+    return GatewayError(
+        CLIENT_CLOSED,
+        "invalid_request_error",
+        CLIENT_CLOSED_CODE,
+        "The connection ended before the request body reached its Content-Length.",
     )

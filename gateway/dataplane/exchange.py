@@ -40,7 +40,8 @@ class Exchange:
     model: str  # the public model name the caller asked for
     stream: bool
     defaults: Mapping[str, Any] | None  # a service's parameters for requests that leave them out
-    # The caller's request as the data plane decoded it (what parameter rules look at).
+    # The caller's request as the data plane decoded it (what parameter rules look at); its
+    # bytes, not this, are what goes to a provider that speaks OpenAI.
     request: Any
     clamp: bool  # out-of-range values are clamped, not refused (the group's clamp_params)
     review: Review  # what the last target's rules changed
@@ -63,8 +64,8 @@ class Exchange:
                 request = self._reviewed(target, self._canonical)
                 request = msgspec.structs.replace(request, model=target.upstream_model)
                 return path, target.header_block, _encoder.encode(request)
-            if self.is_chat and self.request is not None:
-                self._reviewed(target, self.request)
+            if self.is_chat:
+                self._review(target, self.request)  # its changes are made to the bytes
             changes = self.review.changes
             body = self.body
             if changes or self.defaults is not None or self.model != target.upstream_model:
@@ -76,19 +77,21 @@ class Exchange:
             if call.dropped:  # what the adapter left out as its provider refuses it
                 self.review = self.review._replace(dropped=(*self.review.dropped, *call.dropped))
         else:
-            embeddings = msgspec.json.decode(self.body, type=EmbeddingsRequest)
-            call = adapter.embeddings_call(embeddings, target.upstream_model, target.base_url)
+            call = adapter.embeddings_call(self.request, target.upstream_model, target.base_url)
         headers = encode_headers([*call.headers.items(), *target.key_headers])
         return call.path.encode(), headers, call.body
 
-    def _reviewed(self, target: Target, request: Any) -> Any:
-        """`request` as `target` takes it (a Struct: its changes applied; the caller's view: the
-        changes are applied to the bytes by `call`)."""
+    def _review(self, target: Target, request: ChatRequest) -> None:
+        """What `target`'s rules make of `request`, in `review`; a 400 when they refuse it."""
         try:
             self.review = target.params.review(request, self.clamp)
         except ParamError as exc:
             raise GatewayError(400, "invalid_request_error", exc.code, exc.message, exc.param) from None
-        if self.review.changes and isinstance(request, ChatRequest):
+
+    def _reviewed(self, target: Target, request: ChatRequest) -> ChatRequest:
+        """`request` as `target` takes it: its rules' changes applied."""
+        self._review(target, request)
+        if self.review.changes:
             return msgspec.structs.replace(request, **self.review.changes)
         return request
 
@@ -99,8 +102,7 @@ class Exchange:
             return status, body
         if self.is_chat:
             return adapter.chat_response(status, body, self.model)
-        encoding = _encoding_format(self.body)
-        return adapter.embeddings_response(status, body, self.model, encoding)
+        return adapter.embeddings_response(status, body, self.model, self.request.encoding_format)
 
     def translator(self, target: Target) -> StreamTranslator | None:
         """A stream translator to OpenAI chunks, or None when the provider speaks them already."""
@@ -119,16 +121,14 @@ class ChatExchange(Exchange):
     def __init__(
         self,
         body: bytes,
-        model: str,
-        stream: bool,
+        request: ChatRequest,
         defaults: Mapping[str, Any] | None = None,
-        request: Any = None,
         clamp: bool = False,
     ):
         self.is_chat = True
         self.body = body
-        self.model = model
-        self.stream = stream
+        self.model = request.model
+        self.stream = bool(request.stream)
         self.defaults = defaults or None
         self.request = request
         self.clamp = clamp
@@ -143,7 +143,7 @@ class ChatExchange(Exchange):
         if defaults:
             unset = {k: v for k, v in defaults.items() if getattr(request, k, 0) is None}
             request = msgspec.structs.replace(request, **unset)
-        exchange = cls(b"", request.model, bool(request.stream), request=request, clamp=clamp)
+        exchange = cls(b"", request, clamp=clamp)
         exchange._canonical = request
         return exchange
 
@@ -153,13 +153,13 @@ class EmbeddingsExchange(Exchange):
 
     __slots__ = ()
 
-    def __init__(self, body: bytes, model: str):
+    def __init__(self, body: bytes, request: EmbeddingsRequest):
         self.is_chat = False
         self.body = body
-        self.model = model
+        self.model = request.model
         self.stream = False
         self.defaults = None
-        self.request = None
+        self.request = request
         self.clamp = False
         self.review = UNCHANGED
         self._canonical = None
@@ -188,11 +188,3 @@ def rewrite(
     if model is not None:
         doc["model"] = model
     return orjson.dumps(doc)
-
-
-class _Encoding(msgspec.Struct):
-    encoding_format: str | None = None
-
-
-def _encoding_format(body: bytes) -> str | None:
-    return msgspec.json.decode(body, type=_Encoding).encoding_format

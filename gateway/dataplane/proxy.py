@@ -50,6 +50,7 @@ async def relay_stream(
         while (wait := await resp.pipe(relay.chunk)) is not None:
             await wait  # the caller's side could not take a chunk at once
     except _ClientGone:
+        trace.client_left()
         return relay.tokens  # leaving closes the upstream request (pipe has already)
     except UpstreamError as exc:
         failure: bytes | None = openai_sse(transport_failure(exc, target))
@@ -68,8 +69,8 @@ async def relay_stream(
             tokens = u.total_tokens
     if to_caller is not None:
         tail = (to_caller.feed(tail) if tail else b"") + to_caller.close()
-    if tail:
-        await _send(transport, tail)
+    if tail and not await _send(transport, tail):
+        trace.client_left()
     return tokens
 
 

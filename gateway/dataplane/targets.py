@@ -33,6 +33,7 @@ class Target:
         "key_id",
         "key_limits",
         "limiter",
+        "max_response_bytes",
         "origin",
         "params",
         "priority",
@@ -67,6 +68,7 @@ class Target:
         self.key_id = key_id
         self.upstream_model = model
         self.timeout_s = provider.timeout_s
+        self.max_response_bytes = provider.max_response_bytes
         # How the provider's answers speak of its rate limits, and how its limiter refills.
         self.rate_limits = rules_for(provider.type)
         self.limiter = limiter_of(provider.type, provider.limiter)

@@ -123,7 +123,7 @@ class ParamRules:
         )
 
     def review(self, request: Any, clamp: bool) -> Review:
-        """`request`: the caller's (a canonical ChatRequest, or the data plane's view of one)."""
+        """`request`: the caller's, a canonical ChatRequest."""
         if self.trivial:
             return UNCHANGED
         dropped: tuple[str, ...] = ()

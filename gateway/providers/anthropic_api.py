@@ -153,6 +153,9 @@ class MessagesRequest(msgspec.Struct, omit_defaults=True):
     metadata: Metadata | None = None
     output_config: OutputConfig | None = None
     stream: bool | None = None
+    # Typed so that a wrong one is a 400 naming it; the ingress does not carry them on.
+    thinking: dict[str, Any] | None = None
+    service_tier: str | None = None
 
 
 # --------------------------------------------------------------------------- response

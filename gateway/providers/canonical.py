@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from ..errors import decode_body
+
 # --------------------------------------------------------------------------- request
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
@@ -103,10 +105,14 @@ class ResponseFormat(msgspec.Struct, omit_defaults=True):
 
 class StreamOptions(msgspec.Struct, omit_defaults=True):
     include_usage: bool | None = None
+    include_obfuscation: bool | None = None
 
 
 class ChatRequest(msgspec.Struct, omit_defaults=True, dict=True):
-    """A Chat Completions request.
+    """A Chat Completions request: every parameter OpenAI documents, typed (and ranged) as its API
+    reference states, so a wrong one is a 400 naming it before anything is sent
+    (https://platform.openai.com/docs/api-reference/chat/create). Values that are OpenAI's to
+    extend (reasoning_effort, service_tier, ...) are typed, not enumerated.
 
     `dict=True` lets `decode_chat` keep the caller's original bytes on the instance without
     making them a wire field: the OpenAI-compatible adapter forwards those bytes, so fields
@@ -131,11 +137,25 @@ class ChatRequest(msgspec.Struct, omit_defaults=True, dict=True):
     presence_penalty: Annotated[float, Meta(ge=-2, le=2)] | None = None
     frequency_penalty: Annotated[float, Meta(ge=-2, le=2)] | None = None
     logprobs: bool | None = None
-    top_logprobs: int | None = None
+    top_logprobs: Annotated[int, Meta(ge=0, le=20)] | None = None
+    logit_bias: dict[str, Annotated[float, Meta(ge=-100, le=100)]] | None = None
     modalities: list[str] | None = None
     stream: bool | None = None
     stream_options: StreamOptions | None = None
     user: str | None = None
+    # Passed on as sent; typed so that a wrong one is refused here, not by the provider.
+    audio: dict[str, Any] | None = None
+    functions: list[FunctionDef] | None = None
+    function_call: Literal["none", "auto"] | NamedFunction | None = None
+    metadata: dict[str, str] | None = None
+    prediction: dict[str, Any] | None = None
+    prompt_cache_key: str | None = None
+    reasoning_effort: str | None = None
+    safety_identifier: str | None = None
+    service_tier: str | None = None
+    store: bool | None = None
+    verbosity: str | None = None
+    web_search_options: dict[str, Any] | None = None
 
     @property
     def output_limit(self) -> int | None:
@@ -164,8 +184,9 @@ EMBEDDINGS_REQUEST_DECODER = msgspec.json.Decoder(EmbeddingsRequest)
 
 
 def decode_chat(body: bytes) -> ChatRequest:
-    """Decode a caller's body and keep the original bytes for pass-through adapters."""
-    request = CHAT_REQUEST_DECODER.decode(body)
+    """Decode a caller's body and keep the original bytes for pass-through adapters; a 400
+    GatewayError naming the parameter when it is not a valid request."""
+    request = decode_body(CHAT_REQUEST_DECODER, body)
     request.raw = body  # type: ignore[attr-defined]  # see the class docstring
     return request
 
@@ -316,6 +337,24 @@ def usage_of(body: bytes) -> Usage | None:
         return _USAGE_VIEW.decode(body).usage
     except msgspec.DecodeError:
         return None
+
+
+class _AnyObject(msgspec.Struct):
+    pass
+
+
+_OBJECT = msgspec.json.Decoder(_AnyObject)
+
+
+def is_json_object(body: bytes) -> bool:
+    """Whether a provider's answer is a JSON object, as every answer of every provider is (errors
+    included; a proxy's HTML page, a body cut short or garbled is not): validated in msgspec's C
+    parser, its fields skipped, not built."""
+    try:
+        _OBJECT.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return False
+    return True
 
 
 def sse(payload: bytes) -> bytes:

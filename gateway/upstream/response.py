@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import UpstreamError
+from .errors import ProtocolError, UpstreamError, UpstreamTimeout
 from .head import split_head
 
 if TYPE_CHECKING:
@@ -195,18 +195,31 @@ class Response:
         self._body = body
         return body
 
-    async def read(self) -> bytes:
-        """The whole body (Content-Length, chunked or until close); cached after the first call."""
+    async def read(self, max_bytes: int | None = None, within_s: float | None = None) -> bytes:
+        """The whole body (Content-Length, chunked or until close); cached after the first call.
+        A body longer than `max_bytes` fails with a ProtocolError, one not whole `within_s` from
+        now with an UpstreamTimeout: either closes the connection and drops what was read."""
         if self._body is not None:
             return self._body
         conn = self._conn
+        timer = None
         if conn is not None:
             conn.unlimit()  # the caller wants it all: no backpressure against ourselves
-        while not self._done:
-            if self._error is not None:
-                self._chunks.clear()
-                raise self._error
-            await self._wait()
+            if within_s is not None:
+                late = UpstreamTimeout(f"the answer was not whole within {within_s:g}s")
+                timer = self._loop.call_later(within_s, conn.close, late, True)
+        try:
+            while not self._done:
+                if self._error is not None:
+                    self._chunks.clear()
+                    raise self._error
+                if max_bytes is not None and self._buffered > max_bytes and self._conn is not None:
+                    self._conn.close(ProtocolError(f"an answer longer than {max_bytes} bytes"), abort=True)
+                    continue
+                await self._wait()
+        finally:
+            if timer is not None:
+                timer.cancel()
         chunks = self._chunks
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         chunks.clear()

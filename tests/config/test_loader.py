@@ -169,8 +169,8 @@ model_groups: []
         "providers[0].base_url: required field is missing",
         "providers[0].openai_compatible.stream_usage: Expected `bool`, got `int`",
         "providers[1].anthropic: unknown field (allowed: base_url, connect_timeout_s, headers, "
-        "invalid_probe_interval_s, key_limits, keys, limiter, max_connections, name, probe_interval_s, "
-        "timeout_s)",
+        "invalid_probe_interval_s, key_limits, keys, limiter, max_connections, max_response_bytes, name, "
+        "probe_interval_s, timeout_s)",
     ]
     cfg = parse_config(
         "providers: [{name: c, type: openai_compatible, base_url: http://vllm:8000/v1,"

@@ -12,7 +12,12 @@ from gateway.config.schema import PROVIDER_TYPES
 from gateway.dataplane import exchange as exchange_module
 from gateway.dataplane.exchange import ChatExchange, EmbeddingsExchange
 from gateway.dataplane.targets import Target
-from gateway.providers.canonical import ChatRequest, Message
+from gateway.providers.canonical import (
+    CHAT_REQUEST_DECODER,
+    EMBEDDINGS_REQUEST_DECODER,
+    ChatRequest,
+    Message,
+)
 
 BODY = json.dumps(
     {
@@ -22,6 +27,7 @@ BODY = json.dumps(
         "vendor_extension": {"keep": True},
     }
 ).encode()
+REQUEST = CHAT_REQUEST_DECODER.decode(BODY)
 DEFAULTS = {"temperature": 0.1, "max_tokens": 2, "seed": 7}
 
 
@@ -31,7 +37,7 @@ def target(type: str, upstream_model: str) -> Target:
 
 
 def test_the_callers_bytes_go_as_they_are_when_nothing_changes():
-    path, _, body = ChatExchange(BODY, "mini", False).call(target("openai", "mini"))
+    path, _, body = ChatExchange(BODY, REQUEST).call(target("openai", "mini"))
     assert path == b"/chat/completions" and body is BODY
 
 
@@ -44,7 +50,7 @@ def test_another_model_and_a_services_defaults_are_one_rewrite(monkeypatch):
         return loads(data)
 
     monkeypatch.setattr(exchange_module.orjson, "loads", counting_loads)
-    _, _, body = ChatExchange(BODY, "mini", False, DEFAULTS).call(target("openai", "gpt-4o-mini-2024-07-18"))
+    _, _, body = ChatExchange(BODY, REQUEST, DEFAULTS).call(target("openai", "gpt-4o-mini-2024-07-18"))
     assert len(parses) == 1
     sent = json.loads(body)
     assert sent["model"] == "gpt-4o-mini-2024-07-18"
@@ -54,7 +60,7 @@ def test_another_model_and_a_services_defaults_are_one_rewrite(monkeypatch):
 
 
 def test_an_adapter_builds_from_the_request_with_the_defaults():
-    _, _, body = ChatExchange(BODY, "mini", False, DEFAULTS).call(target("azure", "gpt-4o-mini"))
+    _, _, body = ChatExchange(BODY, REQUEST, DEFAULTS).call(target("azure", "gpt-4o-mini"))
     sent = json.loads(body)
     assert (sent["temperature"], sent["max_tokens"], sent["seed"]) == (1.5, 2, 7)
 
@@ -68,7 +74,8 @@ def test_an_ingress_request_gets_the_defaults_it_left_out():
 
 
 def test_embeddings_are_not_chat():
-    exchange = EmbeddingsExchange(b'{"model": "e", "input": "x"}', "e")
+    body = b'{"model": "e", "input": "x"}'
+    exchange = EmbeddingsExchange(body, EMBEDDINGS_REQUEST_DECODER.decode(body))
     assert (exchange.is_chat, exchange.stream) == (False, False)
     assert exchange.call(target("openai", "e"))[0] == b"/embeddings"
 

@@ -28,20 +28,33 @@ def free_port() -> int:
 
 class Gateway:
     def __init__(
-        self, tmp: Path, extra_yaml: str = "", workers: int = 2, server_yaml: str = "", store_url: str = ""
+        self,
+        tmp: Path,
+        extra_yaml: str = "",
+        workers: int = 2,
+        server_yaml: str = "",
+        store_url: str = "",
+        capture_log: bool = False,
     ):
         self.port, self.admin_port = free_port(), free_port()
+        # What the node writes to stderr (its log), into a file a test can read; else inherited.
+        self.log = tmp / "aigw.log" if capture_log else None
         self.config = tmp / "aigw.yaml"
         # A PostgreSQL store (shared by the nodes given the same URL), else a SQLite file of its own.
         store = f"url: {store_url}" if store_url else f"path: {tmp / 'aigw.db'}"
+        # `server_yaml`: more lines of the server section, each as `field: value`.
+        server = "".join(f"\n  {line}" for line in textwrap.dedent(server_yaml).strip().splitlines())
         self.config.write_text(
             textwrap.dedent(
                 f"""
                 server:
                   port: {self.port}
                   admin_port: {self.admin_port}
-                  workers: {workers}
-                {textwrap.indent(server_yaml.strip(), "  ")}
+                  workers: {workers}"""
+            )
+            + server
+            + textwrap.dedent(
+                f"""
                 store:
                   {store}
                 providers:
@@ -63,16 +76,24 @@ class Gateway:
         # AIGW_HOME: what the node keeps on local disk (a PostgreSQL store's journal) stays in its
         # own directory.
         env = {**os.environ, "AIGW_ADMIN_TOKEN": ADMIN_TOKEN, "AIGW_HOME": str(self.config.parent)}
+        stderr = self.log.open("w") if self.log is not None else None
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gateway", "serve", "--config", str(self.config)],
             stdout=subprocess.PIPE,
+            stderr=stderr,
             text=True,
             env=env,
         )
+        if stderr is not None:
+            stderr.close()  # the node holds its own descriptor
         assert self.proc.stdout is not None
         banner = self.proc.stdout.readline()  # printed once the data plane answers
         assert "serving the OpenAI API" in banner, f"gateway did not start: {banner!r}"
         return self
+
+    def log_text(self) -> str:
+        assert self.log is not None, "start the Gateway with capture_log=True"
+        return self.log.read_text()
 
     def cli(self, *args: str) -> str:
         out = subprocess.run(

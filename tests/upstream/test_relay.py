@@ -39,6 +39,10 @@ class Proto:
 class Trace:
     def __init__(self) -> None:
         self.usage_seen: tuple[int, ...] | None = None
+        self.left = False  # recorded as a caller that left (a 499)
+
+    def client_left(self) -> None:
+        self.left = True
 
     def usage(self, *counts: int) -> None:
         self.usage_seen = counts
@@ -148,8 +152,8 @@ def test_a_caller_that_has_gone_ends_the_relay_and_closes_the_upstream_request(r
     async def main():
         transport = GoneAfterFirst()
         # The upstream never ends this stream: the relay returns only because the caller has gone.
-        tokens, _, still_open = await relay(transport, "hold")
-        assert tokens == -1  # the usage event never went out
+        tokens, trace, still_open = await relay(transport, "hold")
+        assert tokens == -1 and trace.left  # the usage event never went out
         assert len(transport.sent) == 2
         assert still_open == 0  # the upstream request was closed, not left running
 

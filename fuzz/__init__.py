@@ -1,0 +1,1 @@
+"""Fuzz targets for what reads outside input; see docs/security.md#fuzzing."""
