@@ -44,6 +44,7 @@ from .routes import (
 )
 from .tenancy import tenancy_endpoints
 from .tenant_scope import TenantScope
+from .try_prompt import TryPromptAPI
 from .upstream_keys import ACTIONS, UpstreamKeys
 
 log = logging.getLogger("aigw.admin")
@@ -242,6 +243,9 @@ class AdminAPI:
             ),
         ]
         self.scope = TenantScope(store)
+        # Before the services' `/versions/{version}/{action}`, which would otherwise take `try`.
+        self.try_prompt = TryPromptAPI(store, self.scope, dataplane_url, propagation)
+        self.endpoints += self.try_prompt.endpoints()
         self.endpoints += tenancy_endpoints(store, self.scope, model_groups)
         # Budgets, with what each used of its period (read from the node's region when given).
         self.endpoints += BudgetAPI(store, self.scope, region).endpoints()
@@ -263,6 +267,7 @@ class AdminAPI:
         # The web console's files (no data in them: it calls this API with its user's token).
         Console().mount(app)
         app.on_cleanup.append(self._close_session)
+        app.on_cleanup.append(self.try_prompt.close)
         app.on_cleanup.append(self.observability.close)
         self._session: aiohttp.ClientSession | None = None
         return app

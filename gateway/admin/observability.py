@@ -7,7 +7,7 @@ Every query runs in a thread: a large range over the call log must not stall the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import msgspec
@@ -17,7 +17,7 @@ from ..analytics import export, queries
 from ..analytics.params import call_filter, parse_grain, parse_group_by
 from ..calllog.backend import open_call_log
 from ..calllog.record import CallRecord
-from ..calllog.store import CallLog, CallPage
+from ..calllog.store import CallFilter, CallLog, CallPage
 from ..metrics.node import CONTENT_TYPE, KeyStateLike, NodeMetrics
 from ..store import Store
 from .responses import error_response, json_response
@@ -40,6 +40,12 @@ _FILTERS = (
     Param("status", "query", "A code (429), a class (5xx), 'error' (>= 400) or 'ok'"),
 )
 _FORMAT = Param("format", "query", "json (default) or csv")
+_SEARCH = Param(
+    "q",
+    "query",
+    "Words, each found (case-insensitively) in the call's request id, tenant, app, consumer key "
+    "id, model, deployment, provider key or error type or code",
+)
 _STATS = (
     *_FILTERS,
     Param("group_by", "query", "Comma-separated: tenant, app, key_id, model, provider, deployment, …"),
@@ -71,6 +77,7 @@ class ObservabilityAPI:
                 params=(
                     *_FILTERS,
                     Param("request_id", "query", "The call with this x-request-id"),
+                    _SEARCH,
                     Param("cursor", "query", "next_cursor of the previous page"),
                     Param("limit", "query", f"Calls per page, at most {MAX_PAGE} (default 100)"),
                     _FORMAT,
@@ -84,6 +91,7 @@ class ObservabilityAPI:
                 self.export_calls,
                 params=(
                     *_FILTERS,
+                    _SEARCH,
                     Param("limit", "query", "At most this many calls"),
                     Param("format", "query", "csv (default) or ndjson"),
                 ),
@@ -137,7 +145,7 @@ class ObservabilityAPI:
     async def list_calls(self, request: web.Request) -> web.StreamResponse:
         q = request.query
         try:
-            where = call_filter(q)
+            where = _listed(q)
             limit = _int(q.get("limit"), 100, 1, MAX_PAGE, "limit")
             page = await self._run(lambda log: log.calls(where, cursor=q.get("cursor"), limit=limit))
         except ValueError as exc:
@@ -150,7 +158,7 @@ class ObservabilityAPI:
         q = request.query
         fmt = q.get("format", "csv")
         try:
-            where = call_filter(q)
+            where = _listed(q)
             limit = _int(q.get("limit"), None, 1, None, "limit")
             if fmt not in ("csv", "ndjson"):
                 raise ValueError("format must be csv or ndjson")
@@ -297,6 +305,11 @@ def _csv(text: str, next_cursor: str | None = None) -> web.Response:
         # CSV has no room for it: the next page's cursor travels in a header.
         resp.headers["x-next-cursor"] = next_cursor
     return resp
+
+
+def _listed(q: Mapping[str, str]) -> CallFilter:
+    """The calls a listing or an export covers: the filters, and `q`'s words to search for."""
+    return call_filter({**q, "search": q.get("q")})
 
 
 def _bad(exc: ValueError) -> web.Response:

@@ -16,6 +16,9 @@ from ..durations import parse_span
 _STATUS_CLASS = re.compile(r"^([1-5])xx$")
 # Filters that match a field exactly; "key" is accepted for key_id.
 _EXACT = ("tenant", "app", "key_id", "model", "provider", "upstream_key", "request_id")
+# A search is a scan of the range's rows with a LIKE per word and field: keep it bounded.
+MAX_SEARCH = 200
+MAX_SEARCH_WORDS = 8
 
 
 def parse_time(text: str, now: float | None = None) -> float:
@@ -57,6 +60,16 @@ def parse_status(text: str) -> tuple[int, int]:
     raise ValueError(f"invalid status {text!r}: use a code (429), a class (5xx), 'error' or 'ok'")
 
 
+def parse_search(text: str | None) -> str | None:
+    """Free text to find in the call log: words, each to be found (None when blank)."""
+    words = (text or "").split()
+    if len(" ".join(words)) > MAX_SEARCH:
+        raise ValueError(f"search text is at most {MAX_SEARCH} characters")
+    if len(words) > MAX_SEARCH_WORDS:
+        raise ValueError(f"search text is at most {MAX_SEARCH_WORDS} words")
+    return " ".join(words) or None
+
+
 def parse_group_by(text: str | Sequence[str] | None) -> tuple[Dimension, ...]:
     if not text:
         return ()
@@ -79,7 +92,7 @@ def parse_grain(text: str | None) -> int | None:
 def call_filter(
     params: Mapping[str, str | None], *, now: float | None = None, default_since_s: float | None = None
 ) -> CallFilter:
-    """A filter from text parameters: since, until, status and the exact-match fields.
+    """A filter from text parameters: since, until, status, the exact-match fields and `search`.
     `default_since_s`: the window to cover when `since` is not given (None: from the start)."""
     now = time.time() if now is None else now
     since_text, until_text = params.get("since"), params.get("until")
@@ -94,4 +107,11 @@ def call_filter(
         exact["key_id"] = params.get("key") or None
     status_text = params.get("status")
     status_min, status_max = parse_status(status_text) if status_text else (None, None)
-    return CallFilter(since=since, until=until, status_min=status_min, status_max=status_max, **exact)
+    return CallFilter(
+        since=since,
+        until=until,
+        status_min=status_min,
+        status_max=status_max,
+        search=parse_search(params.get("search")),
+        **exact,
+    )

@@ -174,7 +174,25 @@ def call_filter(where: CallFilter) -> tuple[list[str], list[Any]]:
     if where.request_id is not None:
         clauses.append("request_id = ?")
         args.append(where.request_id)
+    for word in (where.search or "").split():
+        clauses.append(_SEARCH_CLAUSE)
+        args.extend([f"%{_like_escaped(word.lower())}%"] * len(SEARCHED))
     return clauses, args
+
+
+# What a free-text search looks in: the call's id, who called, what for, what answered and how
+# it failed (the log keeps an error's type and code, not its message).
+SEARCHED = (
+    "request_id", "tenant", "app", "key_id", "model", "served_model", "deployment", "upstream_key",
+    "error_type", "error_code", "limit_scope",
+)  # fmt: skip
+# lower() on both sides, not ILIKE or SQLite's case-blind LIKE: the same match in either database.
+_SEARCH_CLAUSE = "(" + " OR ".join(f"lower({c}) LIKE ? ESCAPE '\\'" for c in SEARCHED) + ")"
+
+
+def _like_escaped(text: str) -> str:
+    """`text` matched literally by LIKE: its wildcards and the escape character escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def where_clause(clauses: list[str]) -> str:

@@ -29,8 +29,10 @@ class CallFilter(msgspec.Struct, kw_only=True, frozen=True):
     upstream_key: str | None = None
     status_min: int | None = None
     status_max: int | None = None
-    # Call log only (rollups do not keep request ids).
+    # Call log only (rollups do not keep request ids, nor the fields searched).
     request_id: str | None = None
+    # Words each found, case-insensitively, in one of the fields sql.SEARCHED names.
+    search: str | None = None
 
 
 class CallPage(msgspec.Struct, kw_only=True):

@@ -31,6 +31,7 @@ def filter_from(args: argparse.Namespace, default_since_s: float | None = None) 
     names = ("since", "until", "tenant", "app", "key_id", "model", "provider", "upstream_key", "status")
     params = {n: getattr(args, n, None) for n in names}
     params["request_id"] = getattr(args, "request_id", None)
+    params["search"] = getattr(args, "search", None)
     return call_filter(params, default_since_s=default_since_s)
 
 

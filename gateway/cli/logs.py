@@ -30,6 +30,11 @@ def add_logs_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_filter_options(p)
     p.add_argument("--request-id", help="the call with this x-request-id")
     p.add_argument(
+        "--search",
+        metavar="TEXT",
+        help="calls whose request id, app, consumer key, model, provider key or error holds each word",
+    )
+    p.add_argument(
         "--limit",
         type=int,
         help=f"the table: calls per page (default {PAGE}); --csv/--json: at most this many",

@@ -54,6 +54,28 @@ def _prompt(args: argparse.Namespace) -> Any:
     return json.loads(Path(args.prompt).read_text()) if args.prompt else None
 
 
+def _variables(args: argparse.Namespace) -> dict[str, Any]:
+    """`--var NAME=TEXT` (a string) and `--var NAME:=JSON` (a number, a boolean, ...), as httpie
+    spells them."""
+    values: dict[str, Any] = {}
+    for given in args.var or ():
+        name, sep, value = given.partition("=")
+        if not sep or not name.rstrip(":"):
+            raise ValueError(f"--var {given!r}: use NAME=TEXT or NAME:=JSON")
+        if name.endswith(":"):
+            try:
+                values[name[:-1]] = json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError(f"--var {given!r}: {value!r} is not JSON") from None
+        else:
+            values[name] = value
+    return values
+
+
+def _try(args: argparse.Namespace) -> dict[str, Any]:
+    return {"app": args.app, "tenant": args.tenant, "variables": _variables(args)}
+
+
 def _sunset(args: argparse.Namespace) -> dict[str, Any]:
     if not getattr(args, "sunset", None):
         return {}
@@ -141,6 +163,11 @@ COMMANDS: tuple[Command, ...] = (
              _a("--prompt", help="JSON file: template, variables, …")),
             lambda a: {"kind": "prompt" if a.prompt else "model", "model_group": a.model_group,
                        "prompt": _prompt(a)}),
+    Command("services", "try", "call a published prompt API version as an app, with a one-use key",
+            "POST", "/admin/services/{service}/versions/{version}/try",
+            (SERVICE, VERSION, _a("--app", required=True, help="the app to call as"), TENANT,
+             _a("--var", action="append", metavar="NAME=TEXT|NAME:=JSON", help="a variable (repeat)")),
+            _try),
     _transition("publish"),
     _transition("deprecate"),
     _transition("retire"),
@@ -195,7 +222,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     command: Command = args.admin_command
     values = vars(args) | {"action": command.action}
     path = command.path.format(**{k: values[k] for k in _fields(command.path)})
-    body = command.body(args) if command.body else None
+    try:
+        body = command.body(args) if command.body else None
+    except ValueError as exc:  # an option's value, e.g. --var without '=' or --prompt not JSON
+        print(f"aigw: {exc}", file=sys.stderr)
+        return 2
     answer = ctx.admin(command.method, path, body, {k: values.get(k) for k in command.query})
     if isinstance(answer, dict) and ("key" in answer or "token" in answer):
         print(answer.get("key") or answer.get("token"))

@@ -119,6 +119,24 @@ def test_stats_endpoints(admin):
     with_client(admin, body)
 
 
+def test_calls_found_by_free_text_in_a_listing_and_an_export(admin):
+    async def body(client: TestClient) -> None:
+        resp = await client.get("/admin/calls", params={"q": "  GPT-4O  globex "}, headers=AUTH)
+        assert resp.status == 200
+        assert [c["request_id"] for c in (await resp.json())["calls"]] == ["req_g"]
+        resp = await client.get("/admin/calls", params={"q": "req_1", "status": "5xx"}, headers=AUTH)
+        assert {c["request_id"] for c in (await resp.json())["calls"]} == {"req_10", "req_15"}
+        params = {"q": "req_2", "format": "ndjson"}
+        resp = await client.get("/admin/calls/export", params=params, headers=AUTH)
+        found = {json.loads(line)["request_id"] for line in (await resp.text()).splitlines()}
+        assert found == {"req_2", *(f"req_{i}" for i in range(20, 25))}
+        # q is the search here; the exact request_id filter stays exact.
+        resp = await client.get("/admin/calls", params={"request_id": "req_1"}, headers=AUTH)
+        assert [c["request_id"] for c in (await resp.json())["calls"]] == ["req_1"]
+
+    with_client(admin, body)
+
+
 @pytest.mark.parametrize(
     ("path", "params", "message"),
     [
@@ -129,6 +147,8 @@ def test_stats_endpoints(admin):
         ("/admin/stats/top", {}, "at least one dimension"),
         ("/admin/stats/percentiles", {"q": "2"}, "quantile"),
         ("/admin/calls/export", {"format": "xml"}, "format"),
+        ("/admin/calls", {"q": "x" * 201}, "at most 200 characters"),
+        ("/admin/calls", {"q": "a b c d e f g h i"}, "at most 8 words"),
     ],
 )
 def test_bad_parameters_are_a_400_that_says_what_to_do(admin, path, params, message):

@@ -106,6 +106,27 @@ def test_filters_combine(call_log, known):
     ]
 
 
+def test_a_search_finds_calls_with_each_word_in_some_field(call_log, known):
+    def found(text: str, where: CallFilter | None = None) -> set[str]:
+        page = call_log.calls(msgspec.structs.replace(where or CallFilter(), search=text), limit=1000)
+        return {r.request_id for r in page.calls}
+
+    limited = {r.request_id for r in known if r.error_code == "rate_limit_exceeded"}
+    assert found("RATE_LIMIT") == limited, "case-insensitive, in the error code"
+    assert found("rate_limit batch") == limited, "every word, each in any field"
+    assert found("rate_limit acme") == set(), "a word no field of those calls holds"
+    assert found("4o-mini") == {r.request_id for r in known if r.model == "gpt-4o-mini"}
+    assert found("key_g", CallFilter(status_min=200, status_max=200)) == {
+        r.request_id for r in known if r.key_id == "key_g" and r.status == 200
+    }
+    one = known[7].request_id
+    assert found(one.upper()) == {r.request_id for r in known if one in r.request_id} >= {one}
+    # LIKE's wildcards are text to find: '%' matches nothing here, '_' only an underscore.
+    assert found("%") == set() and found("rate%exceeded") == set()
+    assert found("rate_limit_") == limited and found("ratexlimit") == set()
+    assert len(found("ok-2")) == sum(r.upstream_key == "ok-2" for r in known)
+
+
 def test_error_listings_see_every_error_row_and_only_those(call_log, known):
     for low in (400, 429, 500):
         got = call_log.calls(CallFilter(status_min=low), limit=1000).calls

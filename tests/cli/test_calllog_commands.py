@@ -81,6 +81,17 @@ def test_logs_filters_and_exports_json_lines_and_csv(setup, capsys):
     assert row["request_id"] == "req_other" and row["tenant"] == "globex" and float(row["cost"]) == 1.5
 
 
+def test_logs_searches_for_words_in_any_field(setup, capsys):
+    config, _, _ = setup
+    code, out, _ = run(capsys, "logs", "--config", config, "--search", "GLOBEX 4o", "--json")
+    assert code == 0
+    assert [json.loads(ln)["request_id"] for ln in out.splitlines()] == ["req_other"]
+    code, out, _ = run(capsys, "logs", "--config", config, "--search", "req_2", "--status", "429")
+    assert code == 0 and [ln.split()[2] for ln in out.splitlines()] == ["req_28", "req_24", "req_20"]
+    code, _, err = run(capsys, "logs", "--config", config, "--search", "a b c d e f g h i")
+    assert code == 2 and "at most 8 words" in err
+
+
 def test_logs_refuses_bad_options_with_a_message(setup, capsys):
     config, _, _ = setup
     code, _, err = run(capsys, "logs", "--config", config, "--since", "yesterday-ish")

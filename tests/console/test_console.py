@@ -14,7 +14,7 @@ import openai
 import pytest
 from playwright.sync_api import expect
 
-from ..e2e.conftest import admitted_by_every_worker, until
+from ..e2e.conftest import Admin, admitted_by_every_worker, until
 from .conftest import Console, ConsoleGateway, Shots
 
 VIEWS = ["overview", "keys", "logs", "team", "apps", "services", "catalog", "budgets"]
@@ -89,6 +89,10 @@ def test_sign_in_and_every_page(
     # The overview counts the calls just made, and charts them.
     expect(page.locator(".card").first).to_contain_text(re.compile(r"Requests\s*\d+"))
     expect(page.locator("figure svg.chart")).to_have_count(4)
+    # The admin API answers for its own node: the panel says whose health it shows.
+    health = page.get_by_role("region", name="Health of this node")
+    expect(health).to_contain_text("This node only")
+    expect(health.locator("dd").first).to_have_text("ok")
     page.select_option("#tenant-scope", "acme")
     tab.shown("overview")
     for view in VIEWS:
@@ -210,8 +214,26 @@ def test_a_calls_detail_shows_every_attempt(
     request_id = until(logged, "the call that moved from the refused key to the good one, logged")
     tab = console("test-admin-token")
     page = tab.open("logs")
-    page.get_by_label("Request id").fill(request_id)
+    # Free text: every word somewhere in a call (here its model and its provider key).
+    page.get_by_label("Search").fill("FLAKY-chat good")
     page.get_by_role("button", name="Search").click()
+    tab.shown("logs")
+    assert "q=FLAKY-chat+good" in page.url
+    rows = page.locator("tbody tr")
+    expect(rows.first).to_be_visible()
+    for model in rows.locator("td:nth-child(3)").all_inner_texts():
+        assert model == "flaky-chat"
+    expect(page.get_by_role("link", name=f"Detail of {request_id}")).to_be_visible()
+    # A request id is one of the words it finds.
+    page.get_by_label("Search").fill(request_id)
+    page.get_by_role("button", name="Search").click()
+    tab.shown("logs")
+    expect(rows).to_have_count(1)
+    page.get_by_label("Search").fill("flaky-chat no-such-word")
+    page.get_by_role("button", name="Search").click()
+    tab.shown("logs")
+    expect(page.locator("main")).to_contain_text("No call matches these filters.")
+    page.go_back()
     tab.shown("logs")
     page.get_by_role("link", name=f"Detail of {request_id}").click()
     tab.shown("logs")
@@ -245,8 +267,9 @@ def test_a_viewer_sees_no_control_the_role_forbids(
         expect(page.get_by_role("button", name=forbidden)).to_have_count(0)
     page = tab.open("services")
     expect(page.get_by_role("region", name="Service assist")).to_be_visible()
-    for forbidden in ("Publish", "Deprecate", "Retire", "Add draft version", "Create service"):
+    for forbidden in ("Publish", "Deprecate", "Retire", "Add draft version", "Create service", "Try it"):
         expect(page.get_by_role("button", name=forbidden)).to_have_count(0)
+    expect(page.get_by_role("region", name="Try it")).to_have_count(0)
     page = tab.open("catalog")
     for forbidden in ("Subscribe", "Approve", "Reject"):
         expect(page.get_by_role("button", name=forbidden)).to_have_count(0)
@@ -283,3 +306,70 @@ def test_a_tenants_owner_sees_nothing_of_another_tenant(
     expect(page.get_by_role("article", name="Service assist")).to_be_visible()
     expect(page.locator("main")).not_to_contain_text("acme/tools")
     expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+
+
+SUMMARIZE = {
+    "system": "Be brief.",
+    "template": "Summarize in {{words}} words: {{text}}",
+    "variables": [{"name": "text", "max_length": 200}, {"name": "words", "type": "integer"}],
+}
+
+
+def test_the_try_it_panel_calls_a_served_prompt_api_as_an_app(
+    console: Callable[..., Console], console_gateway: ConsoleGateway, tokens: dict[str, str], shots: Shots
+) -> None:
+    gw = console_gateway
+    alice = Admin(gw.admin_url, tokens["alice"])
+    alice.ok("POST", "/admin/services", json={"tenant": "acme", "name": "summarize"})
+    for _ in range(2):  # v1 published, v2 a draft (not served: nothing to try)
+        version = {"kind": "prompt", "model_group": "gpt-4o-mini", "prompt": SUMMARIZE}
+        alice.ok("POST", "/admin/services/summarize/versions", json=version)
+    alice.ok("POST", "/admin/services/summarize/versions/1/publish")
+
+    tab = console(tokens["alice"])
+    page = tab.open("services")
+    versions = page.get_by_role("region", name="Service summarize").locator("tbody tr")
+    expect(versions.filter(has_text="draft").get_by_role("button", name="Try it")).to_have_count(0)
+    versions.filter(has_text="published").get_by_role("button", name="Try it").click()
+    panel = page.get_by_role("region", name="Try it")
+    expect(panel.get_by_label("Version")).to_have_value("summarize/1")
+    panel.get_by_label("Call as app").select_option("acme/tools")
+    panel.get_by_label("text (string)").fill("the console's own story")
+    panel.get_by_label("words (integer)").fill("4")
+    panel.get_by_role("button", name="Call the model").click()
+    # The mock provider echoes the last message: the version's template, filled in.
+    filled = "Summarize in 4 words: the console's own story"
+    expect(panel.locator("#try-output")).to_have_text(f"Mock reply: {filled}")
+    expect(panel.locator("#try-result .badge")).to_have_text("200")
+    shots.take(page, "services-try")
+
+    link = panel.locator("#try-result a")
+    request_id = link.inner_text()
+    call = until(lambda: _logged(gw, request_id), "the tried call in the call log")
+    assert (call["tenant"], call["app"], call["model"]) == ("acme", "tools", "summarize/v1")
+    assert call["status"] == 200
+    keys = alice.ok("GET", "/admin/keys", params={"app": "tools"})
+    one_use = next(k for k in keys if k["id"] == call["key_id"])
+    assert one_use["revoked_at"] is not None and one_use["max_requests"] == 1
+    link.click()
+    tab.shown("logs")
+    expect(page.get_by_role("region", name="Call")).to_contain_text("summarize/v1")
+
+    # What the data plane refuses, the panel shows as the app would get it: the operator tries
+    # it as beta's app, which has not subscribed.
+    operator = console("test-admin-token")
+    page = operator.open("services")
+    page.get_by_role("region", name="Service summarize").get_by_role("button", name="Try it").click()
+    panel = page.get_by_role("region", name="Try it")
+    panel.get_by_label("Call as app").select_option("beta/web")
+    panel.get_by_label("text (string)").fill("a story")
+    panel.get_by_label("words (integer)").fill("2")
+    panel.get_by_role("button", name="Call the model").click()
+    expect(panel.locator("#try-result .badge")).to_have_text("403")
+    expect(panel.locator("#try-result")).to_contain_text("subscription_required")
+    expect(panel.locator("#try-output")).to_have_count(0)
+
+
+def _logged(gw: ConsoleGateway, request_id: str) -> dict[str, Any] | None:
+    calls = gw.operator.ok("GET", "/admin/calls", params={"request_id": request_id})["calls"]
+    return calls[0] if calls else None

@@ -3,7 +3,8 @@
 import { get } from "../api.js";
 import { field, h, int, ms, panel, replace, select, statusBadge, table, timeTag, usd } from "../dom.js";
 
-const FILTERS = ["since", "app", "key_id", "model", "status", "provider", "upstream_key", "request_id"];
+// `q`: words, each found in some field of the call (its request id, app, key, model, error …).
+const FILTERS = ["since", "app", "key_id", "model", "status", "provider", "upstream_key", "q"];
 const SINCE = [["15m", "last 15 min"], ["1h", "last hour"], ["6h", "last 6 h"], ["24h", "last 24 h"], ["7d", "last 7 days"], ["30d", "last 30 days"]];
 const PAGE = 50;
 
@@ -34,7 +35,10 @@ export async function render(root, ctx) {
       field("Status", h("input", { name: "status", value: query.status, size: 6, placeholder: "429, 5xx, error" })),
       field("Provider", h("input", { name: "provider", value: query.provider, size: 8 })),
       field("Provider key", h("input", { name: "upstream_key", value: query.upstream_key, size: 10 })),
-      field("Request id", h("input", { name: "request_id", value: query.request_id, size: 16, type: "search" })),
+      field("Search", h("input", {
+        name: "q", value: query.q, size: 24, type: "search", maxlength: "200",
+        placeholder: "request id, model, app, key, error", title: "Every word must be part of the call's request id, tenant, app, consumer key, model, deployment, provider key or error",
+      })),
       h("button", { type: "submit" }, "Search"),
     ),
   );

@@ -1,5 +1,5 @@
 // Overview: traffic, errors by class, latency percentiles, tokens and cost over time; the top
-// models, apps and consumer keys; the node's health. All from the analytics endpoints, scoped to
+// models, apps and consumer keys; the health of the node serving the console. All from the analytics endpoints, scoped to
 // the tenant shown.
 import { get } from "../api.js";
 import { chart } from "../chart.js";
@@ -118,7 +118,9 @@ export async function render(root, ctx) {
     );
 
   const health = panel(
-    "Node health",
+    "Health of this node",
+    // The admin API answers for its own node; a cluster's other nodes answer on their listeners.
+    h("p", { class: "muted" }, "This node only: each node of a cluster reports its own health on its admin listener."),
     ready
       ? h(
           "dl",

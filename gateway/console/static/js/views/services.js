@@ -1,7 +1,9 @@
 // Services: each version's lifecycle (draft → published → deprecated → retired), new versions,
-// and the prompt API editor with its try-it panel.
+// the prompt API editor with a preview of what a call becomes, and the try-it panel that calls a
+// served version.
 import { get, post, seg } from "../api.js";
 import { actionButton, badge, field, form, h, panel, replace, select, table, timeTag } from "../dom.js";
+import { tryPanel } from "./tryit.js";
 
 const TYPES = ["string", "integer", "number", "boolean"];
 // Which transitions each state allows (the store refuses the others).
@@ -9,9 +11,11 @@ const NEXT = { draft: ["publish"], published: ["deprecate", "retire"], deprecate
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 
 export async function render(root, ctx) {
-  const services = await get("/admin/services", { tenant: ctx.tenant || undefined });
+  const tenant = ctx.tenant || undefined;
+  const [services, apps] = await Promise.all([get("/admin/services", { tenant }), get("/admin/apps", { tenant })]);
   const editor = promptEditor(ctx, services);
-  const list = services.map((s) => servicePanel(s, ctx, editor, () => render(root, ctx)));
+  const trying = tryPanel(ctx, services, apps);
+  const list = services.map((s) => servicePanel(s, ctx, editor, trying, () => render(root, ctx)));
   const create = ctx.can("developer") && (ctx.tenant || ctx.who.isOperator)
     ? panel(
         "New service",
@@ -33,10 +37,10 @@ export async function render(root, ctx) {
         ),
       )
     : null;
-  replace(root, list.length ? list : h("p", { class: "muted" }, "No services yet."), ctx.can("developer") && services.length ? editor.node : null, create);
+  replace(root, list.length ? list : h("p", { class: "muted" }, "No services yet."), trying.node, ctx.can("developer") && services.length ? editor.node : null, create);
 }
 
-function servicePanel(service, ctx, editor, reload) {
+function servicePanel(service, ctx, editor, trying, reload) {
   const manage = ctx.can("admin", service.tenant);
   const develop = ctx.can("developer", service.tenant);
   return panel(
@@ -68,6 +72,7 @@ function servicePanel(service, ctx, editor, reload) {
               develop && v.kind === "prompt"
                 ? actionButton("Edit as new version", async () => editor.load(service.name, v), {})
                 : null,
+              trying.offers(service.name, v) ? actionButton("Try it", async () => trying.load(service.name, v), {}) : null,
             ),
         },
       ],
@@ -78,7 +83,8 @@ function servicePanel(service, ctx, editor, reload) {
 }
 
 // The prompt API editor: a new version (a draft) from a template with {{variables}}, and a
-// try-it panel that shows the chat request a call with given values becomes.
+// preview of the chat request a call with given values becomes (a draft is not served, so it is
+// shown, not called; the try-it panel calls served versions).
 function promptEditor(ctx, services) {
   const mine = services.filter((s) => ctx.can("developer", s.tenant));
   const serviceSel = select("service", mine.map((s) => s.name));
@@ -91,7 +97,7 @@ function promptEditor(ctx, services) {
   const streaming = h("input", { type: "checkbox", name: "streaming" });
   const vars = h("tbody");
   const preview = h("pre", { id: "prompt-preview", "aria-live": "polite" });
-  const tryInputs = h("div", { class: "row" });
+  const previewInputs = h("div", { class: "row" });
   const promptOnly = h("div");
 
   function variableRow(v = {}) {
@@ -100,15 +106,15 @@ function promptEditor(ctx, services) {
     type.setAttribute("aria-label", "Variable type");
     const required = h("input", { type: "checkbox", checked: v.required !== false, "aria-label": "Required" });
     const maxLength = h("input", { type: "number", min: "1", value: v.max_length || "", "aria-label": "Max length", size: 6 });
-    const remove = h("button", { type: "button", class: "danger", onclick: () => { tr.remove(); refreshTry(); } }, "Remove");
+    const remove = h("button", { type: "button", class: "danger", onclick: () => { tr.remove(); refreshPreview(); } }, "Remove");
     const tr = h("tr", {}, h("td", {}, name), h("td", {}, type), h("td", {}, required), h("td", {}, maxLength), h("td", {}, remove));
     tr.read = () => {
       const out = { name: name.value.trim(), type: type.value, required: required.checked };
       if (maxLength.value) out.max_length = Number(maxLength.value);
       return out;
     };
-    name.addEventListener("input", refreshTry);
-    type.addEventListener("change", refreshTry);
+    name.addEventListener("input", refreshPreview);
+    type.addEventListener("change", refreshPreview);
     vars.append(tr);
   }
 
@@ -122,20 +128,20 @@ function promptEditor(ctx, services) {
         known.add(name);
       }
     }
-    refreshTry();
+    refreshPreview();
   }
 
-  function refreshTry() {
-    const current = Object.fromEntries([...tryInputs.querySelectorAll("input")].map((i) => [i.name, i.value]));
-    replace(tryInputs, variables().map((v) => field(`${v.name} (${v.type})`, h("input", { name: v.name, value: current[v.name] || "" }))));
-    for (const input of tryInputs.querySelectorAll("input")) input.addEventListener("input", renderPreview);
+  function refreshPreview() {
+    const current = Object.fromEntries([...previewInputs.querySelectorAll("input")].map((i) => [i.name, i.value]));
+    replace(previewInputs, variables().map((v) => field(`${v.name} (${v.type})`, h("input", { name: v.name, value: current[v.name] || "" }))));
+    for (const input of previewInputs.querySelectorAll("input")) input.addEventListener("input", renderPreview);
     renderPreview();
   }
 
   // What the data plane sends for these values (gateway/dataplane/prompt.py): each {{name}}
   // replaced by its value, the system prompt first.
   function renderPreview() {
-    const values = Object.fromEntries([...tryInputs.querySelectorAll("input")].map((i) => [i.name, i.value]));
+    const values = Object.fromEntries([...previewInputs.querySelectorAll("input")].map((i) => [i.name, i.value]));
     const fill = (text) => text.replace(PLACEHOLDER, (_, name) => (name in values ? values[name] : `{{${name}}}`));
     const messages = [];
     if (system.value) messages.push({ role: "system", content: fill(system.value) });
@@ -164,9 +170,9 @@ function promptEditor(ctx, services) {
     h("h3", {}, "Variables"),
     h("div", { class: "scroll" }, h("table", {}, h("thead", {}, h("tr", {}, ["Name", "Type", "Required", "Max length", ""].map((c) => h("th", { scope: "col" }, c)))), vars)),
     h("div", { class: "actions", style: { margin: ".5rem 0" } },
-      h("button", { type: "button", class: "secondary", onclick: () => { variableRow(); refreshTry(); } }, "Add variable"),
+      h("button", { type: "button", class: "secondary", onclick: () => { variableRow(); refreshPreview(); } }, "Add variable"),
       h("button", { type: "button", class: "secondary", onclick: detect }, "Find variables in the template")),
-    h("fieldset", {}, h("legend", {}, "Try it"), tryInputs, preview),
+    h("fieldset", {}, h("legend", {}, "Preview"), previewInputs, preview),
   );
 
   const node = panel(
@@ -188,7 +194,7 @@ function promptEditor(ctx, services) {
       "Add draft version",
     ),
   );
-  refreshTry();
+  refreshPreview();
   return {
     node,
     load(service, version) {
@@ -203,7 +209,7 @@ function promptEditor(ctx, services) {
       streaming.checked = p.streaming;
       vars.replaceChildren();
       p.variables.forEach(variableRow);
-      refreshTry();
+      refreshPreview();
       node.scrollIntoView();
       template.focus();
     },
