@@ -54,9 +54,9 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 # What tests/deploy runs for real: nginx and HAProxy in front of aigw nodes, tini (the image's
 # PID 1), shellcheck for the image's scripts, and Debian's Python for a venv any user can run;
 # the headless Chromium that tests/console drives through Playwright's driver (nothing is
-# downloaded at test time); and the redis-server the cluster tests and bench start privately
-# (bench/services.py).
-TEST_SYSDEPS := nginx haproxy tini shellcheck python3-venv chromium chromium-driver redis-server
+# downloaded at test time); promtool (Debian's prometheus) for deploy/observability; and the
+# redis-server the cluster tests and bench start privately (bench/services.py).
+TEST_SYSDEPS := nginx haproxy tini shellcheck python3-venv chromium chromium-driver prometheus redis-server
 
 test-sysdeps:
 	@missing=$$(for p in $(TEST_SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

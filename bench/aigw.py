@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .payloads import MODEL
-from .procs import Child, Processes, free_port, pinned
+from .procs import Child, Processes, StartError, free_port, pinned
 from .procstat import leaves
 
 APP = "bench"
@@ -143,10 +144,14 @@ def start(
     observability: bool = True,
     upstream: Upstream = OPENAI,
     consumers: int = 0,
+    extra_config: str = "",
+    stdout_path: Path | None = None,
+    name: str = "aigw",
 ) -> Aigw:
     """Start aigw in front of `upstream_base_url` (…/v1); returns once its banner is printed.
     With `consumers`, that many more consumer keys are made first, each with a limit of its
-    own, and written one per line to `Aigw.consumer_keys`."""
+    own, and written one per line to `Aigw.consumer_keys`. `extra_config`: more sections of the
+    config (`logging:`, `tracing:`); `stdout_path`: where its stdout (the access log) goes."""
     directory.mkdir(parents=True, exist_ok=True)
     port, admin_port = free_port(), free_port()
     config = directory / "aigw.yaml"
@@ -163,6 +168,7 @@ def start(
             upstream,
             # Many consumers: each key's own limit is the third limit, in place of the app's.
             app_limit=not consumers,
+            extra=extra_config,
         )
     )
     key = create_key(config, src)
@@ -171,8 +177,11 @@ def start(
         consumer_keys = directory / "consumer-keys.txt"
         create_consumers(config, consumers, consumer_keys, src)
     argv = _gateway("serve", "--config", str(config), "--workers", str(workers))
-    child = procs.start("aigw", pinned(argv, cores), env=gateway_env(src))
-    child.wait_for_line(lambda line: BANNER in line, timeout_s=90)
+    child = procs.start(name, pinned(argv, cores), env=gateway_env(src), stdout_path=stdout_path)
+    if stdout_path is None:
+        child.wait_for_line(lambda line: BANNER in line, timeout_s=90)
+    else:
+        _wait_for_banner_in(stdout_path, child, 90)
     return Aigw(
         child=child,
         url=f"http://127.0.0.1:{port}",
@@ -181,6 +190,17 @@ def start(
         admin_url=f"http://127.0.0.1:{admin_port}",
         consumer_keys=consumer_keys,
     )
+
+
+def _wait_for_banner_in(path: Path, child: Child, timeout_s: float) -> None:
+    """The banner is stdout's first line; stdout goes to `path`."""
+    deadline = time.monotonic() + timeout_s
+    while BANNER not in path.read_text(errors="replace").partition("\n")[0]:
+        if not child.alive():
+            raise StartError(f"{child.name} exited (status {child.popen.poll()}){child.tail()}")
+        if time.monotonic() > deadline:
+            raise StartError(f"{child.name} was not ready within {timeout_s:g}s{child.tail()}")
+        time.sleep(0.1)
 
 
 # Run in a child with the aigw under test (gateway_env): N keys for the bench app, each with its

@@ -88,6 +88,8 @@ def main() -> None:
 
     from gateway.admission import SharedRegion
     from gateway.config import load_config
+    from gateway.config.published import ENV as published_env
+    from gateway.config.published import Published, publish
     from gateway.metrics.worker import ENV as METRICS_ENV
     from gateway.node.region import key_capacity
 
@@ -114,8 +116,10 @@ def main() -> None:
         region_path = str(run / "region")
         region = SharedRegion.create(region_path, 64, cfg.server.limit_buckets, key_capacity(cfg))
         (run / "metrics").mkdir()
+        node_config = str(run / "node-config")
+        publish(node_config, Published(epoch=1, source=str(config), text=config.read_text()))
         os.environ.update(
-            AIGW_CONFIG=str(config), AIGW_REGION=region_path, **{METRICS_ENV: str(run / "metrics")}
+            {published_env: node_config, "AIGW_REGION": region_path, METRICS_ENV: str(run / "metrics")}
         )
         from gateway.dataplane.app import Gateway
 

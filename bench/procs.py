@@ -60,22 +60,34 @@ class Child:
     """One started process; its stdout and stderr go, line by line, to `log_path`."""
 
     def __init__(
-        self, name: str, argv: list[str], log_path: Path, env: dict[str, str] | None, cwd: Path | None
+        self,
+        name: str,
+        argv: list[str],
+        log_path: Path,
+        env: dict[str, str] | None,
+        cwd: Path | None,
+        stdout_path: Path | None = None,
     ) -> None:
         self.name = name
         self.log_path = log_path
         self._lines: list[str] = []
         self._new_line = threading.Condition()
+        # `stdout_path`: stdout straight to that file (a busy access log never passes through this
+        # process), stderr alone to the log.
+        stdout = stdout_path.open("wb") if stdout_path is not None else None
         self.popen = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stdout=stdout or subprocess.PIPE,
+            stderr=subprocess.PIPE if stdout else subprocess.STDOUT,
             text=True,
             env=env,
             cwd=cwd,
             preexec_fn=_child_setup,  # only setsid and prctl run there
         )
+        if stdout is not None:
+            stdout.close()  # the child has its own descriptor
+        self._output = self.popen.stderr if stdout else self.popen.stdout
         self._reader = threading.Thread(target=self._read, name=f"log-{name}", daemon=True)
         self._reader.start()
 
@@ -87,9 +99,9 @@ class Child:
         return self.popen.poll() is None
 
     def _read(self) -> None:
-        assert self.popen.stdout is not None
+        assert self._output is not None
         with self.log_path.open("w") as log:
-            for line in self.popen.stdout:
+            for line in self._output:
                 log.write(line)
                 log.flush()
                 with self._new_line:
@@ -140,10 +152,14 @@ class Processes:
         self.log_dir = log_dir
         self.children: list[Child] = []
 
-    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Child:
+    def start(
+        self, name: str, argv: list[str], env: dict[str, str] | None = None, stdout_path: Path | None = None
+    ) -> Child:
         # Started in the run's directory: a `gateway/` in the caller's directory must not shadow
         # the package under test (`python -m` puts the working directory first on sys.path).
-        child = Child(name, argv, self.log_dir / f"{name}.log", env, cwd=self.log_dir)
+        child = Child(
+            name, argv, self.log_dir / f"{name}.log", env, cwd=self.log_dir, stdout_path=stdout_path
+        )
         self.children.append(child)
         return child
 

@@ -3,6 +3,9 @@ reference reverse proxy, same cores) and against the upstream itself (direct).
 
 1. Closed loop (wrk) for each target's maximum throughput — and for a second aigw with call
    logging and metrics off (`aigw-quiet`), so their cost is measured in the same run; with
+   `--access-log`, an aigw writing a JSON access line per request (`aigw-access-log`); with
+   `--tracing`, an aigw recording every request's spans and exporting them over OTLP
+   (`aigw-tracing`); each against `aigw` (both off), same cores, same run; with
    `--against DIR`, also for another build of aigw (`aigw-against`), so two builds are compared
    in one run.
 2. Constant rate (bench/loadgen) at a fraction (default 50%) of aigw's maximum, the same rate
@@ -36,6 +39,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--rate", type=float, help="constant-rate phase at exactly this many req/s instead")
     p.add_argument("--workers", type=int, default=1, help="aigw worker processes (default 1)")
+    p.add_argument(
+        "--access-log",
+        action="store_true",
+        help=f"also load an aigw with the JSON access log on (`{ACCESS_LOG}`, lines to a file)",
+    )
+    p.add_argument(
+        "--tracing",
+        action="store_true",
+        help=f"also load an aigw tracing every request (`{TRACING}`, sample ratio 1, exported over "
+        "OTLP to the upstream nginx, which answers 200)",
+    )
     p.add_argument(
         "--against",
         type=Path,
@@ -91,6 +105,32 @@ def start_targets(ctx: RunContext) -> list[Target]:
         Target("aigw", f"{gw.url}{CHAT_PATH}", gw.child.pid, headers=headers),
         Target(QUIET, f"{quiet.url}{CHAT_PATH}", quiet.child.pid, headers=quiet_headers),
     ]
+    # The access log and tracing, each on in an aigw of its own; `aigw` has both off.
+    extras = []
+    if ctx.args.access_log:
+        log_dir = ctx.run_dir / ACCESS_LOG
+        log_dir.mkdir(parents=True, exist_ok=True)
+        extras.append((ACCESS_LOG, "logging: {format: json, access_log: on}\n", log_dir / "access.log"))
+    if ctx.args.tracing:
+        # The exporter posts its batches to the upstream nginx, whose 200 it takes as accepted: the
+        # spans' cost in aigw is measured, not a collector's.
+        traces = f"http://127.0.0.1:{up_port}{CHAT_PATH}"
+        extras.append((TRACING, f"tracing: {{otlp_endpoint: {traces}, sample_ratio: 1.0}}\n", None))
+    for name, section, stdout_path in extras:
+        started = aigw.start(
+            ctx.procs,
+            ctx.run_dir / name,
+            f"http://127.0.0.1:{up_port}/v1",
+            ctx.aigw_cores,
+            ctx.args.workers,
+            ctx.args.aigw_src,
+            limits=not ctx.args.no_limits,
+            extra_config=section,
+            stdout_path=stdout_path,
+            name=name,
+        )
+        extra_headers = {**headers, "Authorization": f"Bearer {started.key}"}
+        targets.append(Target(name, f"{started.url}{CHAT_PATH}", started.child.pid, headers=extra_headers))
     if ctx.args.against is not None:
         other = aigw.start(
             ctx.procs,
@@ -107,8 +147,10 @@ def start_targets(ctx: RunContext) -> list[Target]:
 
 
 QUIET = "aigw-quiet"  # aigw with call logging and metrics off
+ACCESS_LOG = "aigw-access-log"  # aigw with the JSON access log on (--access-log)
+TRACING = "aigw-tracing"  # aigw with every request traced and exported (--tracing)
 AGAINST = "aigw-against"  # another build of aigw (--against)
-CLOSED_ONLY = (QUIET, AGAINST)  # loaded in the closed loop only
+CLOSED_ONLY = (QUIET, ACCESS_LOG, TRACING, AGAINST)  # loaded in the closed loop only
 
 
 def run(ctx: RunContext) -> Report:
@@ -164,6 +206,14 @@ def build_report(
         "constant_rate": rate or None,
         "aigw_added_p99_ms_at_constant_rate": (aigw_open.added_ms or {}).get("p99") if aigw_open else None,
     }
+    for name, what in ((ACCESS_LOG, "the JSON access log"), (TRACING, "every request traced")):
+        on = ratio(closed_sum.get(name), closed_sum.get("aigw"))
+        if on is not None:
+            headline[f"{name.replace('-', '_')}_vs_aigw"] = on
+            notes.append(
+                f"With {what}, aigw serves {on:.1%} of the req/s it serves with it off ({name} "
+                "against aigw), same cores, same run."
+            )
     if against is not None:
         vs_against = ratio(closed_sum.get("aigw"), against)
         against_vs_nginx = ratio(against, closed_sum.get("nginx"))

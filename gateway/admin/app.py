@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -20,6 +20,7 @@ from aiohttp import web
 
 from .._version import __version__
 from ..cluster.membership import ClusterStatus
+from ..config.changes import Reloaded, ReloadRefused
 from ..console.assets import Console
 from ..keypool.event_log import KeyEventPage
 from ..store import Ambiguous, Conflict, NotFound, Store, StoreUnavailable
@@ -32,12 +33,14 @@ from .propagation import Propagation
 from .responses import AUDIT_TENANT, PRINCIPAL, error_response, int_param, json_response, principal
 from .routes import (
     AddUpstreamKey,
+    AdminErrorBody,
     CreatedKey,
     CreateKey,
     Endpoint,
     Health,
     Param,
     Ready,
+    ReloadRefusal,
     RotateUpstreamKey,
     UpstreamKeyState,
     decode_key_change,
@@ -81,24 +84,31 @@ class AdminAPI:
         store: Store,
         token: str | None,
         dataplane_url: str,
-        model_groups: frozenset[str],
+        model_groups: Callable[[], frozenset[str]],
         upstream_keys: UpstreamKeys,
         region: Any = None,
         propagation: Propagation | None = None,
+        reload: Callable[[bool], Awaitable[Reloaded]] | None = None,
         cluster: Callable[[], ClusterStatus] | None = None,
     ):
         self.store = store
+        # The node's config reload (gateway/node/reload.py): None outside a node.
+        self._reload = reload
         # What this node knows of its cluster (gateway/cluster); None: a listener outside a node.
         self.cluster = cluster
         # Changes the data plane serves are answered once every worker serves them (None: at once).
         self.propagation = propagation
+        # The model groups of the config the node serves now (a reload changes them).
         self.model_groups = model_groups
         self.upstream_keys = upstream_keys
         self.token = token
         self.dataplane_url = dataplane_url
+        self.scope = TenantScope(store)
+        # Budgets, with what each used of its period (read from the node's region when given).
+        budgets = BudgetAPI(store, self.scope, region)
         # Call log, analytics and /metrics (observability.py).
         self.observability = ObservabilityAPI(
-            store, upstream_keys.states, upstream_keys.pool_headroom, cluster
+            store, upstream_keys.states, upstream_keys.pool_headroom, budgets.used_ratios, cluster
         )
         runtime_key = (  # a provider key added at runtime, named in the path
             Param("provider", "path", "The provider's name"),
@@ -241,14 +251,31 @@ class AdminAPI:
                 params=(Param("key_id", "path", "The key's id"),),
                 reaches_workers=True,
             ),
+            Endpoint(
+                "POST",
+                "/admin/config/reload",
+                "Reload the node's config file without a restart (operator): it is checked first, "
+                "and served by every worker from its next request on; requests in flight finish on "
+                "the config they started with",
+                Reloaded,
+                self.reload_config,
+                params=(Param("dry_run", "query", "true: only check the file and say what would change"),),
+                reaches_workers=True,
+                answers=(
+                    (
+                        422,
+                        "The file cannot be reloaded: every problem, including each change that needs a "
+                        "restart; the running config keeps serving",
+                        ReloadRefusal,
+                    ),
+                ),
+            ),
         ]
-        self.scope = TenantScope(store)
         # Before the services' `/versions/{version}/{action}`, which would otherwise take `try`.
         self.try_prompt = TryPromptAPI(store, self.scope, dataplane_url, propagation)
         self.endpoints += self.try_prompt.endpoints()
         self.endpoints += tenancy_endpoints(store, self.scope, model_groups)
-        # Budgets, with what each used of its period (read from the node's region when given).
-        self.endpoints += BudgetAPI(store, self.scope, region).endpoints()
+        self.endpoints += budgets.endpoints()
         # Calls and stats filter by tenant: a tenant token sees its own only.
         self.endpoints += [
             dataclasses.replace(e, tenant_query=True, alternatives=_formats(e))
@@ -466,6 +493,22 @@ class AdminAPI:
         m = request.match_info
         return _json(self.upstream_keys.remove(m["provider"], m["key_id"]))
 
+    async def reload_config(self, request: web.Request) -> web.Response:
+        principal(request).require(None, OWN)
+        if self._reload is None:
+            return _error(503, "no_node", "This admin listener serves no node to reload.", "api_error")
+        dry_run = request.query.get("dry_run", "false").lower() in ("1", "true", "yes")
+        try:
+            return _json(await self._reload(dry_run))
+        except ReloadRefused as exc:
+            body = AdminErrorBody(
+                message=f"The config file cannot be reloaded ({len(exc.problems)} problem(s)); the "
+                "running config keeps serving: " + "; ".join(exc.problems),
+                type="invalid_request_error",
+                code="config_refused",
+            )
+            return _json(ReloadRefusal(error=body, problems=exc.problems, changes=exc.changes), 422)
+
     async def list_limits(self, request: web.Request) -> web.Response:
         scope = request.query.get("scope")
         if scope is not None and scope not in SCOPES:
@@ -481,7 +524,7 @@ class AdminAPI:
         subject = request.match_info["subject"]
         if scope not in SCOPES:
             return _error(400, "invalid_scope", f"scope must be one of {', '.join(SCOPES)}")
-        if scope == "model" and subject not in self.model_groups:
+        if scope == "model" and subject not in self.model_groups():
             return _error(404, "not_found", f"no model group {subject!r}")
         tenant = self.scope.subject_tenant(scope, subject)
         principal(request).require(tenant, MANAGE)

@@ -81,6 +81,14 @@ class BudgetAPI:
             )
         return out
 
+    def used_ratios(self) -> dict[tuple[str, str, str, str], float]:
+        """Used / amount of each budget this node counts, by (scope, subject, kind, period): /metrics."""
+        return {
+            (b.scope, b.subject, b.kind, b.period): b.used / b.amount
+            for b in self.states()
+            if b.used is not None
+        }
+
     async def list_budgets(self, request: web.Request) -> web.Response:
         scope = request.query.get("scope")
         if scope is not None and scope not in SCOPES:

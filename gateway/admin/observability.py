@@ -60,11 +60,16 @@ class ObservabilityAPI:
         store: Store,
         key_states: Callable[[], Iterable[KeyStateLike]] | None = None,
         pool_headroom: Callable[[], dict[str, float]] | None = None,
+        budget_used: Callable[[], dict[tuple[str, str, str, str], float]] | None = None,
         cluster: Callable[[], Any] | None = None,
     ):
         self._store = store
         self._log: CallLog | None = None
-        self.metrics = NodeMetrics.from_env(key_states, pool_headroom, cluster)
+        self._budget_used = budget_used
+        self._budgets_now: dict[tuple[str, str, str, str], float] = {}
+        self.metrics = NodeMetrics.from_env(
+            key_states, pool_headroom, None if budget_used is None else lambda: self._budgets_now, cluster
+        )
 
     def endpoints(self) -> list[Endpoint]:
         return [
@@ -247,6 +252,9 @@ class ObservabilityAPI:
         return json_response(result)
 
     async def metrics_text(self, request: web.Request) -> web.Response:
+        # The store's connection is this loop's: budgets are read here, the metric files in a thread.
+        if self._budget_used is not None:
+            self._budgets_now = self._budget_used()
         body = await asyncio.get_running_loop().run_in_executor(None, self.metrics.render)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 

@@ -26,6 +26,7 @@ def openapi_document(endpoints: list[Endpoint]) -> dict[str, Any]:
         types.append(e.response)
         if e.request is not None:
             types.append(e.request)
+        types += [body for _, _, body in e.answers]
     schemas, components = msgspec.json.schema_components(types, ref_template=_REF)
     by_type = dict(zip(types, schemas, strict=True))
     error = {"content": {"application/json": {"schema": by_type[AdminError]}}}
@@ -72,6 +73,11 @@ def openapi_document(endpoints: list[Endpoint]) -> dict[str, Any]:
             ]
         if any(p.where == "path" for p in e.params) or e.request is not None:
             op["responses"]["404"] = {"description": "Not found", **error}
+        for status, description, body in e.answers:
+            op["responses"][str(status)] = {
+                "description": description,
+                "content": {"application/json": {"schema": by_type[body]}},
+            }
         paths.setdefault(e.path, {})[e.method.lower()] = op
     return {
         "openapi": "3.1.0",

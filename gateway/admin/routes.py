@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 
+from ..config.changes import ConfigChange
 from ..store.records import Allowed, ConsumerKey
 
 
@@ -157,6 +158,14 @@ class AdminError(msgspec.Struct):
     error: AdminErrorBody
 
 
+class ReloadRefusal(msgspec.Struct, kw_only=True):
+    """A config the node will not reload: every problem, and what the file would change."""
+
+    error: AdminErrorBody
+    problems: list[str]
+    changes: list[ConfigChange]
+
+
 @dataclass(frozen=True)
 class Param:
     name: str
@@ -182,3 +191,5 @@ class Endpoint:
     alternatives: tuple[str, ...] = ()
     # A change the data plane serves: answered once every worker serves it (admin/propagation.py).
     reaches_workers: bool = False
+    # Answers besides the success and the standard errors: (status, description, body type).
+    answers: tuple[tuple[int, str, Any], ...] = ()

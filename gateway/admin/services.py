@@ -3,6 +3,8 @@ draft → published → deprecated → retired."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import msgspec
 from aiohttp import web
 
@@ -18,7 +20,7 @@ _SERVICE = Param("service", "path", "The service's name")
 
 
 class ServicesAPI(ScopedAPI):
-    def __init__(self, store: Store, scope: TenantScope, model_groups: frozenset[str]):
+    def __init__(self, store: Store, scope: TenantScope, model_groups: Callable[[], frozenset[str]]):
         super().__init__(store, scope)
         self.model_groups = model_groups
 
@@ -81,7 +83,7 @@ class ServicesAPI(ScopedAPI):
     async def create_service(self, request: web.Request) -> web.Response:
         body: NewService = await decode(request, NewService)
         self.scope.require(request, body.tenant, DEVELOP)
-        if body.name in self.model_groups:
+        if body.name in self.model_groups():
             raise Conflict(f"{body.name!r} is a model group's name; callers could not tell them apart")
         return json_response(self.store.create_service(body), 201)
 
@@ -96,7 +98,7 @@ class ServicesAPI(ScopedAPI):
     async def add_version(self, request: web.Request) -> web.Response:
         service = self.scope.require_service(request, request.match_info["service"], DEVELOP)
         body: NewVersion = await decode(request, NewVersion)
-        if body.model_group not in self.model_groups:
+        if body.model_group not in self.model_groups():
             raise msgspec.ValidationError(f"no model group {body.model_group!r} - at `$.model_group`")
         if (body.kind == "prompt") != (body.prompt is not None):
             raise msgspec.ValidationError(

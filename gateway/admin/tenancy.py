@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..store import Store
 from .admin_tokens import AdminTokensAPI
 from .audit import AuditAPI
@@ -14,7 +16,9 @@ from .tenant_scope import TenantScope
 from .tenants import TenantsAPI
 
 
-def tenancy_endpoints(store: Store, scope: TenantScope, model_groups: frozenset[str]) -> list[Endpoint]:
+def tenancy_endpoints(
+    store: Store, scope: TenantScope, model_groups: Callable[[], frozenset[str]]
+) -> list[Endpoint]:
     return [
         *AdminTokensAPI(store, scope).endpoints(),
         *TenantsAPI(store, scope).endpoints(),

@@ -26,8 +26,19 @@ class UpstreamKeys:
         self.events = events if events is not None else KeyEventLog()
         self._store = store
         self._region = region
-        self._configured = {(p.name, k.id) for p in directory.cfg.providers for k in p.keys}
-        self._providers = {p.name for p in directory.cfg.providers}
+        self._keys_of: tuple[object, frozenset[tuple[str, str]]] = (None, frozenset())
+
+    @property
+    def _configured(self) -> frozenset[tuple[str, str]]:
+        """The keys of the config the node serves (a reload changes them)."""
+        cfg = self._directory.cfg
+        if self._keys_of[0] is not cfg:
+            self._keys_of = (cfg, frozenset((p.name, k.id) for p in cfg.providers for k in p.keys))
+        return self._keys_of[1]
+
+    @property
+    def _providers(self) -> set[str]:
+        return {p.name for p in self._directory.cfg.providers}
 
     def _slots(self) -> dict[tuple[str, str], int]:
         return {(p.name, k.id): self._slot(p.name, k.id) for p, k in self._directory.current()}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable
-from typing import Protocol
+from typing import Any, Protocol
 
 from .capture import Capture
 from .pricing import PriceTable
@@ -31,9 +31,33 @@ class Trace:
     """Fills in the request's CallRecord as the request goes: the record is made once, when the
     request arrives, and handed over as it is by `record()` (no second object of 28 fields)."""
 
-    __slots__ = ("_priced", "_t0", "capture", "rec", "recorded", "request_raw", "response_raw")
+    __slots__ = (
+        "_priced",
+        "_t0",
+        "bytes_in",
+        "bytes_out",
+        "capture",
+        "group",
+        "left",
+        "method",
+        "path",
+        "rec",
+        "recorded",
+        "request_raw",
+        "response_raw",
+        "span",
+        "trace_id",
+    )
 
-    def __init__(self, request_id: str, client: str = "", user_agent: str = "", route: str = ""):
+    def __init__(
+        self,
+        request_id: str,
+        client: str = "",
+        user_agent: str = "",
+        route: str = "",
+        method: str = "",
+        path: str = "",
+    ):
         ts = time.time()
         self._t0 = time.perf_counter()
         self.rec = CallRecord(
@@ -51,6 +75,13 @@ class Trace:
         # Body capture: set (with the request body) when the call's model group captures.
         self.capture: Capture | None = None
         self.request_raw = self.response_raw = b""
+        # For the access log (gateway/telemetry/access.py); not kept in the call record.
+        self.method, self.path = method, path
+        self.group = ""  # the model group that served (an alias's group)
+        self.bytes_in = self.bytes_out = 0
+        self.left = False  # the caller closed the connection before the end (client_left)
+        self.trace_id = ""  # the caller's W3C trace id
+        self.span: Any = None  # the request's span when tracing is on (gateway/telemetry/tracing.py)
 
     def capturing(self, capture: Capture, request_body: bytes) -> None:
         self.capture, self.request_raw = capture, request_body
@@ -70,6 +101,7 @@ class Trace:
 
     def client_left(self) -> None:
         """The caller closed its connection before its answer was done (mid-stream)."""
+        self.left = True
         rec = self.rec
         rec.status = CLIENT_CLOSED
         rec.error_type, rec.error_code = "invalid_request_error", CLIENT_CLOSED_CODE
@@ -80,6 +112,8 @@ class Trace:
         """One upstream try, `started` = time.perf_counter() when it was sent. The last attempt
         names the provider, key and model that served (or last failed)."""
         latency = (time.perf_counter() - started) * 1000
+        if self.span is not None:
+            self.span.attempt_ended(status, outcome)
         rec = self.rec
         rec.attempts.append(
             Attempt(provider=provider, key_id=key_id, status=status, outcome=outcome, latency_ms=latency)
@@ -105,6 +139,7 @@ class Trace:
         if rec.ttfb_ms is None:
             rec.ttfb_ms = (time.perf_counter() - self._t0) * 1000
             rec.status = status
+        self.bytes_out += len(body)
         if self.capture is not None:
             self.response_raw = body
 

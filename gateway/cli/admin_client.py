@@ -12,7 +12,7 @@ import urllib.request
 from typing import Any
 
 from ..admin.routes import APPLIED_HEADER, GENERATION_HEADER
-from ..config.schema import Config
+from ..config.schema import ServerConfig
 
 
 class AdminCallFailed(Exception):
@@ -24,10 +24,12 @@ class AdminCallFailed(Exception):
         self.body = body
 
 
-def admin_url(cfg: Config, given: str | None) -> str:
+def admin_url(server: ServerConfig | None, given: str | None) -> str:
+    """--admin-url, else $AIGW_ADMIN_URL, else where the config's `server` section listens."""
     if given or os.environ.get("AIGW_ADMIN_URL"):
         return (given or os.environ["AIGW_ADMIN_URL"]).rstrip("/")
-    s = cfg.server
+    assert server is not None
+    s = server
     host = "127.0.0.1" if s.admin_host in ("0.0.0.0", "::", "") else s.admin_host
     return f"http://{host}:{s.admin_port}"
 

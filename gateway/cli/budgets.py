@@ -7,6 +7,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import Any
+
+import msgspec
 
 from ..admission import budgets
 from ..admission.rejections import budget_amount
@@ -15,7 +18,7 @@ from ..calllog.budget_usage import used_in_period
 from ..calllog.store import CallLog
 from ..store.records import BudgetRecord, BudgetRule
 from .context import Context, common_options
-from .output import table, when
+from .output import emit, output_option, when
 
 _KINDS = {"requests": "requests", "tokens": "tokens", "cost": "cost"}
 _PERIODS = ("day", "month", "lifetime")
@@ -30,6 +33,7 @@ def add_budgets_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     listing.add_argument("--subject", help="tenant name, tenant/app or consumer key id")
     listing.set_defaults(run=run_budgets, covers=("GET /admin/budgets",))
     common_options(listing)
+    output_option(listing)
     setting = group.add_parser(
         "set",
         help="replace the budgets of a tenant, app or key",
@@ -41,6 +45,7 @@ def add_budgets_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     setting.add_argument("rules", nargs="*", metavar="KIND=AMOUNT/PERIOD")
     setting.set_defaults(run=run_budgets, covers=("PUT /admin/budgets/{scope}/{subject}",))
     common_options(setting)
+    output_option(setting)
 
 
 def parse_rule(text: str) -> BudgetRule:
@@ -76,17 +81,23 @@ def run_budgets(args: argparse.Namespace, ctx: Context) -> int:
         else:
             records = store.list_budgets(args.scope, args.subject)
         now = int(time.time())
+        states = [_state(log, r, now) for r in records]
         header = ("id", "scope", "subject", "budget", "used", "resets_at")
-        print(table(header, [_row(log, r, now) for r in records]))
+        emit(args.output, states, header, [_row(s) for s in states])
     finally:
         log.close()
         store.close()
     return 0
 
 
-def _row(log: CallLog, r: BudgetRecord, now: int) -> tuple[str, ...]:
+def _state(log: CallLog, r: BudgetRecord, now: int) -> dict[str, Any]:
+    """The budget as `GET /admin/budgets` answers: amount and used in requests, tokens or micro-USD."""
     index = budgets.period_index(r.period, now)
-    per = "in all (lifetime)" if r.period == "lifetime" else f"per {r.period}"
-    used = budget_amount(r.kind, used_in_period(log, r, index))
-    reset = budgets.resets_at(r.period, index)
-    return (str(r.id), r.scope, r.subject, f"{budget_amount(r.kind, r.amount)} {per}", used, when(reset))
+    used = used_in_period(log, r, index)
+    return msgspec.structs.asdict(r) | {"used": used, "resets_at": budgets.resets_at(r.period, index)}
+
+
+def _row(s: dict[str, Any]) -> tuple[str, ...]:
+    per = "in all (lifetime)" if s["period"] == "lifetime" else f"per {s['period']}"
+    budget, used = budget_amount(s["kind"], s["amount"]), budget_amount(s["kind"], s["used"])
+    return (str(s["id"]), s["scope"], s["subject"], f"{budget} {per}", used, when(s["resets_at"]))

@@ -9,9 +9,11 @@ import time
 from contextlib import closing
 from typing import Any
 
+import msgspec
+
 from ..store.records import ConsumerKey
 from .context import Context, common_options
-from .output import table, when
+from .output import emit, output_option, when
 
 
 def add_parsers(keys: Any) -> None:
@@ -29,6 +31,7 @@ def add_parsers(keys: Any) -> None:
     revoke.set_defaults(run=run_revoke, covers=("POST /admin/keys/{key_id}/revoke",))
     for p in (create, listing, revoke):
         common_options(p)
+    output_option(listing)
 
 
 def run_create(args: argparse.Namespace, ctx: Context) -> int:
@@ -68,7 +71,9 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
         )
         for k in keys
     ]
-    print(table(header, rows))
+    # The records as the admin API lists them, with the state the table shows.
+    records = [msgspec.structs.asdict(k) | {"state": state(k, now)} for k in keys]
+    emit(args.output, records, header, rows)
     return 0
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config, load_config
+from ..config.loader import load_server
 from ..config.seed import seed
 from ..store import Store, default_store_path, open_store
 from .admin_client import admin_url, call
@@ -87,7 +88,10 @@ class Context:
 
     def admin_url(self) -> str:
         if self._admin_url is None:
-            self._admin_url = admin_url(self.config, getattr(self.args, "admin_url", None))
+            given = getattr(self.args, "admin_url", None)
+            self._admin_url = admin_url(
+                None if given or os.environ.get("AIGW_ADMIN_URL") else load_server(self.args.config), given
+            )
             self.note(f"admin API {self._admin_url}")
         return self._admin_url
 

@@ -11,7 +11,7 @@ from typing import Any
 from ..config.schema import PERIOD_SECONDS
 from ..store.records import LimitRule
 from .context import Context, common_options
-from .output import table
+from .output import emit, output_option
 
 SCOPES = ("tenant", "app", "key", "model", "service")
 _SUBJECT = "tenant name, tenant/app, consumer key id, model group or service"
@@ -36,6 +36,7 @@ def add_limits_parser(sub: Any) -> None:
     setting.set_defaults(run=run_limits, covers=("PUT /admin/limits/{scope}/{subject}",))
     for p in (listing, setting):
         common_options(p)
+        output_option(p)
 
 
 def parse_rule(text: str) -> LimitRule:
@@ -81,5 +82,5 @@ def run_limits(args: argparse.Namespace, ctx: Context) -> int:
          f"{r.burst:,}")
         for r in records
     ]  # fmt: skip
-    print(table(("id", "scope", "subject", "limit", "burst"), rows))
+    emit(args.output, records, ("id", "scope", "subject", "limit", "burst"), rows)
     return 0

@@ -18,7 +18,7 @@ from ..calllog.record import CallRecord
 from ..calllog.store import CallFilter, CallLog
 from .context import Context
 from .filters import add_filter_options, count, filter_from, ms, tokens, usd
-from .output import when
+from .output import Progress, export_output_option, fold_output, when
 
 _json = msgspec.json.Encoder()
 PAGE = 20
@@ -45,10 +45,12 @@ def add_logs_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="every matching call, one JSON object per line")
     out.add_argument("--csv", action="store_true", help="every matching call, CSV with a header row")
+    export_output_option(out)
     p.set_defaults(run=run_logs, covers=("GET /admin/calls", "GET /admin/calls/export"))
 
 
 def run_logs(args: argparse.Namespace, ctx: Context) -> int:
+    fold_output(args)
     export_all = (args.csv or args.json) and not args.follow
     try:
         where = filter_from(args)
@@ -68,9 +70,12 @@ def run_logs(args: argparse.Namespace, ctx: Context) -> int:
         elif export_all:
             # A page at a time, so memory stays one page deep however many calls match.
             pages = export.iter_calls(log, where, limit=args.limit)
+            progress = Progress("calls")
             while batch := list(itertools.islice(pages, EXPORT_PAGE)):
                 printer(batch)
+                progress.add(len(batch))
             printer([])  # the CSV header, when nothing matched
+            progress.end()
         else:
             return _page(log, where, args, printer)
         return 0

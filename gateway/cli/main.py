@@ -22,10 +22,12 @@ from . import consumer_keys, tenancy, tenants
 from .admin_client import AdminCallFailed
 from .budgets import add_budgets_parser
 from .cluster import add_cluster_parser
+from .completion import add_completion_parser
 from .context import Context, NoStore
 from .limits import add_limits_parser
 from .logs import add_logs_parser
 from .models import add_models_parser
+from .reload import add_reload_parsers
 from .secrets import NoSecret
 from .stats import add_stats_parser
 from .status import add_status_parser
@@ -55,6 +57,7 @@ def parser() -> argparse.ArgumentParser:
     config.add_parser("quickstart", help="print the bundled quickstart config").set_defaults(
         run=_quickstart, covers=()
     )
+    add_reload_parsers(sub, config)
 
     groups = {
         "keys": sub.add_parser("keys", help="consumer API keys (provider keys: aigw upstream-keys)"),
@@ -75,6 +78,7 @@ def parser() -> argparse.ArgumentParser:
     add_cluster_parser(sub)
     add_models_parser(sub)
     tenancy.add_parsers(sub, shared)
+    add_completion_parser(sub, p)
     return p
 
 
@@ -128,14 +132,15 @@ def _quickstart(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _serve(args: argparse.Namespace, ctx: Context) -> int:
+    from ..config.loader import load_text, read_source
+    from ..config.published import Overrides
+    from ..node.reload import NodeConfig
     from ..node.supervisor import run_node
 
-    cfg: Config = load_config(args.config)
-    s = cfg.server
-    s.workers = args.workers if args.workers is not None else s.workers
-    s.host = args.host or s.host
-    s.port = args.port if args.port is not None else s.port
-    s.admin_port = args.admin_port if args.admin_port is not None else s.admin_port
+    text, source = read_source(args.config)
+    # The command line's options win over the file, at start and at every reload.
+    overrides = Overrides(workers=args.workers, host=args.host, port=args.port, admin_port=args.admin_port)
+    cfg: Config = overrides.apply(load_text(text, source, shown=args.config))
     import uvloop
 
-    return uvloop.run(run_node(cfg, args.config))
+    return uvloop.run(run_node(NodeConfig(args.config, overrides, text, source, cfg)))

@@ -14,8 +14,8 @@ from ..calllog.backend import open_call_log
 from ..calllog.rollup import DAY
 from .context import Context
 from .filters import add_filter_options, count, filter_from, ms, percent, sparkline, tokens, usd
+from .output import export_output_option, fold_output, when
 from .output import table as columns
-from .output import when
 
 
 def add_stats_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,6 +35,7 @@ def add_stats_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="summary, series and table as JSON")
     out.add_argument("--csv", action="store_true", help="the table as CSV")
+    export_output_option(out)
     p.set_defaults(
         run=run_stats,
         covers=(
@@ -47,6 +48,7 @@ def add_stats_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def run_stats(args: argparse.Namespace, ctx: Context) -> int:
+    fold_output(args)
     try:
         where = filter_from(args, default_since_s=DAY)
         grain = parse_grain(args.grain)

@@ -8,11 +8,13 @@ from typing import Any
 
 from .admin_client import AdminCallFailed
 from .context import Context, admin_options
+from .output import document, output_option
 
 
 def add_status_parser(sub: Any) -> None:
     p = sub.add_parser("status", help="is the running node up and ready (exit 0 when ready)")
     admin_options(p)
+    output_option(p)
     p.set_defaults(run=run_status, covers=("GET /health", "GET /ready"))
 
 
@@ -22,6 +24,9 @@ def run_status(args: argparse.Namespace, ctx: Context) -> int:
         ready = ctx.admin("GET", "/ready")
     except AdminCallFailed as exc:  # 503: not ready, with the same body
         ready = exc.body or {"ready": False}
+    if args.output != "table":
+        print(document(args.output, {"version": health["version"], "admin_url": ctx.admin_url()} | ready))
+        return 0 if ready.get("ready") else 1
     parts = [f"aigw {health['version']} at {ctx.admin_url()}", "ready" if ready.get("ready") else "NOT ready"]
     parts += [f"{part} {'ok' if ready.get(part) else 'down'}" for part in ("store", "dataplane")]
     if ready.get("generation") is not None:

@@ -1,7 +1,8 @@
 """`aigw tenants|members|tokens|services|catalog|subscriptions|audit|whoami`, `aigw apps create`
 and `aigw keys rotate|temp`: the tenancy admin API from the command line (docs/tenancy.md). Each
 command is one admin request, declared in COMMANDS with the operation's method and path as the
-OpenAPI document names them; lists print as tables, single records as JSON."""
+OpenAPI document names them; lists print as tables (or `--output json|yaml`), single records as
+JSON (or YAML)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 
 from ..durations import span
 from .context import Context, admin_options
-from .output import table, when
+from .output import document, iso_times, output_option, table
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,8 @@ def add_parsers(sub: Any, shared: dict[str, Any]) -> None:
         for arg in command.args:
             p.add_argument(*arg.flags, **arg.options)
         admin_options(p)
+        if command.method == "GET":
+            output_option(p)
         p.set_defaults(run=run, admin_command=command, covers=(f"{command.method} {command.path}",))
 
 
@@ -231,27 +234,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if isinstance(answer, dict) and ("key" in answer or "token" in answer):
         print(answer.get("key") or answer.get("token"))
         print(f"created {answer['record']['id']}; this is the only time it is shown", file=sys.stderr)
-    elif command.columns and isinstance(answer, list):
+        return 0
+    fmt = getattr(args, "output", "table")  # writes have no --output: their record prints as JSON
+    if fmt == "table" and command.columns and isinstance(answer, list):
         cells = [[_cell(column, row.get(column)) for column in command.columns] for row in answer]
         print(table(command.columns, cells))
     else:
-        print(json.dumps(_times(answer), indent=2))
+        print(document("json" if fmt == "table" else fmt, answer))
     return 0
-
-
-def _times(value: Any, key: str = "") -> Any:
-    """The answer with its Unix times (`ts`, `*_at`) as ISO 8601, like every time the CLI prints."""
-    if isinstance(value, dict):
-        return {k: _times(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_times(v, key) for v in value]
-    if (
-        (key == "ts" or key.endswith("_at"))
-        and isinstance(value, (int, float))
-        and not isinstance(value, bool)
-    ):
-        return when(value)
-    return value
 
 
 def _fields(template: str) -> list[str]:
@@ -262,7 +252,7 @@ def _cell(column: str, value: Any) -> str:
     if value is None:
         return "-"
     if column == "ts" or column.endswith("_at"):
-        return str(_times(value, column))
+        return str(iso_times(value, column))
     if column == "versions":
         return ", ".join(f"v{v['version']} {v['state']}" for v in value) or "-"
     if isinstance(value, list):

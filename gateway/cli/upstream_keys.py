@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from .context import Context, admin_options
-from .output import table, when
+from .output import document, emit, json_line, output_option, when
 from .secrets import read_secret, secret_options
 
 _KEY = "/admin/upstream-keys/{provider}/{key_id}"
@@ -35,11 +35,13 @@ def add_upstream_keys_parser(sub: Any) -> None:
     listing = actions.add_parser("list", help="every provider key: state, cause, in flight, headroom, until")
     listing.set_defaults(run=run_list, covers=("GET /admin/upstream-keys",))
     admin_options(listing)
+    output_option(listing)
     events = actions.add_parser("events", help="the node's recent key events, oldest first")
     events.add_argument("--after", type=int, default=0, help="only events numbered above this")
     events.add_argument("--follow", action="store_true", help="keep printing new events as they come")
     events.set_defaults(run=run_events, covers=("GET /admin/upstream-key-events",))
     admin_options(events)
+    output_option(events)
     for action, (summary, method, path) in _CHANGES.items():
         p = actions.add_parser(action, help=summary)
         p.add_argument("provider")
@@ -85,7 +87,7 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
                 when(None if until is None else now + until),
             )
         )
-    print(table(header, rows))
+    emit(args.output, keys, header, rows)
     return 0
 
 
@@ -94,15 +96,24 @@ def run_events(args: argparse.Namespace, ctx: Context) -> int:
     while True:
         page = ctx.admin("GET", "/admin/upstream-key-events", query={"after": after, "limit": 1000})
         if page["missed"]:
-            print("(older events were dropped: the node keeps its last 1,000)")
+            print("(older events were dropped: the node keeps its last 1,000)", file=sys.stderr)
         for e in page["events"]:
-            until = f" for {e['until_s']:g}s" if e["until_s"] is not None else ""
-            print(f"{when(e['at'])}  {e['event']:<9}  {e['provider']}/{e['key_id']}{until}", flush=True)
+            print(_event(args.output, e), flush=True)
         after = page["last"]
         if not args.follow:
             print(f"(last event: {after}; --after {after} shows only newer ones)", file=sys.stderr)
             return 0
         time.sleep(1)  # the console polls as often
+
+
+def _event(fmt: str, e: dict[str, Any]) -> str:
+    """One event: a table line, a JSON line, or a YAML list item (so `--follow` streams them)."""
+    if fmt == "json":
+        return json_line(e)
+    if fmt == "yaml":
+        return document(fmt, [e])
+    until = f" for {e['until_s']:g}s" if e["until_s"] is not None else ""
+    return f"{when(e['at'])}  {e['event']:<9}  {e['provider']}/{e['key_id']}{until}"
 
 
 def _left(remaining: int | None, limit: int | None) -> str:

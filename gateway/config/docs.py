@@ -110,6 +110,8 @@ def _table(cls: type[msgspec.Struct], sections: _Sections) -> str:
         if not description:
             raise ValueError(f"{cls.__name__}.{field.name} has no description")
         default = "required" if field.required else _default(field)
+        if _extra(field.type).get("restart"):
+            description += " (restart: a [reload](operations.md#reload) cannot change it)"
         rows.append(
             f"| `{field.encode_name}` | {_type(field.type, sections)} | {default} | {_cell(description)} |"
         )
@@ -266,6 +268,14 @@ def _either(items: list[str]) -> str:
 def _description(typ: Any) -> str | None:
     description: str | None = _meta(_split(typ)[1], "description")
     return description
+
+
+def _extra(typ: Any) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    for meta in _split(typ)[1]:
+        if isinstance(meta, msgspec.Meta) and meta.extra:
+            extra |= meta.extra
+    return extra
 
 
 def _doc(cls: type) -> str:

@@ -1,4 +1,5 @@
-"""The `calllog:`, `metrics:` and `pricing:` sections (docs/observability.md tells how they work).
+"""The `calllog:`, `metrics:`, `pricing:`, `logging:` and `tracing:` sections (docs/observability.md
+and docs/operations.md tell how they work).
 
 They live here, not beside the code they configure, so the config stays a layer every other one
 may read without reaching up into the call log or the metrics.
@@ -6,12 +7,12 @@ may read without reaching up into the call log or the metrics.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
 
-from .values import Count, NonNegative, Seconds
+from .values import RESTART, Count, NonNegative, Seconds
 
 # JSON field names whose values are secrets wherever they appear (compared case-insensitively).
 DEFAULT_REDACT = [
@@ -82,39 +83,48 @@ class CallLogConfig(_Section, kw_only=True):
     enabled: Annotated[
         bool,
         Meta(
+            extra=RESTART,
             description="record every call; `false` keeps no records, so analytics, `aigw logs` and "
-            "budgets counted again at a restart have none to read"
+            "budgets counted again at a restart have none to read",
         ),
     ] = True
     buffer_size: Annotated[
         Count,
         Meta(
+            extra=RESTART,
             description="records buffered per worker; past this they are dropped and counted "
-            "(`aigw_calllog_dropped_total`)"
+            "(`aigw_calllog_dropped_total`)",
         ),
     ] = 10_000
     flush_interval_s: Annotated[
-        Seconds, Meta(description="the longest a record waits in memory: what a crashed worker can lose")
+        Seconds,
+        Meta(
+            extra=RESTART, description="the longest a record waits in memory: what a crashed worker can lose"
+        ),
     ] = 1.0
-    batch_size: Annotated[Count, Meta(description="write at once when this many records are waiting")] = 500
+    batch_size: Annotated[
+        Count, Meta(extra=RESTART, description="write at once when this many records are waiting")
+    ] = 500
     spool_dir: Annotated[
         str,
         Meta(
+            extra=RESTART,
             description="with the PostgreSQL store: where each worker journals its records on local "
             "disk before the caller gets its answer, until the store has them (an outage, a crash: "
             "none lost, none twice). Empty: `$AIGW_HOME/spool`, or `./var/spool` relative to the "
-            "working directory"
+            "working directory",
         ),
     ] = ""
     spool_max_mb: Annotated[
         Count,
         Meta(
+            extra=RESTART,
             description="the most each worker's journal may hold; past it, records are dropped and "
-            'counted (`aigw_calllog_dropped_total{reason="spool_full"}`)'
+            'counted (`aigw_calllog_dropped_total{reason="spool_full"}`)',
         ),
     ] = 512
-    retention: Annotated[Retention, Meta(description="how long rows are kept")] = msgspec.field(
-        default_factory=Retention
+    retention: Annotated[Retention, Meta(extra=RESTART, description="how long rows are kept")] = (
+        msgspec.field(default_factory=Retention)
     )
     capture: Annotated[
         CaptureConfig,
@@ -162,3 +172,70 @@ class MetricsConfig(_Section, kw_only=True):
         Count,
         Meta(description="distinct model names used as label values per worker; more count as `other`"),
     ] = 512
+
+
+class LoggingConfig(_Section, kw_only=True):
+    """aigw's own log lines (the supervisor's and every worker's, on stderr) and the access log (one
+    line per request, on stdout) ([operations](operations.md#logging))."""
+
+    format: Annotated[
+        Literal["text", "json"],
+        Meta(
+            description="`text`: one readable line each; `json`: one JSON object per line, for Loki, "
+            "Elasticsearch or CloudWatch (both the log and the access log)"
+        ),
+    ] = "text"
+    level: Annotated[
+        Literal["debug", "info", "warning", "error"], Meta(description="the least severe log line written")
+    ] = "info"
+    access_log: Annotated[
+        bool | Literal["on", "off", "errors"],
+        Meta(
+            title="`on`, `off` or `errors`",
+            description="`on`: a line for every request; `errors`: only for requests answered with an "
+            "error (status 400 and above) or whose client left; `off`: none (the call log still "
+            "records every request)",
+        ),
+    ] = "off"
+    access_log_buffer: Annotated[
+        Count,
+        Meta(
+            description="access-log lines each worker holds while its writer catches up; past it a "
+            "line is dropped and counted in `aigw_access_log_dropped_total`, never blocking a request"
+        ),
+    ] = 10_000
+
+    @property
+    def access(self) -> str:
+        """`on`, `off` or `errors` (YAML reads a bare on/off as true/false)."""
+        if isinstance(self.access_log, bool):
+            return "on" if self.access_log else "off"
+        return self.access_log
+
+
+class TracingConfig(_Section, kw_only=True):
+    """OpenTelemetry traces, exported over OTLP/HTTP: a span per request and per upstream attempt
+    ([operations](operations.md#tracing)). Needs the `otel` extra (`pip install 'aigw[otel]'`);
+    off, nothing of OpenTelemetry is loaded."""
+
+    otlp_endpoint: Annotated[
+        str,
+        Meta(
+            extra=RESTART,
+            description="where spans go: an OTLP/HTTP traces URL (`http://collector:4318/v1/traces`); "
+            "empty: tracing off",
+        ),
+    ] = ""
+    sample_ratio: Annotated[
+        float,
+        Meta(
+            extra=RESTART,
+            ge=0,
+            le=1,
+            description="share of traces started here that are recorded; a caller's `traceparent` "
+            "decides for the traces it started (sampled or not)",
+        ),
+    ] = 1.0
+    service_name: Annotated[
+        str, Meta(extra=RESTART, description="the `service.name` of the spans' resource")
+    ] = "aigw"

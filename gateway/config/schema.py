@@ -15,9 +15,30 @@ from msgspec import Meta
 
 from ..admission.layout import BUDGET_MAX
 from ..providers.registry import REGISTRY, ProviderType, load
+from ..upstream.egress import Egress
 from .cluster import ClusterConfig
-from .observability import CallLogConfig, CaptureConfig, MetricsConfig, PricingConfig
-from .values import Count, HeaderName, Name, NonNegative, Port, Seconds, Secret, SingleLine, Url
+from .observability import (
+    CallLogConfig,
+    CaptureConfig,
+    LoggingConfig,
+    MetricsConfig,
+    PricingConfig,
+    TracingConfig,
+)
+from .values import (
+    RESTART,
+    SECRET,
+    Count,
+    HeaderName,
+    Name,
+    NonNegative,
+    Port,
+    ProxyUrl,
+    Seconds,
+    Secret,
+    SingleLine,
+    Url,
+)
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True):
@@ -27,21 +48,28 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True):
 class ServerConfig(_Strict, kw_only=True):
     """The node's listeners and worker processes."""
 
-    host: Annotated[str, Meta(description="data-plane bind address (`0.0.0.0` for all interfaces)")] = (
-        "127.0.0.1"
+    host: Annotated[
+        str, Meta(extra=RESTART, description="data-plane bind address (`0.0.0.0` for all interfaces)")
+    ] = "127.0.0.1"
+    port: Annotated[Port, Meta(extra=RESTART, description="data-plane port (the OpenAI-compatible API)")] = (
+        8080
     )
-    port: Annotated[Port, Meta(description="data-plane port (the OpenAI-compatible API)")] = 8080
-    admin_host: Annotated[str, Meta(description="admin listener bind address")] = "127.0.0.1"
-    admin_port: Annotated[Port, Meta(description="admin listener port; must differ from `port`")] = 8081
-    workers: Annotated[int, Meta(ge=0, description="granian worker processes; `0` means one per core")] = 0
+    admin_host: Annotated[str, Meta(extra=RESTART, description="admin listener bind address")] = "127.0.0.1"
+    admin_port: Annotated[
+        Port, Meta(extra=RESTART, description="admin listener port; must differ from `port`")
+    ] = 8081
+    workers: Annotated[
+        int, Meta(extra=RESTART, ge=0, description="granian worker processes; `0` means one per core")
+    ] = 0
     max_body_bytes: Annotated[
         int, Meta(ge=1024, description="largest request body accepted; a larger one gets 413")
     ] = 4 * 1024 * 1024
     shutdown_timeout_s: Annotated[
         NonNegative,
         Meta(
+            extra=RESTART,
             description="on SIGTERM, how long in-flight requests (streams included) may finish before "
-            "workers are killed"
+            "workers are killed",
         ),
     ] = 30.0
     reload_interval_s: Annotated[
@@ -54,6 +82,7 @@ class ServerConfig(_Strict, kw_only=True):
     limit_buckets: Annotated[
         int,
         Meta(
+            extra=RESTART,
             ge=1024,
             description="GCRA buckets in the node's shared memory (16 bytes each); needs one per limit "
             "and budget ever defined while the node runs",
@@ -62,11 +91,12 @@ class ServerConfig(_Strict, kw_only=True):
     batch_io_threads: Annotated[
         bool,
         Meta(
+            extra=RESTART,
             description="Linux: each worker runs granian's I/O threads, and the threads that read the "
             "store on a reload, under `SCHED_BATCH`, so a request arriving never preempts the event "
             "loop in the middle of another; they run when the loop waits or its time slice ends "
             "([measurements](benchmarks-history.md)). `false` keeps the kernel's default "
-            "policy"
+            "policy",
         ),
     ] = True
     # What a client may take of a worker: the limits an edge proxy sets on slow, idle and oversized
@@ -74,27 +104,33 @@ class ServerConfig(_Strict, kw_only=True):
     header_timeout_s: Annotated[
         Seconds,
         Meta(
+            extra=RESTART,
             description="the request line and headers must have arrived this long after the connection "
             "opened or its previous answer went out; else the connection is closed without an answer. "
             "granian has one timer for a connection waiting for a request head: it applies the "
-            "shortest of this, `idle_timeout_s` and `keepalive_timeout_s`"
+            "shortest of this, `idle_timeout_s` and `keepalive_timeout_s`",
         ),
     ] = 10.0
     idle_timeout_s: Annotated[
         Seconds,
-        Meta(description="a new connection that has sent no byte this long after it opened is closed"),
+        Meta(
+            extra=RESTART,
+            description="a new connection that has sent no byte this long after it opened is closed",
+        ),
     ] = 10.0
     keepalive_timeout_s: Annotated[
         NonNegative,
         Meta(
+            extra=RESTART,
             description="a kept-alive connection waiting this long for its next request is closed; `0` "
             "closes every connection after its answer. A load balancer in front must close its idle "
-            "connections to aigw sooner, or it may send a request on one that aigw is closing"
+            "connections to aigw sooner, or it may send a request on one that aigw is closing",
         ),
     ] = 10.0
     max_header_bytes: Annotated[
         int,
         Meta(
+            extra=RESTART,
             ge=8192,
             description="largest request head (request line and headers) accepted; a larger one is "
             "answered 431 and the connection closed. granian also refuses more than 100 headers (431)",
@@ -123,6 +159,7 @@ class ServerConfig(_Strict, kw_only=True):
     max_requests_per_connection: Annotated[
         int,
         Meta(
+            extra=RESTART,
             ge=0,
             description="the answer to a connection's request of this number carries "
             "`connection: close`, so long-lived clients reconnect and spread over the workers and "
@@ -147,6 +184,7 @@ class StoreConfig(_Strict, kw_only=True):
     url: Annotated[
         str,
         Meta(
+            extra=SECRET,
             pattern=r"^(postgres(ql)?://\S+)?$",
             title="a postgresql:// URL",
             description="A PostgreSQL database every node of a cluster shares, instead of the SQLite "
@@ -221,7 +259,9 @@ class UpstreamKey(_Strict, kw_only=True):
     ([key pools](key-pools.md#adding-rotating-and-removing-keys-at-runtime))."""
 
     id: Annotated[Name, Meta(description="a label shown in logs, unique within the provider")]
-    value: Annotated[Secret, Meta(description="the secret, normally `${ENV_VAR}`; never logged or shown")]
+    value: Annotated[
+        Secret, Meta(extra=SECRET, description="the secret, normally `${ENV_VAR}`; never logged or shown")
+    ]
     limits: Annotated[
         list[Limit] | None, Meta(description="this key's own limits, replacing the provider's `key_limits`")
     ] = None
@@ -262,12 +302,47 @@ class ProviderConfig(_Strict, kw_only=True, tag_field="type"):
     ] = msgspec.field(default_factory=list)
     headers: Annotated[
         dict[HeaderName, SingleLine],
-        Meta(description="extra headers sent upstream, e.g. `OpenAI-Organization`"),
+        Meta(extra=SECRET, description="extra headers sent upstream, e.g. `OpenAI-Organization`"),
     ] = msgspec.field(default_factory=dict)
     connect_timeout_s: Annotated[
         Seconds,
-        Meta(description="TCP/TLS connect timeout (each worker's pool uses the largest among providers)"),
+        Meta(description="longest a new connection may take: TCP, the proxy's tunnel and TLS together"),
     ] = 5.0
+    proxy: Annotated[
+        ProxyUrl | None,
+        Meta(
+            description="the HTTP proxy connections go through, as CONNECT tunnels: "
+            "`http://[user:password@]host:port` (`${ENV}` for the password), or `direct` for none. "
+            "Unset: `HTTPS_PROXY` / `HTTP_PROXY` from the environment (either case), except for hosts "
+            "`NO_PROXY` names ([egress](operations.md#egress))",
+        ),
+    ] = None
+    ca_bundle: Annotated[
+        str,
+        Meta(
+            description="PEM file of the CA certificates the provider's TLS certificate must chain to, "
+            "instead of the system's (a private CA, a TLS-inspecting proxy's); relative to the config "
+            "file"
+        ),
+    ] = ""
+    client_cert: Annotated[
+        str,
+        Meta(
+            description="PEM file of the client certificate aigw presents (mutual TLS), with its chain; "
+            "relative to the config file"
+        ),
+    ] = ""
+    client_key: Annotated[
+        str,
+        Meta(description="PEM file of `client_cert`'s private key, unencrypted (empty: in `client_cert`)"),
+    ] = ""
+    dns_ttl_s: Annotated[
+        NonNegative,
+        Meta(
+            description="how long the addresses a provider's name (or its proxy's) resolved to are "
+            "reused for new connections; `0` resolves for every new connection"
+        ),
+    ] = 60.0
     timeout_s: Annotated[
         Seconds,
         Meta(
@@ -288,8 +363,8 @@ class ProviderConfig(_Strict, kw_only=True, tag_field="type"):
     max_connections: Annotated[
         Count,
         Meta(
-            description="pooled keep-alive connections per worker and origin (each worker's pool uses "
-            "the largest among providers)"
+            description="keep-alive connections each worker keeps at most to this provider; requests "
+            "past it wait for one to be free"
         ),
     ] = 256
     limiter: Annotated[
@@ -308,6 +383,22 @@ class ProviderConfig(_Strict, kw_only=True, tag_field="type"):
     invalid_probe_interval_s: Annotated[
         Seconds, Meta(description="how often a key the provider refused (401/403) is probed (a model list)")
     ] = 300.0
+
+    def __post_init__(self) -> None:
+        if self.client_key and not self.client_cert:
+            raise ValueError("client_key needs client_cert")
+
+    def egress(self) -> Egress:
+        """How the upstream client reaches this provider."""
+        return Egress(
+            proxy=self.proxy,
+            ca_bundle=self.ca_bundle,
+            client_cert=self.client_cert,
+            client_key=self.client_key,
+            connect_timeout_s=self.connect_timeout_s,
+            dns_ttl_s=self.dns_ttl_s,
+            max_connections=self.max_connections,
+        )
 
     @property
     def type(self) -> str:
@@ -475,7 +566,7 @@ class Config(_Strict, kw_only=True):
     server: Annotated[ServerConfig, Meta(description="listeners and workers")] = msgspec.field(
         default_factory=ServerConfig
     )
-    store: Annotated[StoreConfig, Meta(description="the SQLite store")] = msgspec.field(
+    store: Annotated[StoreConfig, Meta(extra=RESTART, description="the SQLite store")] = msgspec.field(
         default_factory=StoreConfig
     )
     providers: Annotated[list[AnyProvider], Meta(min_length=1, description="upstream APIs and their keys")]
@@ -487,7 +578,7 @@ class Config(_Strict, kw_only=True):
     calllog: Annotated[CallLogConfig, Meta(description="call records and their retention")] = msgspec.field(
         default_factory=CallLogConfig
     )
-    metrics: Annotated[MetricsConfig, Meta(description="Prometheus metrics")] = msgspec.field(
+    metrics: Annotated[MetricsConfig, Meta(extra=RESTART, description="Prometheus metrics")] = msgspec.field(
         default_factory=MetricsConfig
     )
     pricing: Annotated[PricingConfig, Meta(description="prices calls are charged at")] = msgspec.field(
@@ -497,5 +588,12 @@ class Config(_Strict, kw_only=True):
         default_factory=EventsConfig
     )
     cluster: Annotated[
-        ClusterConfig, Meta(description="state shared with the other nodes of a cluster, through Redis")
+        ClusterConfig,
+        Meta(extra=RESTART, description="state shared with the other nodes of a cluster, through Redis"),
     ] = msgspec.field(default_factory=ClusterConfig)
+    logging: Annotated[LoggingConfig, Meta(description="log lines and the access log")] = msgspec.field(
+        default_factory=LoggingConfig
+    )
+    tracing: Annotated[TracingConfig, Meta(description="OpenTelemetry traces")] = msgspec.field(
+        default_factory=TracingConfig
+    )

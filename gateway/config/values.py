@@ -21,3 +21,9 @@ Name = Annotated[str, Meta(min_length=1)]
 SingleLine = Annotated[str, Meta(pattern=r"^[^\r\n]*$", title="a single line")]
 Secret = Annotated[str, Meta(pattern=r"^[^\r\n]+$", title="a non-empty single line")]
 HeaderName = Annotated[str, Meta(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", title="an HTTP header name")]
+ProxyUrl = Annotated[str, Meta(pattern=r"^(direct|http://\S+)$", title="an http:// URL or `direct`")]
+
+# Meta(extra=…) markers read by the reload (gateway/config/changes.py) and the reference: a field
+# a reload cannot change (the node must restart), and a field whose value is never shown.
+RESTART = {"restart": True}
+SECRET = {"secret": True}

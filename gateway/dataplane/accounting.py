@@ -14,7 +14,7 @@ from ..calllog.record import CallRecord
 from ..calllog.recorder import Recorder
 from ..calllog.store import CallLog
 from ..config.observability import CallLogConfig, MetricsConfig, PricingConfig
-from ..metrics.names import CALLLOG_BUFFERED
+from ..metrics.names import ACCESS_LOG_DROPPED, CALLLOG_BUFFERED
 from ..metrics.worker import WorkerMetrics
 
 log = logging.getLogger("aigw.calllog")
@@ -67,6 +67,10 @@ class Accounting:
         if self.recorder is not None:
             self.recorder.record(rec)
         self.metrics.observe(rec)
+
+    def access_log_dropped(self, reason: str, n: int) -> None:
+        """The access log's `on_drop`: lines it lost, by reason."""
+        self.metrics.inc(ACCESS_LOG_DROPPED, (reason,), n)
 
     async def close(self) -> None:
         """Graceful shutdown: every buffered record written, metrics published a last time."""

@@ -6,7 +6,6 @@ import asyncio
 import functools
 import gc
 import itertools
-import json
 import logging
 import os
 import time
@@ -21,18 +20,17 @@ from ..admission import (
     ROUTE_MESSAGES,
     ROUTE_MODELS,
     ROUTE_PROMPT,
-    AdmissionTable,
     Decision,
     Rejection,
     SharedRegion,
 )
 from ..admission.rejections import POOL_RATE_LIMITED
 from ..calllog.backend import open_call_log
-from ..calllog.capture import Capture
 from ..calllog.journal import journal_for
+from ..calllog.pricing import PriceTable
 from ..calllog.trace import Trace
 from ..cluster import NODE_ENV
-from ..config import load_config
+from ..config import published
 from ..errors import GatewayError, decode_body
 from ..ingress import anthropic as anthropic_ingress
 from ..keypool.health import KeyHealth
@@ -41,10 +39,13 @@ from ..metrics.names import IN_FLIGHT, QUEUE_DEPTH
 from ..metrics.worker import ENV as METRICS_ENV
 from ..providers import canonical
 from ..store import open_store
+from ..telemetry import logs, traceparent
+from ..telemetry.access import AccessLog
+from ..telemetry.tracing import start_tracing
 from ..upstream import Pool
 from . import errors, openai_bodies, prompt
 from .accounting import Accounting
-from .attempts import Policy, WaitingRoom, forward
+from .attempts import forward
 from .body import BodyLimits, lone_surrogates_replaced
 from .caller import OPENAI, AnthropicCaller, Caller
 from .connections import CLOSE, ConnectionCounts
@@ -52,6 +53,7 @@ from .context import JSON, RequestContext
 from .exchange import ChatExchange, EmbeddingsExchange, Exchange
 from .limit_headers import limit_headers
 from .scheduling import batch_other_threads, batch_this_thread
+from .served import Served
 from .tables import LiveTable
 
 if TYPE_CHECKING:
@@ -112,8 +114,10 @@ class Gateway:
     """One instance per worker process; granian calls the three RSGI hooks."""
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        cfg = load_config(os.environ.get("AIGW_CONFIG") or None)
-        overrides = json.loads(os.environ.get("AIGW_PROVIDER_URLS", "{}"))
+        # The config the supervisor checked and published, and each reload's after it.
+        node_config = os.environ[published.ENV]
+        cfg = published.read(node_config).config()  # the store: the same for the node's life
+        # Body limits follow each reload (_reloaded); the connection limits need a restart.
         self.bodies = BodyLimits(cfg.server, loop)
         self.connections = ConnectionCounts(cfg.server)
         self.connections.start(loop)
@@ -122,7 +126,8 @@ class Gateway:
         # across every worker. This process takes a row for its in-flight counts.
         self.region = SharedRegion.attach(os.environ["AIGW_REGION"])
         self.region.claim_worker(os.getpid())
-        self.live = LiveTable(cfg, self.store, overrides, self.region)
+        self.live = LiveTable(functools.partial(published.read, node_config), self.store, self.region)
+        cfg = self.live.current.cfg
         # In a cluster: shared limits charged in Redis, key health told to every node.
         self.cluster: Any = None
         if cfg.cluster.redis_url:
@@ -137,32 +142,11 @@ class Gateway:
             self.live.pool_of,
             self.cluster,
         )
-        self.policies = {
-            g.name: Policy(
-                g.name,
-                g.max_attempts,
-                tuple(g.fallbacks),
-                g.max_wait_s,
-                WaitingRoom(g.max_queue),
-                g.clamp_params,
-            )
-            for g in cfg.model_groups
-        }
-        self.canonical = {alias: g.name for g in cfg.model_groups for alias in g.aliases}
-        # Body capture per model group: its own `capture:`, else calllog.capture.
-        self.captures = {
-            g.name: Capture(c)
-            for g in cfg.model_groups
-            if (c := g.capture or cfg.calllog.capture).enabled and cfg.calllog.enabled
-        }
+        self.live.listeners.append(self._reloaded)
         self.live.start(loop)
         # One pooled keep-alive client per worker (gateway/upstream: httptools, no aiohttp).
-        self.pool = Pool(
-            loop=loop,
-            max_connections_per_origin=max(p.max_connections for p in cfg.providers),
-            connect_timeout=max(p.connect_timeout_s for p in cfg.providers),
-            watch_headers=REMAINING_HEADERS,  # only answers with these can teach headroom
-        )
+        # Each provider's origins carry its connection settings (ProviderConfig.egress).
+        self.pool = Pool(loop=loop, watch_headers=REMAINING_HEADERS)  # only these teach headroom
         # Call records and metrics: batched off the request path (gateway/calllog, gateway/metrics).
         self.accounting = Accounting(
             open_call_log(self.store),
@@ -174,8 +158,12 @@ class Gateway:
             journal_for(cfg.calllog, os.environ.get(NODE_ENV) or "aigw") if cfg.store.url else None,
         )
         self.accounting.start(loop)
-        for group, policy in self.policies.items():
-            self.accounting.metrics.gauge_source(QUEUE_DEPTH, policy.room.queued, (group,))
+        self._queue_gauges: set[str] = set()
+        # The access log and traces (gateway/telemetry): None when off, and then all they cost a
+        # request is that check.
+        self.access: AccessLog | None = None
+        self.tracing = start_tracing(cfg.tracing)
+        self._reloaded(self.live.current)
         self.in_flight = 0  # requests this worker is handling (health checks aside)
         self.accounting.metrics.gauge_source(IN_FLIGHT, lambda: self.in_flight)
         self._ids = itertools.count(1)
@@ -194,9 +182,39 @@ class Gateway:
             # The threads that read the store on a reload yield to the loop too.
             loop.set_default_executor(ThreadPoolExecutor(initializer=batch_this_thread))
 
+    def _reloaded(self, served: Served) -> None:
+        """A new config or table is current: what lives beside it follows."""
+        cfg = served.cfg
+        self.health.configure(
+            {p.name: p.probe_interval_s for p in cfg.providers},
+            {p.name: p.invalid_probe_interval_s for p in cfg.providers},
+        )
+        self.accounting.prices = PriceTable(cfg.pricing.models, defaults=cfg.pricing.defaults)
+        self.bodies = BodyLimits(cfg.server, self.bodies.loop)
+        logs.configure(cfg.logging)
+        mode = cfg.logging.access
+        if mode == "off":
+            if self.access is not None:
+                self.access.close()
+                self.access = None
+        elif self.access is None:
+            self.access = AccessLog(
+                mode, cfg.logging.format, cfg.logging.access_log_buffer, self.accounting.access_log_dropped
+            )
+        else:
+            self.access.configure(mode, cfg.logging.format, cfg.logging.access_log_buffer)
+        for group, policy in served.policies.items():
+            if group not in self._queue_gauges:  # a room outlives reloads: one gauge each
+                self._queue_gauges.add(group)
+                self.accounting.metrics.gauge_source(QUEUE_DEPTH, policy.room.queued, (group,))
+
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.live.stop()
         loop.run_until_complete(self.pool.close())
+        if self.access is not None:
+            self.access.close()
+        if self.tracing is not None:
+            self.tracing.close()
         # granian has let in-flight requests finish: every answered request is buffered; write it.
         loop.run_until_complete(self.accounting.close())
         if self.cluster is not None:
@@ -209,22 +227,34 @@ class Gateway:
             return
         rid = f"{self._id_prefix}{next(self._ids):x}"
         path = scope.path
+        served = self.live.current  # this request's config and tables, to its last byte
         if path == "/health":
-            body = b'{"status":"ok","generation":%d}' % self.live.generation
+            body = b'{"status":"ok","generation":%d,"config":%d}' % (served.generation, served.epoch)
             proto.response_bytes(200, [("x-request-id", rid), JSON], body)
             return
         caller: Caller = ANTHROPIC_ERRORS if path == MESSAGES_PATH else OPENAI
         headers = scope.headers
         route_name = ROUTE_NAMES.get(path) or ("prompt" if path.startswith(prompt.PREFIX) else "")
+        method = scope.method
         client = scope.client or ""
-        trace = Trace(rid, client, headers.get("user-agent") or "", route_name)
+        trace = Trace(rid, client, headers.get("user-agent") or "", route_name, method, path)
         # A whole answer's record is made as it goes out (a stream's once it is over).
         ctx = RequestContext(proto, trace, caller, [("x-request-id", rid)], self._answered)
         if self.connections.enabled and self.connections.last(client):
             ctx.headers.append(CLOSE)
+        # W3C trace context: the caller's trace id for the access log, passed on upstream.
+        parent = traceparent.parse(headers.get("traceparent"))
+        if parent is not None:
+            trace.trace_id = parent.trace_id
+            state = headers.get("tracestate")
+            ctx.upstream_headers = traceparent.upstream_lines(parent, state)
+        tracing = self.tracing
+        if tracing is not None:
+            span = trace.span = tracing.request(method, path, parent, rid)
+            trace.trace_id = span.trace_id
         self.in_flight += 1
         try:
-            await self._handle(ctx, scope.method, path, headers)
+            await self._handle(ctx, served, method, path, headers)
         except GatewayError as exc:
             ctx.fail(exc)
         except Exception:
@@ -238,13 +268,19 @@ class Gateway:
             self.in_flight -= 1
             if not trace.recorded:  # a stream: recorded once it is over
                 self._answered(trace)
+            if self.access is not None:
+                self.access.log(trace)
+            if trace.span is not None:
+                trace.span.end(trace.rec, trace.group)
 
     def _answered(self, trace: Trace) -> None:
         """The request's record, made as its answer goes out (RequestContext) or its stream ends."""
         trace.recorded = True
         self.accounting.finish(trace.record(self.accounting.prices))
 
-    async def _handle(self, ctx: RequestContext, method: str, path: str, headers: Headers) -> None:
+    async def _handle(
+        self, ctx: RequestContext, served: Served, method: str, path: str, headers: Headers
+    ) -> None:
         proto, trace = ctx.proto, ctx.trace
         reader = BODY_READERS.get(path) if method == "POST" else None
         body = b""
@@ -253,7 +289,7 @@ class Gateway:
         prompt_api = retired = None
         if reader is None and method == "POST" and path.startswith(prompt.PREFIX):
             # A prompt API: its variables become a chat request on the service's group.
-            prompt_api, retired = prompt.lookup(self.live.services, path)
+            prompt_api, retired = prompt.lookup(served.services, path)
             if prompt_api is not None:
                 reader = BODY_READERS["/v1/chat/completions"]
         elif reader is anthropic_ingress.chat_request:
@@ -267,6 +303,7 @@ class Gateway:
                     body = await proto()
             else:
                 body = await bodies.read(proto, declared)
+            ctx.trace.bytes_in = len(body)
             try:
                 if prompt_api is not None:
                     body = prompt.render(prompt_api, body)  # the chat request read below
@@ -281,7 +318,7 @@ class Gateway:
             except GatewayError as exc:
                 body_error = exc
 
-        table = self.live.table
+        table = served.table
         # Token limits admit on an estimate (body size for the prompt, plus the output cap) and
         # settle with the real usage once the response is done.
         estimate = 0
@@ -294,14 +331,14 @@ class Gateway:
         decision = table.admit(method, path, key, model, estimate, client=client)
         if isinstance(decision, Rejection) and decision.code == POOL_RATE_LIMITED:
             admit = functools.partial(table.admit, method, path, key, model, estimate, client=client)
-            decision = await self._no_key(decision, model or "", admit)
+            decision = await self._no_key(served, decision, model or "", admit)
         if not isinstance(decision, Rejection) and (
             decision.remote is not None or decision.refill is not None
         ):
             decision = await self._shared(table, decision)
         if isinstance(decision, Rejection):
-            if decision.code == "model_not_found" and model in self.live.services.retired:
-                raise errors.gone(self.live.services.retired[model])
+            if decision.code == "model_not_found" and model in served.services.retired:
+                raise errors.gone(served.services.retired[model])
             if decision.consumer is not None:
                 key_id, tenant, app = decision.consumer
                 trace.admitted(tenant, app, key_id)
@@ -318,16 +355,16 @@ class Gateway:
             if retired is not None:
                 raise errors.gone(retired)
             raise GatewayError(404, "invalid_request_error", "unknown_url", f"No prompt API at {path}.")
-        capture = self.captures.get(decision.group) if decision.group is not None else None
+        capture = served.captures.get(decision.group) if decision.group is not None else None
         if capture is not None:
             trace.capturing(capture, body)
         if route == ROUTE_MODELS:
-            names = self._model_names(table, decision)
+            names = self._model_names(served, decision)
             listing = openai_bodies.ModelList(data=[openai_bodies.ModelCard(id=n) for n in names])
             ctx.answer(200, openai_bodies.MODEL_LIST_ENCODER.encode(listing))
             return
         assert request is not None and model is not None
-        service = self.live.services.routes.get(decision.group or "")
+        service = served.services.routes.get(decision.group or "")
         defaults = None
         if service is not None:
             # A service has its model group's retry rules; a deprecated one says so in headers.
@@ -335,9 +372,10 @@ class Gateway:
             ctx.headers = [*ctx.headers, *service.headers]
             defaults = service.defaults
         else:
-            group = self.canonical.get(model, model)  # an alias has its group's retry rules
-        policy = self.policies[group]
+            group = served.canonical.get(model, model)  # an alias has its group's retry rules
+        policy = served.policies[group]
         clamp = policy.clamp_params
+        ctx.trace.group = group
         exchange: Exchange
         if route == ROUTE_PROMPT:
             assert prompt_api is not None and isinstance(request, canonical.ChatRequest)
@@ -377,28 +415,28 @@ class Gateway:
                 return rejection
         return decision
 
-    def _model_names(self, table: AdmissionTable, decision: Decision) -> list[str]:
+    def _model_names(self, served: Served, decision: Decision) -> list[str]:
         """The models this key may call: its app's model groups and its subscribed services."""
         allowed, services = decision.models, decision.services
-        aliases = self.live.services.aliases
+        aliases = served.services.aliases
         names = []
-        for name in table.group_names():
-            if name in self.live.services.routes or name in aliases:
+        for name in served.table.group_names():
+            if name in served.services.routes or name in aliases:
                 if aliases.get(name, name) in services:
                     names.append(name)
-            elif allowed is None or self.canonical.get(name, name) in allowed:
+            elif allowed is None or served.canonical.get(name, name) in allowed:
                 names.append(name)
         return names
 
     async def _no_key(
-        self, rejection: Rejection, model: str, admit: Callable[[], Decision | Rejection]
+        self, served: Served, rejection: Rejection, model: str, admit: Callable[[], Decision | Rejection]
     ) -> Decision | Rejection:
         """Admission found no key that can serve: the refusal names why. Only a rate-limited pool
         recovers at a known time; in queue mode the request waits for it (if the group allows) and
         `admit`s again."""
-        route = self.live.services.routes.get(model)
-        group = route.model_group if route is not None else self.canonical.get(model, model)
-        policy = self.policies[group]
+        route = served.services.routes.get(model)
+        group = route.model_group if route is not None else served.canonical.get(model, model)
+        policy = served.policies[group]
         groups = (group, *policy.fallbacks)
         deadline = time.monotonic() + policy.max_wait_s
         decision: Decision | Rejection = self.health.pool_refusal(groups, rejection)

@@ -87,11 +87,17 @@ async def forward(ctx: RequestContext, policy: Policy, pool: Pool, health: KeyHe
     target = decision.target
     deadline = time.monotonic() + policy.max_wait_s
     base = ctx.headers
+    extra = ctx.upstream_headers
+    span = trace.span
     for _ in range(policy.max_attempts):
         target, slot = decision.target, decision.slot
         started = time.perf_counter()
+        if span is not None:
+            extra = span.attempt_started(target.provider, target.key_id, target.upstream_model)
         try:
             path, header_block, body = exchange.call(target)
+            if extra:
+                header_block += extra
             review = exchange.review
             if review is not UNCHANGED:  # this target's rules dropped or clamped parameters: say so
                 ctx.headers = [*base, *review.headers()]
@@ -194,7 +200,11 @@ async def forward(ctx: RequestContext, policy: Policy, pool: Pool, health: KeyHe
                 break
             rejection = table.repick(decision, tried, -1, fallback)  # possibly another provider
             refusals.append(rejection)
+            if rejection is None and span is not None:
+                span.event("fallback", _reason(failure), fallback)
         if rejection is None:
+            if span is not None and len(refusals) == 1:
+                span.event("retry", _reason(failure), f"{decision.target.provider}/{decision.target.key_id}")
             continue
         if not (isinstance(failure, _Failure) and failure.verdict in (Verdict.RATE_LIMITED, Verdict.QUOTA)):
             break  # this request's own failure (refused, unreachable, 5xx) is its answer
@@ -220,6 +230,13 @@ async def forward(ctx: RequestContext, policy: Policy, pool: Pool, health: KeyHe
         return -1
     _answer_failure(ctx, failure, target.provider)
     return -1
+
+
+def _reason(failure: _Failure | GatewayError | None) -> str:
+    """Why an attempt failed, as a retry or fallback event names it."""
+    if isinstance(failure, _Failure):
+        return failure.verdict.value
+    return failure.code if failure is not None else ""
 
 
 def _answer_failure(ctx: RequestContext, failure: _Failure | GatewayError | None, provider: str) -> None:

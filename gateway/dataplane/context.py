@@ -25,7 +25,10 @@ Headers = list[tuple[str, str]]
 
 
 class RequestContext:
-    __slots__ = ("caller", "decision", "exchange", "headers", "on_answer", "proto", "table", "trace")
+    __slots__ = (
+        "caller", "decision", "exchange", "headers", "on_answer", "proto", "table", "trace",
+        "upstream_headers",
+    )  # fmt: skip
 
     # Set once the request is admitted (Gateway._handle), before it goes upstream.
     table: AdmissionTable  # the tables this request started with (a reload swaps in new ones)
@@ -48,6 +51,9 @@ class RequestContext:
         # record journaled there (gateway/calllog/journal.py) exists for every answer a caller can
         # have received, whatever happens to the process next.
         self.on_answer = on_answer
+        # Header lines every attempt sends upstream besides the exchange's: the caller's W3C
+        # trace context, passed on (with tracing on, each attempt's span replaces its traceparent).
+        self.upstream_headers = b""
 
     def answer(self, status: int, body: bytes, extra: Headers | None = None) -> None:
         """A JSON answer, already in the caller's format."""

@@ -69,8 +69,10 @@ async def relay_stream(
             tokens = u.total_tokens
     if to_caller is not None:
         tail = (to_caller.feed(tail) if tail else b"") + to_caller.close()
-    if tail and not await _send(transport, tail):
-        trace.client_left()
+    if tail:
+        trace.bytes_out += len(tail)
+        if not await _send(transport, tail):
+            trace.client_left()
     return tokens
 
 
@@ -108,6 +110,7 @@ class _Relay:
             data = self.to_caller.feed(data)
         if not data:
             return None
+        self.trace.bytes_out += len(data)
         # Sent from outside any task: granian's send_bytes queues the bytes before it returns and
         # hands back an awaitable that is already done, failing if the caller has gone
         # (src/rsgi/io.rs), so it is run to its end here (next() with a default: no StopIteration).

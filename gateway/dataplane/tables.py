@@ -8,15 +8,18 @@ import ipaddress
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from ..admission import AdmissionSpec, AdmissionTable, BudgetSpec, ConsumerSpec, GroupSpec, LimitSpec
 from ..admission.layout import STATE_EXHAUSTED, STATE_HEALTHY, STATE_INVALID, key_id
+from ..config.published import Published
 from ..config.schema import Config, ModelGroup
+from ..keypool.directory import all_keys
 from ..store import Store
 from ..store.records import ActiveKey, BudgetRecord, Snapshot, UpstreamSecret
+from .served import Served
 from .services import ServiceTables
 from .targets import Target, build_targets
 
@@ -161,59 +164,84 @@ def _consumer(
 
 
 class LiveTable:
-    """Holds the current table and swaps in a new one when the store changes.
+    """Holds what the worker serves (`current`, a Served) and swaps in the next one when the store
+    changes or the node reloads its config.
 
-    Bounded staleness: a change is visible after at most `interval` plus one rebuild — the
-    documented "within 1 s" for key revocation, limit changes and provider keys added, rotated or
-    removed (the pools are rebuilt then; a key's health stays with its id in the region). Each
-    build's generation is published in the worker's row of the region, which is how a change made
-    through the admin API is answered only once every worker serves it.
+    Bounded staleness: a change is visible after at most `server.reload_interval_s` plus one
+    rebuild — the documented "within 1 s" for key revocation, limit changes and provider keys
+    added, rotated or removed (the pools are rebuilt then; a key's health stays with its id in the
+    region). A config reload bumps the store's generation after publishing the new config, so it
+    reaches the worker the same way. Each build's generation is published in the worker's row of
+    the region, which is how a change made through the admin API (and a reload) is answered only
+    once every worker serves it.
     """
 
-    def __init__(self, cfg: Config, store: Store, url_overrides: Mapping[str, str], region: Any):
-        self._cfg = cfg
+    def __init__(self, source: Callable[[], Published], store: Store, region: Any):
+        self._source = source
         self._store = store
-        self._urls = url_overrides
         self._region = region
-        self._groups = {g.name: g for g in cfg.model_groups}
-        self._interval = cfg.server.reload_interval_s
+        # The generation is read before the config and the snapshot (see _reload).
+        generation = store.generation()
+        published = source()
         snapshot = store.snapshot()
-        self._stored = snapshot.upstream_keys
-        self._use_pools(build_targets(cfg, url_overrides, self._stored))
-        self.generation = snapshot.generation
-        self.table, self.services = build_table(snapshot, self._pools, region, self._groups)
+        self._urls = published.provider_urls
+        self._keys_by_group: dict[str, tuple[tuple[str, int], ...]] = {}
+        self._slots_by_provider: dict[str, tuple[int, ...]] = {}
+        self.current = self._build(published.epoch, published.config(), generation, snapshot, None)
         self._task: asyncio.Task[None] | None = None
+        # Called with each new Served once it is current (the app's per-group gauges, key health).
+        self.listeners: list[Callable[[Served], None]] = []
 
-    def _use_pools(self, pools: dict[str, tuple[Target, ...]]) -> None:
-        self._pools = pools
+    def _build(
+        self, epoch: int, cfg: Config, generation: int, snapshot: Snapshot, previous: Served | None
+    ) -> Served:
+        stored = snapshot.upstream_keys
+        pools = build_targets(cfg, self._urls, stored)
+        if previous is not None:
+            self._renew_changed_keys(previous, cfg, stored)
+        table, services = build_table(snapshot, pools, self._region, {g.name: g for g in cfg.model_groups})
+        self._index(pools)
+        rooms = previous.rooms() if previous is not None else {}
+        return Served(epoch, cfg, generation, pools, table, services, rooms, stored)
+
+    def _index(self, pools: Mapping[str, tuple[Target, ...]]) -> None:
         by_provider: dict[str, set[int]] = defaultdict(set)
-        self._keys_by_group = {}
+        keys_by_group = {}
         for group, targets in pools.items():
             keys = tuple((t.provider, self._region.key_slot(key_id(t.provider, t.key_id))) for t in targets)
-            self._keys_by_group[group] = keys
+            keys_by_group[group] = keys
             for provider, slot in keys:
                 by_provider[provider].add(slot)
+        self._keys_by_group = keys_by_group
         self._slots_by_provider = {p: tuple(slots) for p, slots in by_provider.items()}
 
-    def _replace_keys(self, stored: list[UpstreamSecret]) -> None:
-        """Provider keys were added, rotated or removed: rebuild the pools. The old targets of a
-        changed key are marked stale (an answer to a secret since replaced says nothing about the
-        key), and a changed key refused or out of quota gets a fresh try — also when this worker,
-        before it reloaded, was the one that found its old secret refused."""
-        before = {(s.provider, s.key_id): s.value for s in self._stored}
-        after = {(s.provider, s.key_id): s.value for s in stored}
+    def _renew_changed_keys(self, previous: Served, cfg: Config, stored: list[UpstreamSecret]) -> None:
+        """Provider keys were added, rotated or removed (at runtime, or in a reloaded config). The
+        old targets of a changed key are marked stale (an answer to a secret since replaced says
+        nothing about the key), and a changed key refused or out of quota gets a fresh try — also
+        when this worker, before it reloaded, was the one that found its old secret refused."""
+        before = _secrets(previous.cfg, previous.stored)
+        after = _secrets(cfg, stored)
         changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
-        for targets in self._pools.values():
+        if not changed:
+            return
+        for targets in previous.pools.values():
             for t in targets:
                 if (t.provider, t.key_id) in changed:
                     t.stale = True
-        self._stored = stored
-        self._use_pools(build_targets(self._cfg, self._urls, stored))
         now = time.monotonic_ns()
         for provider, key in changed & after.keys():
             slot = self._region.key_slot(key_id(provider, key))
             if self._region.state(slot) in (STATE_INVALID, STATE_EXHAUSTED):
                 self._region.set_state(slot, STATE_HEALTHY, now)
+
+    @property
+    def table(self) -> AdmissionTable:
+        return self.current.table
+
+    @property
+    def generation(self) -> int:
+        return self.current.generation
 
     def keys_of(self, provider: str) -> tuple[int, ...]:
         """The region slots of every key of `provider` in the current pools."""
@@ -231,7 +259,7 @@ class LiveTable:
         loop.call_soon(self._announce)
 
     def _announce(self) -> None:
-        self._region.set_loaded_generation(self.generation)
+        self._region.set_loaded_generation(self.current.generation)
 
     def stop(self) -> None:
         if self._task is not None:
@@ -240,24 +268,46 @@ class LiveTable:
     async def _watch(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(self._interval)
+            await asyncio.sleep(self.current.cfg.server.reload_interval_s)
             try:
-                # A generation check is one indexed read; the rebuild runs off the event loop.
-                if self._store.generation() != self.generation:
-                    snapshot = await loop.run_in_executor(None, self._store.snapshot)
-                    if snapshot.upstream_keys != self._stored:
-                        self._replace_keys(snapshot.upstream_keys)
-                    self.table, self.services = build_table(snapshot, self._pools, self._region, self._groups)
-                    self.generation = snapshot.generation
-                    self._region.set_loaded_generation(self.generation)
-                    log.info(
-                        "tables reloaded at generation %d (%d consumer keys)",
-                        snapshot.generation,
-                        self.table.consumer_count,
-                    )
+                # A generation check is one indexed read; the rebuild's reads run off the event loop.
+                generation = self._store.generation()
+                if generation != self.current.generation:
+                    await self._reload(loop, generation)
             except Exception:
-                # Keep serving on the tables we have; say so and try again next tick.
-                log.exception("reloading tables failed; serving generation %d", self.generation)
+                # Keep serving what we have; say so and try again next tick.
+                log.exception("reloading tables failed; serving generation %d", self.current.generation)
+
+    async def _reload(self, loop: asyncio.AbstractEventLoop, generation: int) -> None:
+        # The config is read after the generation: a config reload publishes the new config before
+        # it bumps the generation, so seeing the bump means reading the new config. The generation
+        # published is the one read first (a write landing meanwhile makes one more rebuild).
+        previous = self.current
+        published, cfg = await loop.run_in_executor(None, self._config_after, previous)
+        snapshot = await loop.run_in_executor(None, self._store.snapshot)
+        self._urls = published.provider_urls
+        served = self._build(published.epoch, cfg, generation, snapshot, previous)
+        self.current = served  # the swap: requests arriving from now on are served by it
+        self._region.set_loaded_generation(generation)
+        for listener in self.listeners:
+            listener(served)
+        if served.epoch != previous.epoch:
+            log.info("serving config %d from now on (generation %d)", served.epoch, generation)
+        else:
+            log.info(
+                "tables reloaded at generation %d (%d consumer keys)", generation, served.table.consumer_count
+            )
+
+    def _config_after(self, previous: Served) -> tuple[Published, Config]:
+        """The published config, parsed only when it is another than `previous`'s (in a thread)."""
+        published = self._source()
+        if published.epoch == previous.epoch:
+            return published, previous.cfg
+        return published, published.config()
+
+
+def _secrets(cfg: Config, stored: Sequence[UpstreamSecret]) -> dict[tuple[str, str], str]:
+    return {(p.name, k.id): k.value for p, k in all_keys(cfg, stored)}
 
 
 def _key_limit_specs(t: Target) -> list[LimitSpec]:

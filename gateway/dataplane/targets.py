@@ -64,7 +64,7 @@ class Target:
         self.priority = priority
         self.weight = weight
         self.base_url = base_url
-        self.origin = Origin.from_url(base_url)
+        self.origin = Origin.from_url(base_url, egress=provider.egress())
         self.key_id = key_id
         self.upstream_model = model
         self.timeout_s = provider.timeout_s

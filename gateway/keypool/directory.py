@@ -1,6 +1,7 @@
 """Every provider key of the node: the config file's, then those added at runtime (kept in the
 store, secrets sealed). Workers build their targets from it; the supervisor's prober, event
-watcher and admin API follow it as keys are added, rotated and removed."""
+watcher and admin API follow it as keys are added, rotated and removed, and as the node reloads
+its config."""
 
 from __future__ import annotations
 
@@ -34,6 +35,17 @@ class KeyDirectory:
         self._store = store
         self._generation = -1
         self._keys: list[tuple[ProviderConfig, UpstreamKey]] = []
+        self._groups = frozenset(g.name for g in cfg.model_groups)
+
+    def use(self, cfg: Config) -> None:
+        """The node reloaded its config: its keys from now on (a new list, so followers rebuild)."""
+        self.cfg = cfg
+        self._groups = frozenset(g.name for g in cfg.model_groups)
+        self._generation = -1
+
+    def group_names(self) -> frozenset[str]:
+        """The model groups of the config the node serves."""
+        return self._groups
 
     def current(self) -> list[tuple[ProviderConfig, UpstreamKey]]:
         generation = self._store.generation()

@@ -58,16 +58,17 @@ def _status(record: dict[str, int], now: int) -> str:
 
 async def watch_keys(directory: KeyDirectory, region: Any, recent: KeyEventLog | None = None) -> None:
     """Report transitions every TICK_S; each key event also goes to `recent` (the admin API's)."""
-    cfg = directory.cfg
-    hooks = cfg.events.webhooks
-    threshold = cfg.events.pool_low_headroom
     last: dict[int, str] = {}  # slot -> status; a key added at runtime starts healthy
     low: set[str] = set()  # model groups whose pool is low
-    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) if hooks else None
+    session: aiohttp.ClientSession | None = None
     pending: set[asyncio.Task[None]] = set()
 
     def emit(event: KeyEvent | PoolEvent) -> None:
-        if session is not None:
+        nonlocal session
+        hooks = directory.cfg.events.webhooks  # the config the node serves now
+        if hooks:
+            if session is None:
+                session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
             body = _encoder.encode(event)
             for url in hooks:
                 task = asyncio.ensure_future(_deliver(session, url, body))
@@ -99,6 +100,8 @@ async def watch_keys(directory: KeyDirectory, region: Any, recent: KeyEventLog |
                 if recent is not None:
                     recent.append(key_event)
                 emit(key_event)
+            cfg = directory.cfg
+            threshold = cfg.events.pool_low_headroom
             if threshold <= 0:
                 continue
             for group, headroom in pool_headroom(cfg, keys, region, now).items():

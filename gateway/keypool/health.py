@@ -111,6 +111,13 @@ class KeyHealth:
         if self._listener is not None:
             self._listener.key_learned(self._key(target), slot)
 
+    def configure(
+        self, probe_interval_s: dict[str, float], invalid_probe_interval_s: dict[str, float]
+    ) -> None:
+        """Each provider's probe intervals, after a config reload."""
+        self._probe = probe_interval_s
+        self._invalid_probe = invalid_probe_interval_s
+
     def pool_refusal(self, groups: Iterable[str], refused: Rejection) -> Rejection:
         """Admission found no key in `groups` (a model group and its fallbacks): the refusal that
         names why (gateway/keypool/causes.py)."""

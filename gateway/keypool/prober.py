@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -30,7 +30,7 @@ class _Probe:
         self.provider = cfg.name
         self.key = key.id
         self.slot = slot
-        self.origin = Origin.from_url(base_url)
+        self.origin = Origin.from_url(base_url, egress=cfg.egress())
         self.model = model
         self.interval = int(cfg.probe_interval_s * SECOND)
         self.invalid_interval = int(cfg.invalid_probe_interval_s * SECOND)
@@ -52,9 +52,9 @@ def _probe_models(cfg: Config) -> dict[str, str]:
     return models
 
 
-async def run_prober(region: Any, directory: KeyDirectory, urls: Mapping[str, str]) -> None:
-    """Probe every key of the node due for it, the config's and those added at runtime alike."""
-    models = _probe_models(directory.cfg)
+async def run_prober(region: Any, directory: KeyDirectory, urls: Callable[[], Mapping[str, str]]) -> None:
+    """Probe every key of the node due for it, the config's and those added at runtime alike.
+    `urls`: the base URLs of the node's mock providers now."""
     pool = Pool(max_connections_per_origin=4, connect_timeout=5.0)
     keys: list[Any] | None = None
     targets: list[_Probe] = []
@@ -62,14 +62,15 @@ async def run_prober(region: Any, directory: KeyDirectory, urls: Mapping[str, st
         while True:
             await asyncio.sleep(TICK_S)
             current = directory.current()
-            if current is not keys:  # a key was added, rotated or removed
+            if current is not keys:  # a key was added, rotated or removed; the config reloaded
                 keys = current
+                models = _probe_models(directory.cfg)
                 targets = [
                     _Probe(
                         p,
                         k,
                         region.key_slot(key_id(p.name, k.id)),
-                        urls.get(p.name) or p.base_url,
+                        urls().get(p.name) or p.base_url,
                         models[p.name],
                     )
                     for p, k in keys

@@ -76,6 +76,12 @@ CALLLOG_DROPPED = Metric(
     ("reason",),
     "Call records lost: buffer_full, spool_full, write_error, closed",
 )
+ACCESS_LOG_DROPPED = Metric(
+    "aigw_access_log_dropped",
+    "counter",
+    ("reason",),
+    "Access-log lines lost: buffer_full (the writer fell behind), write_error (stdout refused them)",
+)
 # Gauges a worker sets; summed over the node's live workers.
 CALLLOG_BUFFERED = Metric("aigw_calllog_buffered", "gauge", (), "Call records waiting to be written")
 QUEUE_DEPTH = Metric("aigw_queue_depth", "gauge", ("model",), "Requests waiting for upstream capacity")
@@ -92,6 +98,7 @@ WORKER_METRICS = (
     LIMITER_REJECTIONS,
     UPSTREAM_RETRIES,
     CALLLOG_DROPPED,
+    ACCESS_LOG_DROPPED,
     CALLLOG_BUFFERED,
     QUEUE_DEPTH,
     IN_FLIGHT,
@@ -103,6 +110,7 @@ GAUGES = {m.name: m for m in WORKER_METRICS if m.kind == "gauge"}
 # the node's config.
 LIMIT_SCOPES = ("tenant", "app", "key", "model", "service", "pool")
 DROP_REASONS = ("buffer_full", "spool_full", "write_error", "closed")
+ACCESS_DROP_REASONS = ("buffer_full", "write_error")
 RETRY_OUTCOMES = (
     "rate_limited",
     "quota",

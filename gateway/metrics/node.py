@@ -115,6 +115,8 @@ class _WorkerFamilies:
             return [(scope,) for scope in names.LIMIT_SCOPES]
         if spec is names.CALLLOG_DROPPED:
             return [(reason,) for reason in names.DROP_REASONS]
+        if spec is names.ACCESS_LOG_DROPPED:
+            return [(reason,) for reason in names.ACCESS_DROP_REASONS]
         if spec is names.UPSTREAM_RETRIES:
             return [(p, outcome) for p in sorted(set(self._providers())) for outcome in names.RETRY_OUTCOMES]
         if spec is names.QUEUE_DEPTH:
@@ -202,6 +204,24 @@ class _ClusterCollector:
         yield from (degraded, live)
 
 
+class _BudgetCollector:
+    """The share of each budget used in its current period, read from the node's counters at each
+    scrape (gateway/admin/budgets.py)."""
+
+    def __init__(self, used: Callable[[], dict[tuple[str, str, str, str], float]]):
+        self._used = used
+
+    def collect(self) -> Iterator[Metric]:
+        gauge = GaugeMetricFamily(
+            "aigw_budget_used_ratio",
+            "Share of each budget used in its current period (1: used up, its requests get 429)",
+            labels=["scope", "subject", "kind", "period"],
+        )
+        for labels, ratio in self._used().items():
+            gauge.add_metric(list(labels), ratio)
+        yield gauge
+
+
 class _BuildInfo:
     def collect(self) -> Iterator[Metric]:
         info = GaugeMetricFamily("aigw_build_info", "aigw version of this node", labels=["version"])
@@ -217,6 +237,7 @@ class NodeMetrics:
         directory: str | None,
         key_states: Callable[[], Iterable[KeyStateLike]] | None = None,
         pool_headroom: Callable[[], dict[str, float]] | None = None,
+        budget_used: Callable[[], dict[tuple[str, str, str, str], float]] | None = None,
         cluster: Callable[[], Any] | None = None,
     ):
         self.directory = directory
@@ -233,6 +254,8 @@ class NodeMetrics:
             self.registry.register(_KeyStateCollector(key_states))
         if pool_headroom is not None:
             self.registry.register(_PoolCollector(pool_headroom))
+        if budget_used is not None:
+            self.registry.register(_BudgetCollector(budget_used))
         if cluster is not None:
             self.registry.register(_ClusterCollector(cluster))
         self.registry.register(_BuildInfo())
@@ -242,11 +265,12 @@ class NodeMetrics:
         cls,
         key_states: Callable[[], Iterable[KeyStateLike]] | None = None,
         pool_headroom: Callable[[], dict[str, float]] | None = None,
+        budget_used: Callable[[], dict[tuple[str, str, str, str], float]] | None = None,
         cluster: Callable[[], Any] | None = None,
     ) -> NodeMetrics:
         directory = os.environ.get(ENV) or None
         usable = directory if directory and os.path.isdir(directory) else None
-        return cls(usable, key_states, pool_headroom, cluster)
+        return cls(usable, key_states, pool_headroom, budget_used, cluster)
 
     def render(self) -> bytes:
         """The Prometheus text exposition. Reads files: call it off the event loop."""

@@ -42,6 +42,9 @@ def parse_args(argv: list[str] | None = None) -> MockConfig:
     )
     p.add_argument("--stream-chunks", type=int, default=None)
     p.add_argument("--chunk-interval-ms", type=float, default=0.0)
+    p.add_argument("--tls-cert", default="", help="serve HTTPS with this PEM certificate chain")
+    p.add_argument("--tls-key", default="", help="its private key (PEM; default: in --tls-cert)")
+    p.add_argument("--client-ca", default="", help="require client certificates this CA signed (mTLS)")
     a = p.parse_args(argv)
     cfg = MockConfig(
         host=a.host,
@@ -55,6 +58,9 @@ def parse_args(argv: list[str] | None = None) -> MockConfig:
         limit_headers=a.limit_headers,
         stream_chunks=a.stream_chunks,
         chunk_interval_ms=a.chunk_interval_ms,
+        tls_cert=a.tls_cert,
+        tls_key=a.tls_key,
+        client_ca=a.client_ca,
     )
     if a.model:
         cfg.models = a.model
@@ -68,8 +74,11 @@ async def _serve(cfg: MockConfig) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
+    # A certificate names a host, not an address: an HTTPS mock on loopback is `localhost`.
+    if cfg.tls_cert and cfg.host in ("127.0.0.1", "::1"):
+        host = "localhost"
     # Exactly one line, flushed: launchers wait for it to know the port is bound.
-    print(f"mock listening on http://{host}:{port}", flush=True)
+    print(f"mock listening on {'https' if cfg.tls_cert else 'http'}://{host}:{port}", flush=True)
     await stop.wait()
     await stop_mock_server(server)
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+
 import msgspec
 
 from .limits import Limiter
@@ -30,3 +32,18 @@ class MockConfig(msgspec.Struct):
     limit_headers: bool = True
     stream_chunks: int | None = None
     chunk_interval_ms: float = 0
+    # HTTPS: the server's certificate chain and key (PEM); with `client_ca`, callers must present
+    # a certificate that CA signed (mutual TLS).
+    tls_cert: str = ""
+    tls_key: str = ""
+    client_ca: str = ""
+
+    def tls(self) -> ssl.SSLContext | None:
+        if not self.tls_cert:
+            return None
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.tls_cert, self.tls_key or None)
+        if self.client_ca:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(self.client_ca)
+        return ctx

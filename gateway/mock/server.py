@@ -220,7 +220,9 @@ async def start_mock_server(cfg: MockConfig) -> tuple[asyncio.Server, int]:
     """Bind and start serving on the running loop; returns the server and the bound port."""
     state = MockServer(cfg)
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: Connection(state), cfg.host, cfg.port, backlog=2048)
+    server = await loop.create_server(
+        lambda: Connection(state), cfg.host, cfg.port, backlog=2048, ssl=cfg.tls()
+    )
     _SERVERS[id(server)] = state
     port = server.sockets[0].getsockname()[1]
     return server, port

@@ -3,7 +3,7 @@
 Started by the supervisor (`aigw serve`) as a child process, so granian owns this process's
 signals while the supervisor keeps its own event loop for the admin listener.
 Usage: python -m gateway.node.dataplane_process HOST PORT WORKERS KILL_TIMEOUT_S
-(the rest of `server:` comes from the config at $AIGW_CONFIG, as the workers read it).
+(the rest of `server:` comes from the config the supervisor published, as the workers read it).
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from granian.constants import HTTPModes, Interfaces, Loops
 from granian.http import HTTP1Settings
 from granian.log import LogLevels
 
-from ..config import load_config
+from ..config import published
 from ..config.schema import ServerConfig
+from ..telemetry.logs import granian_dictconfig
 
 
 def http1_settings(server: ServerConfig) -> HTTP1Settings:
@@ -37,7 +38,9 @@ def http1_settings(server: ServerConfig) -> HTTP1Settings:
 
 def main(argv: list[str]) -> None:
     host, port, workers, kill_timeout = argv[0], int(argv[1]), int(argv[2]), float(argv[3])
-    server = load_config(os.environ.get("AIGW_CONFIG") or None).server
+    # The config the supervisor published (its client limits need a restart: they are granian's).
+    cfg = published.read(os.environ[published.ENV]).config()
+    server, logging = cfg.server, cfg.logging
     Granian(
         "gateway.dataplane.app:app",
         address=host,
@@ -55,6 +58,8 @@ def main(argv: list[str]) -> None:
         # to this long before they are killed.
         workers_kill_timeout=max(1, round(kill_timeout)),
         log_level=LogLevels.warning,
+        # granian's own lines in aigw's format, on stderr (stdout is the access log's).
+        log_dictconfig=granian_dictconfig(logging),
         # A worker that dies (OOM, SIGKILL) is replaced; the supervisor frees its in-flight row.
         respawn_failed_workers=True,
         respawn_interval=0.5,

@@ -46,6 +46,11 @@ class Store(TenancyStore):
     def generation(self) -> int: ...
 
     @abstractmethod
+    def bump_generation(self) -> int:
+        """Something the workers serve changed outside the store (the node's config was reloaded):
+        every worker rebuilds its tables. Returns the new generation."""
+
+    @abstractmethod
     def ensure_tenant(self, name: str) -> Tenant: ...
 
     @abstractmethod

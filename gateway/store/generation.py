@@ -29,6 +29,9 @@ class StorePart:
     def generation(self) -> int:
         return self._read_generation()
 
+    def bump_generation(self) -> int:
+        return self._write(self._read_generation)
+
     def _read_generation(self) -> int:
         row = self._db.one(READ)
         assert row is not None, "the store has no generation row"

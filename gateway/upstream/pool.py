@@ -16,21 +16,38 @@ from .connection import Connection
 from .errors import ConnectError, ProtocolError, UpstreamError, UpstreamTimeout
 from .origin import Origin, encode_headers
 from .response import Response
+from .tunnel import open_tunnel
 
 __all__ = ["Pool"]
 
-_DNS_TTL = 60.0  # seconds a resolved address list is reused for new connections
+DNS_TTL_S = 60.0  # seconds a resolved address list is reused for new connections, by default
 
 
 class OriginPool:
     """The pool's connections to one origin: idle ones, the count open against the cap, and the
     requests waiting for one."""
 
-    __slots__ = ("addrs", "addrs_until", "conns", "idle", "open", "origin", "pool", "waiters")
+    __slots__ = (
+        "addrs",
+        "addrs_until",
+        "cap",
+        "connect_timeout",
+        "conns",
+        "dns_ttl",
+        "idle",
+        "open",
+        "origin",
+        "pool",
+        "waiters",
+    )
 
     def __init__(self, pool: Pool, origin: Origin) -> None:
         self.pool = pool
         self.origin = origin
+        # The origin's own settings (its provider's), else the pool's.
+        self.cap = origin.max_connections or pool.max_per_origin
+        self.connect_timeout = origin.connect_timeout or pool.connect_timeout
+        self.dns_ttl = DNS_TTL_S if origin.dns_ttl is None else origin.dns_ttl
         self.idle: deque[Connection] = deque()  # oldest on the left, most recent on the right
         self.open = 0  # connections open or being opened: never above the cap
         self.conns: set[Connection] = set()
@@ -48,9 +65,9 @@ class OriginPool:
             conn.idle = False
             return conn, True
         pool = self.pool
-        if fresh and idle and self.open >= pool.max_per_origin:
+        if fresh and idle and self.open >= self.cap:
             idle[0].close()  # trade the oldest idle connection's slot for a fresh one
-        if self.open < pool.max_per_origin and not self.waiters:
+        if self.open < self.cap and not self.waiters:
             self.open += 1
             return await self._connect(), False
         fut: asyncio.Future[Connection | None] = pool.loop.create_future()
@@ -103,7 +120,7 @@ class OriginPool:
 
     def _grant(self) -> None:
         waiters = self.waiters
-        while waiters and self.open < self.pool.max_per_origin:
+        while waiters and self.open < self.cap:
             w = waiters.popleft()
             if not w.done():
                 self.open += 1
@@ -114,7 +131,7 @@ class OriginPool:
         # The caller has taken a slot for this connection; give it back on any failure.
         pool = self.pool
         try:
-            async with asyncio.timeout(pool.connect_timeout):
+            async with asyncio.timeout(self.connect_timeout):
                 conn = await self._open()
         except BaseException as exc:
             self.open -= 1
@@ -136,37 +153,49 @@ class OriginPool:
     async def _open(self) -> Connection:
         loop = self.pool.loop
         o = self.origin
+        proxy = o.proxy
+        # Through a proxy, only its name is resolved here: the tunnel names the upstream's.
+        host, port = (o.host, o.port) if proxy is None else (proxy.host, proxy.port)
         last: BaseException | None = None
-        for addr in await self._resolve():
+        for addr in await self._resolve(host, port):
             conn = Connection(loop, self.pool.watch)
             try:
-                await loop.create_connection(
-                    lambda c=conn: c,
-                    addr,
-                    o.port,
-                    ssl=o.ssl,
-                    server_hostname=o.host if o.ssl is not None else None,
-                )
+                if proxy is None:
+                    await loop.create_connection(
+                        lambda c=conn: c,
+                        addr,
+                        o.port,
+                        ssl=o.ssl,
+                        server_hostname=o.host if o.ssl is not None else None,
+                    )
+                else:
+                    sock = await open_tunnel(loop, addr, proxy, o.host, o.port)
+                    await loop.create_connection(
+                        lambda c=conn: c,
+                        sock=sock,
+                        ssl=o.ssl,
+                        server_hostname=o.host if o.ssl is not None else None,
+                    )
             except OSError as exc:  # includes ssl.SSLError and certificate failures
                 last = exc  # try the next address
                 continue
             return conn
         self.addrs_until = 0.0  # every address failed: resolve again next time
-        raise ConnectError(f"cannot connect to {o!r}: {last}") from None
+        via = "" if proxy is None else f" through {proxy!r}"
+        raise ConnectError(f"cannot connect to {o!r}{via}: {last}") from None
 
-    async def _resolve(self) -> list[str]:
-        o = self.origin
-        if o.is_ip:
-            return [o.host]
+    async def _resolve(self, host: str, port: int) -> list[str]:
+        if self.origin.is_ip and self.origin.proxy is None:
+            return [host]
         loop = self.pool.loop
         if self.addrs and loop.time() < self.addrs_until:
             return self.addrs
         try:
-            infos = await loop.getaddrinfo(o.host, o.port, type=socket.SOCK_STREAM)
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
-            raise ConnectError(f"cannot resolve {o.host!r}: {exc}") from None
+            raise ConnectError(f"cannot resolve {host!r}: {exc}") from None
         self.addrs = list(dict.fromkeys(str(info[4][0]) for info in infos))
-        self.addrs_until = loop.time() + _DNS_TTL
+        self.addrs_until = loop.time() + self.dns_ttl
         return self.addrs
 
 

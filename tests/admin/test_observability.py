@@ -37,7 +37,7 @@ def admin(store, call_log, monkeypatch):
     ]
     recs += [record(request_id="req_g", ts=now - 10, tenant="globex", model="gpt-4o", cost=2.0)]
     call_log.insert(recs)
-    return AdminAPI(store, TOKEN, "http://127.0.0.1:9", frozenset(), NoKeys())  # type: ignore[arg-type]
+    return AdminAPI(store, TOKEN, "http://127.0.0.1:9", frozenset, NoKeys())  # type: ignore[arg-type]
 
 
 def with_client(api: AdminAPI, body: Callable[[TestClient], Awaitable[None]]) -> None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import pty
+import subprocess
+import sys
 import time
 
 import pytest
@@ -110,6 +114,33 @@ def test_stats_shows_totals_trends_and_the_top_table(setup, capsys):
     assert table[0].split()[:3] == ["model", "calls", "err%"]
     assert table[1].split()[:2] == ["gpt-4o-mini", "30"]
     assert table[2].split()[:2] == ["gpt-4o", "1"]
+
+
+def test_an_export_to_a_file_shows_its_progress_on_the_terminal(setup):
+    config, _, recs = setup
+    terminal, stderr = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "logs", "--config", config, "--csv"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+    )
+    os.close(stderr)
+    out, _ = proc.communicate(timeout=120)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # EIO: the child's side is closed and everything was read
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(terminal)
+    assert proc.returncode == 0
+    assert f"\r{len(recs)} calls".encode() in shown
+    # The file gets the CSV alone.
+    assert len(list(csv.DictReader(io.StringIO(out.decode())))) == len(recs)
 
 
 def test_stats_json_and_csv(setup, capsys):

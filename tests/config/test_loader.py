@@ -168,9 +168,9 @@ model_groups: []
     assert found == [
         "providers[0].base_url: required field is missing",
         "providers[0].openai_compatible.stream_usage: Expected `bool`, got `int`",
-        "providers[1].anthropic: unknown field (allowed: base_url, connect_timeout_s, headers, "
-        "invalid_probe_interval_s, key_limits, keys, limiter, max_connections, max_response_bytes, name, "
-        "probe_interval_s, timeout_s)",
+        "providers[1].anthropic: unknown field (allowed: base_url, ca_bundle, client_cert, client_key, "
+        "connect_timeout_s, dns_ttl_s, headers, invalid_probe_interval_s, key_limits, keys, limiter, "
+        "max_connections, max_response_bytes, name, probe_interval_s, proxy, timeout_s)",
     ]
     cfg = parse_config(
         "providers: [{name: c, type: openai_compatible, base_url: http://vllm:8000/v1,"
@@ -199,3 +199,30 @@ def test_not_yaml_is_one_clear_problem():
 
 def test_not_a_mapping_is_one_clear_problem():
     assert problems("- just\n- a list\n") == ["(top level): expected a mapping, got a list"]
+
+
+def test_egress_files_are_relative_to_the_config_and_checked(tmp_path, monkeypatch):
+    monkeypatch.setenv("TEST_OPENAI_KEY", "sk-test")
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "not-a-ca.pem").write_text("not PEM at all\n")
+    config = tmp_path / "aigw.yaml"
+    egress = "    proxy: http://proxy.internal:3128\n    dns_ttl_s: 5\n"
+    config.write_text(VALID.replace("    keys:\n", egress + "    ca_bundle: certs/missing.pem\n    keys:\n"))
+    with pytest.raises(ConfigError) as missing:
+        load_config(config)
+    assert missing.value.problems == [
+        f"providers[0]: cannot read {tmp_path / 'certs' / 'missing.pem'}: No such file or directory"
+    ]
+    config.write_text(VALID.replace("    keys:\n", egress + "    ca_bundle: certs/not-a-ca.pem\n    keys:\n"))
+    with pytest.raises(ConfigError, match=r"not-a-ca.pem: not a PEM bundle of CA certificates"):
+        load_config(config)
+    config.write_text(VALID.replace("    keys:\n", egress + "    keys:\n"))
+    provider = load_config(config).providers[0]
+    assert (provider.egress().proxy, provider.egress().dns_ttl_s) == ("http://proxy.internal:3128", 5.0)
+
+
+def test_a_proxy_must_be_an_http_url_or_direct():
+    text = VALID.replace("    keys:\n", "    proxy: socks5://proxy:1080\n    keys:\n")
+    assert problems(text, {"TEST_OPENAI_KEY": "sk"}) == [
+        "providers[0].proxy: must be an http:// URL or `direct`",
+    ]

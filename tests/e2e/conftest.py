@@ -111,6 +111,14 @@ class Gateway:
     def admin(self, method: str, path: str, **kwargs) -> httpx.Response:
         return Admin(self.admin_url, ADMIN_TOKEN)(method, path, **kwargs)
 
+    def finish(self) -> tuple[int, str, str]:
+        """SIGTERM, and everything the node wrote after its banner: (exit code, stdout, its log
+        lines when started with capture_log)."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=60)
+        return self.proc.returncode, out, self.log_text() if self.log is not None else ""
+
     def stop(self) -> int:
         assert self.proc is not None
         if self.proc.poll() is None:

@@ -40,6 +40,7 @@ class Trace:
     def __init__(self) -> None:
         self.usage_seen: tuple[int, ...] | None = None
         self.left = False  # recorded as a caller that left (a 499)
+        self.bytes_out = 0  # what was sent to the caller, for the access log
 
     def client_left(self) -> None:
         self.left = True
