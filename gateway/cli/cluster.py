@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from .context import Context, admin_options
+from .output import document, output_option
 
 
 def add_cluster_parser(sub: Any) -> None:
@@ -15,11 +16,15 @@ def add_cluster_parser(sub: Any) -> None:
     )
     status = cluster.add_parser("status", help="nodes, versions, config generations, heartbeats, states")
     admin_options(status)
+    output_option(status)
     status.set_defaults(run=run_cluster_status, covers=("GET /admin/cluster",))
 
 
 def run_cluster_status(args: argparse.Namespace, ctx: Context) -> int:
     status = ctx.admin("GET", "/admin/cluster")
+    if args.output != "table":
+        print(document(args.output, status))
+        return 0
     if not status["clustered"]:
         print(f"node {status['node']}: on its own (no cluster.redis_url)")
     else:
