@@ -16,7 +16,7 @@ sysdeps:
 	  && echo '#include <sqlite3.h>' | cc -E - >/dev/null 2>&1 \
 	  || (apt-get update -q && apt-get install -y -q python3 python3-venv python3-dev build-essential libsqlite3-dev)
 
-# The tests start a private PostgreSQL server of their own (tests/postgres.py): its programs.
+# The tests start a private PostgreSQL server of their own (bench/services.py): its programs.
 pgdeps:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 	  || (apt-get update -q && apt-get install -y -q postgresql)
@@ -54,8 +54,9 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 # What tests/deploy runs for real: nginx and HAProxy in front of aigw nodes, tini (the image's
 # PID 1), shellcheck for the image's scripts, and Debian's Python for a venv any user can run;
 # the headless Chromium that tests/console drives through Playwright's driver (nothing is
-# downloaded at test time); and promtool (Debian's prometheus) for deploy/observability.
-TEST_SYSDEPS := nginx haproxy tini shellcheck python3-venv chromium chromium-driver prometheus
+# downloaded at test time); promtool (Debian's prometheus) for deploy/observability; and the
+# redis-server the cluster tests and bench start privately (bench/services.py).
+TEST_SYSDEPS := nginx haproxy tini shellcheck python3-venv chromium chromium-driver prometheus redis-server
 
 test-sysdeps:
 	@missing=$$(for p in $(TEST_SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

@@ -31,6 +31,24 @@ cdef class _Limit:
     cdef bint tokens
     cdef readonly int64_t amount
     cdef object spec          # the LimitSpec: what a refusal says
+    cdef int64_t id
+    cdef bint shared          # a limit of the cluster (LimitSpec.shared)
+    cdef int64_t lease_units  # word indexes of this node's lease of it (shared limits only)
+    cdef int64_t lease_empty
+    cdef int64_t lease_refill
+    cdef int64_t chunk        # units a lease refill asks the cluster for (lease mode)
+
+
+# How a decision's shared limits were charged: as any limit (no cluster), against the node's
+# lease, in Redis by the caller (exact), or as this node's share of them (Redis unreachable).
+cdef enum:
+    SHARE_LOCAL = 0
+    SHARE_LEASE = 1
+    SHARE_EXACT = 2
+    SHARE_DEGRADED = 3
+
+# A refill abandoned by a process that died is taken over after this long.
+cdef int64_t _REFILL_STALE_NS = 1000000000
 
 
 cdef enum:
@@ -121,6 +139,15 @@ cdef class Decision:
     cdef readonly int64_t tokens_remaining
     cdef readonly int64_t tokens_reset_ns
     cdef list _token_limits
+    # Shared limits the caller charges in Redis before it serves the request (exact mode, or a
+    # lease that ran out): (limit id, emission ns, tolerance ns, cost, chunk, tokens), else None.
+    cdef readonly object remote
+    # Leases running low that the caller refills in the background, same tuples, else None.
+    cdef readonly object refill
+    cdef list _remote_limits        # the _Limits of `remote`
+    cdef int _share                 # SHARE_*: how the shared limits were charged
+    cdef int64_t _nodes             # SHARE_DEGRADED: the node's share is 1/_nodes
+    cdef list _limits               # every limit charged: the consumer's, then the group's
     cdef list _budgets              # the _Budgets charged (all the consumer's), or None
     cdef int64_t _day               # UTC day and month of admission: the budgets' periods
     cdef int64_t _month
@@ -348,6 +375,7 @@ cdef class AdmissionTable:
         cdef _Budget b
         self._region = region
         self._seen = {}
+        lease_ns = region.cluster_state()[3]
         # Exact paths in a dict (one lookup); {param} and prefix routes tried in order after it.
         self._routes = {k: v for k, v in spec.routes.items() if "{" not in k[1] and not k[1].endswith("/*")}
         self._paths = {path for (_, path) in self._routes}
@@ -361,6 +389,14 @@ cdef class AdmissionTable:
             lim.tokens = ls.kind == _KIND_TOKENS
             lim.amount = ls.amount
             lim.spec = ls
+            lim.id = ls.id
+            lim.shared = ls.shared
+            if ls.shared:
+                lim.lease_units = region.bucket(_LEASE_UNITS_TAG | ls.id)
+                lim.lease_empty = region.bucket(_LEASE_EMPTY_TAG | ls.id)
+                lim.lease_refill = region.bucket(_LEASE_REFILL_TAG | ls.id)
+                # A chunk is lease_ns of the limit's rate: at least one unit, at most its burst.
+                lim.chunk = min(max(1, lease_ns // lim.emission), ls.burst)
             limits[ls.id] = lim
         budgets = {}
         for bs in spec.budgets:
@@ -503,6 +539,8 @@ cdef class AdmissionTable:
             now = aigw_now_ns()
         d.group = g.name
         d.estimated_tokens = estimated_tokens
+        d._limits = c.limits + g.limits if g.limits else c.limits
+        self._share_mode(d)
         rejection = self._charge(d, c.limits, g.limits, now)
         if rejection is not None:
             return _refused(rejection, c)
@@ -562,29 +600,71 @@ cdef class AdmissionTable:
                 self._refund_list(d, first, len(first))
         return rejection
 
+    cdef _share_mode(self, Decision d):
+        # Read once per request: every shared limit of it is charged the same way.
+        cdef int64_t *words = self._region.words
+        d._share = <int>aigw_load(&words[H_CLUSTER_MODE])
+        if d._share != SHARE_LOCAL and aigw_load(&words[H_DEGRADED]):
+            d._share = SHARE_DEGRADED
+            d._nodes = max(1, aigw_load(&words[H_LIVE_NODES]))
+
     cdef object _charge_list(self, Decision d, list limits, int64_t now):
         cdef _Limit lim
-        cdef int64_t cost, wait, tat = 0, remaining
+        cdef int64_t cost, wait, tat = 0, emission
         cdef Py_ssize_t i
         for i in range(len(limits)):
             lim = <_Limit>limits[i]
             cost = d.estimated_tokens if lim.tokens else 1
             if cost <= 0:
                 continue
-            wait = _take(&self._region.words[lim.word], now, cost * lim.emission, lim.tolerance, &tat)
+            emission = lim.emission
+            if lim.shared and d._share != SHARE_LOCAL:
+                if d._share == SHARE_DEGRADED:
+                    emission = lim.emission * d._nodes  # this node's share: 1/nodes of the rate
+                else:
+                    wait = self._charge_shared(d, lim, cost, now)
+                    if wait:
+                        self._refund_list(d, limits, i)
+                        return _rej.rate_limited(lim.spec, wait)
+                    if lim.tokens:
+                        _note_tokens(d, lim)
+                    continue
+            wait = _take(&self._region.words[lim.word], now, cost * emission, lim.tolerance, &tat)
             if wait:
                 self._refund_list(d, limits, i)
                 return _rej.rate_limited(lim.spec, wait)
-            remaining = (lim.tolerance - (tat - now)) // lim.emission
-            if lim.tokens:
-                if d._token_limits is None:
-                    d._token_limits = []
-                d._token_limits.append(lim)
-                if d.tokens_limit < 0 or remaining < d.tokens_remaining:
-                    d.tokens_limit, d.tokens_remaining, d.tokens_reset_ns = lim.amount, remaining, tat - now
-            elif d.requests_limit < 0 or remaining < d.requests_remaining:
-                d.requests_limit, d.requests_remaining, d.requests_reset_ns = lim.amount, remaining, tat - now
+            _note_state(d, lim, (lim.tolerance - (tat - now)) // emission, tat - now)
         return None
+
+    cdef int64_t _charge_shared(self, Decision d, _Limit lim, int64_t cost, int64_t now):
+        """Exact: left to the caller (`remote`). Lease: spend the node's lease; when it is short,
+        the caller asks the cluster, unless the cluster is known to have none (then the ns until
+        it has: a refusal). Returns 0 when the request may go on."""
+        if d._share == SHARE_EXACT:
+            _ask_cluster(d, lim, cost, 0)
+            return 0
+        cdef int64_t *words = self._region.words
+        cdef int64_t *units = &words[lim.lease_units]
+        cdef int64_t left, started, empty
+        while True:
+            left = aigw_load(units)
+            if left < cost:
+                break
+            if aigw_cas(units, left, left - cost):
+                if left - cost <= lim.chunk // 2:
+                    # Running low: one process refills it ahead of need, the others go on spending.
+                    started = aigw_load(&words[lim.lease_refill])
+                    if (started == 0 or now - started > _REFILL_STALE_NS) and aigw_load(&words[lim.lease_empty]) <= now \
+                            and aigw_cas(&words[lim.lease_refill], started, now):
+                        if d.refill is None:
+                            d.refill = []
+                        d.refill.append(_asked(lim, 0, lim.chunk))
+                return 0
+        empty = aigw_load(&words[lim.lease_empty])
+        if empty > now:
+            return empty - now
+        _ask_cluster(d, lim, cost, lim.chunk)
+        return 0
 
     cdef _refund(self, Decision d, list first, list second):
         self._refund_list(d, first, len(first))
@@ -598,7 +678,89 @@ cdef class AdmissionTable:
             lim = <_Limit>limits[i]
             cost = d.estimated_tokens if lim.tokens else 1
             if cost > 0:
-                aigw_add(&self._region.words[lim.word], -cost * lim.emission)
+                self._refund_one(d, lim, cost)
+
+    cdef _refund_one(self, Decision d, _Limit lim, int64_t cost):
+        if not lim.shared or d._share == SHARE_LOCAL:
+            aigw_add(&self._region.words[lim.word], -cost * lim.emission)
+        elif d._share == SHARE_DEGRADED:
+            aigw_add(&self._region.words[lim.word], -cost * lim.emission * d._nodes)
+        elif d._share == SHARE_LEASE and (d._remote_limits is None or lim not in d._remote_limits):
+            aigw_add(&self._region.words[lim.lease_units], cost)
+        # Exact, or a lease the caller was to ask the cluster for: nothing was taken here.
+
+    def refuse(self, Decision d, int64_t limit_id, int64_t wait_ns):
+        """The cluster refused shared limit `limit_id` for `wait_ns`: give back all that admission
+        took for `d` and return the rejection to answer."""
+        cdef _Limit lim, refused = None
+        for lim in d._remote_limits or ():
+            if lim.id == limit_id:
+                refused = lim
+        if refused is None:
+            raise KeyError(limit_id)
+        self._release(d)
+        rejection = _rej.rate_limited(refused.spec, wait_ns)
+        rejection.consumer = (d.key_id, d.tenant, d.app)
+        return rejection
+
+    def charge_locally(self, Decision d, int64_t now=-1):
+        """Redis could not be reached for `d.remote`: charge every shared limit of `d` as this
+        node's share of it instead, all or none. None when the request may go on, else the
+        rejection to answer (all that admission took given back)."""
+        cdef _Limit lim, refused
+        cdef int64_t cost, wait, tat = 0, emission
+        cdef Py_ssize_t i, j, n = len(d._limits)
+        if d._share == SHARE_DEGRADED or d._share == SHARE_LOCAL:
+            return None
+        if now < 0:
+            now = aigw_now_ns()
+        for i in range(n):  # give back what the shared limits took the other way
+            lim = <_Limit>d._limits[i]
+            cost = d.estimated_tokens if lim.tokens else 1
+            if lim.shared and cost > 0:
+                self._refund_one(d, lim, cost)
+        d.remote = None
+        d._remote_limits = None
+        d._share = SHARE_DEGRADED
+        d._nodes = max(1, aigw_load(&self._region.words[H_LIVE_NODES]))
+        for i in range(n):
+            lim = <_Limit>d._limits[i]
+            cost = d.estimated_tokens if lim.tokens else 1
+            if not lim.shared or cost <= 0:
+                continue
+            emission = lim.emission * d._nodes
+            wait = _take(&self._region.words[lim.word], now, cost * emission, lim.tolerance, &tat)
+            if wait:
+                refused = lim
+                for j in range(i):
+                    lim = <_Limit>d._limits[j]
+                    cost = d.estimated_tokens if lim.tokens else 1
+                    if lim.shared and cost > 0:
+                        self._refund_one(d, lim, cost)
+                for j in range(n):  # and what the others took: the request is refused
+                    lim = <_Limit>d._limits[j]
+                    cost = d.estimated_tokens if lim.tokens else 1
+                    if not lim.shared and cost > 0:
+                        self._refund_one(d, lim, cost)
+                self._release_rest(d)
+                rejection = _rej.rate_limited(refused.spec, wait)
+                rejection.consumer = (d.key_id, d.tenant, d.app)
+                return rejection
+        return None
+
+    cdef _release(self, Decision d):
+        # Every limit, budget and the in-flight count admission took for `d`.
+        self._refund_list(d, d._limits, len(d._limits))
+        self._release_rest(d)
+
+    cdef _release_rest(self, Decision d):
+        if d._budgets:
+            self._refund_budgets(d, d._budgets, len(d._budgets))
+        if d.slot >= 0 and not d._finished:
+            self._region._add_in_flight(d.slot, -1)
+            self._settle_key_limits(d, 0)
+        d._finished = True
+        d._token_limits = None
 
     cdef object _charge_budgets(self, Decision d, list budgets, int64_t wall):
         # A budget admits while it is not used up: requests cost 1, tokens the estimate, cost
@@ -756,6 +918,16 @@ cdef class AdmissionTable:
                 return False
         return True
 
+    cdef _settle_tokens(self, Decision d, _Limit lim, int64_t delta):
+        # A token limit was charged the estimate; `delta` more (or fewer) tokens were used.
+        if not lim.shared or d._share == SHARE_LOCAL:
+            aigw_add(&self._region.words[lim.word], delta * lim.emission)
+        elif d._share == SHARE_DEGRADED:
+            aigw_add(&self._region.words[lim.word], delta * lim.emission * d._nodes)
+        elif d._share == SHARE_LEASE:
+            aigw_add(&self._region.words[lim.lease_units], -delta)
+        # Exact: the caller settles it in Redis, from `remote`.
+
     cdef _settle_key_limits(self, Decision d, int64_t actual_tokens):
         # Token limits of the key were charged the estimate: settle them with what was used.
         cdef _Group g = d._group
@@ -803,13 +975,42 @@ cdef class AdmissionTable:
                 self._settle_key_limits(d, actual_tokens)
         if d._token_limits and actual_tokens >= 0 and actual_tokens != d.estimated_tokens:
             for lim in d._token_limits:
-                aigw_add(&self._region.words[lim.word], (actual_tokens - d.estimated_tokens) * lim.emission)
+                self._settle_tokens(d, lim, actual_tokens - d.estimated_tokens)
         if d._budgets:
             for b in d._budgets:
                 if b.kind == BUDGET_TOKENS and actual_tokens >= 0 and actual_tokens != d.estimated_tokens:
                     _budget_settle(&self._region.words[b.word], _period(b, d), actual_tokens - d.estimated_tokens)
                 elif b.kind == BUDGET_COST and cost_micros > 0:
                     _budget_settle(&self._region.words[b.word], _period(b, d), cost_micros)
+
+
+cdef inline void _note_tokens(Decision d, _Limit lim):
+    # A token limit charged the estimate: finish() settles it with the real usage.
+    if d._token_limits is None:
+        d._token_limits = []
+    d._token_limits.append(lim)
+
+
+cdef inline void _note_state(Decision d, _Limit lim, int64_t remaining, int64_t reset_ns):
+    # The tightest limit of each kind, for the x-ratelimit-* headers.
+    if lim.tokens:
+        _note_tokens(d, lim)
+        if d.tokens_limit < 0 or remaining < d.tokens_remaining:
+            d.tokens_limit, d.tokens_remaining, d.tokens_reset_ns = lim.amount, remaining, reset_ns
+    elif d.requests_limit < 0 or remaining < d.requests_remaining:
+        d.requests_limit, d.requests_remaining, d.requests_reset_ns = lim.amount, remaining, reset_ns
+
+
+cdef inline tuple _asked(_Limit lim, int64_t cost, int64_t chunk):
+    return (lim.id, lim.emission, lim.tolerance, cost, chunk, lim.tokens)
+
+
+cdef inline void _ask_cluster(Decision d, _Limit lim, int64_t cost, int64_t chunk):
+    if d.remote is None:
+        d.remote = []
+        d._remote_limits = []
+    d.remote.append(_asked(lim, cost, chunk))
+    d._remote_limits.append(lim)
 
 
 cdef inline int64_t _period(_Budget b, Decision d):

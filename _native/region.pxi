@@ -14,9 +14,19 @@ cdef int64_t _H_MAGIC = _layout.H_MAGIC
 cdef int64_t _MAGIC = _layout.MAGIC
 cdef int64_t _VERSION = _layout.LAYOUT_VERSION
 cdef int64_t _BUDGET_TAG = _layout.BUDGET_TAG
+cdef int64_t _LEASE_UNITS_TAG = _layout.LEASE_UNITS_TAG
+cdef int64_t _LEASE_EMPTY_TAG = _layout.LEASE_EMPTY_TAG
+cdef int64_t _LEASE_REFILL_TAG = _layout.LEASE_REFILL_TAG
 
 # C copies of the layout constants the hot path indexes with; checked against layout.py at import.
 cdef enum:
+    H_CLUSTER_MODE = 5
+    H_DEGRADED = 6
+    H_LIVE_NODES = 7
+    H_LEASE_NS = 8
+    CLUSTER_NONE = 0
+    CLUSTER_LEASE = 1
+    CLUSTER_EXACT = 2
     WORKER_WORDS = 2
     W_GENERATION = 1
     BUCKET_WORDS = 2
@@ -42,7 +52,9 @@ cdef enum:
 
 cdef int64_t BUDGET_USED_MAX = (1LL << BUDGET_SHIFT) - 1
 
-if BUDGET_SHIFT != _layout.BUDGET_SHIFT:
+if (BUDGET_SHIFT, H_CLUSTER_MODE, H_DEGRADED, H_LIVE_NODES, H_LEASE_NS, CLUSTER_LEASE, CLUSTER_EXACT) != (
+        _layout.BUDGET_SHIFT, _layout.H_CLUSTER_MODE, _layout.H_DEGRADED, _layout.H_LIVE_NODES,
+        _layout.H_LEASE_NS, _layout.CLUSTER_LEASE, _layout.CLUSTER_EXACT):
     raise ImportError("gateway._native was built against another shared-memory layout; rebuild it")
 
 if (WORKER_WORDS, W_GENERATION, BUCKET_WORDS, KEY_WORDS, K_STATE, K_COOL_UNTIL, K_IN_FLIGHT, K_REMAINING_REQUESTS, K_RESET_REQUESTS,
@@ -203,6 +215,39 @@ cdef class SharedRegion:
             word = aigw_load(p)
             if aigw_cas(p, word, _budget_pack(index, _budget_used(word, index) + used)):
                 return
+
+    # -- the cluster's state, as the supervisor last saw it (gateway/cluster) ---------------------
+    def cluster_state(self):
+        """(mode, degraded, live nodes, lease ns): CLUSTER_* from the layout, 1 while Redis is
+        unreachable, the nodes live when it was last reached, a lease's length."""
+        return (aigw_load(&self.words[H_CLUSTER_MODE]), aigw_load(&self.words[H_DEGRADED]),
+                aigw_load(&self.words[H_LIVE_NODES]), aigw_load(&self.words[H_LEASE_NS]))
+
+    def set_cluster_state(self, int64_t mode=-1, int64_t degraded=-1, int64_t live_nodes=-1, int64_t lease_ns=-1):
+        """Change what is given (-1: leave it); tables built afterwards size their leases from it."""
+        if mode >= 0:
+            aigw_store(&self.words[H_CLUSTER_MODE], mode)
+        if degraded >= 0:
+            aigw_store(&self.words[H_DEGRADED], degraded)
+        if live_nodes >= 0:
+            aigw_store(&self.words[H_LIVE_NODES], live_nodes)
+        if lease_ns >= 0:
+            aigw_store(&self.words[H_LEASE_NS], lease_ns)
+
+    # -- a shared limit's lease on this node (lease mode) ----------------------------------------
+    def lease_units(self, int64_t limit_id):
+        """Units of shared limit `limit_id` this node may still spend (negative: owed)."""
+        return aigw_load(&self.words[self.bucket(_LEASE_UNITS_TAG | limit_id)])
+
+    def lease_credit(self, int64_t limit_id, int64_t units):
+        """Add `units` the cluster granted (or give back what a request did not use)."""
+        aigw_add(&self.words[self.bucket(_LEASE_UNITS_TAG | limit_id)], units)
+
+    def lease_settled(self, int64_t limit_id, int64_t empty_until_ns):
+        """A refill (or a request that asked the cluster) is over: the cluster has no more of the
+        limit until `empty_until_ns` (0: it had some)."""
+        aigw_store(&self.words[self.bucket(_LEASE_EMPTY_TAG | limit_id)], empty_until_ns)
+        aigw_store(&self.words[self.bucket(_LEASE_REFILL_TAG | limit_id)], 0)
 
     def key_slot(self, int64_t key_id):
         """Record index of upstream key `key_id` (claimed on first use)."""

@@ -54,6 +54,7 @@ def config_text(
     observability: bool = True,
     upstream: Upstream = OPENAI,
     app_limit: bool = True,
+    store_url: str = "",
     extra: str = "",
     engine: str = "",
     more_providers: Sequence[tuple[str, str]] = (),
@@ -89,7 +90,7 @@ server:
   admin_port: {admin_port}
   workers: {workers}{engine_line}
 store:
-  path: {directory / "aigw.db"}
+  {f"url: {store_url}" if store_url else f"path: {directory / 'aigw.db'}"}
 providers:
 {provider_blocks}model_groups:
   - name: {MODEL}{limit}

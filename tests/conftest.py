@@ -1,5 +1,6 @@
-"""Fixtures every test folder may use: a private PostgreSQL server (tests/postgres.py), and a new
-store of each backend (tests/stores.py)."""
+"""Fixtures every test folder may use: a private PostgreSQL server and a private redis-server
+(bench/services.py, which the cluster bench uses too), and a new store of each backend
+(tests/stores.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.services import PostgresServer, RedisServer
 from gateway.calllog.backend import open_call_log
 from gateway.calllog.store import CallLog
 from gateway.store import SQLiteStore, Store
 
-from .postgres import PostgresServer
 from .stores import BACKENDS, new_store
 
 
@@ -29,6 +30,14 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     url = postgres_server.create_database()
     yield url
     postgres_server.drop_database(url)
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of the test's own: it may stop and start it."""
+    server = RedisServer().start()
+    yield server
+    server.close()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..procs import Processes
 from ..report import Report
 
-MODULES = ("passthrough", "translate", "limits", "exhaustion", "stream", "soak", "url")
+MODULES = ("passthrough", "translate", "limits", "exhaustion", "stream", "soak", "cluster", "url")
 
 
 @dataclass

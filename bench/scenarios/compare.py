@@ -10,12 +10,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .. import wrk
+from .. import nginx, wrk
 from ..aigw import Aigw
 from ..console import log
 from ..install import ensure_command
 from ..measure import Target, closed_loop
 from ..payloads import CHAT_PATH, CHAT_REQUEST
+from ..procs import free_port
 from ..report import Panel, Report
 from ..results import Summary, add_baseline
 from . import RunContext
@@ -28,6 +29,17 @@ class Loaded:
     script: str  # wrk Lua: method, headers, body (and, for many consumers, the key rotation)
     body: bytes  # the request the check sends before any load
     expect: Callable[[bytes], bool]  # what a good answer to it looks like
+
+
+def chat_upstream(ctx: RunContext) -> int:
+    """The fast upstream on the load cores (nginx answering a fixed chat completion); its port."""
+    port = free_port()
+    log("starting the upstream (nginx, fixed chat completion)")
+    directory = ctx.run_dir / "upstream"
+    nginx.start(
+        ctx.procs, "upstream", directory, nginx.upstream_config(directory, port), port, ctx.load_cores
+    )
+    return port
 
 
 def aigw_target(name: str, gw: Aigw) -> Target:

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import argparse
 
-from .. import aigw, nginx, wrk
+from .. import aigw, wrk
 from ..console import log
 from ..payloads import CHAT_REQUEST
-from ..procs import free_port
 from ..report import Report
 from ..results import ratio
 from . import RunContext, Scenario
 from .common import is_chat_completion
-from .compare import aigw_target, chat, compare, report
+from .compare import aigw_target, chat, chat_upstream, compare, report
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,12 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(ctx: RunContext) -> Report:
     a = ctx.args
-    port = free_port()
-    log("starting the upstream (nginx, fixed chat completion)")
-    nginx.start(
-        ctx.procs, "upstream", ctx.run_dir / "upstream",
-        nginx.upstream_config(ctx.run_dir / "upstream", port), port, ctx.load_cores,
-    )  # fmt: skip
+    port = chat_upstream(ctx)
     base_url = f"http://127.0.0.1:{port}/v1"
     one = aigw.start(ctx.procs, ctx.run_dir / "aigw-1", base_url, ctx.aigw_cores, a.workers, a.aigw_src)
     log(f"creating {a.consumers:,} consumer keys, each with its own limit (about 0.5 ms each)")

@@ -10,6 +10,7 @@ token.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,10 +19,11 @@ import msgspec
 from aiohttp import web
 
 from .._version import __version__
+from ..cluster.membership import ClusterStatus
 from ..config.changes import Reloaded, ReloadRefused
 from ..console.assets import Console
 from ..keypool.event_log import KeyEventPage
-from ..store import Ambiguous, Conflict, NotFound, Store
+from ..store import Ambiguous, Conflict, NotFound, Store, StoreUnavailable
 from ..store.records import App, ConsumerKey, LimitRecord, LimitRule, Tenant, UpstreamKeyRecord
 from .access import DEVELOP, MANAGE, OWN, Forbidden, Principal, Unauthorized, bootstrap_principal
 from .budgets import BudgetAPI
@@ -48,9 +50,21 @@ from .tenant_scope import TenantScope
 from .try_prompt import TryPromptAPI
 from .upstream_keys import ACTIONS, UpstreamKeys
 
+log = logging.getLogger("aigw.admin")
 _json = json_response
 _error = error_response
 SCOPES = ("tenant", "app", "key", "model", "service")
+
+
+def _unavailable(exc: StoreUnavailable) -> web.Response:
+    # The data plane keeps serving what it loaded; only reading and changing the store wait.
+    return _error(
+        503,
+        "store_unavailable",
+        f"The store cannot be reached, so this cannot be read or changed now ({exc}). The gateway "
+        "keeps serving with what it loaded; retry once the store is back.",
+        "api_error",
+    )
 
 
 def _forbidden(exc: Forbidden) -> web.Response:
@@ -75,10 +89,13 @@ class AdminAPI:
         region: Any = None,
         propagation: Propagation | None = None,
         reload: Callable[[bool], Awaitable[Reloaded]] | None = None,
+        cluster: Callable[[], ClusterStatus] | None = None,
     ):
         self.store = store
         # The node's config reload (gateway/node/reload.py): None outside a node.
         self._reload = reload
+        # What this node knows of its cluster (gateway/cluster); None: a listener outside a node.
+        self.cluster = cluster
         # Changes the data plane serves are answered once every worker serves them (None: at once).
         self.propagation = propagation
         # The model groups of the config the node serves now (a reload changes them).
@@ -91,7 +108,7 @@ class AdminAPI:
         budgets = BudgetAPI(store, self.scope, region)
         # Call log, analytics and /metrics (observability.py).
         self.observability = ObservabilityAPI(
-            store, upstream_keys.states, upstream_keys.pool_headroom, budgets.used_ratios
+            store, upstream_keys.states, upstream_keys.pool_headroom, budgets.used_ratios, cluster
         )
         runtime_key = (  # a provider key added at runtime, named in the path
             Param("provider", "path", "The provider's name"),
@@ -101,6 +118,14 @@ class AdminAPI:
             Endpoint("GET", "/health", "Liveness of the supervisor", Health, self.health, auth=False),
             Endpoint(
                 "GET", "/ready", "Ready: store open and data plane serving", Ready, self.ready, auth=False
+            ),
+            Endpoint(
+                "GET",
+                "/admin/cluster",
+                "The cluster as this node sees it: every node's version, config generation, last "
+                "heartbeat and state, and whether this node is degraded (Redis unreachable)",
+                ClusterStatus,
+                self.cluster_status,
             ),
             Endpoint("GET", "/admin/tenants", "List tenants", list[Tenant], self.list_tenants),
             Endpoint(
@@ -281,6 +306,8 @@ class AdminAPI:
             return await self._answer(request, handler)
         try:
             principal = self._principal(request)
+        except StoreUnavailable as exc:
+            return _unavailable(exc)
         except Unauthorized as exc:
             if not self.token and not self.store.list_admin_tokens():
                 return _error(
@@ -301,7 +328,10 @@ class AdminAPI:
         response = await self._answer(request, handler)
         if endpoint.reaches_workers and response.status < 300 and self.propagation is not None:
             await self.propagation.settle(response)
-        self._audit(request, principal, response.status)
+        try:
+            self._audit(request, principal, response.status)
+        except StoreUnavailable as exc:
+            log.warning("audit record of %s %s lost: %s", request.method, request.path, exc)
         return response
 
     def _principal(self, request: web.Request) -> Principal:
@@ -351,12 +381,27 @@ class AdminAPI:
             return _error(409, "conflict", str(exc))
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             return _error(400, "invalid_request", f"Invalid request body: {exc}")
+        except StoreUnavailable as exc:
+            return _unavailable(exc)
 
     async def openapi_json(self, request: web.Request) -> web.Response:
         return web.Response(body=self.openapi, content_type="application/json")
 
     async def health(self, request: web.Request) -> web.Response:
-        return _json(Health(status="ok", version=__version__))
+        # Degraded is still alive: the node serves on local state (docs/cluster.md).
+        status = self.cluster() if self.cluster is not None else None
+        if status is None or not status.clustered:
+            return _json(Health(status="ok", version=__version__))
+        degraded = status.degraded
+        return _json(
+            Health(status="degraded" if degraded else "ok", version=__version__, cluster=status.redis)
+        )
+
+    async def cluster_status(self, request: web.Request) -> web.Response:
+        principal(request).require(None, OWN)
+        if self.cluster is None:
+            return _error(404, "not_found", "this admin listener runs outside a node")
+        return _json(self.cluster())
 
     async def ready(self, request: web.Request) -> web.Response:
         try:

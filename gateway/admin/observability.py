@@ -61,13 +61,14 @@ class ObservabilityAPI:
         key_states: Callable[[], Iterable[KeyStateLike]] | None = None,
         pool_headroom: Callable[[], dict[str, float]] | None = None,
         budget_used: Callable[[], dict[tuple[str, str, str, str], float]] | None = None,
+        cluster: Callable[[], Any] | None = None,
     ):
         self._store = store
         self._log: CallLog | None = None
         self._budget_used = budget_used
         self._budgets_now: dict[tuple[str, str, str, str], float] = {}
         self.metrics = NodeMetrics.from_env(
-            key_states, pool_headroom, None if budget_used is None else lambda: self._budgets_now
+            key_states, pool_headroom, None if budget_used is None else lambda: self._budgets_now, cluster
         )
 
     def endpoints(self) -> list[Endpoint]:

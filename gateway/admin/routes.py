@@ -45,8 +45,10 @@ class CreatedKey(msgspec.Struct, kw_only=True):
 
 
 class Health(msgspec.Struct, kw_only=True):
-    status: str
+    status: str  # ok; degraded: serving on local state, Redis unreachable (docs/cluster.md)
     version: str
+    # In a cluster: Redis connected or unreachable.
+    cluster: str | None = None
 
 
 class Ready(msgspec.Struct, kw_only=True):

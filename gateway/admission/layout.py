@@ -3,17 +3,18 @@
 Bump LAYOUT_VERSION on any change: a process refuses a region of another version, so workers of
 an old and a new build can never misread each other's counters.
 
-    header      64 words   magic, version, max_workers, bucket_capacity, key_capacity, ...
+    header      64 words   magic, version, max_workers, bucket_capacity, key_capacity, and the
+                cluster's state as the supervisor last saw it (mode, degraded, live nodes, lease)
     workers     max_workers x 2 words: [pid of the process owning the row (0: free), the store
                 generation its tables were built from (0: none yet)]
     buckets     bucket_capacity x 2 words: [id, theoretical arrival time (ns)] for a limit, or
                 [BUDGET_TAG | id, period index << BUDGET_SHIFT | amount used] for a budget
-    keys        key_capacity x 16 words: see the K_* indexes below
+    keys        key_capacity x 24 words: see the K_* indexes below
     in_flight   max_workers x key_capacity words
 """
 
 MAGIC = 0x41494757_53484D31  # "AIGWSHM1"
-LAYOUT_VERSION = 6
+LAYOUT_VERSION = 7
 HEADER_WORDS = 64
 WORKER_WORDS = 2
 BUCKET_WORDS = 2
@@ -21,6 +22,11 @@ KEY_WORDS = 24
 
 # Header word indexes.
 H_MAGIC, H_VERSION, H_MAX_WORKERS, H_BUCKETS, H_KEYS = 0, 1, 2, 3, 4
+# The cluster (gateway/cluster): how shared limits are charged (CLUSTER_*), whether Redis is
+# unreachable (1: degraded, every shared limit is this node's share of it, charged here), how many
+# nodes were live when it was last reachable, and a lease's length in ns.
+H_CLUSTER_MODE, H_DEGRADED, H_LIVE_NODES, H_LEASE_NS = 5, 6, 7, 8
+CLUSTER_NONE, CLUSTER_LEASE, CLUSTER_EXACT = 0, 1, 2
 
 # Worker row word indexes. A worker publishes the generation it serves after each table build, so
 # the admin listener can answer a change once every live worker has loaded it.
@@ -35,6 +41,13 @@ BUDGET_SHIFT = 47
 BUDGET_USED_MAX = (1 << BUDGET_SHIFT) - 1
 # The largest budget amount: half the counter, so usage past a used-up budget still fits.
 BUDGET_MAX = BUDGET_USED_MAX // 2
+
+# A shared limit's lease on this node (lease mode), three bucket words under its id so tagged:
+# the units it may still spend, until when the cluster is known to have none (ns), and since when
+# a refill is under way (ns; 0: none).
+LEASE_UNITS_TAG = 1 << 61
+LEASE_EMPTY_TAG = 1 << 60
+LEASE_REFILL_TAG = 1 << 59
 
 # Key record word indexes. What the provider said (remaining/reset/limit) is valid while its
 # reset time is in the future; a zeroed record therefore means "healthy, nothing known".

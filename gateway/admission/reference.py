@@ -27,6 +27,23 @@ class _Limit:
     tokens: bool
     amount: int
     spec: LimitSpec  # what a refusal says
+    # This node's lease of a shared limit: word indexes and the units a refill asks for.
+    lease_units: int = 0
+    lease_empty: int = 0
+    lease_refill: int = 0
+    chunk: int = 0
+
+    @property
+    def shared(self) -> bool:
+        return self.spec.shared
+
+    def asked(self, cost: int, chunk: int) -> tuple[int, int, int, int, int, bool]:
+        return (self.spec.id, self.emission, self.tolerance, cost, chunk, self.tokens)
+
+
+# How a decision's shared limits were charged (the native core's SHARE_*).
+SHARE_LOCAL, SHARE_LEASE, SHARE_EXACT, SHARE_DEGRADED = 0, 1, 2, 3
+REFILL_STALE_NS = 1_000_000_000
 
 
 @dataclass
@@ -39,9 +56,9 @@ class _Budget:
 CANDIDATES = 8
 
 
-def _limit(s: LimitSpec, region: ReferenceRegion) -> _Limit:
+def _limit(s: LimitSpec, region: ReferenceRegion, lease_ns: int) -> _Limit:
     emission = -(-s.period_s * 1_000_000_000 // s.amount)  # rounded up: never over-admit
-    return _Limit(
+    lim = _Limit(
         word=region.bucket(s.id),
         emission=emission,
         tolerance=s.burst * emission,
@@ -49,6 +66,12 @@ def _limit(s: LimitSpec, region: ReferenceRegion) -> _Limit:
         amount=s.amount,
         spec=s,
     )
+    if s.shared:
+        lim.lease_units = region.bucket(L.LEASE_UNITS_TAG | s.id)
+        lim.lease_empty = region.bucket(L.LEASE_EMPTY_TAG | s.id)
+        lim.lease_refill = region.bucket(L.LEASE_REFILL_TAG | s.id)
+        lim.chunk = min(max(1, lease_ns // emission), s.burst)
+    return lim
 
 
 class Decision:
@@ -68,6 +91,13 @@ class Decision:
         self.params: dict[str, str] | None = None
         self.services: frozenset[str] = frozenset()
         self.token_limits: list[_Limit] = []
+        # Shared limits the caller charges in Redis (Decision.remote in the stub), leases to refill.
+        self.remote: list[tuple[int, int, int, int, int, bool]] | None = None
+        self.refill: list[tuple[int, int, int, int, int, bool]] | None = None
+        self.remote_limits: list[_Limit] = []
+        self.share = SHARE_LOCAL
+        self.nodes = 1
+        self.limits: list[_Limit] = []
         # (budget, period index, amount charged at admission) for each budget charged.
         self.budget_charges: list[tuple[_Budget, int, int]] = []
         self.finished = True
@@ -81,7 +111,8 @@ class AdmissionTable:
         self._routes = {k: v for k, v in spec.routes.items() if "{" not in k[1] and not k[1].endswith("/*")}
         self._paths = {path for (_, path) in self._routes}
         self._patterns = [(m, p, r) for (m, p), r in spec.routes.items() if (m, p) not in self._routes]
-        limits = {s.id: _limit(s, region) for s in spec.limits}
+        lease_ns = region.cluster_state()[3]
+        limits = {s.id: _limit(s, region, lease_ns) for s in spec.limits}
         budget_table = {b.id: _Budget(region.budget_word(b.id), b) for b in spec.budgets}
         self._consumers = {
             c.digest: (c, [limits[i] for i in c.limits], [budget_table[i] for i in c.budgets])
@@ -157,8 +188,12 @@ class AdmissionTable:
         group, slots, group_limits = entry
         d.group = group.name
         d.estimated_tokens = estimated_tokens
+        d.limits = consumer_limits + group_limits
+        mode, degraded, live, _ = self.region.cluster_state()
+        d.share = SHARE_DEGRADED if mode != SHARE_LOCAL and degraded else mode
+        d.nodes = max(1, live)
         charged: list[_Limit] = []
-        for lim in consumer_limits + group_limits:
+        for lim in d.limits:
             rejection = self._take(d, lim, now)
             if rejection is not None:
                 self._refund(d, charged)
@@ -363,14 +398,25 @@ class AdmissionTable:
         cost = d.estimated_tokens if lim.tokens else 1
         if cost <= 0:
             return None
+        emission = lim.emission
+        if lim.shared and d.share != SHARE_LOCAL:
+            if d.share == SHARE_DEGRADED:
+                emission *= d.nodes  # this node's share: 1/nodes of the rate
+            else:
+                wait = self._take_shared(d, lim, cost, now)
+                if wait:
+                    return rej.rate_limited(lim.spec, wait)
+                if lim.tokens:
+                    d.token_limits.append(lim)
+                return None
         with self.region.atomically():
             tat = self.region.words[lim.word]
-            new_tat = max(tat, now) + cost * lim.emission
+            new_tat = max(tat, now) + cost * emission
             if new_tat - now > lim.tolerance:
                 wait = new_tat - now - lim.tolerance
                 return rej.rate_limited(lim.spec, wait)
             self.region.words[lim.word] = new_tat
-        remaining = (lim.tolerance - (new_tat - now)) // lim.emission
+        remaining = (lim.tolerance - (new_tat - now)) // emission
         if lim.tokens:
             d.token_limits.append(lim)
             if d.tokens_limit < 0 or remaining < d.tokens_remaining:
@@ -379,11 +425,92 @@ class AdmissionTable:
             d.requests_limit, d.requests_remaining, d.requests_reset_ns = lim.amount, remaining, new_tat - now
         return None
 
+    def _take_shared(self, d: Decision, lim: _Limit, cost: int, now: int) -> int:
+        """Exact: left to the caller. Lease: spend the node's lease, or have the caller ask the
+        cluster; ns until the cluster has some when it is known to have none (a refusal)."""
+        if d.share == SHARE_EXACT:
+            self._ask(d, lim, cost, 0)
+            return 0
+        w = self.region.words
+        with self.region.atomically():
+            left = w[lim.lease_units]
+            if left >= cost:
+                w[lim.lease_units] = left - cost
+                started = w[lim.lease_refill]
+                if (
+                    left - cost <= lim.chunk // 2
+                    and (started == 0 or now - started > REFILL_STALE_NS)
+                    and w[lim.lease_empty] <= now
+                ):
+                    w[lim.lease_refill] = now
+                    d.refill = [*(d.refill or ()), lim.asked(0, lim.chunk)]
+                return 0
+            empty = w[lim.lease_empty]
+        if empty > now:
+            return int(empty - now)
+        self._ask(d, lim, cost, lim.chunk)
+        return 0
+
+    @staticmethod
+    def _ask(d: Decision, lim: _Limit, cost: int, chunk: int) -> None:
+        d.remote = [*(d.remote or ()), lim.asked(cost, chunk)]
+        d.remote_limits.append(lim)
+
     def _refund(self, d: Decision, charged: list[_Limit]) -> None:
         for lim in charged:
             cost = d.estimated_tokens if lim.tokens else 1
             if cost > 0:
-                self.region.add(lim.word, -cost * lim.emission)
+                self._refund_one(d, lim, cost)
+
+    def _refund_one(self, d: Decision, lim: _Limit, cost: int) -> None:
+        if not lim.shared or d.share == SHARE_LOCAL:
+            self.region.add(lim.word, -cost * lim.emission)
+        elif d.share == SHARE_DEGRADED:
+            self.region.add(lim.word, -cost * lim.emission * d.nodes)
+        elif d.share == SHARE_LEASE and lim not in d.remote_limits:
+            self.region.add(lim.lease_units, cost)
+
+    def refuse(self, d: Decision, limit_id: int, wait_ns: int) -> rej.Rejection:
+        refused = next((lim for lim in d.remote_limits if lim.spec.id == limit_id), None)
+        if refused is None:
+            raise KeyError(limit_id)
+        self._release(d)
+        rejection = rej.rate_limited(refused.spec, wait_ns)
+        rejection.consumer = (d.key_id, d.tenant, d.app)
+        return rejection
+
+    def charge_locally(self, d: Decision, now: int = -1) -> rej.Rejection | None:
+        if d.share in (SHARE_LOCAL, SHARE_DEGRADED):
+            return None
+        now = time.monotonic_ns() if now < 0 else now
+        shared = [lim for lim in d.limits if lim.shared and (d.estimated_tokens if lim.tokens else 1) > 0]
+        self._refund(d, shared)
+        d.remote, d.remote_limits = None, []
+        d.share, d.nodes = SHARE_DEGRADED, max(1, self.region.cluster_state()[2])
+        d.token_limits = [lim for lim in d.token_limits if not lim.shared]
+        charged: list[_Limit] = []
+        for lim in shared:
+            rejection = self._take(d, lim, now)
+            if rejection is not None:
+                self._refund(d, charged)
+                self._refund(d, [lim for lim in d.limits if not lim.shared])
+                self._release_rest(d)
+                rejection.consumer = (d.key_id, d.tenant, d.app)
+                return rejection
+            charged.append(lim)
+        return None
+
+    def _release(self, d: Decision) -> None:
+        self._refund(d, d.limits)
+        self._release_rest(d)
+
+    def _release_rest(self, d: Decision) -> None:
+        self._refund_budgets(d)
+        if d.slot >= 0 and not d.finished:
+            self.region.add_in_flight(d.slot, -1)
+            self._settle_key_limits(d, 0)
+        d.finished = True
+        d.token_limits = []
 
     def _charge_budgets(
         self, d: Decision, consumer_budgets: list[_Budget], wall: int
@@ -419,8 +546,15 @@ class AdmissionTable:
             if actual_tokens >= 0:
                 self._settle_key_limits(d, actual_tokens)
         if actual_tokens >= 0 and actual_tokens != d.estimated_tokens:
+            delta = actual_tokens - d.estimated_tokens
             for lim in d.token_limits:
-                self.region.add(lim.word, (actual_tokens - d.estimated_tokens) * lim.emission)
+                if not lim.shared or d.share == SHARE_LOCAL:
+                    self.region.add(lim.word, delta * lim.emission)
+                elif d.share == SHARE_DEGRADED:
+                    self.region.add(lim.word, delta * lim.emission * d.nodes)
+                elif d.share == SHARE_LEASE:
+                    self.region.add(lim.lease_units, -delta)
+                # Exact: the caller settles it in Redis.
         for b, index, charge in d.budget_charges:
             if b.spec.kind == KIND_TOKENS and actual_tokens >= 0 and actual_tokens != charge:
                 self.region.settle_budget(b.word, index, actual_tokens - charge)

@@ -10,18 +10,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from ..processes import alive
 from . import budgets
 from . import layout as L
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class ReferenceRegion:
@@ -135,6 +126,36 @@ class ReferenceRegion:
             current = int(self.words[word])
             self.words[word] = budgets.pack(index, budgets.used_in(current, index) + used)
 
+    # -- the cluster's state, as the supervisor last saw it -----------------------------------------
+    def cluster_state(self) -> tuple[int, int, int, int]:
+        w = self.words
+        return (w[L.H_CLUSTER_MODE], w[L.H_DEGRADED], w[L.H_LIVE_NODES], w[L.H_LEASE_NS])
+
+    def set_cluster_state(
+        self, mode: int = -1, degraded: int = -1, live_nodes: int = -1, lease_ns: int = -1
+    ) -> None:
+        for index, value in (
+            (L.H_CLUSTER_MODE, mode),
+            (L.H_DEGRADED, degraded),
+            (L.H_LIVE_NODES, live_nodes),
+            (L.H_LEASE_NS, lease_ns),
+        ):
+            if value >= 0:
+                self.words[index] = value
+
+    # -- a shared limit's lease on this node --------------------------------------------------------
+    def lease_units(self, limit_id: int) -> int:
+        return self.words[self.bucket(L.LEASE_UNITS_TAG | limit_id)]
+
+    def lease_credit(self, limit_id: int, units: int) -> None:
+        self.add(self.bucket(L.LEASE_UNITS_TAG | limit_id), units)
+
+    def lease_settled(self, limit_id: int, empty_until_ns: int) -> None:
+        empty, refill = self.bucket(L.LEASE_EMPTY_TAG | limit_id), self.bucket(L.LEASE_REFILL_TAG | limit_id)
+        with self.atomically():
+            self.words[empty] = empty_until_ns
+            self.words[refill] = 0
+
     def key_slot(self, key_id: int) -> int:
         return self._find(self._keys, self.key_capacity, L.KEY_WORDS, key_id)
 
@@ -145,7 +166,7 @@ class ReferenceRegion:
         with self.atomically():
             for row in range(self.max_workers):
                 cur = self.words[self._row(row) + L.W_PID]
-                if cur == 0 or (cur > 0 and not _alive(cur)):
+                if cur == 0 or (cur > 0 and not alive(cur)):
                     self.words[self._row(row) + L.W_PID] = pid
                     self.words[self._row(row) + L.W_GENERATION] = 0
                     self._zero_row(row)
@@ -158,7 +179,7 @@ class ReferenceRegion:
         with self.atomically():
             for row in range(self.max_workers):
                 cur = self.words[self._row(row) + L.W_PID]
-                if cur > 0 and not _alive(cur):
+                if cur > 0 and not alive(cur):
                     self._zero_row(row)
                     self.words[self._row(row) + L.W_GENERATION] = 0
                     self.words[self._row(row) + L.W_PID] = 0
@@ -175,7 +196,7 @@ class ReferenceRegion:
                 (self.words[self._row(r) + L.W_PID], self.words[self._row(r) + L.W_GENERATION])
                 for r in range(self.max_workers)
             ]
-        return [generation for pid, generation in rows if pid > 0 and _alive(pid)]
+        return [generation for pid, generation in rows if pid > 0 and alive(pid)]
 
     def _zero_row(self, row: int) -> None:
         # Called with the lock held: the row's counts leave the node-wide totals with it.

@@ -48,6 +48,11 @@ class LimitSpec:
     burst: int
     # One of SCOPES: a refusal by this limit says so (Rejection.limit_scope).
     scope: str = ""
+    # A limit of the cluster, not of this node: when the region says the node is in a cluster,
+    # charged through Redis (exact), against this node's lease of it, or, while Redis is
+    # unreachable, as this node's share of it (docs/cluster.md). A stored limit is; an upstream
+    # key's configured one is not.
+    shared: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,14 @@
-"""The call log in the cluster's PostgreSQL store (tables from its migration 2), read by every node.
+"""The call log in the cluster's PostgreSQL store (tables from its migrations 2 to 4), read by
+every node.
 
-A batch is written in one transaction: its rollup sums first (upserts in one order that every
-writer shares, so two batches never deadlock), then its records in one binary COPY. The COPY
-and the commit happen under a lock every writer takes in turn, so row ids are handed out in the
-order batches commit and following the log by id misses none; the lock is held for the COPY
-alone, not for the rollups. `calls` is partitioned by UTC day: a writer creates the partitions
-of the days it writes (and of today and tomorrow) before its first record there, and retention
-drops whole days.
+A batch is written in one transaction, and written again changes nothing: its records go by one
+binary COPY into a temporary table, from which those not stored yet (a record's
+`(request_id, ts)` is unique) are inserted; the rollups add up the records inserted, with
+upserts in one order that every writer shares. The insert, the rollups and the commit happen
+under a lock every writer takes in turn, so row ids are handed out in the order batches commit
+and following the log by id misses none. `calls` is partitioned by UTC day: a writer creates the
+partitions of the days it writes (and of today and tomorrow) before its first record there, and
+retention drops whole days.
 
 Runs on the store's own loop and connections (gateway/store/postgres.py): `insert` is called from
 the recorder's writer thread and waits there, never on a worker's event loop.
@@ -35,6 +37,15 @@ PARTITIONS_LOCK = 0x616967770003
 _attempts = msgspec.json.Encoder()
 Row = tuple[Any, ...]
 _UPSERT = numbered(UPSERT)
+# Each connection's own staging table, emptied at every commit.
+_STAGING = (
+    "CREATE TEMP TABLE IF NOT EXISTS calls_in ON COMMIT DELETE ROWS AS "
+    f"SELECT {', '.join(COLUMNS)} FROM calls WITH NO DATA"
+)
+_INSERT_NEW = (
+    f"INSERT INTO calls ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM calls_in "
+    "ON CONFLICT (request_id, ts) DO NOTHING RETURNING request_id, ts"
+)
 
 
 def partition_name(day: int) -> str:
@@ -65,31 +76,34 @@ class PostgresCallLog(SQLCallLog):
 
     # -- writes --------------------------------------------------------------------------------
     def insert(self, records: Sequence[CallRecord]) -> None:
+        """Store the records not stored yet, and add those to the rollups: idempotent."""
         if not records:
             return
-        rows = [_row(r) for r in records]
-        sums: dict[tuple[Any, ...], list[Any]] = {}
-        add_to_rollup(sums, records)
-        rollups = sorted(
-            (grain, row[0] // grain * grain, *row[1:]) for grain in GRAINS.values() for row in sums.values()
-        )
         days = {int(r.ts // DAY) for r in records}
         try:
-            self._db.call(self._insert(rows, rollups, days))
+            self._db.call(self._insert(records, days))
         except asyncpg.CheckViolationError:
             # No partition for a day this process thought had one (another node's retention
             # dropped it): learn them again, once.
             self._partitions.clear()
-            self._db.call(self._insert(rows, rollups, days))
+            self._db.call(self._insert(records, days))
 
-    async def _insert(
-        self, rows: list[tuple[Any, ...]], rollups: list[tuple[Any, ...]], days: set[int]
-    ) -> None:
+    async def _insert(self, records: Sequence[CallRecord], days: set[int]) -> None:
         await self._ensure_partitions(days)
         async with self._db.pool.acquire() as conn, conn.transaction():
-            await conn.executemany(_UPSERT, rollups)
+            await conn.execute(_STAGING)
+            await conn.copy_records_to_table("calls_in", records=[_row(r) for r in records], columns=COLUMNS)
             await conn.execute("SELECT pg_advisory_xact_lock($1)", CALLS_LOCK)
-            await conn.copy_records_to_table("calls", records=rows, columns=COLUMNS)
+            stored = {(r[0], r[1]) for r in await conn.fetch(_INSERT_NEW)}
+            fresh = [r for r in records if (r.request_id, r.ts) in stored]
+            sums: dict[tuple[Any, ...], list[Any]] = {}
+            add_to_rollup(sums, fresh)
+            rollups = sorted(
+                (grain, row[0] // grain * grain, *row[1:])
+                for grain in GRAINS.values()
+                for row in sums.values()
+            )
+            await conn.executemany(_UPSERT, rollups)
 
     async def _ensure_partitions(self, days: set[int]) -> None:
         today = int(time.time() // DAY)

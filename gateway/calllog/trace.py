@@ -42,6 +42,7 @@ class Trace:
         "method",
         "path",
         "rec",
+        "recorded",
         "request_raw",
         "response_raw",
         "span",
@@ -70,6 +71,7 @@ class Trace:
             user_agent=user_agent,
         )
         self._priced = False  # rec.cost holds the final usage's cost (priced once per request)
+        self.recorded = False  # handed to the call log already (as its whole answer went out)
         # Body capture: set (with the request body) when the call's model group captures.
         self.capture: Capture | None = None
         self.request_raw = self.response_raw = b""

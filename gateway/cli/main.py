@@ -21,6 +21,7 @@ from ..store.sealing import SealingError
 from . import consumer_keys, tenancy, tenants
 from .admin_client import AdminCallFailed
 from .budgets import add_budgets_parser
+from .cluster import add_cluster_parser
 from .completion import add_completion_parser
 from .context import Context, NoStore
 from .limits import add_limits_parser
@@ -74,6 +75,7 @@ def parser() -> argparse.ArgumentParser:
     add_limits_parser(sub)
     add_budgets_parser(sub)
     add_status_parser(sub)
+    add_cluster_parser(sub)
     add_models_parser(sub)
     tenancy.add_parsers(sub, shared)
     add_completion_parser(sub, p)

@@ -105,6 +105,24 @@ class CallLogConfig(_Section, kw_only=True):
     batch_size: Annotated[
         Count, Meta(extra=RESTART, description="write at once when this many records are waiting")
     ] = 500
+    spool_dir: Annotated[
+        str,
+        Meta(
+            extra=RESTART,
+            description="with the PostgreSQL store: where each worker journals its records on local "
+            "disk before the caller gets its answer, until the store has them (an outage, a crash: "
+            "none lost, none twice). Empty: `$AIGW_HOME/spool`, or `./var/spool` relative to the "
+            "working directory",
+        ),
+    ] = ""
+    spool_max_mb: Annotated[
+        Count,
+        Meta(
+            extra=RESTART,
+            description="the most each worker's journal may hold; past it, records are dropped and "
+            'counted (`aigw_calllog_dropped_total{reason="spool_full"}`)',
+        ),
+    ] = 512
     retention: Annotated[Retention, Meta(extra=RESTART, description="how long rows are kept")] = (
         msgspec.field(default_factory=Retention)
     )

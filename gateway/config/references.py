@@ -21,6 +21,7 @@ _BUDGET_KINDS = {"requests": "requests", "tokens": "tokens", "cost_usd": "cost"}
 def reference_problems(raw: Any) -> list[str]:
     out: list[str] = []
     _distinct_ports(raw.get("server") if isinstance(raw, dict) else None, out)
+    _cluster_shares_the_store(raw, out)
     providers = _unique(_items(raw, "providers"), "providers", "provider name", out)
     for p, provider in _items(raw, "providers"):
         _unique(_items(provider, "keys"), f"providers[{p}].keys", "key id", out, key="id")
@@ -51,6 +52,14 @@ def reference_problems(raw: Any) -> list[str]:
                 if model != "*" and model not in names:
                     out.append(f"tenants[{t}].apps[{a}].models[{m}]: unknown model group {model!r}")
     return out
+
+
+def _cluster_shares_the_store(raw: Any, out: list[str]) -> None:
+    # Limits and budgets are named in Redis by their ids in the store: every node must share it.
+    cluster, store = (raw.get(name) if isinstance(raw, dict) else None for name in ("cluster", "store"))
+    shared_store = isinstance(store, dict) and store.get("url")
+    if isinstance(cluster, dict) and cluster.get("redis_url") and not shared_store:
+        out.append("cluster.redis_url: a cluster shares the PostgreSQL store; set store.url too")
 
 
 def _distinct_ports(server: Any, out: list[str]) -> None:

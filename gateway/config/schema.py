@@ -16,6 +16,7 @@ from msgspec import Meta
 from ..admission.layout import BUDGET_MAX
 from ..providers.registry import REGISTRY, ProviderType, load
 from ..upstream.egress import Egress
+from .cluster import ClusterConfig
 from .observability import (
     CallLogConfig,
     CaptureConfig,
@@ -605,6 +606,10 @@ class Config(_Strict, kw_only=True):
     events: Annotated[EventsConfig, Meta(description="key-health and pool events")] = msgspec.field(
         default_factory=EventsConfig
     )
+    cluster: Annotated[
+        ClusterConfig,
+        Meta(extra=RESTART, description="state shared with the other nodes of a cluster, through Redis"),
+    ] = msgspec.field(default_factory=ClusterConfig)
     logging: Annotated[LoggingConfig, Meta(description="log lines and the access log")] = msgspec.field(
         default_factory=LoggingConfig
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from ..calllog.journal import Journal
 from ..calllog.pricing import PriceTable
 from ..calllog.record import CallRecord
 from ..calllog.recorder import Recorder
@@ -27,6 +28,7 @@ class Accounting:
         metrics: MetricsConfig | None = None,
         pricing: PricingConfig | None = None,
         metrics_dir: str | None = None,
+        journal: Journal | None = None,
     ):
         calllog = calllog or CallLogConfig()
         metrics = metrics or MetricsConfig()
@@ -46,6 +48,7 @@ class Accounting:
                 flush_interval_s=calllog.flush_interval_s,
                 batch_size=calllog.batch_size,
                 on_drop=self.metrics.calllog_dropped,
+                journal=journal,
             )
             recorder = self.recorder
             self.metrics.gauge_source(CALLLOG_BUFFERED, lambda: recorder.pending)

@@ -26,8 +26,10 @@ from ..admission import (
 )
 from ..admission.rejections import POOL_RATE_LIMITED
 from ..calllog.backend import open_call_log
+from ..calllog.journal import journal_for
 from ..calllog.pricing import PriceTable
 from ..calllog.trace import Trace
+from ..cluster import NODE_ENV
 from ..config import published
 from ..errors import GatewayError, decode_body
 from ..ingress import anthropic as anthropic_ingress
@@ -126,12 +128,19 @@ class Gateway:
         self.region.claim_worker(os.getpid())
         self.live = LiveTable(functools.partial(published.read, node_config), self.store, self.region)
         cfg = self.live.current.cfg
+        # In a cluster: shared limits charged in Redis, key health told to every node.
+        self.cluster: Any = None
+        if cfg.cluster.redis_url:
+            from ..cluster.worker import WorkerCluster  # redis is loaded only where it is used
+
+            self.cluster = WorkerCluster(cfg.cluster, self.region, os.environ.get(NODE_ENV, ""))
         self.health = KeyHealth(
             self.region,
             {p.name: p.probe_interval_s for p in cfg.providers},
             {p.name: p.invalid_probe_interval_s for p in cfg.providers},
             self.live.keys_of,
             self.live.pool_of,
+            self.cluster,
         )
         self.live.listeners.append(self._reloaded)
         self.live.start(loop)
@@ -145,6 +154,8 @@ class Gateway:
             cfg.metrics,
             cfg.pricing,
             os.environ.get(METRICS_ENV) or None,
+            # A shared store may be out of reach: each record is journaled on local disk first.
+            journal_for(cfg.calllog, os.environ.get(NODE_ENV) or "aigw") if cfg.store.url else None,
         )
         self.accounting.start(loop)
         self._queue_gauges: set[str] = set()
@@ -206,6 +217,8 @@ class Gateway:
             self.tracing.close()
         # granian has let in-flight requests finish: every answered request is buffered; write it.
         loop.run_until_complete(self.accounting.close())
+        if self.cluster is not None:
+            loop.run_until_complete(self.cluster.close())
         self.store.close()
         self.region.close()
 
@@ -225,7 +238,8 @@ class Gateway:
         method = scope.method
         client = scope.client or ""
         trace = Trace(rid, client, headers.get("user-agent") or "", route_name, method, path)
-        ctx = RequestContext(proto, trace, caller, [("x-request-id", rid)])
+        # A whole answer's record is made as it goes out (a stream's once it is over).
+        ctx = RequestContext(proto, trace, caller, [("x-request-id", rid)], self._answered)
         if self.connections.enabled and self.connections.last(client):
             ctx.headers.append(CLOSE)
         # W3C trace context: the caller's trace id for the access log, passed on upstream.
@@ -252,12 +266,17 @@ class Gateway:
             ctx.fail(GatewayError(500, "api_error", "internal_error", message))
         finally:
             self.in_flight -= 1
-            rec = trace.record(self.accounting.prices)
-            self.accounting.finish(rec)
+            if not trace.recorded:  # a stream: recorded once it is over
+                self._answered(trace)
             if self.access is not None:
                 self.access.log(trace)
             if trace.span is not None:
-                trace.span.end(rec, trace.group)
+                trace.span.end(trace.rec, trace.group)
+
+    def _answered(self, trace: Trace) -> None:
+        """The request's record, made as its answer goes out (RequestContext) or its stream ends."""
+        trace.recorded = True
+        self.accounting.finish(trace.record(self.accounting.prices))
 
     async def _handle(
         self, ctx: RequestContext, served: Served, method: str, path: str, headers: Headers
@@ -313,6 +332,10 @@ class Gateway:
         if isinstance(decision, Rejection) and decision.code == POOL_RATE_LIMITED:
             admit = functools.partial(table.admit, method, path, key, model, estimate, client=client)
             decision = await self._no_key(served, decision, model or "", admit)
+        if not isinstance(decision, Rejection) and (
+            decision.remote is not None or decision.refill is not None
+        ):
+            decision = await self._shared(table, decision)
         if isinstance(decision, Rejection):
             if decision.code == "model_not_found" and model in served.services.retired:
                 raise errors.gone(served.services.retired[model])
@@ -377,6 +400,20 @@ class Gateway:
             # Cost budgets settle with what the call cost (micro-USD), priced as its record is.
             cost = trace.cost(self.accounting.prices) if tokens > 0 else 0.0
             table.finish(decision, tokens, round(cost * 1_000_000))
+            if decision.remote is not None and tokens >= 0 and self.cluster is not None:
+                self.cluster.settle(decision, tokens)  # exact mode: token limits in Redis
+
+    async def _shared(self, table: Any, decision: Any) -> Any:
+        """Limits the cluster shares: refill leases running low without waiting, and charge in
+        Redis what admission left to this worker (the decision, or the rejection to answer)."""
+        assert self.cluster is not None  # admission asks only when the region says it is clustered
+        if decision.refill is not None:
+            self.cluster.refill(decision.refill)
+        if decision.remote is not None:
+            rejection = await self.cluster.charge(table, decision)
+            if rejection is not None:
+                return rejection
+        return decision
 
     def front_error(
         self, path: str, status: int, code: str, message: str

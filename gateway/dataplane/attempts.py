@@ -127,7 +127,7 @@ async def forward(ctx: RequestContext, policy: Policy, pool: Pool, health: KeyHe
                     learned_at = time.monotonic_ns()
                     learned = head_headroom(resp.raw_head, learned_at)
                     if learned is not None:
-                        health.region.learn(slot, target.limiter, learned_at, *learned)
+                        health.learn(target, slot, learned_at, learned)
                 if resp.status == 200 and exchange.stream:
                     health.note(target, slot, Verdict.OK, None)
                     try:

@@ -5,6 +5,7 @@ on the trace."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..admission import Rejection
@@ -24,18 +25,32 @@ Headers = list[tuple[str, str]]
 
 
 class RequestContext:
-    __slots__ = ("caller", "decision", "exchange", "headers", "proto", "table", "trace", "upstream_headers")
+    __slots__ = (
+        "caller", "decision", "exchange", "headers", "on_answer", "proto", "table", "trace",
+        "upstream_headers",
+    )  # fmt: skip
 
     # Set once the request is admitted (Gateway._handle), before it goes upstream.
     table: AdmissionTable  # the tables this request started with (a reload swaps in new ones)
     decision: Decision
     exchange: Exchange
 
-    def __init__(self, proto: HTTPProtocol, trace: Trace, caller: Caller, headers: Headers) -> None:
+    def __init__(
+        self,
+        proto: HTTPProtocol,
+        trace: Trace,
+        caller: Caller,
+        headers: Headers,
+        on_answer: Callable[[Trace], None] | None = None,
+    ) -> None:
         self.proto = proto  # granian's: read the body from it; answer through the methods below
         self.trace = trace
         self.caller = caller  # the API format the caller speaks
         self.headers = headers  # sent with every answer: the request id, later a service's and limits'
+        # Told of a whole answer before it is handed to granian: the call is recorded then, so a
+        # record journaled there (gateway/calllog/journal.py) exists for every answer a caller can
+        # have received, whatever happens to the process next.
+        self.on_answer = on_answer
         # Header lines every attempt sends upstream besides the exchange's: the caller's W3C
         # trace context, passed on (with tracing on, each attempt's span replaces its traceparent).
         self.upstream_headers = b""
@@ -43,6 +58,8 @@ class RequestContext:
     def answer(self, status: int, body: bytes, extra: Headers | None = None) -> None:
         """A JSON answer, already in the caller's format."""
         self.trace.answered(status, body)
+        if self.on_answer is not None:
+            self.on_answer(self.trace)
         headers = [*self.headers, JSON, *extra] if extra else [*self.headers, JSON]
         self.proto.response_bytes(status, headers, body)
 

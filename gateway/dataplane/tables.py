@@ -37,7 +37,10 @@ def build_table(
     for rec in snapshot.limits:
         by_subject[(rec.scope, rec.subject)].append(rec.id)
         name = f"{rec.scope} '{rec.subject}'"
-        limits.append(LimitSpec(rec.id, name, rec.kind, rec.amount, rec.period_s, rec.burst, rec.scope))
+        # A stored limit is the cluster's: shared by every node when the region says it is clustered.
+        limits.append(
+            LimitSpec(rec.id, name, rec.kind, rec.amount, rec.period_s, rec.burst, rec.scope, shared=True)
+        )
     temporary = {k.id for k in snapshot.keys if k.temporary}
     budgets_of: dict[tuple[str, str], list[int]] = defaultdict(list)
     budgets = []
@@ -185,8 +188,6 @@ class LiveTable:
         self._keys_by_group: dict[str, tuple[tuple[str, int], ...]] = {}
         self._slots_by_provider: dict[str, tuple[int, ...]] = {}
         self.current = self._build(published.epoch, published.config(), generation, snapshot, None)
-        # In this worker's row: the admin listener answers a change once every worker serves it.
-        region.set_loaded_generation(generation)
         self._task: asyncio.Task[None] | None = None
         # Called with each new Served once it is current (the app's per-group gauges, key health).
         self.listeners: list[Callable[[Served], None]] = []
@@ -252,6 +253,13 @@ class LiveTable:
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._task = loop.create_task(self._watch())
+        # In this worker's row, once its event loop runs (the node then says it serves, and a
+        # SIGTERM is handled as a drain from then on): the admin listener answers a change once
+        # every worker serves it.
+        loop.call_soon(self._announce)
+
+    def _announce(self) -> None:
+        self._region.set_loaded_generation(self.current.generation)
 
     def stop(self) -> None:
         if self._task is not None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from ..admission import Rejection
 from ..admission.layout import (
@@ -35,6 +35,7 @@ from ..admission.layout import (
 from ..upstream.errors import ConnectError, UpstreamError, UpstreamTimeout
 from .causes import pool_refusal
 from .classify import Verdict
+from .learn import Headroom
 from .provider_limits import Cooldown
 
 log = logging.getLogger("aigw.keys")
@@ -57,6 +58,9 @@ TRANSPORT_MAX_S = 30.0
 ENDPOINT_FAILURES = 5
 COOLDOWN_MARGIN_S = 0.02
 SECOND = 1_000_000_000
+# Verdicts that change a key's health for every node (a server failure's breaker, like a transport
+# failure's rest, stays the node's: it may be this node's path to the provider that fails).
+TELLING = frozenset({Verdict.RATE_LIMITED, Verdict.QUOTA, Verdict.INVALID})
 
 
 def endpoint_id(provider: str) -> int:
@@ -64,9 +68,18 @@ def endpoint_id(provider: str) -> int:
     return key_id(provider, "\0endpoint")
 
 
+class KeyListener(Protocol):
+    """Told of each key whose health changed in the region, and of each whose headroom the
+    provider reported (a cluster tells every node: gateway/cluster/worker.py)."""
+
+    def key_changed(self, key: int, slot: int) -> None: ...
+
+    def key_learned(self, key: int, slot: int) -> None: ...
+
+
 class KeyHealth:
-    """Per worker: the region, each provider's probe intervals, and the slots of each provider's
-    keys (`keys_of`, current as keys are added and removed)."""
+    """Per worker: the region, each provider's probe intervals, the slots of each provider's
+    keys (`keys_of`, current as keys are added and removed), and who else must know."""
 
     def __init__(
         self,
@@ -75,6 +88,7 @@ class KeyHealth:
         invalid_probe_interval_s: dict[str, float],
         keys_of: Callable[[str], Iterable[int]],
         pool_of: Callable[[str], Iterable[tuple[str, int]]],
+        listener: KeyListener | None = None,
     ):
         self.region = region
         self._probe = probe_interval_s
@@ -82,6 +96,20 @@ class KeyHealth:
         self._keys_of = keys_of
         self._pool_of = pool_of  # a model group's keys: (provider, slot)
         self._endpoints: dict[str, int] = {}
+        self._listener = listener
+        self._ids: dict[tuple[str, str], int] = {}
+
+    def _key(self, target: Any) -> int:
+        found = self._ids.get((target.provider, target.key_id))
+        if found is None:
+            found = self._ids[(target.provider, target.key_id)] = key_id(target.provider, target.key_id)
+        return found
+
+    def learn(self, target: Any, slot: int, learned_at: int, learned: Headroom) -> None:
+        """What the provider said at `learned_at` about the key's headroom (learn.py)."""
+        self.region.learn(slot, target.limiter, learned_at, *learned)
+        if self._listener is not None:
+            self._listener.key_learned(self._key(target), slot)
 
     def configure(
         self, probe_interval_s: dict[str, float], invalid_probe_interval_s: dict[str, float]
@@ -165,6 +193,8 @@ class KeyHealth:
                     status,
                     self._invalid_probe[target.provider],
                 )
+        if self._listener is not None and verdict is not Verdict.OK and verdict in TELLING:
+            self._listener.key_changed(self._key(target), slot)
 
     def transport_failed(self, target: Any, slot: int, error: UpstreamError) -> None:
         """No answer at all: no connection, a timeout, or a connection that broke. The key rests

@@ -74,7 +74,7 @@ CALLLOG_DROPPED = Metric(
     "aigw_calllog_dropped",
     "counter",
     ("reason",),
-    "Call records lost: buffer_full, write_error, closed",
+    "Call records lost: buffer_full, spool_full, write_error, closed",
 )
 ACCESS_LOG_DROPPED = Metric(
     "aigw_access_log_dropped",
@@ -109,7 +109,7 @@ GAUGES = {m.name: m for m in WORKER_METRICS if m.kind == "gauge"}
 # so an alert on them has data (gateway/metrics/node.py). Providers and model groups come from
 # the node's config.
 LIMIT_SCOPES = ("tenant", "app", "key", "model", "service", "pool")
-DROP_REASONS = ("buffer_full", "write_error", "closed")
+DROP_REASONS = ("buffer_full", "spool_full", "write_error", "closed")
 ACCESS_DROP_REASONS = ("buffer_full", "write_error")
 RETRY_OUTCOMES = (
     "rate_limited",

@@ -10,13 +10,14 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from .._version import __version__
+from ..processes import alive
 from . import names
 from .names import KEY_CAUSES, KEY_STATES
 from .worker import ENV, PROCESS_PREFIX
@@ -60,20 +61,10 @@ def reap_dead_workers(path: str) -> int:
     for f in glob.glob(os.path.join(path, f"gauge_live*_{PROCESS_PREFIX}*.db")):
         ident = os.path.basename(f).rsplit("_", 1)[1][: -len(".db")]
         pid = int(ident[len(PROCESS_PREFIX) :])
-        if not _alive(pid):
+        if not alive(pid):
             mark_process_dead(ident, path)
             reaped += 1
     return reaped
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class KeyStateLike(Protocol):
@@ -194,6 +185,25 @@ class _PoolCollector:
         yield gauge
 
 
+class _ClusterCollector:
+    """Whether the node is degraded (Redis unreachable) and how many nodes it counts live."""
+
+    def __init__(self, status: Callable[[], Any]):
+        self._status = status
+
+    def collect(self) -> Iterator[Metric]:
+        status = self._status()  # a node on its own: never degraded, the one live node
+        degraded = GaugeMetricFamily(
+            "aigw_cluster_degraded",
+            "1 while Redis is unreachable: the node serves on local state, each shared limit divided "
+            "by the live nodes",
+        )
+        degraded.add_metric([], 1.0 if status.degraded else 0.0)
+        live = GaugeMetricFamily("aigw_cluster_live_nodes", "Nodes of the cluster heard from in time")
+        live.add_metric([], float(status.live_nodes))
+        yield from (degraded, live)
+
+
 class _BudgetCollector:
     """The share of each budget used in its current period, read from the node's counters at each
     scrape (gateway/admin/budgets.py)."""
@@ -228,6 +238,7 @@ class NodeMetrics:
         key_states: Callable[[], Iterable[KeyStateLike]] | None = None,
         pool_headroom: Callable[[], dict[str, float]] | None = None,
         budget_used: Callable[[], dict[tuple[str, str, str, str], float]] | None = None,
+        cluster: Callable[[], Any] | None = None,
     ):
         self.directory = directory
         self.registry = CollectorRegistry(auto_describe=False)
@@ -245,6 +256,8 @@ class NodeMetrics:
             self.registry.register(_PoolCollector(pool_headroom))
         if budget_used is not None:
             self.registry.register(_BudgetCollector(budget_used))
+        if cluster is not None:
+            self.registry.register(_ClusterCollector(cluster))
         self.registry.register(_BuildInfo())
 
     @classmethod
@@ -253,10 +266,11 @@ class NodeMetrics:
         key_states: Callable[[], Iterable[KeyStateLike]] | None = None,
         pool_headroom: Callable[[], dict[str, float]] | None = None,
         budget_used: Callable[[], dict[tuple[str, str, str, str], float]] | None = None,
+        cluster: Callable[[], Any] | None = None,
     ) -> NodeMetrics:
         directory = os.environ.get(ENV) or None
         usable = directory if directory and os.path.isdir(directory) else None
-        return cls(usable, key_states, pool_headroom, budget_used)
+        return cls(usable, key_states, pool_headroom, budget_used, cluster)
 
     def render(self) -> bytes:
         """The Prometheus text exposition. Reads files: call it off the event loop."""

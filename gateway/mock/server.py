@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 from email.utils import formatdate
 
@@ -31,6 +32,8 @@ __all__ = ["MockConfig", "MockKey", "MockServer", "start_mock_server", "stop_moc
 
 _encode = msgspec.json.Encoder().encode
 _MODEL_CREATED = 1686935002  # fixed so /v1/models is byte-stable
+# What a key in each test-control state answers (the request log records it).
+_STATE_STATUS = {"revoked": 401, "quota": 429, "error": 500}
 
 
 class MockServer:
@@ -70,6 +73,8 @@ class MockServer:
         self.total = 0
         self.limits.reset()
         self.key_states: dict[str, str] = {}
+        # Requests to keys test control put in a state: (Unix time answered, key label, status).
+        self.log: deque[tuple[float, str, int]] = deque(maxlen=100_000)
 
     def next_id(self) -> str:
         self._seq += 1
@@ -132,6 +137,9 @@ class MockServer:
             return self.json_response(req, *label)
         self.counts[label] = self.counts.get(label, 0) + 1
         state = self.key_states.get(label)
+        if state is not None:
+            # Test control took this key out of service: every answer goes in the request log.
+            self.log.append((time.time(), label, _STATE_STATUS.get(state, 200)))
         if state == "revoked":
             return self.json_response(req, 401, errors.REVOKED)
         if state == "quota" and path != b"/v1/models":
@@ -180,10 +188,14 @@ class MockServer:
                 }
             )
             return self.json_response(req, 200, body)
+        if req.path == b"/_mock/log" and req.method == b"GET":
+            # Since a key was put in a state: when each request to it was answered, and how.
+            entries = [{"at": at, "key": label, "status": status} for at, label, status in self.log]
+            return self.json_response(req, 200, _encode({"requests": entries}))
         if req.path == b"/_mock/reset" and req.method == b"POST":
             self.reset()
             return self.json_response(req, 200, b'{"ok":true}')
-        status = 405 if req.path in (b"/_mock/stats", b"/_mock/reset") else 404
+        status = 405 if req.path in (b"/_mock/stats", b"/_mock/reset", b"/_mock/log") else 404
         return self.json_response(req, status, errors.invalid_url(req.method, req.path))
 
 

@@ -4,6 +4,8 @@ from the config, attached by every worker, reconciled while the node runs, remov
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import glob
 import logging
 import os
 import tempfile
@@ -14,6 +16,7 @@ from typing import Any
 from ..admission import SharedRegion
 from ..admission.layout import DEFAULT_MAX_WORKERS
 from ..config.schema import Config
+from ..processes import alive
 
 log = logging.getLogger("aigw.region")
 
@@ -33,10 +36,28 @@ def region_path() -> str:
     return os.path.join(base, f"aigw-{os.getpid()}.region")
 
 
+def remove_stale_regions(directory: str) -> int:
+    """Remove the regions of nodes whose supervisor is gone without removing its own (SIGKILL,
+    a crash); returns how many."""
+    removed = 0
+    for path in glob.glob(os.path.join(directory, "aigw-*.region")):
+        pid = os.path.basename(path)[len("aigw-") : -len(".region")]
+        if pid.isdigit() and not alive(int(pid)):
+            # Gone already (another node removed it), or another user's in a sticky directory
+            # such as /dev/shm: not this node's to remove.
+            with contextlib.suppress(FileNotFoundError, PermissionError):
+                os.unlink(path)
+                removed += 1
+    return removed
+
+
 @asynccontextmanager
 async def node_region(cfg: Config, workers: int) -> AsyncIterator[Any]:
     """Create the region; free the in-flight rows of dead workers every second while it lives."""
     path = region_path()
+    stale = remove_stale_regions(os.path.dirname(path))
+    if stale:
+        log.info("removed %d shared region(s) left by nodes that did not stop cleanly", stale)
     region = SharedRegion.create(
         path, max(DEFAULT_MAX_WORKERS, 2 * workers), cfg.server.limit_buckets, key_capacity(cfg)
     )

@@ -28,6 +28,8 @@ from ..admin.upstream_keys import UpstreamKeys
 from ..calllog.backend import open_call_log
 from ..calllog.budget_usage import seed_counters
 from ..calllog.retention import prune_forever
+from ..cluster import NODE_ENV
+from ..cluster.membership import ClusterStatus, alone, node_id
 from ..config import published
 from ..config.seed import seed
 from ..keypool.directory import KeyDirectory
@@ -125,12 +127,37 @@ async def _run(node: NodeConfig, workers: int, store: Store, region: Any) -> int
     # that cannot open the stored secrets.
     directory = KeyDirectory(cfg, store)
     directory.current()
+    propagation = Propagation(store, region, s.reload_interval_s)
+    node_name = node_id(s.port)
+    admin_url = f"http://{_client_host(s.admin_host)}:{s.admin_port}"
+    started = time.time()
+    agent: Any = None
+    if cfg.cluster.redis_url:
+        from ..cluster.agent import ClusterAgent  # redis is loaded only where it is used
+
+        # Before the workers start: they size their leases from what it writes in the region.
+        agent = ClusterAgent(
+            cfg, node_name, workers, admin_url, region, store, directory, propagation.loaded_generation
+        )
+
+    def cluster_status() -> ClusterStatus:
+        if agent is not None:
+            return agent.status()
+        return alone(node_name, workers, admin_url, started, propagation.loaded_generation() or 0)
+
     try:
         urls, _ = await mocks.follow(cfg.providers)
         mocks.commit(urls, [], 0)
         # What the workers serve: the config as checked here, with the mocks' addresses.
         node.publish(msgspec.structs.replace(node.published, provider_urls=urls))
-        env = {**os.environ, published.ENV: node.published_path, "AIGW_REGION": region.path}
+        env = {
+            **os.environ,
+            published.ENV: node.published_path,
+            "AIGW_REGION": region.path,
+            NODE_ENV: node_name,
+        }
+        if agent is not None:
+            background.append(asyncio.ensure_future(agent.run()))
         background.append(asyncio.ensure_future(run_prober(region, directory, lambda: mocks.urls)))
         recent_events = KeyEventLog()  # the watcher's, read by the admin API
         background.append(asyncio.ensure_future(watch_keys(directory, region, recent_events)))
@@ -144,11 +171,11 @@ async def _run(node: NodeConfig, workers: int, store: Store, region: Any) -> int
 
         token = os.environ.get("AIGW_ADMIN_TOKEN") or None
         keys = UpstreamKeys(directory, store, region, recent_events)
-        propagation = Propagation(store, region, s.reload_interval_s)
         reloader = Reloader(node, store, region, directory, mocks, propagation)
         admin = AdminAPI(
-            store, token, dataplane_url, directory.group_names, keys, region, propagation, reloader.reload
-        )
+            store, token, dataplane_url, directory.group_names, keys, region, propagation, reloader.reload,
+            cluster_status,
+        )  # fmt: skip
         runner = web.AppRunner(admin.application(), access_log=None)
         await runner.setup()
         try:
@@ -162,8 +189,7 @@ async def _run(node: NodeConfig, workers: int, store: Store, region: Any) -> int
 
         print(
             f"aigw {__version__} serving the OpenAI API on {dataplane_url}/v1 with {workers} worker(s); "
-            f"admin on http://{_client_host(s.admin_host)}:{s.admin_port}"
-            + ("" if admin.token else " (admin API disabled: set AIGW_ADMIN_TOKEN)"),
+            f"admin on {admin_url}" + ("" if admin.token else " (admin API disabled: set AIGW_ADMIN_TOKEN)"),
             flush=True,
         )
         stopping = asyncio.ensure_future(stop.wait())
@@ -175,6 +201,8 @@ async def _run(node: NodeConfig, workers: int, store: Store, region: Any) -> int
             log.error("a child process exited unexpectedly; shutting down")
         for task in (stopping, died, exited):
             task.cancel()
+        if agent is not None:
+            await agent.leave()  # the other nodes stop counting this one
         await _drain(dataplane, node.cfg.server.shutdown_timeout_s + 10)
         return 0 if clean else 1
     finally:
@@ -186,6 +214,8 @@ async def _run(node: NodeConfig, workers: int, store: Store, region: Any) -> int
             job.cancel()
         if runner is not None:
             await runner.cleanup()
+        if agent is not None:
+            await agent.close()
 
 
 async def _drain(proc: asyncio.subprocess.Process, timeout_s: float) -> None:

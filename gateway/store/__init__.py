@@ -1,7 +1,16 @@
-from .base import Ambiguous, Conflict, NotFound, Store
+from .base import Ambiguous, Conflict, NotFound, Store, StoreUnavailable
 from .sqlite import SQLiteStore, default_store_path
 
-__all__ = ["Ambiguous", "Conflict", "NotFound", "SQLiteStore", "Store", "default_store_path", "open_store"]
+__all__ = [
+    "Ambiguous",
+    "Conflict",
+    "NotFound",
+    "SQLiteStore",
+    "Store",
+    "StoreUnavailable",
+    "default_store_path",
+    "open_store",
+]
 
 
 def open_store(url: str = "", path: str = "") -> Store:

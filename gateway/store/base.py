@@ -34,6 +34,10 @@ class Conflict(ValueError):
     """The change contradicts the current state (a name taken, a lifecycle step out of order)."""
 
 
+class StoreUnavailable(RuntimeError):
+    """The store's server cannot be reached or refused us (the message names it, never a password)."""
+
+
 class Store(TenancyStore):
     """Durable state. Every change bumps `generation()` in the same transaction, which is how
     workers learn that their tables are stale."""

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from .base import StoreUnavailable
 from .database import Database, Duplicate, Row
 from .generation import READ
 from .migrations import migrations
@@ -43,11 +44,16 @@ RECHECK_S = 5.0
 # Advisory lock keys: migrations run one process at a time.
 MIGRATIONS_LOCK = 0x616967770001
 POOL_SIZE = 4
+# What a statement raises when the server is gone, shutting down, or refuses new connections.
+UNREACHABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
 CONNECT_TIMEOUT_S = 10.0
-
-
-class StoreUnavailable(RuntimeError):
-    """The PostgreSQL server cannot be reached or refused us (the message names it, never a password)."""
 
 
 def redacted(url: str) -> str:
@@ -101,10 +107,16 @@ class PostgresDatabase(Database):
 
     # -- running coroutines on the database's own loop ---------------------------------------------
     def call(self, work: Awaitable[T]) -> T:
-        """Run `work` on the database's loop and wait for its result."""
+        """Run `work` on the database's loop and wait for its result. A server out of reach is
+        StoreUnavailable, whatever the step that found it."""
         if threading.current_thread() is self._thread:
             raise RuntimeError("a PostgresDatabase cannot wait for itself: await the coroutine instead")
-        return self.submit(work).result()
+        try:
+            return self.submit(work).result()
+        except UNREACHABLE as exc:
+            raise StoreUnavailable(
+                f"the PostgreSQL store {redacted(self.url)} cannot be reached: {exc}"
+            ) from None
 
     def submit(self, work: Awaitable[T]) -> concurrent.futures.Future[T]:
         """Start `work` on the database's loop without waiting for it."""

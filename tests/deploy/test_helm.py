@@ -16,7 +16,7 @@ import pytest
 import yaml
 from cloudcoil.models.prometheus_operator.v1 import ServiceMonitor
 
-from .cluster_config import check, cluster_keys, without_unreleased_keys
+from .cluster_config import check, cluster_keys
 from .install import ROOT
 from .test_compose import SECRETS
 
@@ -184,7 +184,7 @@ def test_cluster_wires_secrets_store_redis_autoscaling_and_monitoring():
 
 @pytest.mark.parametrize("values", [{}, CLUSTER], ids=["single", "cluster"])
 def test_rendered_node_config_passes_aigw_config_check(values: dict[str, Any], tmp_path: Path):
-    config = without_unreleased_keys(node_config(render(values)))
+    config = node_config(render(values))
     env = {**SECRETS, "AIGW_STORE_URL": "postgresql://aigw@pg/aigw", "AIGW_REDIS_URL": "redis://redis:6379/0"}
     result = check(config, tmp_path, {**os.environ, **env})
     assert result.returncode == 0, result.stdout + result.stderr

@@ -80,7 +80,9 @@ class Gateway:
         self.keys: dict[str, str] = {}
 
     def start(self) -> Gateway:
-        env = {**os.environ, "AIGW_ADMIN_TOKEN": ADMIN_TOKEN}
+        # AIGW_HOME: what the node keeps on local disk (a PostgreSQL store's journal) stays in its
+        # own directory.
+        env = {**os.environ, "AIGW_ADMIN_TOKEN": ADMIN_TOKEN, "AIGW_HOME": str(self.config.parent)}
         stderr = self.log.open("w") if self.log is not None else None
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gateway", "serve", "--config", str(self.config)],
@@ -291,10 +293,10 @@ def http() -> Iterator[httpx.Client]:
 RELOAD_DEADLINE_S = 10.0
 
 
-def until(check: Callable[[], Any], what: str) -> Any:
-    """Poll `check` until it returns something truthy: waits for the workers' reload, never for a
-    fixed time."""
-    deadline = time.monotonic() + RELOAD_DEADLINE_S
+def until(check: Callable[[], Any], what: str, timeout_s: float = RELOAD_DEADLINE_S) -> Any:
+    """Poll `check` until it returns something truthy: waits for the workers' reload (or whatever
+    other processes change), never for a fixed time."""
+    deadline = time.monotonic() + timeout_s
     while True:
         result = check()
         if result:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bench.procs import free_port
 from gateway.config import parse_config
 from gateway.config.seed import seed
 from gateway.store import postgres
@@ -17,7 +18,6 @@ from gateway.store.migrations import migrations
 from gateway.store.postgres import PostgresStore, StoreUnavailable, numbered, redacted
 from gateway.store.sealing import SealingError
 
-from ..postgres import free_port
 from ..stores import TEST_DATA_KEY, raw
 
 LATEST = len(migrations("postgresql"))
