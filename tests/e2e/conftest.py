@@ -102,6 +102,11 @@ class Gateway:
         assert self.log is not None, "start the Gateway with capture_log=True"
         return self.log.read_text()
 
+    def assert_log_clean(self) -> None:
+        """Nothing the node logged is an ERROR or a traceback (start it with capture_log=True)."""
+        text = self.log_text()
+        assert " ERROR " not in text and "Traceback" not in text, text
+
     def cli(self, *args: str) -> str:
         out = subprocess.run(
             [sys.executable, "-m", "gateway", *args, "--config", str(self.config)],
@@ -134,6 +139,16 @@ class Gateway:
         assert self.proc.stdout is not None
         self.proc.stdout.close()
         return code
+
+
+def serving_demo(gateway: Gateway) -> Iterator[Gateway]:
+    """A module's gateway: a key for app `demo`, started; once the module is done, stopped cleanly
+    with nothing logged as an ERROR."""
+    gateway.keys = {"demo": gateway.new_key()}
+    gateway.start()
+    yield gateway
+    assert gateway.stop() == 0
+    gateway.assert_log_clean()
 
 
 def worker_of(response: httpx.Response) -> str:

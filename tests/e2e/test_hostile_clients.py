@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from .conftest import Gateway, until
+from .conftest import Gateway, serving_demo, until
 
 LIMITS = """
 header_timeout_s: 1
@@ -54,11 +54,7 @@ def gw(tmp_path_factory) -> Iterator[Gateway]:
     gateway = Gateway(
         tmp_path_factory.mktemp("hostile"), MODELS, workers=1, server_yaml=LIMITS, capture_log=True
     )
-    gateway.keys = {"demo": gateway.new_key()}
-    gateway.start()
-    yield gateway
-    assert gateway.stop() == 0
-    assert " ERROR " not in gateway.log_text() and "Traceback" not in gateway.log_text(), gateway.log_text()
+    yield from serving_demo(gateway)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .conftest import Gateway, until
+from .conftest import Gateway, serving_demo, until
 
 MODELS = """
   - name: slow
@@ -41,11 +41,7 @@ def gw(tmp_path_factory) -> Iterator[Gateway]:
     gateway = Gateway(
         tmp_path_factory.mktemp("front"), MODELS, workers=1, server_yaml="engine: native", capture_log=True
     )
-    gateway.keys = {"demo": gateway.new_key()}
-    gateway.start()
-    yield gateway
-    assert gateway.stop() == 0
-    assert " ERROR " not in gateway.log_text() and "Traceback" not in gateway.log_text(), gateway.log_text()
+    yield from serving_demo(gateway)
 
 
 @pytest.fixture(scope="module")

@@ -92,7 +92,7 @@ tenants:
         gw.start()
         yield gw, mocks.urls, key
         assert gw.stop() == 0
-        assert " ERROR " not in gw.log_text() and "Traceback" not in gw.log_text(), gw.log_text()
+        gw.assert_log_clean()
 
 
 def upstream_stats(urls: list[str]) -> list[Any]:
