@@ -155,8 +155,11 @@ class Trace:
 
     def cost(self, prices: PriceTable) -> float:
         """USD at `prices` for the final usage, priced by the model that served (kept for the
-        record: the data plane prices it once, to settle cost budgets)."""
+        record: the data plane prices it once, to settle cost budgets). Priced once: the record
+        of a whole answer is made before the budgets settle, and either may come first."""
         rec = self.rec
+        if self._priced:
+            return rec.cost
         prompt, completion = rec.prompt_tokens, rec.completion_tokens
         rec.cost = (
             prices.cost(rec.served_model or rec.model, prompt, completion, rec.cached_tokens)
@@ -173,7 +176,7 @@ class Trace:
         rec.latency_ms = latency
         rec.ts_end = rec.ts + latency / 1000
         rec.total_tokens = rec.prompt_tokens + rec.completion_tokens
-        if prices is not None and not self._priced:
+        if prices is not None:
             self.cost(prices)
         capture = self.capture
         if capture is not None:
