@@ -81,6 +81,7 @@ class ClusterAgent:
         self._connected = False  # Redis has answered once
         self._nodes: list[NodeInfo] = []
         self._degraded_since: float | None = None
+        self._outage_logged = False
         self._sent: dict[int, tuple[int, int, int]] = {}  # slot -> fingerprint last sent or applied
         self._budget_records: tuple[int, list[Any]] = (-1, [])  # (store generation, budgets)
         mode = CLUSTER_EXACT if c.limits == "exact" else CLUSTER_LEASE
@@ -92,10 +93,14 @@ class ClusterAgent:
     # -- what the admin API shows --------------------------------------------------------------
     def status(self) -> ClusterStatus:
         _mode, degraded, live, _lease = self._region.cluster_state()
+        if degraded and self._degraded_since is None:
+            # A worker's failed Redis call marks the region before this node's own loop fails:
+            # the region is the one source, and the outage dates from the first sight of it.
+            self._degraded_since = time.time()
         return ClusterStatus(
             node=self.node,
             clustered=True,
-            redis="unreachable" if self._degraded_since is not None else "connected",
+            redis="unreachable" if degraded else "connected",
             limits=self.cfg.limits,
             degraded=bool(degraded),
             degraded_since=self._degraded_since if degraded else None,
@@ -168,10 +173,13 @@ class ClusterAgent:
             )
         self._connected = True
         self._degraded_since = None
+        self._outage_logged = False
 
     def _degrade(self, exc: BaseException) -> None:
         if self._degraded_since is None:
             self._degraded_since = time.time()
+        if not self._outage_logged:
+            self._outage_logged = True
             log.warning(
                 "Redis unreachable (%s): serving on local state, each shared limit divided by %d "
                 "live node(s)",

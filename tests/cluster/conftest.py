@@ -145,23 +145,63 @@ def shared_data_key() -> Iterator[None]:
         yield
 
 
+class Load:
+    """Client processes sending chat completions through `url` until `stop()` (or for `seconds`);
+    `answers` grows as they arrive, each as {status, request_id, sent, answered}."""
+
+    def __init__(self, url: str, key: str, seconds: float = 0, processes: int = 3, threads: int = 4):
+        self.answers: list[dict[str, Any]] = []
+        self._procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.cluster.client", url, key, str(seconds), str(threads)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(processes)
+        ]
+        self._readers = [threading.Thread(target=self._read, args=(p,), daemon=True) for p in self._procs]
+        for reader in self._readers:
+            reader.start()
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            self.answers.append(json.loads(line))  # list.append is atomic: the readers share it
+
+    def wait_for(self, more: int, what: str) -> None:
+        """Wait until `more` answers beyond those already in have arrived."""
+        target = len(self.answers) + more
+        wait_until(lambda: len(self.answers) >= target, what)
+
+    def wait_sent_after(self, moment: float, what: str) -> None:
+        """Wait until an answer to a request sent after `moment` has arrived."""
+        wait_until(lambda: any(a["sent"] > moment for a in self.answers[-50:]), what)
+
+    def stop(self) -> list[dict[str, Any]]:
+        for proc in self._procs:
+            assert proc.stdin is not None
+            proc.stdin.close()
+        return self.finish()
+
+    def finish(self, timeout_s: float = 120) -> list[dict[str, Any]]:
+        """Wait for the clients to end; every answer."""
+        for proc in self._procs:
+            assert proc.wait(timeout=timeout_s) == 0
+        for reader in self._readers:
+            reader.join()
+        return self.answers
+
+    def __enter__(self) -> Load:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 def hammer(url: str, key: str, seconds: float, processes: int = 3, threads: int = 4) -> list[dict[str, Any]]:
-    """Several client processes send chat completions through `url` for `seconds`; every answer,
-    as {status, request_id, sent, answered}."""
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.cluster.client", url, key, str(seconds), str(threads)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(processes)
-    ]
-    answers: list[dict[str, Any]] = []
-    for p in procs:
-        out, _ = p.communicate(timeout=seconds + 120)
-        assert p.returncode == 0
-        answers += json.loads(out)
-    return answers
+    """Several client processes send chat completions through `url` for `seconds`; every answer."""
+    return Load(url, key, seconds, processes, threads).finish(timeout_s=seconds + 120)
 
 
 def chat(url: str, key: str, **kwargs: Any) -> httpx.Response:

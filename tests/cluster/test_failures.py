@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ import pytest
 from bench.services import PostgresServer, RedisServer
 
 from ..deploy.proctree import tree
-from .conftest import Cluster, hammer, new_key, wait_until
+from .conftest import Cluster, Load, new_key, wait_until
 
 # How soon nginx has seen every keep-alive connection to a killed node closed.
 NOTICED_S = 0.5
@@ -67,17 +66,16 @@ def test_a_node_killed_under_load(tmp_path, database: str, redis_server: RedisSe
         key, _ = new_key(cluster)
         victim = cluster.nodes[2]
         assert victim.proc is not None
-        answers: list[dict[str, Any]] = []
-        load = threading.Thread(target=lambda: answers.extend(hammer(cluster.url, key, 6.0, threads=3)))
-        load.start()
-        time.sleep(2.0)
-        pids = tree(victim.proc.pid)
-        killing = time.time()
-        for pid in pids:  # the whole node at once, as a crash or the OOM killer would
-            os.kill(pid, signal.SIGKILL)
-        killed = time.time()
-        victim.proc.wait(timeout=30)
-        load.join()
+        with Load(cluster.url, key, threads=3) as load:
+            load.wait_for(300, "the load runs on three nodes")
+            pids = tree(victim.proc.pid)
+            killing = time.time()
+            for pid in pids:  # the whole node at once, as a crash or the OOM killer would
+                os.kill(pid, signal.SIGKILL)
+            killed = time.time()
+            victim.proc.wait(timeout=30)
+            load.wait_sent_after(killed + 2.0, "the load runs on after the kill")
+        answers = load.answers
         assert victim.proc.stdout is not None
         victim.proc.stdout.close()
 
@@ -102,20 +100,17 @@ def test_postgresql_stopped_and_started_under_load(
     cluster = Cluster(tmp_path, database, redis_server, upstream)
     try:
         key, _ = new_key(cluster)
-        answers: list[dict[str, Any]] = []
-        load = threading.Thread(target=lambda: answers.extend(hammer(cluster.url, key, 8.0, threads=3)))
-        load.start()
-        try:
-            time.sleep(2.0)
+        with Load(cluster.url, key, threads=3) as load:
+            load.wait_for(300, "the load runs on the store")
             private_postgres.halt()
             refused = cluster.nodes[1].admin("POST", "/admin/keys", json={"app": "demo"})
             assert refused.status_code == 503
             assert refused.json()["error"]["code"] == "store_unavailable"
             assert "keeps serving" in refused.json()["error"]["message"]
-            time.sleep(2.0)  # the nodes serve on, journaling every record
+            load.wait_for(300, "the nodes serve on, journaling every record")
             private_postgres.resume()
-        finally:
-            load.join()
+            load.wait_for(300, "the load runs on once the store is back")
+        answers = load.answers
         failed = [a for a in answers if a["status"] not in (200, 429)]
         assert failed == [], failed[:5]
         every_answer_recorded_once(database, answers)
