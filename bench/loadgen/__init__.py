@@ -37,6 +37,7 @@ class LoadgenResult:
     completed: int
     sent: int
     unsent: int
+    expired: int  # idle connections opened afresh before carrying a request (--keepalive)
     status: dict[str, int]
     socket_errors: dict[str, int]
     latency: LogLinearHistogram  # from the intended send time (open loop) or the send (closed)
@@ -70,6 +71,7 @@ def from_doc(doc: dict[str, Any]) -> LoadgenResult:
         completed=int(doc["completed"]),
         sent=int(doc["sent"]),
         unsent=int(doc["unsent"]),
+        expired=int(doc["expired"]),
         status={k: int(v) for k, v in doc["status"].items()},
         socket_errors={k: int(v) for k, v in doc["errors"].items()},
         latency=histogram(doc["latency"]),
@@ -137,9 +139,11 @@ def run(
     body_file: Path | None = None,
     cores: str | None = None,
     timeout_s: float = 10.0,
+    keepalive_s: float = 5.0,
     on_progress: ProgressCallback | None = None,
 ) -> LoadgenResult:
-    """Drive `url` (http only) for `duration_s`: constant `rate` req/s, or closed loop when 0."""
+    """Drive `url` (http only) for `duration_s`: constant `rate` req/s, or closed loop when 0.
+    A connection idle `keepalive_s` is opened afresh before its next request (0: never)."""
     args = [
         *target_args(url),
         f"--method={method}",
@@ -147,6 +151,7 @@ def run(
         f"--duration={duration_s:g}",
         f"--rate={rate:g}",
         f"--timeout={timeout_s:g}",
+        f"--keepalive={keepalive_s:g}",
         *(f"--header={h}" for h in headers),
     ]
     if body_file is not None:

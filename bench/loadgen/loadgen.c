@@ -8,6 +8,11 @@
  *                  omission).
  *   --rate 0       closed loop: every connection sends its next request as soon as the previous
  *                  answer is complete (wrk's model); latency counts from the actual send.
+ *
+ * A connection idle for --keepalive seconds (default 5, httpx's keep-alive expiry) is opened
+ * afresh before it carries a request, as HTTP clients' pools do: a server closes idle connections
+ * after its own keep-alive timeout (aigw's: 10 s), and a request written as it closes would fail
+ * for no fault of the server's. 0 keeps connections for ever.
  *   --stream-events K
  *                  closed loop over SSE streams (the `stream` scenario): connection i opens at
  *                  t0 + ramp * i / connections, then runs stream after stream. Every SSE event
@@ -98,7 +103,7 @@ typedef struct {
     const char *headers[64];
     int n_headers;
     int connections;
-    double duration_s, rate, timeout_s, ramp_s;
+    double duration_s, rate, timeout_s, ramp_s, keepalive_s;
     int progress;
     int stream_events; /* > 0: stream mode, this many events make a complete stream */
 } options_t;
@@ -108,7 +113,7 @@ static void usage(void) {
             "usage: loadgen --host H --port P --path /p [--method M] [--header 'K: V']... "
             "[--body-file F]\n"
             "               --connections C --duration S [--rate R (0 = closed loop)] "
-            "[--timeout S] [--progress]\n"
+            "[--timeout S] [--keepalive S] [--progress]\n"
             "               [--stream-events K [--ramp S]]\n"
             "       loadgen --bucket-selftest < numbers\n");
     exit(2);
@@ -132,6 +137,7 @@ typedef struct {
     uint64_t intended_ns;  /* latency is measured from here */
     uint64_t sent_ns;      /* service time is measured from here; timeouts too */
     uint64_t retry_at_ns;  /* when a down connection may reconnect */
+    uint64_t idle_ns;      /* when it last became idle */
     int opened;            /* has had a socket before: the next open is a reconnect */
     uint32_t streams;      /* streams sent on this socket (stream mode) */
     uint64_t *event_ns;    /* stream mode: arrival of events 0..K-1 */
@@ -399,7 +405,7 @@ typedef struct {
     hist_t gaps;     /* stream mode: between consecutive content events */
     uint64_t status[6];
     errors_t err;
-    uint64_t completed, sent, reconnects;
+    uint64_t completed, sent, reconnects, expired;
     uint64_t streams, events; /* stream mode: complete streams and their events */
 } results_t;
 
@@ -451,6 +457,7 @@ static void complete(conn_t *c, uint64_t now) {
     R.status[cls >= 1 && cls <= 5 ? cls : 0]++;
     R.completed++;
     c->state = C_IDLE;
+    c->idle_ns = now;
     if (!g_stream_events) return;
     if (c->status != 200) {
         R.err.status++;
@@ -480,13 +487,15 @@ static void bucket_selftest(void) {
 }
 
 int main(int argc, char **argv) {
-    options_t o = {.method = "GET", .path = "/", .connections = 16, .duration_s = 10, .timeout_s = 10};
+    options_t o = {
+        .method = "GET", .path = "/", .connections = 16, .duration_s = 10, .timeout_s = 10, .keepalive_s = 5};
     static struct option longopts[] = {
         {"host", 1, 0, 'h'},       {"port", 1, 0, 'p'},     {"path", 1, 0, 'P'},
         {"method", 1, 0, 'm'},     {"header", 1, 0, 'H'},   {"body-file", 1, 0, 'b'},
         {"connections", 1, 0, 'c'}, {"duration", 1, 0, 'd'}, {"rate", 1, 0, 'r'},
         {"timeout", 1, 0, 't'},    {"progress", 0, 0, 'g'}, {"bucket-selftest", 0, 0, 'S'},
-        {"stream-events", 1, 0, 'e'}, {"ramp", 1, 0, 'R'},  {0, 0, 0, 0}};
+        {"stream-events", 1, 0, 'e'}, {"ramp", 1, 0, 'R'},  {"keepalive", 1, 0, 'k'},
+        {0, 0, 0, 0}};
     int opt;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (opt) {
@@ -506,6 +515,7 @@ int main(int argc, char **argv) {
         case 'S': bucket_selftest(); break;
         case 'e': o.stream_events = atoi(optarg); break;
         case 'R': o.ramp_s = atof(optarg); break;
+        case 'k': o.keepalive_s = atof(optarg); break;
         default: usage();
         }
     }
@@ -542,6 +552,7 @@ int main(int argc, char **argv) {
     }
 
     const uint64_t timeout_ns = (uint64_t)(o.timeout_s * 1e9);
+    const uint64_t keepalive_ns = (uint64_t)(o.keepalive_s * 1e9);
     const int open_loop = o.rate > 0;
     const double interval_ns = open_loop ? 1e9 / o.rate : 0;
     const uint64_t t_end = t0 + (uint64_t)(o.duration_s * 1e9);
@@ -579,6 +590,12 @@ int main(int argc, char **argv) {
                         if (intended < wake) wake = intended;
                         continue;
                     }
+                }
+                if (keepalive_ns && now - c->idle_ns >= keepalive_ns) {
+                    R.expired++;
+                    conn_close(c, now);
+                    conn_open(c, i); /* the request goes to the next idle connection */
+                    continue;
                 }
                 next_k++;
                 R.sent++;
@@ -658,6 +675,7 @@ int main(int argc, char **argv) {
                 }
                 want_write(c, 0); /* connected: EPOLLOUT only while a write is pending */
                 c->state = C_IDLE;
+                c->idle_ns = now;
                 continue;
             }
             if (c->state == C_BUSY && c->write_off < g_request_len && (ev & EPOLLOUT)) {
@@ -734,10 +752,10 @@ int main(int argc, char **argv) {
     uint64_t unsent = open_loop && scheduled > R.sent ? scheduled - R.sent : 0;
     printf("{\"mode\":\"%s\",\"rate_target\":%.3f,\"connections\":%d,\"duration_s\":%.6f,"
            "\"elapsed_s\":%.6f,\"interrupted\":%s,\"sent\":%llu,\"completed\":%llu,\"unsent\":%llu,"
-           "\"reconnects\":%llu,",
+           "\"reconnects\":%llu,\"expired\":%llu,",
            g_stream_events ? "stream" : open_loop ? "open" : "closed", o.rate, o.connections, o.duration_s, (double)elapsed / 1e9,
            g_stop ? "true" : "false", (unsigned long long)R.sent, (unsigned long long)R.completed,
-           (unsigned long long)unsent, (unsigned long long)R.reconnects);
+           (unsigned long long)unsent, (unsigned long long)R.reconnects, (unsigned long long)R.expired);
     printf("\"status\":{\"1xx\":%llu,\"2xx\":%llu,\"3xx\":%llu,\"4xx\":%llu,\"5xx\":%llu,\"other\":%llu},",
            (unsigned long long)R.status[1], (unsigned long long)R.status[2],
            (unsigned long long)R.status[3], (unsigned long long)R.status[4],

@@ -95,6 +95,24 @@ def test_constant_rate_sends_exactly_the_schedule(server, body_file):
     assert r.elapsed_s >= 0.495
 
 
+def test_a_connection_idle_past_the_keepalive_is_opened_afresh_and_loses_no_request(server, body_file):
+    # One connection, a request every 200 ms, connections kept 1 ms: every request after the first
+    # finds its connection idle past the keep-alive (unless every answer took 199 ms).
+    r = loadgen.run(
+        server + "/cl",
+        1,
+        1.0,
+        rate=5,
+        method="POST",
+        headers=["Authorization: Bearer k"],
+        body_file=body_file,
+        keepalive_s=0.001,
+    )
+    assert (r.sent, r.completed, r.status["2xx"]) == (5, 5, 5)
+    assert sum(r.socket_errors.values()) == 0
+    assert r.expired >= 1
+
+
 def test_error_statuses_are_counted_as_non_2xx(server, body_file):
     r = drive(server + "/fail", body_file)
     assert r.completed > 0 and r.non2xx == r.completed == r.status["5xx"]

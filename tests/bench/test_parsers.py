@@ -60,6 +60,7 @@ LOADGEN_JSON = {
     "completed": 100,
     "unsent": 0,
     "reconnects": 0,
+    "expired": 0,
     "status": {"1xx": 0, "2xx": 98, "3xx": 0, "4xx": 1, "5xx": 1, "other": 0},
     "errors": {"connect": 0, "read": 0, "write": 0, "timeout": 0},
     "latency": {
