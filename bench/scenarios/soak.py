@@ -1,12 +1,14 @@
-"""`soak`: a long run at a fixed rate of mixed requests — plain, streamed and embeddings, a few
-of them sent to a provider that answers 429, with hostile callers among them — sampling aigw's
-process tree all along: resident memory, open descriptors, connections to callers and upstreams,
-call records waiting to be written and errors. The verdict: nothing grows once warmed up, and no
-error happens but the ones provoked on purpose."""
+"""`soak`: a long run at a constant rate of mixed requests — plain, streamed, embeddings and
+Anthropic Messages translated to the OpenAI provider, a few of them sent to a provider that answers
+429, with hostile callers among them — sampling aigw's process tree all along: resident memory,
+open descriptors, connections to callers and upstreams, call records waiting to be written and
+errors. The rate is 80% of the highest the same mix was served at, measured first, unless given.
+The verdict: nothing grows once warmed up, and no error happens but the ones provoked on purpose."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import tempfile
 import threading
@@ -15,14 +17,15 @@ import urllib.request
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import aigw, mock
+from ..capacity import highest_rate
 from ..console import log
 from ..growth import Check, Sample, verdict
 from ..hostile import KINDS, HostileClients
 from ..measure import MB, Target, with_loadgen
-from ..payloads import CHAT_PATH, CHAT_REQUEST, MODEL, STREAM_REQUEST
+from ..payloads import CHAT_PATH, CHAT_REQUEST, MESSAGES_PATH, MODEL, STREAM_REQUEST
 from ..procstat import fd_count, rss_bytes, tree
 from ..report import Report, Series, Table, fmt_ms, fmt_number
 from ..results import Measurement
@@ -32,13 +35,29 @@ from .common import check_answers, is_chat_completion
 
 EMBEDDINGS_PATH = "/v1/embeddings"
 EMBEDDINGS_REQUEST = f'{{"model":"{MODEL}","input":"Hello!"}}'
-# Shares of --rate: (path, body, share).
+# An Anthropic SDK's request to the OpenAI-served model group: translated both ways.
+MESSAGES_REQUEST = f'{{"model":"{MODEL}","max_tokens":64,"messages":[{{"role":"user","content":"Hello!"}}]}}'
+
+
+class Kind(NamedTuple):
+    path: str
+    body: str
+    share: float  # of the rate
+    anthropic: bool = False  # sent as Anthropic's SDK sends it (x-api-key, anthropic-version)
+
+
 MIX = {
-    "chat": (CHAT_PATH, CHAT_REQUEST, 0.5),
-    "stream": (CHAT_PATH, STREAM_REQUEST, 0.2),
-    "embeddings": (EMBEDDINGS_PATH, EMBEDDINGS_REQUEST, 0.3),
+    "chat": Kind(CHAT_PATH, CHAT_REQUEST, 0.40),
+    "stream": Kind(CHAT_PATH, STREAM_REQUEST, 0.20),
+    "embeddings": Kind(EMBEDDINGS_PATH, EMBEDDINGS_REQUEST, 0.25),
+    "messages": Kind(MESSAGES_PATH, MESSAGES_REQUEST, 0.15, anthropic=True),
 }
 STREAM_CHUNKS, CHUNK_INTERVAL_MS = 16, 20  # a streamed answer lasts about a third of a second
+STREAM_S = STREAM_CHUNKS * CHUNK_INTERVAL_MS / 1000
+# The capacity search: each rate is tried this long, and is served when every request went out on
+# schedule and was answered 2xx, half of them within this much more than the answer itself takes
+# (past the maximum, callers queue and the median waits grow without bound).
+PROBE_S, PROBE_P50_MS, SHARE_OF_MAX = 8.0, 100.0, 0.8
 # The second provider answers 429 past this many requests a second, and sends no x-ratelimit-*
 # headers, so aigw learns of its limit only from the 429s (and their retry-after).
 LIMITED_PER_S = 10
@@ -47,7 +66,13 @@ _METRIC = re.compile(r"^(aigw_[a-z_]+)(?:\{([^}]*)\})? (\S+)$", re.M)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--rate", type=float, default=200, help="requests a second, all kinds (default 200)")
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="requests a second, all kinds (default 0: 80%% of the highest rate the mix is served at, "
+        "measured first)",
+    )
     p.add_argument("--hostile-rate", type=float, default=2, help="hostile callers a second (default 2)")
     p.add_argument(
         "--sample-interval", type=float, help="seconds between samples (default: duration/360, 0.5 to 5)"
@@ -90,21 +115,32 @@ def read_metrics(gw: aigw.Aigw) -> Metrics:
         return parse_metrics(resp.read().decode())
 
 
+def connections_for(kind: str, rate: float, least: int) -> int:
+    """Enough connections for a kind's requests in flight: a stream holds its connection for
+    STREAM_S, and room is left for twice that."""
+    held_s = 2 * STREAM_S if kind == "stream" else 0.0
+    return max(least, math.ceil(rate * MIX[kind].share * held_s))
+
+
 class Loads:
     """One constant-rate loadgen per kind of request, each on its own thread."""
 
-    def __init__(self, ctx: RunContext, gw: aigw.Aigw, body_dir: Path) -> None:
-        a = ctx.args
+    def __init__(self, ctx: RunContext, gw: aigw.Aigw, body_dir: Path, rate: float, duration: float) -> None:
         self.failures: Counter[str] = Counter()  # non-2xx and socket errors so far, by kind
         self.results: dict[str, Measurement] = {}
         self.crashed: list[str] = []
         self._threads: list[threading.Thread] = []
-        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {gw.key}"}
-        for kind, (path, body, share) in MIX.items():
+        for kind, (path, body, share, anthropic) in MIX.items():
             body_file = body_dir / f"{kind}.json"
             body_file.write_text(body)
+            if anthropic:
+                headers = {"Content-Type": "application/json", "x-api-key": gw.key}
+                headers["anthropic-version"] = "2023-06-01"
+            else:
+                headers = {"Content-Type": "application/json", "Authorization": f"Bearer {gw.key}"}
             target = Target(kind, f"{gw.url}{path}", None, headers=headers)
-            args = (kind, target, body_file, a.connections, a.duration, a.rate * share, ctx.load_cores)
+            conns = connections_for(kind, rate, ctx.args.connections)
+            args = (kind, target, body_file, conns, duration, rate * share, ctx.load_cores)
             self._threads.append(threading.Thread(target=self._run, args=args, name=f"load-{kind}"))
 
     def _run(
@@ -131,6 +167,35 @@ class Loads:
     def join(self) -> None:
         for t in self._threads:
             t.join()
+
+    def served(self) -> str:
+        """Empty when every request went out on schedule, was answered 2xx and the median wait
+        stayed within PROBE_P50_MS of the answer's own length; else why not."""
+        if self.crashed:
+            return "; ".join(self.crashed)
+        for kind, m in self.results.items():
+            p50 = m.latency_ms.get("p50", math.inf)
+            bound = PROBE_P50_MS + (STREAM_S * 1000 if kind == "stream" else 0)
+            if m.unsent or m.non2xx or m.errors or p50 > bound:
+                return (
+                    f"{kind}: {m.unsent} unsent, {m.non2xx} non-2xx, {m.errors} socket errors, "
+                    f"p50 {p50:.0f} ms (bound {bound:.0f})"
+                )
+        return ""
+
+
+def measure_capacity(ctx: RunContext, gw: aigw.Aigw, body_dir: Path) -> float:
+    """The highest rate of the mix aigw serves (`Loads.served`), each rate tried for PROBE_S."""
+
+    def served(rate: float) -> bool:
+        loads = Loads(ctx, gw, body_dir, rate, PROBE_S)
+        loads.start()
+        loads.join()
+        why = loads.served()
+        log(f"capacity: {rate:,.0f} req/s {'served' if not why else 'not served: ' + why}")
+        return not why
+
+    return highest_rate(served, start=200)
 
 
 def sample_interval(a: argparse.Namespace) -> float:
@@ -160,14 +225,17 @@ def run(ctx: RunContext) -> Report:
     server_port = int(gw.url.rsplit(":", 1)[1])
     upstream_ports = {int(u.rsplit(":", 1)[1]) for u in (free_url, limited_url)}
     interval = sample_interval(a)
+    with tempfile.TemporaryDirectory(prefix="aigw-soak-") as tmp:
+        measured_max = measure_capacity(ctx, gw, Path(tmp)) if not a.rate else None
+    rate = a.rate or SHARE_OF_MAX * (measured_max or 0)
     log(
-        f"{a.rate:g} req/s ({', '.join(f'{k} {v[2]:.0%}' for k, v in MIX.items())}) and "
+        f"{rate:,.0f} req/s ({', '.join(f'{k} {v.share:.0%}' for k, v in MIX.items())}) and "
         f"{a.hostile_rate:g} hostile callers a second for {a.duration:g}s, sampled every {interval:g}s; "
         f"judged after a {a.warmup:g}s warm-up"
     )
     samples: list[Sample] = []
     with tempfile.TemporaryDirectory(prefix="aigw-soak-") as tmp:
-        loads = Loads(ctx, gw, Path(tmp))
+        loads = Loads(ctx, gw, Path(tmp), rate, a.duration)
         hostile = HostileClients("127.0.0.1", server_port, gw.key, a.hostile_rate)
         t0 = time.monotonic()
         loads.start()
@@ -215,7 +283,7 @@ def run(ctx: RunContext) -> Report:
             hostile.stop()
             loads.join()
         errors = unexpected_errors()
-    return build_report(ctx, samples, errors, loads, hostile, read_metrics(gw), interval)
+    return build_report(ctx, samples, errors, loads, hostile, read_metrics(gw), interval, rate, measured_max)
 
 
 def build_report(
@@ -226,6 +294,8 @@ def build_report(
     hostile: HostileClients,
     metrics: Metrics,
     interval: float,
+    rate: float,
+    measured_max: float | None,
 ) -> Report:
     a = ctx.args
     checks = verdict(samples, a.warmup, a.max_rss_growth, errors)
@@ -251,7 +321,11 @@ def build_report(
         for kind, m in loads.results.items()
     ]
     statuses = dict(sorted(metrics.statuses.items()))
+    of_max = ""
+    if measured_max:
+        of_max = f", {SHARE_OF_MAX:.0%} of the {measured_max:,.0f} req/s the mix was served at"
     notes = [
+        f"rate: {rate:,.0f} req/s{of_max}",
         f"verdict: {'PASS' if passed else 'FAIL'} — " + "; ".join(c.detail for c in checks),
         f"{metrics.upstream_429s:,} upstream 429s from the limited provider were retried on the other one.",
         f"hostile callers: {', '.join(f'{k} {hostile.done[k]:,}' for k in KINDS)}; "
@@ -270,10 +344,11 @@ def build_report(
         settings={
             "duration_s": a.duration,
             "warmup_s": a.warmup,
-            "rate": a.rate,
-            "mix": {k: v[2] for k, v in MIX.items()},
+            "rate": rate,
+            "measured_max": measured_max,
+            "mix": {k: v.share for k, v in MIX.items()},
             "hostile_rate": a.hostile_rate,
-            "connections_per_kind": a.connections,
+            "connections": {k: connections_for(k, rate, a.connections) for k in MIX},
             "sample_interval_s": interval,
             "max_rss_growth": a.max_rss_growth,
             "limited_provider_per_s": LIMITED_PER_S,
