@@ -1,8 +1,15 @@
-"""Whether a process is still there, for files named after the process that made them."""
+"""Whether a process is still there, for files named after the process that made them; and the
+node's scratch files, named after its supervisor, which a node killed outright leaves behind."""
 
 from __future__ import annotations
 
+import glob
 import os
+import re
+import shutil
+import tempfile
+
+_SCRATCH = re.compile(r"aigw-(\d+)\.(?:config|metrics)$")
 
 
 def alive(pid: int) -> bool:
@@ -14,3 +21,33 @@ def alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def scratch_dir() -> str:
+    """Where a node keeps its per-process files: tmpfs when there is one (they are mmapped)."""
+    return "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
+
+
+def scratch_path(kind: str) -> str:
+    """This node's scratch file or directory of `kind` (`config`, `metrics`)."""
+    return os.path.join(scratch_dir(), f"aigw-{os.getpid()}.{kind}")
+
+
+def remove_dead_scratch(base: str | None = None) -> list[str]:
+    """Remove the scratch files of nodes no longer alive (killed by a signal or the OOM killer,
+    they could not clean up); returns what was removed. Nodes sharing `base` share a PID
+    namespace (a container has its own /dev/shm), so a PID not alive is a node that is gone."""
+    removed = []
+    for path in glob.glob(os.path.join(base or scratch_dir(), "aigw-*.*")):
+        match = _SCRATCH.search(os.path.basename(path))
+        if match is None or alive(int(match.group(1))):
+            continue
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                continue  # another node starting at the same moment removed it
+        removed.append(path)
+    return removed

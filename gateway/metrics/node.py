@@ -7,7 +7,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -17,7 +16,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from .._version import __version__
-from ..processes import alive
+from ..processes import alive, scratch_path
 from . import names
 from .names import KEY_CAUSES, KEY_STATES
 from .worker import ENV, PROCESS_PREFIX
@@ -26,9 +25,8 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
 def metrics_dir_path() -> str:
-    """Where a node's workers publish: tmpfs when there is one (the files are mmapped)."""
-    base = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
-    return os.path.join(base, f"aigw-{os.getpid()}.metrics")
+    """Where a node's workers publish."""
+    return scratch_path("metrics")
 
 
 def prepare_dir(path: str) -> str:

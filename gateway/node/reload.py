@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import tempfile
 from typing import Any
 
 from ..admin.propagation import Propagation
@@ -33,6 +31,7 @@ from ..config.published import Overrides, Published, publish
 from ..config.schema import Config
 from ..config.seed import seed
 from ..keypool.directory import KeyDirectory
+from ..processes import scratch_path
 from ..store import Store
 from ..telemetry import logs
 from .children import Mocks
@@ -42,8 +41,7 @@ log = logging.getLogger("aigw.reload")
 
 
 def node_config_path() -> str:
-    base = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
-    return os.path.join(base, f"aigw-{os.getpid()}.config")
+    return scratch_path("config")
 
 
 class NodeConfig:

@@ -38,6 +38,7 @@ from ..keypool.events import watch_keys
 from ..keypool.prober import run_prober
 from ..metrics.node import node_metrics_dir
 from ..metrics.worker import ENV as METRICS_ENV
+from ..processes import remove_dead_scratch
 from ..store import Store
 from ..telemetry import logs
 from ..telemetry.tracing import TracingUnavailable
@@ -95,6 +96,9 @@ async def run_node(node: NodeConfig) -> int:
     store = open_node_store(cfg.store.url, cfg.store.path)
     try:
         seed(store, cfg)
+        removed = remove_dead_scratch()
+        if removed:
+            log.info("removed %d scratch file(s) of nodes that are gone", len(removed))
         # Workers publish their metrics here; the admin listener aggregates them for /metrics.
         with node_metrics_dir() as metrics_dir:
             os.environ[METRICS_ENV] = metrics_dir
