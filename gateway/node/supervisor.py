@@ -98,7 +98,7 @@ async def run_node(node: NodeConfig) -> int:
         seed(store, cfg)
         removed = remove_dead_scratch()
         if removed:
-            log.info("removed %d scratch file(s) of nodes that are gone", len(removed))
+            log.info("removed %d shared-memory file(s) left by nodes that did not stop cleanly", removed)
         # Workers publish their metrics here; the admin listener aggregates them for /metrics.
         with node_metrics_dir() as metrics_dir:
             os.environ[METRICS_ENV] = metrics_dir
