@@ -270,6 +270,20 @@ cdef class SharedRegion:
                 return row
         raise RuntimeError(f"{self.path}: all {self.max_workers} worker rows are in use")
 
+    def release_worker(self):
+        """Give this process's row back as it stops cleanly: its in-flight counts (none once it
+        has drained) leave the totals, and the supervisor does not take it for a death."""
+        cdef int64_t row = self.worker
+        cdef int64_t pid
+        if row < 0:
+            return
+        self.worker = -1
+        pid = aigw_load(self._row(row))
+        if pid > 0 and aigw_cas(self._row(row), pid, -pid):
+            self._zero_row(row)
+            aigw_store(self._row(row) + W_GENERATION, 0)
+            aigw_store(self._row(row), 0)
+
     def reconcile(self):
         """Free the rows of processes that died (SIGKILL mid-request): their in-flight counts go
         back to zero. Returns how many rows were freed."""

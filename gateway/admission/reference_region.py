@@ -174,6 +174,16 @@ class ReferenceRegion:
                     return row
         raise RuntimeError(f"{self.path}: all {self.max_workers} worker rows are in use")
 
+    def release_worker(self) -> None:
+        if self.worker < 0:
+            return
+        row, self.worker = self.worker, -1
+        with self.atomically():
+            if self.words[self._row(row) + L.W_PID] > 0:
+                self._zero_row(row)
+                self.words[self._row(row) + L.W_GENERATION] = 0
+                self.words[self._row(row) + L.W_PID] = 0
+
     def reconcile(self) -> int:
         freed = 0
         with self.atomically():

@@ -220,6 +220,7 @@ class Gateway:
         if self.cluster is not None:
             loop.run_until_complete(self.cluster.close())
         self.store.close()
+        self.region.release_worker()  # a clean stop, not a death for the supervisor to mend
         self.region.close()
 
     async def __rsgi__(self, scope: Scope, proto: HTTPProtocol) -> None:

@@ -1,5 +1,6 @@
 """SIGTERM under load: clients keep calling a two-worker gateway while it is told to stop; every
-request that got a response has exactly one call record, matched by its x-request-id."""
+request that got a response has exactly one call record, matched by its x-request-id, and the
+stop is logged as one (no error, no worker taken for dead)."""
 
 import http.client
 import signal
@@ -58,7 +59,7 @@ class Load:
 
 
 def test_every_answered_request_has_exactly_one_record_after_sigterm_under_load(tmp_path):
-    gw = Gateway(tmp_path, YAML, workers=2)
+    gw = Gateway(tmp_path, YAML, workers=2, capture_log=True)
     gw.keys["demo"] = gw.new_key()
     gw.start()
     load = Load(gw)
@@ -71,6 +72,7 @@ def test_every_answered_request_has_exactly_one_record_after_sigterm_under_load(
     for t in threads:
         t.join(timeout=120)
     assert gw.stop() == 0  # drained and exited cleanly
+    gw.assert_log_clean()
 
     assert len(load.answered) >= BEFORE_SIGTERM
     assert {status for _, status in load.answered} == {200}
@@ -86,3 +88,36 @@ def test_every_answered_request_has_exactly_one_record_after_sigterm_under_load(
     assert all(n == 1 for n in counts.values()), "a request was recorded twice"
     # Both workers answered and were drained: the ids carry the worker's pid.
     assert len({rid.split("_")[1] for rid in answered}) == 2
+
+
+SLOW_STREAM_YAML = """
+    mock: {stream_chunks: 20, chunk_interval_ms: 100}
+model_groups:
+  - name: gpt-4o-mini
+    deployments: [{provider: mock}]
+tenants:
+  - name: default
+    apps: [{name: demo}]
+"""
+
+
+def test_a_worker_that_stops_first_is_not_taken_for_dead_while_another_drains(tmp_path):
+    # One worker drains a two-second stream while the other, with nothing in flight, exits at
+    # once: the supervisor, checking every second, must see a worker that stopped, not one that
+    # died (a worker gives its shared-memory row back as it stops).
+    gw = Gateway(tmp_path, SLOW_STREAM_YAML, workers=2, capture_log=True)
+    gw.keys["demo"] = gw.new_key()
+    gw.start()
+    conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=60)
+    conn.request("POST", "/v1/chat/completions", STREAM, {"Authorization": f"Bearer {gw.keys['demo']}"})
+    resp = conn.getresponse()
+    assert resp.status == 200
+    assert resp.readline().startswith(b"data: ")  # the stream is under way
+    assert gw.proc is not None
+    gw.proc.send_signal(signal.SIGTERM)
+    rest = resp.read()
+    conn.close()
+    assert rest.rstrip().endswith(b"data: [DONE]")  # drained to its end
+    assert gw.stop() == 0
+    assert "dead worker" not in gw.log_text()
+    gw.assert_log_clean()

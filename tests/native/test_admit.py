@@ -162,6 +162,21 @@ def test_a_dead_process_in_flight_row_is_reconciled(impl, region, region_path):
     assert region.reconcile() == 0
 
 
+def test_a_process_that_stops_cleanly_gives_its_row_back_and_is_not_reconciled(impl, region, region_path):
+    pid = os.fork()
+    if pid == 0:  # a child takes a row, puts a request in flight, and stops as a worker does
+        child = impl[1].attach(region_path)
+        child.claim_worker(os.getpid())
+        impl[0](make_spec(), child).admit(*CHAT, "aigw-all", "mini")
+        child.release_worker()
+        child.close()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    slots = [region.key_slot(key_id("p", k)) for k in ("k1", "k2", "k3")]
+    assert sum(region.in_flight(s) for s in slots) == 0  # given back, not waiting for a reconcile
+    assert region.reconcile() == 0  # nothing to mend: no "dead worker" for the supervisor
+
+
 def slots_of(region):
     return {t: region.key_slot(key_id("p", k)) for t, k in (("t1", "k1"), ("t2", "k2"), ("t3", "k3"))}
 
