@@ -8,8 +8,9 @@ length is a 499 (the caller left); a chunked body that ends early or is malforme
 engine enforces the limits on heads and idle connections (gateway/node/granian_engine.py,
 gateway/front).
 
-The deadline is one timer per read that cancels the reading task: no extra task or coroutine on
-the request path.
+A read's deadline cancels the reading task: no extra task or coroutine on the request path. The
+reads in progress share one timer, armed at the earliest deadline, so a read that ends in time
+(nearly all) costs a dict entry, not a timer of its own.
 """
 
 from __future__ import annotations
@@ -51,10 +52,14 @@ def lone_surrogates_replaced(body: bytes) -> bytes:
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()
 
 
+# The event loop's timers fire to the millisecond: a deadline that close is due.
+_TIMER_RESOLUTION_S = 0.001
+
+
 class BodyLimits:
     """One worker's body limits; `read` reads a body within them."""
 
-    __slots__ = ("grace", "loop", "max_bytes", "rate", "timeout")
+    __slots__ = ("_reads", "_timer", "_timer_at", "grace", "loop", "max_bytes", "rate", "timeout")
 
     def __init__(self, server: ServerConfig, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -62,6 +67,9 @@ class BodyLimits:
         self.timeout = server.body_timeout_s
         self.rate = server.min_body_rate
         self.grace = server.body_rate_grace_s
+        self._reads: dict[_Watch, None] = {}  # the reads in progress
+        self._timer: asyncio.TimerHandle | None = None  # at the earliest of their deadlines, or sooner
+        self._timer_at = 0.0
 
     def allowed_s(self, size: int) -> float:
         """How long `size` bytes of body may take to arrive."""
@@ -73,6 +81,29 @@ class BodyLimits:
         """A deadline for reading a body of `declared` bytes in the current task (`with` it around
         the read)."""
         return _Watch(self, self.loop.time(), self.allowed_s(declared))
+
+    def _started(self, watch: _Watch) -> None:
+        self._reads[watch] = None
+        if self._timer is None or watch.deadline < self._timer_at:
+            self._arm(watch.deadline)
+
+    def _arm(self, at: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self.loop.call_at(at, self._sweep)
+        self._timer_at = at
+
+    def _sweep(self) -> None:
+        """Cut the reads past their deadline; the timer follows the earliest of the others."""
+        self._timer = None
+        now = self.loop.time()
+        reads = self._reads
+        due = now + _TIMER_RESOLUTION_S  # as a timer of its own would have fired: with the sweep
+        for watch in [w for w in reads if w.deadline <= due]:
+            del reads[watch]
+            watch.cut()
+        if reads:
+            self._arm(min(w.deadline for w in reads))
 
     async def read(self, proto: HTTPProtocol, content_length: str | None) -> bytes:
         """The whole body; a GatewayError when it is too large, too slow, or does not arrive."""
@@ -119,36 +150,36 @@ class BodyLimits:
 
 
 class _Watch:
-    """The deadline of one body read: at `started + allowed_s` it cancels the reading task, and
-    the read ends in a 408. A connection that ends first ends it in a 499."""
+    """The deadline of one body read: at `started + allowed_s` (its limits' sweep) it cancels the
+    reading task, and the read ends in a 408. A connection that ends first ends it in a 499."""
 
-    __slots__ = ("fired", "limits", "started", "task", "timer")
+    __slots__ = ("deadline", "fired", "limits", "started", "task")
 
     def __init__(self, limits: BodyLimits, started: float, allowed_s: float) -> None:
         self.limits = limits
         self.started = started
+        self.deadline = started + allowed_s
         self.fired = False
-        self.task: asyncio.Task[Any] | None = asyncio.current_task()
-        self.timer = limits.loop.call_at(started + allowed_s, self._cut)
+        self.task: asyncio.Task[Any] | None = asyncio.current_task(limits.loop)
 
-    def _cut(self) -> None:
+    def cut(self) -> None:
         self.fired = True
         if self.task is not None:
             self.task.cancel()
 
     def extend(self, allowed_s: float) -> None:
-        """The body has made progress: it may now take `allowed_s` from its start."""
-        if not self.fired:
-            self.timer.cancel()
-            self.timer = self.limits.loop.call_at(self.started + allowed_s, self._cut)
+        """The body has made progress: it may now take `allowed_s` from its start (never less
+        than before, so the sweep, due no later than the old deadline, still finds it in time)."""
+        self.deadline = self.started + allowed_s
 
     def __enter__(self) -> _Watch:
+        self.limits._started(self)
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.timer.cancel()
+        self.limits._reads.pop(self, None)
         if kind is None:
             return
         if self.fired and kind is asyncio.CancelledError and self.task is not None:

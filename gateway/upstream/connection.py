@@ -10,6 +10,7 @@ One exchange at a time (no pipelining). The read timeout is one lazily re-armed 
 connection: data arrival only stamps the time, and the timer, when it fires, either reschedules
 itself at the new deadline or fails the exchange. The head is bounded as a whole: it must be in
 within the read timeout of the request and within MAX_HEAD_BYTES, however its bytes trickle in.
+A body can be bounded as a whole too (`bound_body`), on the same timer.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class Connection(asyncio.Protocol):
         "_timer",
         "_timer_at",
         "_watch",
+        "_whole_by",
+        "_whole_s",
         "closed",
         "idle",
         "idle_since",
@@ -95,6 +98,8 @@ class Connection(asyncio.Protocol):
         self._activity = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
+        self._whole_by = 0.0  # when the current response must be whole (0: unbounded)
+        self._whole_s = 0.0
         self._lost: asyncio.Future[None] | None = None
 
     # ------------------------------------------------------------------ requests
@@ -111,6 +116,7 @@ class Connection(asyncio.Protocol):
         self._head_size = 0
         self._head_request = is_head
         self._limited = True
+        self._whole_by = 0.0
         self._arm(read_timeout)
         try:
             if body:
@@ -181,11 +187,21 @@ class Connection(asyncio.Protocol):
 
     # ------------------------------------------------------------------ read timeout
 
+    def bound_body(self, within_s: float) -> None:
+        """The current response must be whole within `within_s` from now, or its exchange fails
+        with an UpstreamTimeout (and the connection closes)."""
+        self._whole_s = within_s
+        self._whole_by = due = self._loop.time() + within_s
+        self._due(due)
+
     def _arm(self, timeout: float) -> None:
         now = self._loop.time()
         self._activity = now
         self._timeout = timeout
-        due = now + timeout
+        self._due(now + timeout)
+
+    def _due(self, due: float) -> None:
+        """The timer fires by `due` (sooner, if it is set for sooner)."""
         timer = self._timer
         if timer is None or self._timer_at > due:
             if timer is not None:
@@ -198,6 +214,11 @@ class Connection(asyncio.Protocol):
         if self._resp is None:
             return  # idle: the timer lapses until the next exchange arms it
         now = self._loop.time()
+        whole_by = self._whole_by
+        if whole_by and now >= whole_by:
+            late = UpstreamTimeout(f"the answer was not whole within {self._whole_s:g}s")
+            self.close(late, abort=True)
+            return
         if self._paused:
             self._activity = now
         due = self._activity + self._timeout
@@ -208,6 +229,8 @@ class Connection(asyncio.Protocol):
                 late = UpstreamTimeout(f"no data from upstream for {self._timeout:g}s")
             self.close(late, abort=True)
             return
+        if whole_by and whole_by < due:
+            due = whole_by
         self._timer = self._loop.call_at(due, self._on_timer)
         self._timer_at = due
 

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import ProtocolError, UpstreamError, UpstreamTimeout
+from .errors import ProtocolError, UpstreamError
 from .head import split_head
 
 if TYPE_CHECKING:
@@ -202,24 +202,18 @@ class Response:
         if self._body is not None:
             return self._body
         conn = self._conn
-        timer = None
         if conn is not None:
             conn.unlimit()  # the caller wants it all: no backpressure against ourselves
             if within_s is not None:
-                late = UpstreamTimeout(f"the answer was not whole within {within_s:g}s")
-                timer = self._loop.call_later(within_s, conn.close, late, True)
-        try:
-            while not self._done:
-                if self._error is not None:
-                    self._chunks.clear()
-                    raise self._error
-                if max_bytes is not None and self._buffered > max_bytes and self._conn is not None:
-                    self._conn.close(ProtocolError(f"an answer longer than {max_bytes} bytes"), abort=True)
-                    continue
-                await self._wait()
-        finally:
-            if timer is not None:
-                timer.cancel()
+                conn.bound_body(within_s)  # on the connection's read timer: none of its own
+        while not self._done:
+            if self._error is not None:
+                self._chunks.clear()
+                raise self._error
+            if max_bytes is not None and self._buffered > max_bytes and self._conn is not None:
+                self._conn.close(ProtocolError(f"an answer longer than {max_bytes} bytes"), abort=True)
+                continue
+            await self._wait()
         chunks = self._chunks
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         chunks.clear()
