@@ -141,13 +141,15 @@ class KeyHealth:
         429 said about waiting (provider_limits.py)."""
         if target.stale:
             return  # answered to a secret since rotated or removed: nothing about the key now
-        now = time.monotonic_ns()
         region = self.region
+        if verdict is Verdict.OK:  # the common case: the endpoint and the key are well
+            region.succeed(self._endpoint(target.provider))
+            region.succeed(slot)
+            return
+        now = time.monotonic_ns()
         if verdict is not Verdict.SERVER:
             region.succeed(self._endpoint(target.provider))  # it answered: the endpoint is alive
-        if verdict is Verdict.OK:
-            region.succeed(slot)
-        elif verdict is Verdict.RATE_LIMITED:
+        if verdict is Verdict.RATE_LIMITED:
             wait = rate_limit_wait(region.fail(slot), cooldown)
             # A hair past the provider's moment: timers may fire early, and a request that arrives
             # a moment too soon costs a whole new cooldown.
@@ -193,7 +195,7 @@ class KeyHealth:
                     status,
                     self._invalid_probe[target.provider],
                 )
-        if self._listener is not None and verdict is not Verdict.OK and verdict in TELLING:
+        if self._listener is not None and verdict in TELLING:
             self._listener.key_changed(self._key(target), slot)
 
     def transport_failed(self, target: Any, slot: int, error: UpstreamError) -> None:

@@ -20,24 +20,27 @@ from ..errors import decode_body
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
+# The parts of a request are `gc=False`: what JSON decodes to holds no reference cycle, so the
+# collector need not track them, and each request's are cheaper to build and free.
 
-class ImageURL(msgspec.Struct, omit_defaults=True):
+
+class ImageURL(msgspec.Struct, gc=False, omit_defaults=True):
     url: str
     detail: str | None = None
 
 
-class InputAudio(msgspec.Struct):
+class InputAudio(msgspec.Struct, gc=False):
     data: str
     format: str
 
 
-class FileRef(msgspec.Struct, omit_defaults=True):
+class FileRef(msgspec.Struct, gc=False, omit_defaults=True):
     file_data: str | None = None  # a data URL
     file_id: str | None = None
     filename: str | None = None
 
 
-class ContentPart(msgspec.Struct, omit_defaults=True):
+class ContentPart(msgspec.Struct, gc=False, omit_defaults=True):
     """One part of a multi-part message; `type` says which of the optional fields is set."""
 
     type: str
@@ -48,18 +51,18 @@ class ContentPart(msgspec.Struct, omit_defaults=True):
     refusal: str | None = None
 
 
-class FunctionCall(msgspec.Struct):
+class FunctionCall(msgspec.Struct, gc=False):
     name: str
     arguments: str  # JSON text, as the model wrote it
 
 
-class ToolCall(msgspec.Struct):
+class ToolCall(msgspec.Struct, gc=False):
     id: str
     function: FunctionCall
     type: str = "function"
 
 
-class Message(msgspec.Struct, omit_defaults=True):
+class Message(msgspec.Struct, gc=False, omit_defaults=True):
     role: Role
     content: str | list[ContentPart] | None = None
     name: str | None = None
@@ -67,23 +70,23 @@ class Message(msgspec.Struct, omit_defaults=True):
     tool_call_id: str | None = None
 
 
-class FunctionDef(msgspec.Struct, omit_defaults=True):
+class FunctionDef(msgspec.Struct, gc=False, omit_defaults=True):
     name: str
     description: str | None = None
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
 
 
-class Tool(msgspec.Struct, omit_defaults=True):
+class Tool(msgspec.Struct, gc=False, omit_defaults=True):
     type: str  # no default: omit_defaults would drop "function", which OpenAI requires
     function: FunctionDef | None = None
 
 
-class NamedFunction(msgspec.Struct):
+class NamedFunction(msgspec.Struct, gc=False):
     name: str
 
 
-class NamedToolChoice(msgspec.Struct):
+class NamedToolChoice(msgspec.Struct, gc=False):
     """`{"type": "function", "function": {...}}`; other types (allowed_tools, custom) decode too and
     only translating adapters refuse them (see content.chosen_function)."""
 
@@ -91,19 +94,19 @@ class NamedToolChoice(msgspec.Struct):
     function: NamedFunction | None = None
 
 
-class JSONSchemaSpec(msgspec.Struct, omit_defaults=True):
+class JSONSchemaSpec(msgspec.Struct, gc=False, omit_defaults=True):
     name: str
     schema: dict[str, Any] | None = None
     description: str | None = None
     strict: bool | None = None
 
 
-class ResponseFormat(msgspec.Struct, omit_defaults=True):
+class ResponseFormat(msgspec.Struct, gc=False, omit_defaults=True):
     type: Literal["text", "json_object", "json_schema"]
     json_schema: JSONSchemaSpec | None = None
 
 
-class StreamOptions(msgspec.Struct, omit_defaults=True):
+class StreamOptions(msgspec.Struct, gc=False, omit_defaults=True):
     include_usage: bool | None = None
     include_obfuscation: bool | None = None
 
