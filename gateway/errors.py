@@ -48,6 +48,13 @@ class GatewayError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.status}, {self.code!r})"
 
+    def detached(self) -> GatewayError:
+        """This error without the traceback and the exceptions it was raised with, to be kept
+        past its `except` block: they hold the frames whose locals would hold it, a reference
+        cycle (with the whole request's state) that only a full garbage collection frees."""
+        self.__traceback__ = self.__context__ = self.__cause__ = None
+        return self
+
 
 def bad_request(message: str, param: str | None = None, code: str = "invalid_request") -> GatewayError:
     return GatewayError(400, "invalid_request_error", code, message, param)

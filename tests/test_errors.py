@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 
 import msgspec
 import pytest
@@ -85,3 +87,35 @@ def test_an_admission_rejection_is_the_same_error():
     r = Rejection(403, "permission_error", "network_not_allowed", "Not from here.")
     assert isinstance(r, GatewayError) and r.consumer is None
     assert str(r) == "Not from here." and repr(r) == "Rejection(403, 'network_not_allowed')"
+
+
+def test_an_error_kept_detached_does_not_keep_the_frame_that_caught_it():
+    """An error answered later (the body's, once the caller is known) holds no traceback or
+    chained exception: their frames would hold it back, with the request's state, until a full
+    garbage collection."""
+
+    class RequestState:
+        pass
+
+    def handle(state: RequestState) -> GatewayError:
+        try:
+            try:
+                msgspec.json.decode(b"{")
+            except msgspec.DecodeError as exc:
+                raise GatewayError(400, "invalid_request_error", "invalid_json", "Not JSON.") from exc
+        except GatewayError as exc:
+            kept = exc.detached()
+        return kept
+
+    state = RequestState()
+    alive = weakref.ref(state)
+    gc.collect()
+    gc.disable()  # freed as `handle` returns, not by a collection
+    try:
+        err = handle(state)
+        del state
+        assert alive() is None
+    finally:
+        gc.enable()
+    assert (err.status, err.code) == (400, "invalid_json")
+    assert err.__traceback__ is None and err.__context__ is None and err.__cause__ is None

@@ -317,7 +317,7 @@ class Gateway:
                     body = lone_surrogates_replaced(body)
                     request = reader(body)
             except GatewayError as exc:
-                body_error = exc
+                body_error = exc.detached()  # answered once the caller is known
 
         table = served.table
         # Token limits admit on an estimate (body size for the prompt, plus the output cap) and

@@ -141,6 +141,10 @@ class _Relay:
         try:
             pending = next(step, _SENT)
         except Exception as exc:
+            # The failed awaitable holds its error, whose traceback holds this frame and so the
+            # awaitable again: a cycle through granian's object, which the garbage collector
+            # cannot see into, so never freed. Dropped here, it goes with the request.
+            del step
             raise _ClientGone from exc
         # Another transport could have to wait: then the rest of the send is the relay's to await.
         return None if pending is _SENT else _RestOfSend(step, pending)
@@ -163,6 +167,7 @@ class _RestOfSend:
         try:
             return (yield from self._step)
         except Exception as exc:
+            del self._step, self._pending  # the same cycle as in _Relay.chunk
             raise _ClientGone from exc
 
 

@@ -276,6 +276,9 @@ class Connection(asyncio.Protocol):
             self._end_of_stream(exc)
         self.closed = True
         self._detach()
+        # No byte comes after this. The parser holds this protocol's callbacks, a cycle that only
+        # the garbage collector would free: dropped, the connection goes as soon as it is unused.
+        del self._parser
         if self._lost is not None and not self._lost.done():
             self._lost.set_result(None)
 

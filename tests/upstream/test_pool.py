@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 
 import pytest
 
@@ -120,6 +121,53 @@ def test_idle_connections_are_closed_after_idle_timeout(run):
             await pool.close()
 
     run(main)
+
+
+def test_a_closed_connection_is_freed_without_the_garbage_collector(run, monkeypatch):
+    # A worker collects garbage rarely (gateway/dataplane/app.py): a connection left in a
+    # reference cycle would stay in memory, with its parser and transport, until a full
+    # collection. Every way a connection ends is taken here with the collector off.
+    async def handler(peer: Peer) -> None:
+        while (req := await peer.read_request()) is not None:
+            if req.path == "/partial":  # abandoned by the client mid-body
+                await peer.send(response(200, b"x" * 1000)[:-10])
+                await peer.wait_client_close()
+                return
+            if req.path == "/close":  # the server closes after its answer
+                await peer.send(response(200, b"bye", [("Connection", "close")]))
+                return
+            await peer.send(response(200, b"ok"))  # kept alive, then closed idle or by the pool
+
+    async def main():
+        lost: list[asyncio.Future[None]] = []
+        made = Connection.connection_made
+
+        def spy_made(self: Connection, transport: asyncio.BaseTransport) -> None:
+            made(self, transport)
+            lost.append(self.wait_closed())
+
+        monkeypatch.setattr(Connection, "connection_made", spy_made)
+        async with Server(handler) as srv:
+            origin = Origin.from_url(srv.url)
+            idle_pool, pool = Pool(idle_timeout=0.05), Pool()
+            assert await fetch(idle_pool, origin) == (200, b"ok")
+            assert await fetch(pool, origin, path=b"/close") == (200, b"bye")
+            async with await pool_get(pool, origin, b"/partial") as resp:
+                assert resp.status == 200
+            del resp
+            assert await fetch(pool, origin) == (200, b"ok")
+            await pool.close()
+            await asyncio.gather(*lost)  # each connection_lost has run
+            await idle_pool.close()
+        assert len(lost) == srv.accepted == 4
+        assert [o for o in gc.get_objects() if isinstance(o, Connection)] == []
+
+    gc.collect()  # earlier tests' garbage
+    gc.disable()
+    try:
+        run(main)
+    finally:
+        gc.enable()
 
 
 def test_lifo_reuse_of_the_most_recently_released_connection(run):

@@ -5,7 +5,9 @@ that has gone closes the upstream request. Real sockets on 127.0.0.1, asyncio an
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import weakref
 from types import SimpleNamespace
 from typing import Any
 
@@ -168,6 +170,53 @@ def test_a_caller_that_has_gone_ends_the_relay_and_closes_the_upstream_request(r
         assert still_open == 0  # the upstream request was closed, not left running
 
     run(main)
+
+
+class FailedSend:
+    """What granian's send_bytes hands back once the caller has gone (src/rsgi/io.rs): an
+    awaitable that is its own iterator and raises, and keeps, its error. granian's is a native
+    object the garbage collector cannot see into, so a reference cycle through it (the error's
+    traceback holds the frame that holds the awaitable) is never freed."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def __await__(self) -> FailedSend:
+        return self
+
+    def __iter__(self) -> FailedSend:
+        return self
+
+    def __next__(self) -> Any:
+        error = self.error
+        del self  # granian's is native code: no frame of its own holds it
+        raise error
+
+
+def test_a_caller_that_has_gone_leaves_no_failed_send_behind(run):
+    """Each caller that leaves mid-stream would otherwise keep its request's state for good."""
+
+    class Gone:
+        def __init__(self) -> None:
+            self.failed: list[weakref.ref[FailedSend]] = []
+
+        def send_bytes(self, data: bytes) -> Any:
+            send = FailedSend(ConnectionResetError("client went away"))
+            self.failed.append(weakref.ref(send))
+            return send
+
+    async def main():
+        transport = Gone()
+        _, trace, still_open = await relay(transport, "hold")
+        assert trace.left and still_open == 0
+        assert transport.failed and all(ref() is None for ref in transport.failed)
+
+    gc.collect()
+    gc.disable()  # freed as the relay returns, not by a collection
+    try:
+        run(main)
+    finally:
+        gc.enable()
 
 
 def test_an_upstream_cut_mid_stream_ends_the_callers_stream_with_an_error_event(run):
