@@ -52,10 +52,18 @@ def answered_ids(answers: list[dict[str, Any]]) -> set[str]:
     return {a["request_id"] for a in answers if a["request_id"].startswith("req_")}
 
 
-def every_answer_recorded_once(url: str, answers: list[dict[str, Any]]) -> None:
+def every_answer_recorded_once(
+    url: str, answers: list[dict[str, Any]], lost_by: frozenset[int] = frozenset()
+) -> None:
+    """A record for each answer and none twice; and none for no answer, but for answers a killed
+    node had recorded and sent when it died (`lost_by`: its processes), which never reached the
+    caller — at most one per request the caller saw fail."""
     wanted = answered_ids(answers)
     found = wait_until(lambda: (got := records(url)) and wanted <= got.keys() and got, "every record stored")
-    assert set(found) == wanted  # and nothing else: a record for each answer, none for no answer
+    extra = set(found) - wanted
+    failed = sum(a["status"] not in (200, 429) for a in answers)
+    assert all(int(rid.split("_")[1], 16) in lost_by for rid in extra), extra  # ids carry the worker's pid
+    assert len(extra) <= failed, extra
     twice = [rid for rid, n in found.items() if n > 1]
     assert twice == []
 
@@ -88,7 +96,7 @@ def test_a_node_killed_under_load(tmp_path, database: str, redis_server: RedisSe
         assert after and all(a["status"] in (200, 429) for a in after)  # routed around it
 
         victim.start()  # restarted as a process manager would: it writes out its journal
-        every_answer_recorded_once(database, answers)
+        every_answer_recorded_once(database, answers, lost_by=frozenset(pids))
     finally:
         cluster.close()
 
