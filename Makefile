@@ -47,8 +47,12 @@ run: build
 	$(BIN)/aigw serve $(ARGS)
 
 # Installing the test extras compiles the native core too: its stamp is fresh afterwards.
+# atheris (coverage-guided fuzzing, tests/fuzz) ships wheels for some platforms only; elsewhere it
+# needs a clang with libFuzzer, so its tests skip where it does not install.
 $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q --only-binary :all: atheris \
+	  || echo "atheris has no wheel here: the atheris fuzz targets are skipped"
 	touch $@ $(NATIVE)
 
 # What tests/deploy runs for real: nginx and HAProxy in front of aigw nodes, tini (the image's
