@@ -2,9 +2,11 @@
 
 - the fast upstream: answers every chat completion with one fixed JSON body from memory (or,
   for `exhaustion`, a 429 to the requests of some provider keys);
-- the reference reverse proxy: what aigw is compared with, on the same core, same upstream.
+- the reference reverse proxy: what aigw is compared with, on the same core, same upstream
+  (for `stream`, relaying each SSE event as it arrives).
 
-Both run one worker, in the foreground (`daemon off`), logging errors only into the run dir.
+Both run one worker (the upstream of `scale` one per load core), in the foreground
+(`daemon off`), logging errors only into the run dir.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from .payloads import CHAT_HEADERS, CHAT_PATH, CHAT_RESPONSE, rate_limited
 from .procs import Child, Processes, StartError, pinned, wait_for_port
 
 _COMMON = """\
-worker_processes 1;
+worker_processes {workers};
 daemon off;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
@@ -56,8 +58,10 @@ def upstream_config(
     body: str = CHAT_RESPONSE,
     path: str = CHAT_PATH,
     headers: Sequence[tuple[str, str]] = CHAT_HEADERS,
+    workers: int = 1,
 ) -> str:
-    """The fast upstream: `body` with the provider's usual `headers` to every POST of `path`."""
+    """The fast upstream: `body` with the provider's usual `headers` to every POST of `path`,
+    from `workers` processes (one per load core when the load side has several)."""
     server = f"""\
     server {{
         listen 127.0.0.1:{port} backlog=4096;
@@ -67,7 +71,7 @@ def upstream_config(
         }}
         location / {{ return 404; }}
     }}"""
-    return _COMMON.format(dir=directory, body=server)
+    return _COMMON.format(dir=directory, body=server, workers=workers)
 
 
 def rate_limiting_upstream_config(
@@ -98,10 +102,24 @@ def rate_limiting_upstream_config(
         }}
         location / {{ return 404; }}
     }}"""
-    return _COMMON.format(dir=directory, body=server)
+    return _COMMON.format(dir=directory, body=server, workers=1)
 
 
-def proxy_config(directory: Path, port: int, upstream_port: int, upstream_keepalive: int = 1024) -> str:
+# What a streaming reverse proxy needs on top: every chunk passed on as it arrives (no
+# buffering, no cache, no compression that would hold bytes back), and no read timeout cutting
+# a long stream short.
+_STREAMING = """
+            proxy_buffering off;
+            proxy_cache off;
+            gzip off;
+            proxy_read_timeout 300s;"""
+
+
+def proxy_config(
+    directory: Path, port: int, upstream_port: int, upstream_keepalive: int = 1024, streaming: bool = False
+) -> str:
+    """nginx as a reverse proxy: HTTP/1.1 to the upstream on kept-alive connections; with
+    `streaming`, every chunk of an answer (an SSE event) relayed as soon as it arrives."""
     server = f"""\
     upstream backend {{
         server 127.0.0.1:{upstream_port};
@@ -112,10 +130,10 @@ def proxy_config(directory: Path, port: int, upstream_port: int, upstream_keepal
         location / {{
             proxy_pass http://backend;
             proxy_http_version 1.1;
-            proxy_set_header Connection "";
+            proxy_set_header Connection "";{_STREAMING if streaming else ""}
         }}
     }}"""
-    return _COMMON.format(dir=directory, body=server)
+    return _COMMON.format(dir=directory, body=server, workers=1)
 
 
 def version(nginx: str) -> str:

@@ -4,6 +4,7 @@ it is read. See loadgen.c for what is measured; this turns its JSON into StreamS
 
 from __future__ import annotations
 
+import resource
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,14 @@ def from_doc(doc: Mapping[str, Any]) -> StreamStats:
         },
         cpu_s=float(doc["cpu_s"]),
     )
+
+
+def allow_streams(streams: int) -> None:
+    """Raise this process's descriptor limit (which the client, the upstream and the proxies
+    started after it inherit) for `streams` concurrent streams: a socket per stream on each side
+    of a proxy, plus slack."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, streams * 2 + 1024)), hard))
 
 
 def run_streams(

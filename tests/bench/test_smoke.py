@@ -90,10 +90,20 @@ def test_exhaustion_retries_every_upstream_429_invisibly(tmp_path):
     assert doc["headline"]["client_errors"] == 0
 
 
+@needs_tools
 @needs_taskset
-def test_stream_runs_every_stream_through_aigw_and_direct(tmp_path):
+def test_stream_runs_every_stream_through_aigw_nginx_and_direct(tmp_path):
     doc = run_scenario(tmp_path, "stream", "--streams", "20", "--chunks", "4", "--chunk-interval-ms", "5")
-    for target in ("direct", "aigw"):
+    for target in ("direct", "nginx", "aigw"):
         row = doc["summary"][target]
         assert row["streams_completed"] > 20 and row["errors"] == 0, (target, row)
+        assert set(row["errors_by_kind"]) >= {"truncated", "broken"}, row
     assert doc["settings"]["client"].startswith("bench/loadgen")
+    head = doc["headline"]
+    assert head["failed_streams"] == {"direct": 0, "nginx": 0, "aigw": 0}
+    # Differences of medians both proxies have; nginx's CPU in a short run may be below /proc's clock.
+    for key in ("gap_p99", "gap_p50", "ttfb_p99", "ttfb_p50"):
+        assert isinstance(head[f"added_{key}_minus_nginx_ms"], float), key
+    assert head["aigw_cpu_us_per_chunk"] > 0
+    assert head["cpu_per_chunk_vs_nginx"] is None or head["cpu_per_chunk_vs_nginx"] > 0
+    assert set(doc["added"]) == {"nginx", "aigw"}
