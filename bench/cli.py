@@ -124,6 +124,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m bench") -> in
     if args.duration <= 0 or args.connections < 1 or args.repeat < 1:
         log("--duration, --connections and --repeat must be positive")
         return 2
+    available = frozenset(os.sched_getaffinity(0))
     # The harness's own work (waiting, sampling) must not steal aigw's core.
     os.sched_setaffinity(0, parse_cores(args.load_cores))
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
@@ -143,6 +144,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m bench") -> in
                 aigw_cores=args.aigw_cores,
                 load_cores=args.load_cores,
                 header=machine.header(prog, argv, args.aigw_cores, args.load_cores, _aigw_version(args)),
+                available_cores=available,
             )
             result = scenario.run(ctx)
         paths = report.write(result, out_dir, chart=not args.no_chart)

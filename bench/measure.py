@@ -43,11 +43,13 @@ def closed_loop(
     connections: int,
     duration_s: float,
     cores: str | None,
+    threads: int = 1,
 ) -> Measurement:
-    """Maximum throughput with wrk: each connection sends again as soon as it has an answer."""
+    """Maximum throughput with wrk (`threads` of it): each connection sends again as soon as it
+    has an answer."""
     monitor = _monitor(target)
     try:
-        r = wrk.run(wrk_path, target.url, script_path, connections, duration_s, cores)
+        r = wrk.run(wrk_path, target.url, script_path, connections, duration_s, cores, threads)
     finally:
         if monitor is not None:
             monitor.stop()

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..procs import Processes
 from ..report import Report
 
-MODULES = ("passthrough", "translate", "limits", "exhaustion", "stream", "soak", "cluster", "url")
+MODULES = ("passthrough", "translate", "limits", "exhaustion", "stream", "scale", "soak", "cluster", "url")
 
 
 @dataclass
@@ -25,6 +25,7 @@ class RunContext:
     aigw_cores: str
     load_cores: str
     header: dict[str, object]
+    available_cores: frozenset[int]  # the cores this run may use (before the harness pinned itself)
 
     @property
     def load_cores_set(self) -> set[int]:

@@ -96,7 +96,7 @@ def _start_cluster(
 
 def run(ctx: RunContext) -> Report:
     a = ctx.args
-    port = chat_upstream(ctx)
+    port, _ = chat_upstream(ctx)
     base_url = f"http://127.0.0.1:{port}/v1"
     direct = Target(
         "direct", f"http://127.0.0.1:{port}{CHAT_PATH}", None, headers={"Content-Type": "application/json"}

@@ -7,6 +7,7 @@ with the scenario's own headline and notes."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from ..console import log
 from ..install import ensure_command
 from ..measure import Target, closed_loop
 from ..payloads import CHAT_PATH, CHAT_REQUEST
-from ..procs import free_port
+from ..procs import Child, free_port
 from ..report import Panel, Report
 from ..results import Summary, add_baseline
 from . import RunContext
@@ -31,15 +32,14 @@ class Loaded:
     expect: Callable[[bytes], bool]  # what a good answer to it looks like
 
 
-def chat_upstream(ctx: RunContext) -> int:
-    """The fast upstream on the load cores (nginx answering a fixed chat completion); its port."""
+def chat_upstream(ctx: RunContext, workers: int = 1) -> tuple[int, Child]:
+    """The fast upstream on the load cores (nginx answering a fixed chat completion, from
+    `workers` processes); its port and its process."""
     port = free_port()
     log("starting the upstream (nginx, fixed chat completion)")
     directory = ctx.run_dir / "upstream"
-    nginx.start(
-        ctx.procs, "upstream", directory, nginx.upstream_config(directory, port), port, ctx.load_cores
-    )
-    return port
+    config = nginx.upstream_config(directory, port, workers=workers)
+    return port, nginx.start(ctx.procs, "upstream", directory, config, port, ctx.load_cores)
 
 
 def aigw_target(name: str, gw: Aigw) -> Target:
@@ -59,7 +59,15 @@ class Comparison:
     summary: dict[str, Summary]
 
 
-def compare(ctx: RunContext, loaded: Sequence[Loaded]) -> Comparison:
+def compare(
+    ctx: RunContext,
+    loaded: Sequence[Loaded],
+    threads: int = 1,
+    watch: Callable[[Target], AbstractContextManager[object]] | None = None,
+) -> Comparison:
+    """`threads`: wrk's (one per load core keeps a fast target from waiting on the load);
+    `watch(target)`: entered around each measured run (not the warm-up), for what a scenario
+    measures besides."""
     a = ctx.args
     wrk_path = ensure_command("wrk", "wrk", "closed-loop load generator")
     scripts = {}
@@ -70,14 +78,20 @@ def compare(ctx: RunContext, loaded: Sequence[Loaded]) -> Comparison:
     targets = [item.target for item in loaded]
 
     def closed(target: Target, duration: float) -> Any:
-        return closed_loop(wrk_path, target, scripts[target.name], a.connections, duration, ctx.load_cores)
+        return closed_loop(
+            wrk_path, target, scripts[target.name], a.connections, duration, ctx.load_cores, threads
+        )
+
+    def measured(target: Target) -> Any:
+        with watch(target) if watch is not None else nullcontext():
+            return closed(target, a.duration)
 
     if a.warmup > 0:
         log(f"warming up each target for {a.warmup:g}s")
         for target in targets:
             closed(target, a.warmup)
     log(f"closed loop: wrk, {a.connections} connections, {a.duration:g}s, {a.repeat} repeat(s)")
-    runs = interleaved(targets, a.repeat, lambda t: closed(t, a.duration))
+    runs = interleaved(targets, a.repeat, measured)
     summary = summaries(runs)
     add_baseline(list(summary.values()))
     return Comparison(runs, summary)

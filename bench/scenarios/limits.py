@@ -24,7 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(ctx: RunContext) -> Report:
     a = ctx.args
-    port = chat_upstream(ctx)
+    port, _ = chat_upstream(ctx)
     base_url = f"http://127.0.0.1:{port}/v1"
     one = aigw.start(ctx.procs, ctx.run_dir / "aigw-1", base_url, ctx.aigw_cores, a.workers, a.aigw_src)
     log(f"creating {a.consumers:,} consumer keys, each with its own limit (about 0.5 ms each)")

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import aigw, nginx, ssemock
+from ..aigw import Aigw
 from ..console import log
 from ..measure import MB, Target
 from ..payloads import CHAT_PATH, STREAM_REQUEST
@@ -122,6 +123,25 @@ def _median(values: list[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
+def streaming_aigw(
+    ctx: RunContext, name: str, mock_url: str, cores: str, workers: int, engine: str = ""
+) -> Aigw:
+    """aigw in front of ssemock, with room for an upstream connection for every stream."""
+    a = ctx.args
+    return aigw.start(
+        ctx.procs,
+        ctx.run_dir / name,
+        f"{mock_url}/v1",
+        cores,
+        workers,
+        a.aigw_src,
+        max_connections=a.streams + 64,  # every stream holds one upstream connection
+        limits=not a.no_limits,
+        engine=engine,
+        name=name,
+    )
+
+
 def run(ctx: RunContext) -> Report:
     a = ctx.args
     allow_streams(a.streams)
@@ -141,16 +161,7 @@ def run(ctx: RunContext) -> Report:
         proxy_port,
         ctx.aigw_cores,
     )
-    gw = aigw.start(
-        ctx.procs,
-        ctx.run_dir / "aigw",
-        f"{mock_url}/v1",
-        ctx.aigw_cores,
-        a.workers,
-        a.aigw_src,
-        max_connections=a.streams + 64,  # every stream holds one upstream connection
-        limits=not a.no_limits,
-    )
+    gw = streaming_aigw(ctx, "aigw", mock_url, ctx.aigw_cores, a.workers)
     idle_rss_mb = {"nginx": rss_bytes(tree(proxy.pid)) / MB, "aigw": rss_bytes(tree(gw.child.pid)) / MB}
     json_headers = {"Content-Type": "application/json"}
     # nginx passes the caller's provider key on, as a plain proxy in front of the provider would.

@@ -107,3 +107,24 @@ def test_stream_runs_every_stream_through_aigw_nginx_and_direct(tmp_path):
     assert head["aigw_cpu_us_per_chunk"] > 0
     assert head["cpu_per_chunk_vs_nginx"] is None or head["cpu_per_chunk_vs_nginx"] > 0
     assert set(doc["added"]) == {"nginx", "aigw"}
+
+
+@needs_tools
+@needs_taskset
+def test_scale_serves_every_worker_count_and_measures_each_workers_memory(tmp_path):
+    workers = min(2, len(os.sched_getaffinity(0)))
+    doc = run_scenario(tmp_path, "scale", "--max-workers", str(workers), "--streams", "20")
+    assert sorted(doc["summary"]) == [str(n) for n in range(1, workers + 1)]
+    for name, (run,) in doc["runs"]["closed"].items():
+        assert run["target"] == name and run["rps"] > 0 and run["non2xx"] == 0 and not run["flagged"], run
+    for n, row in doc["summary"].items():
+        assert row["workers"] == int(n) and len(row["cores"].split(",")) == int(n)
+        assert row["rps"] > 0 and row["rps_per_core"] > 0 and row["cpu_us_per_request"] > 0, row
+        assert all(row["worker_rss_mb"][phase] > 0 for phase in ("idle", "load", "streams")), row
+        assert row["streams_completed"] > 0 and sum(row["stream_errors"].values()) == 0, row
+        assert row["streams_per_worker"] == 20 / int(n)
+    assert doc["summary"]["1"]["efficiency"] == 1.0
+    assert set(doc["headline"]) >= {"rps", "rps_per_core", "efficiency", "shared", "worker_rss_mb"}
+    # The load keeps one core (the default); a count with more workers than the others shares it.
+    own = len(os.sched_getaffinity(0)) - 1
+    assert doc["headline"]["shared"] == [n for n in range(1, workers + 1) if n > own]
