@@ -76,12 +76,10 @@ def _percentiles_ms(stats_hist: Any) -> dict[str, float]:
     return {k: v / 1e6 for k, v in stats_hist.percentiles((50, 90, 99, 99.9)).items()}
 
 
-def measure(
-    ctx: RunContext, target: Target, watch_pid: int | None, mock_pid: int, duration: float, streams: int
-) -> StreamRun:
+def measure(ctx: RunContext, target: Target, mock_pid: int, duration: float, streams: int) -> StreamRun:
     a = ctx.args
     ramp = a.ramp if a.ramp is not None else a.chunks * a.chunk_interval_ms / 1000
-    monitor = TreeMonitor(watch_pid).start() if watch_pid else None
+    monitor = TreeMonitor(target.root_pid).start() if target.root_pid else None
     mock_tree = tree(mock_pid)
     mock_cpu0 = cpu_seconds(mock_tree)
     wall0 = time.monotonic()
@@ -179,12 +177,12 @@ def run(ctx: RunContext) -> Report:
     if a.warmup > 0:
         log(f"warming up each target: {min(a.streams, 50)} streams for {a.warmup:g}s")
         for target in targets:
-            measure(ctx, target, target.root_pid, mock_child.pid, a.warmup, min(a.streams, 50))
+            measure(ctx, target, mock_child.pid, a.warmup, min(a.streams, 50))
     runs: dict[str, list[StreamRun]] = {t.name: [] for t in targets}
     log(f"{a.streams} concurrent streams for {a.duration:g}s per run, {a.repeat} repeat(s)")
     for i in range(a.repeat):
         for target in targets:
-            r = measure(ctx, target, target.root_pid, mock_child.pid, a.duration, a.streams)
+            r = measure(ctx, target, mock_child.pid, a.duration, a.streams)
             runs[target.name].append(r)
             log(
                 f"[{i + 1}/{a.repeat}] {target.name:6} {r.streams_completed:,} streams  "
