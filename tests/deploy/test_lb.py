@@ -175,7 +175,8 @@ def test_sigterm_drains_a_node_behind_the_balancer(cluster: Cluster):
     assert [cluster.ask(f"during the drain {i}") for i in range(6)] == [1] * 6
     late = Stream(cluster)
     assert late.node == 1
-    assert draining.proc.poll() is None and upstream.holding == len(streams) + 1
+    upstream.wait_holding(len(streams) + 1)  # the late stream is under way beside the others
+    assert draining.proc.poll() is None
 
     upstream.release()
     for s in [*streams, late]:
