@@ -112,9 +112,9 @@ class Gateway:
             [sys.executable, "-m", "gateway", *args, "--config", str(self.config)],
             capture_output=True,
             text=True,
-            check=True,
             env={**os.environ, "AIGW_ADMIN_TOKEN": ADMIN_TOKEN},
         )
+        assert out.returncode == 0, f"aigw {' '.join(args)} exited {out.returncode}: {out.stderr}"
         return out.stdout.strip()
 
     def new_key(self, app: str = "demo") -> str:
