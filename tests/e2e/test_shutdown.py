@@ -90,15 +90,7 @@ def test_every_answered_request_has_exactly_one_record_after_sigterm_under_load(
     assert len({rid.split("_")[1] for rid in answered}) == 2
 
 
-SLOW_STREAM_YAML = """
-    mock: {stream_chunks: 20, chunk_interval_ms: 100}
-model_groups:
-  - name: gpt-4o-mini
-    deployments: [{provider: mock}]
-tenants:
-  - name: default
-    apps: [{name: demo}]
-"""
+SLOW_STREAM_YAML = YAML.replace("mock: {latency_ms: 20}", "mock: {stream_chunks: 20, chunk_interval_ms: 100}")
 
 
 def test_a_worker_that_stops_first_is_not_taken_for_dead_while_another_drains(tmp_path):
