@@ -100,79 +100,52 @@ def start_targets(ctx: RunContext) -> list[Target]:
         limits=not ctx.args.no_limits,
         engine=ctx.args.engine,
     )
-    quiet = aigw.start(
-        ctx.procs,
-        ctx.run_dir / "aigw-quiet",
-        f"http://127.0.0.1:{up_port}/v1",
-        ctx.aigw_cores,
-        ctx.args.workers,
-        ctx.args.aigw_src,
-        limits=not ctx.args.no_limits,
-        observability=False,
-        engine=ctx.args.engine,
-    )
     # Every target gets the same request, key included: nginx and the upstream ignore it.
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {gw.key}"}
-    quiet_headers = {**headers, "Authorization": f"Bearer {quiet.key}"}
-    targets = [
-        Target("direct", f"http://127.0.0.1:{up_port}{CHAT_PATH}", upstream.pid, headers=headers),
-        Target("nginx", f"http://127.0.0.1:{proxy_port}{CHAT_PATH}", proxy.pid, headers=headers),
-        Target("aigw", f"{gw.url}{CHAT_PATH}", gw.child.pid, headers=headers),
-        Target(QUIET, f"{quiet.url}{CHAT_PATH}", quiet.child.pid, headers=quiet_headers),
-    ]
-    # The access log and tracing, each on in an aigw of its own; `aigw` has both off.
-    extras = []
-    if ctx.args.access_log:
-        log_dir = ctx.run_dir / ACCESS_LOG
-        log_dir.mkdir(parents=True, exist_ok=True)
-        extras.append((ACCESS_LOG, "logging: {format: json, access_log: on}\n", log_dir / "access.log"))
-    if ctx.args.tracing:
-        # The exporter posts its batches to the upstream nginx, whose 200 it takes as accepted: the
-        # spans' cost in aigw is measured, not a collector's.
-        traces = f"http://127.0.0.1:{up_port}{CHAT_PATH}"
-        extras.append((TRACING, f"tracing: {{otlp_endpoint: {traces}, sample_ratio: 1.0}}\n", None))
-    for name, section, stdout_path in extras:
+
+    def another_aigw(name: str, src: Path | None, **options: Any) -> Target:
+        """One more aigw in front of the same upstream on the same cores, with a key of its own."""
         started = aigw.start(
             ctx.procs,
             ctx.run_dir / name,
             f"http://127.0.0.1:{up_port}/v1",
             ctx.aigw_cores,
             ctx.args.workers,
-            ctx.args.aigw_src,
+            src,
             limits=not ctx.args.no_limits,
-            extra_config=section,
-            stdout_path=stdout_path,
             name=name,
+            **options,
         )
-        extra_headers = {**headers, "Authorization": f"Bearer {started.key}"}
-        targets.append(Target(name, f"{started.url}{CHAT_PATH}", started.child.pid, headers=extra_headers))
+        own = {**headers, "Authorization": f"Bearer {started.key}"}
+        return Target(name, f"{started.url}{CHAT_PATH}", started.child.pid, headers=own)
+
+    targets = [
+        Target("direct", f"http://127.0.0.1:{up_port}{CHAT_PATH}", upstream.pid, headers=headers),
+        Target("nginx", f"http://127.0.0.1:{proxy_port}{CHAT_PATH}", proxy.pid, headers=headers),
+        Target("aigw", f"{gw.url}{CHAT_PATH}", gw.child.pid, headers=headers),
+        another_aigw(QUIET, ctx.args.aigw_src, observability=False, engine=ctx.args.engine),
+    ]
+    # The access log and tracing, each on in an aigw of its own; `aigw` has both off.
+    if ctx.args.access_log:
+        log_dir = ctx.run_dir / ACCESS_LOG
+        log_dir.mkdir(parents=True, exist_ok=True)
+        section = "logging: {format: json, access_log: on}\n"
+        targets.append(
+            another_aigw(
+                ACCESS_LOG, ctx.args.aigw_src, extra_config=section, stdout_path=log_dir / "access.log"
+            )
+        )
+    if ctx.args.tracing:
+        # The exporter posts its batches to the upstream nginx, whose 200 it takes as accepted: the
+        # spans' cost in aigw is measured, not a collector's.
+        traces = f"http://127.0.0.1:{up_port}{CHAT_PATH}"
+        section = f"tracing: {{otlp_endpoint: {traces}, sample_ratio: 1.0}}\n"
+        targets.append(another_aigw(TRACING, ctx.args.aigw_src, extra_config=section))
     if ctx.args.against is not None:
-        other = aigw.start(
-            ctx.procs,
-            ctx.run_dir / AGAINST,
-            f"http://127.0.0.1:{up_port}/v1",
-            ctx.aigw_cores,
-            ctx.args.workers,
-            ctx.args.against,
-            limits=not ctx.args.no_limits,
-        )
-        other_headers = {**headers, "Authorization": f"Bearer {other.key}"}
-        targets.append(Target(AGAINST, f"{other.url}{CHAT_PATH}", other.child.pid, headers=other_headers))
+        targets.append(another_aigw(AGAINST, ctx.args.against))
     if ctx.args.other_engine:
         name = f"aigw-{ctx.args.other_engine}"
-        on_engine = aigw.start(
-            ctx.procs,
-            ctx.run_dir / name,
-            f"http://127.0.0.1:{up_port}/v1",
-            ctx.aigw_cores,
-            ctx.args.workers,
-            ctx.args.aigw_src,
-            limits=not ctx.args.no_limits,
-            engine=ctx.args.other_engine,
-        )
-        engine_headers = {**headers, "Authorization": f"Bearer {on_engine.key}"}
-        url = f"{on_engine.url}{CHAT_PATH}"
-        targets.append(Target(name, url, on_engine.child.pid, headers=engine_headers))
+        targets.append(another_aigw(name, ctx.args.aigw_src, engine=ctx.args.other_engine))
     return targets
 
 
