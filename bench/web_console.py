@@ -20,7 +20,6 @@ import argparse
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ import httpx
 from gateway._version import __version__
 
 from .machine import cpu_model, memory_gib
+from .procs import free_port
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (the console's browser tests use the same)
 # Flags that work as root in a container with no GPU, no network and no desktop session.
@@ -67,12 +67,6 @@ READY_MARK = """new MutationObserver((_, watch) => {
     window.aigwReadyAt = performance.now(); watch.disconnect();
   }
 }).observe(document, { attributes: true, subtree: true });"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_gateway(home: Path) -> tuple[subprocess.Popen[str], str, str]:

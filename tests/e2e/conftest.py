@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -20,14 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.procs import free_port
+
 ADMIN_TOKEN = "test-admin-token"
 ENGINE = os.environ.get("AIGW_TEST_ENGINE", "")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Gateway:
